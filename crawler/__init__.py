@@ -1,0 +1,1 @@
+"""The Scrapy project: rule loading, the generic rule spider, middlewares, pipelines, stores, commands."""
