@@ -28,6 +28,52 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.encoding.EncodingMiddleware": 120,
+    # Anti-ban (docs/antiban.md). process_request runs in ascending order: session, then proxy,
+    # then the user-agent profile of that session/proxy; HttpProxyMiddleware (750) applies the
+    # proxy. process_response runs descending: the ban check (585) sees decompressed bodies
+    # (compression is 590) and followed redirects (600), and ban statuses before RetryMiddleware (550).
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "crawler.middlewares.proxy.ProxyMiddleware": 545,
+    "crawler.middlewares.useragent.UserAgentMiddleware": 548,
+    "crawler.middlewares.ban.BanMiddleware": 585,
 }
+
+# --- Anti-ban: user agents (crawler.middlewares.useragent) ---
+# A fixed USER_AGENT (settings, rule, -s) or USER_AGENT_FIXED wins over rotation.
+USER_AGENT_ROTATE = True
+USER_AGENT_PLATFORMS = ["desktop"]
+USER_AGENT_BROWSERS = []  # empty: every browser of fake-useragent's data (chrome, edge, firefox, ...)
+USER_AGENT_OS = []  # empty: every OS
+USER_AGENT_MIN_VERSION = {}  # per browser, e.g. {"chrome": 120, "firefox": 115}
+USER_AGENT_ACCEPT_LANGUAGE = "en-US,en;q=0.9"
+USER_AGENT_ROTATE_ON_BAN = True
+
+# --- Anti-ban: proxies (crawler.middlewares.proxy, proxies.static) ---
+# No proxies configured: the proxy middleware disables itself and requests go direct.
+PROXY_POOL_CLASS = "proxies.static.StaticProxyPool"
+PROXY_LIST = []  # or a newline/comma separated string; http://user:pass@host:port
+PROXY_LIST_FILE = None
+PROXY_LIST_ENV = None
+PROXY_POLICY = "random"  # random | round_robin | lru | sticky_domain | sticky_session | class path
+PROXY_DIRECT = "never"  # never | fallback | until_blocked
+PROXY_PAID_ONLY = False
+PROXY_BAN_BACKOFF = 60.0  # seconds a ban benches a proxy for that domain, doubled per ban in a row
+PROXY_FAILURE_BACKOFF = 10.0  # seconds a failure benches a proxy everywhere, doubled likewise
+PROXY_BACKOFF_MAX = 1800.0
+PROXY_WAIT_MAX = 120.0  # no usable proxy for this long: the crawl stops (reason antiban_no_proxy)
+PROXY_WAIT_POLL = 1.0
+PROXY_DOWNLOAD_TIMEOUT = 0  # seconds; >0 caps download_timeout of proxied requests (tarpit proxies)
+
+# --- Anti-ban: ban detection and retry (crawler.middlewares.ban, crawler.antiban.banpolicy) ---
+BAN_ENABLED = True
+BAN_POLICY_CLASS = "crawler.antiban.banpolicy.BanPolicy"
+BAN_STATUSES = [403, 407, 429, 503]
+BAN_EXTRA_STATUSES = []
+BAN_EXTRA_MARKERS = []  # regexes added to the default captcha/block markers (BAN_MARKERS)
+BAN_EXTRA_LOGIN_URL_PATTERNS = []  # regexes added to BAN_LOGIN_URL_PATTERNS
+BAN_EMPTY_BODY = True
+BAN_RETRY_TIMES = 5  # separate from Scrapy's RETRY_TIMES
+BAN_RETRY_DELAY = 2.0  # direct requests: wait this, doubled per retry, unless Retry-After says
+BAN_RETRY_AFTER_MAX = 60.0
 
 ITEM_PIPELINES = {}

@@ -1,0 +1,151 @@
+"""Real parts for the anti-ban tests: tinyproxy forward proxies, a tarpit, a dead port, crawls.
+
+Each tinyproxy listens on 127.0.0.1 and makes its outgoing connections from its own loopback
+address (``Bind 127.0.0.N``), so the target sees one client address per proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+REPO = Path(__file__).resolve().parents[3]
+CRAWL_SCRIPT = Path(__file__).with_name("crawl_books.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def require_tinyproxy() -> None:
+    if not os.access(TINYPROXY, os.X_OK):
+        pytest.skip("tinyproxy is not installed (apt-get install tinyproxy, or `make system-deps`)")
+
+
+@dataclass
+class TinyProxy:
+    """One tinyproxy process; ``url`` (credentials included) is what goes in PROXY_LIST."""
+
+    bind: str
+    workdir: Path
+    auth: tuple[str, str] | None = None
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    def start(self) -> TinyProxy:
+        self.port = free_port()
+        lines = [
+            f"Port {self.port}",
+            "Listen 127.0.0.1",
+            f"Bind {self.bind}",
+            "Timeout 15",
+            "Allow 127.0.0.1",
+            "MaxClients 40",
+            "LogLevel Warning",
+            "DisableViaHeader Yes",
+        ]
+        if self.auth:
+            lines.append(f"BasicAuth {self.auth[0]} {self.auth[1]}")
+        conf = self.workdir / f"tinyproxy-{self.port}.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        log = open(self.workdir / f"tinyproxy-{self.port}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [TINYPROXY, "-d", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        wait_for_port(self.port)
+        return self
+
+    @property
+    def url(self) -> str:
+        auth = f"{self.auth[0]}:{self.auth[1]}@" if self.auth else ""
+        return f"http://{auth}127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+class Tarpit:
+    """Accepts TCP connections (the kernel's backlog does) and never answers a byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    fetched: dict[str, str]  # url -> <h1> text
+    errors: list[str]
+    stats: dict[str, object]
+    log: str
+    seconds: float
+
+
+def run_crawl(
+    urls: list[str], settings: dict[str, object], tmp_path: Path, timeout: float = 60
+) -> CrawlResult:
+    """Crawl ``urls`` in a subprocess with the project's middlewares plus ``settings``."""
+    out = tmp_path / f"result-{time.monotonic_ns()}.json"
+    args = {"urls": urls, "settings": settings, "out": str(out)}
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(CRAWL_SCRIPT), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=env,
+    )
+    seconds = time.monotonic() - started
+    data = (
+        json.loads(out.read_text()) if out.exists() else {"fetched": {}, "errors": [], "stats": {}}
+    )
+    return CrawlResult(
+        proc.returncode,
+        data["fetched"],
+        data["errors"],
+        data["stats"],
+        proc.stdout + proc.stderr,
+        seconds,
+    )
