@@ -72,6 +72,7 @@ BAN_EXTRA_STATUSES = []
 BAN_EXTRA_MARKERS = []  # regexes added to the default captcha/block markers (BAN_MARKERS)
 BAN_EXTRA_LOGIN_URL_PATTERNS = []  # regexes added to BAN_LOGIN_URL_PATTERNS
 BAN_EMPTY_BODY = True
+BAN_PROXY_AUTH_STATUSES = [407]  # through a proxy: its refusal of our credentials (tinyproxy: 401)
 BAN_RETRY_TIMES = 5  # separate from Scrapy's RETRY_TIMES
 BAN_RETRY_DELAY = 2.0  # direct requests: wait this, doubled per retry, unless Retry-After says
 BAN_RETRY_AFTER_MAX = 60.0

@@ -174,14 +174,16 @@ class StaticProxyPool:
                     d.streak = 0
             return 0.0
         if outcome is Outcome.FAILURE:
-            g.streak += 1
-            duration = min(self.failure_backoff * 2 ** (g.streak - 1), self.backoff_max)
-            g.benched_until = max(g.benched_until, now + duration)
+            health, base = g, self.failure_backoff
         else:
-            d = self._domain_health.setdefault((proxy.key, domain or ""), _Health())
-            d.streak += 1
-            duration = min(self.ban_backoff * 2 ** (d.streak - 1), self.backoff_max)
-            d.benched_until = max(d.benched_until, now + duration)
+            health = self._domain_health.setdefault((proxy.key, domain or ""), _Health())
+            base = self.ban_backoff
+        if health.benched_until > now:
+            # Requests sent before the bench are still coming back: not a new strike.
+            return 0.0
+        health.streak += 1
+        duration = min(base * 2 ** (health.streak - 1), self.backoff_max)
+        health.benched_until = now + duration
         logger.debug(
             "proxy %s benched for %.1fs after %s%s",
             proxy.label,

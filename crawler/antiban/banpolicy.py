@@ -81,7 +81,9 @@ class BanPolicy:
         login_url_patterns: Iterable[str] = DEFAULT_LOGIN_URL_PATTERNS,
         empty_body: bool = True,
         marker_scan_bytes: int = 200_000,
+        proxy_auth_statuses: Iterable[int] = (407,),
     ) -> None:
+        self.proxy_auth_statuses = {int(s) for s in proxy_auth_statuses}
         self.statuses = {int(s) for s in statuses}
         self.markers = _compile(markers, "BAN_MARKERS")
         self.login_url_patterns = _compile(login_url_patterns, "BAN_LOGIN_URL_PATTERNS")
@@ -100,13 +102,17 @@ class BanPolicy:
             )
             + settings.getlist("BAN_EXTRA_LOGIN_URL_PATTERNS", []),
             empty_body=settings.getbool("BAN_EMPTY_BODY", True),
+            proxy_auth_statuses=settings.getlist("BAN_PROXY_AUTH_STATUSES", [407]),
         )
 
     def is_login_url(self, url: str) -> bool:
         return any(p.search(url) for p in self.login_url_patterns)
 
     def response_verdict(self, request: Request, response: Response) -> Verdict | None:
-        if response.status == 407:
+        if response.status in self.proxy_auth_statuses and (
+            response.status == 407 or request.meta.get("proxy")
+        ):
+            # The proxy refused our credentials (tinyproxy answers 401 rather than 407).
             return Verdict("proxy_auth", Outcome.FAILURE)
         if response.status in self.statuses:
             return Verdict(f"status_{response.status}", Outcome.BAN)
@@ -151,8 +157,23 @@ class BanPolicy:
         return None
 
 
+# Scrapy >= 2.14 wraps download errors in its own classes (scrapy.exceptions); older ones raise
+# Twisted's. Both are recognised, by class name for the former so older Scrapy still imports.
+_SCRAPY_ERRORS = {
+    "DownloadConnectionRefusedError": "connection_refused",
+    "DownloadTimeoutError": "timeout",
+    "ResponseDataLossError": "truncated",
+    "TunnelError": "tunnel_error",
+}
+
+
 def _exception_reason(exc: BaseException) -> str | None:
     name = type(exc).__name__
+    if name in _SCRAPY_ERRORS:
+        return _SCRAPY_ERRORS[name]
+    if name == "DownloadFailedError":
+        cause = exc.__cause__ or exc.__context__
+        return (_exception_reason(cause) if cause else None) or _reason_from_text(str(exc))
     if isinstance(exc, neterror.ConnectionRefusedError):
         return "connection_refused"
     if (
@@ -160,21 +181,22 @@ def _exception_reason(exc: BaseException) -> str | None:
         or name == "TimeoutError"
     ):
         return "timeout"
-    if isinstance(exc, neterror.ConnectionLost):
+    if isinstance(exc, (neterror.ConnectionLost, neterror.ConnectionDone)):
         return "connection_lost"
-    if isinstance(exc, neterror.ConnectionDone):
-        return "connection_lost"
-    if name == "TunnelError":
-        return "tunnel_error"
     if isinstance(exc, (ResponseFailed, ResponseNeverReceived)):
-        text = repr(getattr(exc, "reasons", exc))
-        if "DataLoss" in text:
-            return "truncated"
-        if "ConnectionReset" in text or "Connection reset" in text:
-            return "connection_reset"
-        if "TimeoutError" in text:
-            return "timeout"
-        return "connection_lost"
+        return _reason_from_text(repr(getattr(exc, "reasons", exc)))
     if isinstance(exc, (neterror.ConnectError, ConnectionError)):
         return "connect_error"
     return None
+
+
+def _reason_from_text(text: str) -> str:
+    if "DataLoss" in text:
+        return "truncated"
+    if "ConnectionReset" in text or "Connection reset" in text:
+        return "connection_reset"
+    if "TimeoutError" in text or "timed out" in text:
+        return "timeout"
+    if "refused" in text:
+        return "connection_refused"
+    return "connection_lost"

@@ -149,3 +149,92 @@ def run_crawl(
         proc.stdout + proc.stderr,
         seconds,
     )
+
+
+def self_signed_cert(workdir: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (Scrapy does not verify certificates by default)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = workdir / "cert.pem", workdir / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class HttpsSampleSite:
+    """The sample site served over HTTPS on 127.0.0.1 from a thread (for CONNECT tunnels)."""
+
+    def __init__(self, workdir: Path, books: int = 10, middlewares: tuple = ()) -> None:
+        import ssl
+
+        from tests.sample_site import create_app
+
+        cert, key = self_signed_cert(workdir)
+        self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ssl.load_cert_chain(cert, key)
+        self.app = create_app(books, middlewares=middlewares)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> HttpsSampleSite:
+        import asyncio
+        import threading
+
+        from aiohttp import web
+
+        ready = threading.Event()
+
+        async def serve() -> None:
+            runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=self.ssl).start()
+            self._stop = asyncio.Event()
+            ready.set()
+            await self._stop.wait()
+            await runner.cleanup()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(serve())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("HTTPS sample site did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
