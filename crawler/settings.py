@@ -33,6 +33,7 @@ DOWNLOADER_MIDDLEWARES = {
     # proxy. process_response runs descending: the ban check (585) sees decompressed bodies
     # (compression is 590) and followed redirects (600), and ban statuses before RetryMiddleware (550).
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "crawler.middlewares.sessions.SessionMiddleware": 540,
     "crawler.middlewares.proxy.ProxyMiddleware": 545,
     "crawler.middlewares.useragent.UserAgentMiddleware": 548,
     "crawler.middlewares.ban.BanMiddleware": 585,
@@ -76,5 +77,17 @@ BAN_PROXY_AUTH_STATUSES = [407]  # through a proxy: its refusal of our credentia
 BAN_RETRY_TIMES = 5  # separate from Scrapy's RETRY_TIMES
 BAN_RETRY_DELAY = 2.0  # direct requests: wait this, doubled per retry, unless Retry-After says
 BAN_RETRY_AFTER_MAX = 60.0
+
+# --- Anti-ban: cookie sessions (crawler.middlewares.sessions) ---
+# Off unless SESSION_COUNT, SESSION_COOKIES_FILES or SESSION_LOGIN_URL is set.
+SESSION_COUNT = 0
+SESSION_ROTATE = "round_robin"  # round_robin | random; PROXY_POLICY=sticky_session pins proxies
+SESSION_COOKIES_FILES = []  # JSON or cookies.txt, one session per file
+SESSION_LOGIN_URL = None
+SESSION_LOGIN_FORM = {}  # {"username": "${SITE_USER}", "password": "${SITE_PASSWORD}"}
+SESSION_LOGIN_SUCCESS_MARKER = None  # regex the page after login must contain
+SESSION_LOGIN_FAILURE_MARKER = None
+SESSION_MAX_BANS = 2  # bans before a session is retired (a login page retires it at once)
+SESSION_LOGIN_MAX_FAILURES = 3  # failed logins before the crawl stops
 
 ITEM_PIPELINES = {}

@@ -190,24 +190,16 @@ def self_signed_cert(workdir: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class HttpsSampleSite:
-    """The sample site served over HTTPS on 127.0.0.1 from a thread (for CONNECT tunnels)."""
+class ThreadedApp:
+    """An aiohttp app served on 127.0.0.1 from a thread, over HTTPS when given an SSL context."""
 
-    def __init__(self, workdir: Path, books: int = 10, middlewares: tuple = ()) -> None:
-        import ssl
-
-        from tests.sample_site import create_app
-
-        cert, key = self_signed_cert(workdir)
-        self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl.load_cert_chain(cert, key)
-        self.app = create_app(books, middlewares=middlewares)
+    def __init__(self, app, ssl_context=None) -> None:
+        self.app = app
+        self.ssl = ssl_context
         self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self._loop = None
-        self._thread = None
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> HttpsSampleSite:
+    def __enter__(self):
         import asyncio
         import threading
 
@@ -232,9 +224,21 @@ class HttpsSampleSite:
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
         if not ready.wait(10):
-            raise RuntimeError("HTTPS sample site did not start")
+            raise RuntimeError("test site did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+
+
+def HttpsSampleSite(workdir: Path, books: int = 10, middlewares: tuple = ()) -> ThreadedApp:  # noqa: N802
+    """The sample site over HTTPS (a self-signed certificate), for CONNECT tunnels."""
+    import ssl
+
+    from tests.sample_site import create_app
+
+    cert, key = self_signed_cert(workdir)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return ThreadedApp(create_app(books, middlewares=middlewares), context)
