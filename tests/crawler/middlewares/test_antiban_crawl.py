@@ -178,3 +178,29 @@ def test_proxy_credentials_http_and_https_never_logged(tinyproxies, tmp_path):
     for secret in (user, password, "wrong-"):
         assert secret not in text
     assert "***@127.0.0.1" in text  # proxies are named by their masked label
+
+
+@pytest.mark.timeout(60)
+def test_no_usable_proxy_waits_within_a_bound_then_stops_with_a_clear_message(tmp_path):
+    dead = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+    with SampleSite(books=10) as site:
+        urls = book_urls(site.url, 10)
+        result = run_crawl(
+            urls,
+            dict(
+                COMMON,
+                PROXY_LIST=dead,
+                PROXY_FAILURE_BACKOFF=60,
+                PROXY_WAIT_MAX=2,
+                PROXY_WAIT_POLL=0.5,
+            ),
+            tmp_path,
+        )
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.fetched == {}
+    assert result.stats["finish_reason"] == "antiban_no_proxy"
+    assert result.stats["antiban/stopped"] == "no_usable_proxy"
+    assert "No usable proxy for 127.0.0.1 after waiting 2s" in result.log
+    # Waiting is sleeping, not spinning: a handful of polls, and the crawl ends soon after the bound.
+    assert result.stats["antiban/proxy/requests"] <= 2 * COMMON["CONCURRENT_REQUESTS"]
+    assert result.seconds < 15
