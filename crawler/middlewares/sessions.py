@@ -80,7 +80,8 @@ class SessionMiddleware:
         if login:
             missing = login.missing_env()
             if missing:
-                raise NotConfigured(
+                # Crawling on without the login would only collect login pages: refuse to start.
+                raise ValueError(
                     f"SESSION_LOGIN_FORM needs environment variable(s) {', '.join(missing)}, "
                     "which are not set: set them or remove the login step"
                 )
