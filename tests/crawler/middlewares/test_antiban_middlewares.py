@@ -194,3 +194,41 @@ def test_direct_retry_waits_for_retry_after_and_goes_back_to_the_original_url():
     assert 6.5 <= retry.meta["antiban_not_before"] - before <= 7.5
     content = HtmlResponse(URL, body=b"<h1>fine</h1>", request=Request(URL))
     assert mw.process_response(content.request, content) is content
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_sessions_off_unless_configured_and_login_needs_its_env(monkeypatch):
+    from crawler.middlewares.sessions import SessionMiddleware
+
+    with pytest.raises(NotConfigured):
+        SessionMiddleware.from_crawler(crawler_with())
+    monkeypatch.delenv("NOPE_PASSWORD", raising=False)
+    settings = {
+        "SESSION_LOGIN_URL": "http://x/login",
+        "SESSION_LOGIN_FORM": {"p": "${NOPE_PASSWORD}"},
+    }
+    with pytest.raises(ValueError, match="NOPE_PASSWORD"):
+        SessionMiddleware.from_crawler(crawler_with(settings))
+
+
+def test_sessions_rotate_and_seed_file_cookies_once_per_host(tmp_path):
+    from crawler.middlewares.sessions import SessionMiddleware
+
+    cookies = tmp_path / "c.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n.shop.example\tTRUE\t/\tFALSE\t0\tsid\tabc\n")
+    mw = SessionMiddleware.from_crawler(
+        crawler_with({"SESSION_COUNT": 2, "SESSION_COOKIES_FILES": [str(cookies)]})
+    )
+    requests = [Request(URL) for _ in range(4)]
+    for r in requests:
+        run(mw.process_request(r))
+    assert [r.meta["cookiejar"] for r in requests] == ["s0.0", "s1.0", "s0.0", "s1.0"]
+    assert requests[0].cookies == [
+        {"name": "sid", "value": "abc", "domain": ".shop.example", "path": "/"}
+    ]
+    assert requests[2].cookies == {}  # the jar has it by then
+    own = Request(URL, meta={"cookiejar": "spider-jar"})
+    run(mw.process_request(own))
+    assert own.meta["cookiejar"] == "spider-jar"
