@@ -31,3 +31,17 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {}
+
+# -- Store layer (crawler/store, crawler/pipelines.py, docs/storage.md) --
+# Writes last (900): after cleaning and validation have marked invalid items for dead-lettering.
+ITEM_PIPELINES["crawler.pipelines.StorePipeline"] = 900
+EXTENSIONS = {
+    "crawler.extensions.runs.RunRecorder": 500,
+}
+STORE_BATCH_SIZE = 500
+STORE_BATCH_SECONDS = 2.0
+STORE_RETRY_TIMES = 3
+STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled at each retry
+STORE_BUFFER_MAX = 10_000
+STORE_SPILL_DIR = str(PROJECT_ROOT / "data" / "spill")
+STORE_RUNS_ENABLED = True
