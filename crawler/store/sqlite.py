@@ -116,7 +116,8 @@ def _order(sort: Sort | None) -> tuple[str, list[Any]]:
     return " ORDER BY " + ", ".join(terms) + ", rowid", params
 
 
-def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    size = _IN_CHUNK
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
