@@ -74,9 +74,11 @@ def test_locked_database_fails_fast_and_writes_nothing(tmp_path: Path) -> None:
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with open_store(f"sqlite:///{path}?timeout=0.05") as store:
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                store.upsert_many("a", [{"url": "u1"}], ("url",))
+        with (
+            open_store(f"sqlite:///{path}?timeout=0.05") as store,
+            pytest.raises(sqlite3.OperationalError, match="locked"),
+        ):
+            store.upsert_many("a", [{"url": "u1"}], ("url",))
     finally:
         holder.execute("ROLLBACK")
         holder.close()
