@@ -50,22 +50,27 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+# Built once: json.dumps() with options builds a new encoder per call, which shows at 100k items/s.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=json_default
+)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, UTF-8 text kept as is, anything exotic stringified."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    return _COMPACT.encode(value)
 
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys: the same content always gives the same text."""
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=json_default
-    )
+    return _CANONICAL.encode(value)
 
 
 def content_hash(item: Mapping[str, Any]) -> str:
     """sha1 of the canonical JSON of the item's content fields (metadata ``_*`` keys excluded)."""
-    content = {k: v for k, v in item.items() if not k.startswith("_")}
-    return hashlib.sha1(canonical_json(content).encode("utf-8")).hexdigest()
+    content = {k: v for k, v in item.items() if k[:1] != "_"}
+    return hashlib.sha1(_CANONICAL.encode(content).encode("utf-8")).hexdigest()
 
 
 def is_empty(value: Any) -> bool:
