@@ -313,11 +313,15 @@ class StorePipeline:
             self._pending.append(batch)
 
     def _tick(self) -> None:
-        now = self.clock.now()
-        for destination, started in list(self._started.items()):
-            if now - started >= self.config.batch_seconds:
-                self._cut(destination)
-        self._drain()
+        # A looping call stops for good on an exception: never let one out.
+        try:
+            now = self.clock.now()
+            for destination, started in list(self._started.items()):
+                if now - started >= self.config.batch_seconds:
+                    self._cut(destination)
+            self._drain()
+        except Exception:
+            logger.exception("Error flushing the store buffers")
 
     def _relieve(self) -> None:
         """Keep memory bounded: write what is buffered, or spill the oldest batches."""
