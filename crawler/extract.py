@@ -493,7 +493,7 @@ class CompiledRule:
 
     def __init__(self, rule: Rule, args: dict | None = None):
         self.rule = rule
-        self.args = dict(args or {})
+        self.args = {**rule.args, **(args or {})}
         self.pages = {name: CompiledPage(rule, page, self.args) for name, page in rule.pages.items()}
 
     def extract(self, page: str, response: Response, **kwargs: Any) -> PageResult:

@@ -517,9 +517,12 @@ def regex_problem(pattern: str) -> str | None:
 def jmespath_problem(expression: str) -> str | None:
     try:
         jmespath.compile(expression)
+    except jmespath.exceptions.IncompleteExpressionError:
+        return f"invalid JMESPath {expression!r}: the expression ends too early"
+    except jmespath.exceptions.ParseError as exc:
+        return f"invalid JMESPath {expression!r}: {exc.msg} at column {exc.lex_position + 1}"
     except jmespath.exceptions.JMESPathError as exc:
-        detail = str(exc).splitlines()[0]
-        return f"invalid JMESPath {expression!r}: {detail}"
+        return f"invalid JMESPath {expression!r}: {str(exc).splitlines()[0]}"
     return None
 
 

@@ -96,7 +96,11 @@ class RuleSpider(scrapy.Spider):
             yield self.preview_request()
             return
         for url, spec in self._start_urls():
-            yield self.start_request(url, spec)
+            try:
+                yield self.start_request(url, spec)
+            except ValueError as exc:  # e.g. an argument that made the URL invalid
+                self.crawler.stats.inc_value("rule/request_errors/bad_start_url")
+                self.logger.error("rule %s: cannot request start URL %r: %s", self.rule.name, url, exc)
 
     # --- preview: one page, extracted and kept, nothing followed ------------------------------
 
@@ -180,9 +184,13 @@ class RuleSpider(scrapy.Spider):
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
-        reason = type(failure.value).__name__
+        response = getattr(failure.value, "response", None)
+        if response is not None:  # an HTTP error status, after Scrapy's own retries
+            reason, detail = f"http_{response.status}", f"HTTP {response.status}"
+        else:
+            reason, detail = type(failure.value).__name__, failure.getErrorMessage()
         self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
-        self.log_once(f"request:{reason}", f"request failed ({failure.getErrorMessage()}) for {request.url}")
+        self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
 
     def log_once(self, reason: str, message: str) -> None:
         """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""

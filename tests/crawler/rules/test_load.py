@@ -54,37 +54,37 @@ def test_good_rule_parses_into_typed_objects():
         ),
         (
             GOOD.replace("        to: listing", "        to: detail"),
-            "r.yaml:13:9: pages.listing.links[0].to: no page type named 'detail'",
+            "r.yaml:14:9: pages.listing.links[0].to: no page type named 'detail'",
         ),
         (
             GOOD.replace("    rows:", "    rowz:"),
-            "r.yaml:7:5: pages.listing.rowz: unknown field 'rowz' (did you mean 'rows'?)",
+            "r.yaml:8:5: pages.listing.rowz: unknown field 'rowz' (did you mean 'rows'?)",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', '{css: "a::attr(href"}'),
-            "r.yaml:10:16: pages.listing.rows.fields.url.css: invalid CSS selector 'a::attr(href': "
-            "Expected ')', got <EOF at 12>",
+            "r.yaml:11:15: pages.listing.rows.fields.url.css: invalid CSS selector 'a::attr(href': "
+            "Expected an argument, got <EOF at 12>",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', '{xpath: "//a[@href"}'),
-            "r.yaml:10:16: pages.listing.rows.fields.url.xpath: invalid XPath '//a[@href': Invalid predicate",
+            "r.yaml:11:15: pages.listing.rows.fields.url.xpath: invalid XPath '//a[@href': Invalid predicate",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', '{css: a, regex: "(a"}'),
-            "r.yaml:10:24: pages.listing.rows.fields.url.regex: invalid regular expression '(a': "
+            "r.yaml:11:23: pages.listing.rows.fields.url.regex: invalid regular expression '(a': "
             "missing ), unterminated subpattern at position 0",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', '{json: "items[?"}'),
-            "r.yaml:10:16: pages.listing.rows.fields.url.json: invalid JMESPath 'items[?': Expected a comparator",
+            "r.yaml:11:15: pages.listing.rows.fields.url.json: invalid JMESPath 'items[?': the expression ends too early",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', '{css: a, clean: [strp]}'),
-            "r.yaml:10:31: pages.listing.rows.fields.url.clean[0]: unknown cleaner 'strp' (did you mean 'strip'?)",
+            "r.yaml:11:31: pages.listing.rows.fields.url.clean[0]: unknown cleaner 'strp' (did you mean 'strip'?)",
         ),
         (
             GOOD.replace('{css: "a::attr(href)"}', "{css: a, all: maybe}"),
-            "r.yaml:10:23: pages.listing.rows.fields.url.all: expected true or false, got a string",
+            "r.yaml:11:23: pages.listing.rows.fields.url.all: expected true or false, got a string",
         ),
         (
             GOOD.replace('"{site}/list/{1..3}"', '"{sit}/list"'),
@@ -95,15 +95,15 @@ def test_good_rule_parses_into_typed_objects():
             "r.yaml:6:5: start[0].method: must be one of GET, POST, PUT, PATCH, DELETE, HEAD; got 'FETCH'",
         ),
         (GOOD.replace("start:", "strat:"), "r.yaml:3:1: strat: unknown field 'strat' (did you mean 'start'?)"),
-        (GOOD + "settings: {DOWNLOAD_DELAYS: 2}\n", "r.yaml:14:12: settings.DOWNLOAD_DELAYS: unknown setting "
+        (GOOD + "settings: {DOWNLOAD_DELAYS: 2}\n", "r.yaml:15:12: settings.DOWNLOAD_DELAYS: unknown setting "
          "'DOWNLOAD_DELAYS' (did you mean 'DOWNLOAD_DELAY'?)"),
-        (GOOD + "encoding: klingon\n", "r.yaml:14:1: encoding: unknown encoding 'klingon'"),
+        (GOOD + "encoding: klingon\n", "r.yaml:15:1: encoding: unknown encoding 'klingon'"),
         (GOOD.replace("    rows:\n      css: li\n", "    rows:\n      css: li\n      emit: true\n")
          .replace("url: {css", "name: {css"),
          "r.yaml:8:5: pages.listing.rows: rows make several items per page, so they need a key: set item.key, "
          "or extract a 'url' field"),
         ("name: x\nstart: [\n", "r.yaml:3:1: invalid YAML: while parsing a flow node, expected the node content, but found '<stream end>'"),
-        (GOOD + "name: again\n", "r.yaml:14:1: name: duplicate key 'name' (first at line 1)"),
+        (GOOD + "name: again\n", "r.yaml:15:1: name: duplicate key 'name' (first at line 1)"),
         ("- just\n- a list\n", "r.yaml:1:1: a rule file must be a mapping, got a list"),
     ],
 )
@@ -115,7 +115,7 @@ def test_all_problems_of_a_file_are_reported_together():
     text = GOOD.replace("to: listing", "to: nowhere").replace("page: listing", "page: nowhere")
     found = problems(text)
     assert len(found) == 2
-    assert [p.split(":")[1] for p in found] == ["5", "13"]  # sorted by line
+    assert [p.split(":")[1] for p in found] == ["5", "14"]  # sorted by line
 
 
 def test_pagination_needs_exactly_one_style():
