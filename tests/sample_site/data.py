@@ -136,7 +136,7 @@ _NASTY = (
     'The "{adj}" {noun}',
     "{name}'s {noun}",
     "{noun} <Abridged>",
-    "Salt & Smoke: \"{adj}\" {nouns}",
+    'Salt & Smoke: "{adj}" {nouns}',
     "Less <b>Is</b> {noun}",
 )
 _CHINESE = (
@@ -152,7 +152,7 @@ _SENTENCES = (
     "It asks what is left of the {noun_l} when nobody is watching.",
     "Each chapter ends where the next one least expects to begin.",
     "Part field guide, part confession, it rewards slow reading.",
-    "Its author once said the book \"wrote itself at night\".",
+    'Its author once said the book "wrote itself at night".',
     "A favourite of booksellers in {place}.",
 )
 
@@ -268,9 +268,7 @@ def api_item(book: Book) -> dict[str, object]:
 def search(books: Iterable[Book], q: str, tag: str | None = None) -> list[Book]:
     """What ``POST /api/search`` finds: ``q`` in the title (case-insensitive), optional tag."""
     needle = q.casefold()
-    return [
-        b for b in books if needle in b.title.casefold() and (tag is None or b.tag == tag)
-    ]
+    return [b for b in books if needle in b.title.casefold() and (tag is None or b.tag == tag)]
 
 
 BROKEN_ROWS: tuple[BrokenRow, ...] = (

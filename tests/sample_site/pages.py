@@ -177,7 +177,9 @@ def not_found() -> bytes:
 
 
 def error_page(status: int) -> bytes:
-    return _document(f"Error {status}", f"<h1>Error {status}</h1>\n<p>The server failed on purpose.</p>")
+    return _document(
+        f"Error {status}", f"<h1>Error {status}</h1>\n<p>The server failed on purpose.</p>"
+    )
 
 
 def private_page() -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import threading
 import warnings
@@ -56,7 +57,9 @@ class SiteContent:
         self.books = books
         self.by_id = {b.id: b for b in books}
         self.by_tag = {slug: books_in_tag(slug, books) for slug, _ in TAGS}
-        self.tag_pages = {slug: page_count(len(bs), TAG_PAGE_SIZE) for slug, bs in self.by_tag.items()}
+        self.tag_pages = {
+            slug: page_count(len(bs), TAG_PAGE_SIZE) for slug, bs in self.by_tag.items()
+        }
         self.books_pages = page_count(len(books), BOOKS_PAGE_SIZE)
         self.news = {n.id: n for n in NEWS}
         self._cache: dict[tuple[Any, ...], bytes] = {}
@@ -432,10 +435,9 @@ class SampleSite:
         if self._thread is None:
             return
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            try:
+            # The loop may close between the check and the call: then it is already stopping.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
         self._thread.join(timeout)
         self._thread = None
         self.url = None
