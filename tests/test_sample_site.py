@@ -34,7 +34,7 @@ from tests.sample_site.data import (
     books_in_tag,
     catalogue,
     chinese_date,
-    page_count,
+    pages,
     short_title,
 )
 
@@ -130,7 +130,7 @@ def test_index_links(sample_site):
 @pytest.mark.parametrize("slug", [slug for slug, _ in TAGS])
 def test_tag_pagination_follows_relative_next_links(sample_site, slug):
     expected = books_in_tag(slug, BOOKS)
-    pages = page_count(len(expected), TAG_PAGE_SIZE)
+    last = pages(expected, TAG_PAGE_SIZE)
     url, seen, hrefs, visited = f"{sample_site}/tag/{slug}/", [], [], []
     while url:
         reply = fetch(url)
@@ -144,8 +144,8 @@ def test_tag_pagination_follows_relative_next_links(sample_site, slug):
         url = urljoin(url, href) if href else None
     broken = [row.key for row in BROKEN_ROWS] if slug == "misc" else []
     assert seen == [str(b.id) for b in expected] + broken
-    assert visited == [f"/tag/{slug}/"] + [f"/tag/{slug}/page/{n}/" for n in range(2, pages + 1)]
-    assert hrefs == ["page/2/"] + [f"../{n}/" for n in range(3, pages + 1)] + [None]
+    assert visited == [f"/tag/{slug}/"] + [f"/tag/{slug}/page/{n}/" for n in range(2, last + 1)]
+    assert hrefs == ["page/2/"] + [f"../{n}/" for n in range(3, last + 1)] + [None]
 
 
 def test_tag_rows_markup(sample_site):
@@ -170,8 +170,8 @@ def test_titles_are_escaped_in_markup(sample_site):
 
 
 def test_last_misc_page_links_to_the_broken_links(sample_site):
-    pages = page_count(len(books_in_tag("misc", BOOKS)), TAG_PAGE_SIZE)
-    sel = fetch(f"{sample_site}/tag/misc/page/{pages}/").sel()
+    last = pages(len(books_in_tag("misc", BOOKS)), TAG_PAGE_SIZE)
+    sel = fetch(f"{sample_site}/tag/misc/page/{last}/").sel()
     hrefs = sel.css("article.book h3 a::attr(href)").getall()
     assert hrefs[-2:] == list(BROKEN_LINKS) == ["/book/broken-1.html", "/book/999999.html"]
     assert fetch(sample_site + "/book/999999.html").status == 404
@@ -211,7 +211,7 @@ def test_unknown_and_out_of_range_are_html_404(sample_site, path):
 
 
 def test_all_books_table_pages(sample_site):
-    total = page_count(len(BOOKS), BOOKS_PAGE_SIZE)
+    total = pages(BOOKS, BOOKS_PAGE_SIZE)
     assert total == 3
     ids = []
     for n in range(1, total + 1):
@@ -536,3 +536,9 @@ def test_module_doctests():
 
     for module in (data, server):
         assert doctest.testmod(module).failed == 0
+
+
+def test_head_requests(sample_site):
+    request = urllib.request.Request(sample_site + "/book/1.html", method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and response.read() == b""
