@@ -190,6 +190,9 @@ def test_last_misc_page_links_to_the_broken_links(sample_site):
         "/tag/misc/page/0/",
         "/tag/misc/page/02/",
         "/tag/misc/page/x/",
+        "/tag/misc/page/%C2%B2/",
+        "/book/%EF%BC%91.html",
+        "/books/?page=%C2%B2",
         "/tag/misc",
         "/books/?page=4",
         "/books/?page=0",
@@ -542,3 +545,9 @@ def test_head_requests(sample_site):
     request = urllib.request.Request(sample_site + "/book/1.html", method="HEAD")
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200 and response.read() == b""
+
+
+def test_start_on_a_busy_port_raises(make_sample_site):
+    busy = make_sample_site(books=1)
+    with pytest.raises(RuntimeError, match="failed to start"):
+        SampleSite(books=1, port=busy.port).start()

@@ -74,7 +74,8 @@ CONTENT = web.AppKey("sample_site_content", SiteContent)
 
 def _parse_positive(text: str) -> int | None:
     """A 1-based page number or id in canonical form ("7", never "07" or "+7"), else None."""
-    if not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+    # isascii(): str.isdigit() also accepts "²" and "１", which int() then rejects or misreads.
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0"):
         return None
     return int(text) or None
 
