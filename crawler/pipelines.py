@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_SPILL_DIR = Path(__file__).resolve().parent.parent / "data" / "spill"
-INVALID_MARKERS = ("_errors", "_raw")
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -281,10 +280,12 @@ class StorePipeline:
             target = default_target(spider)
         else:
             target = StoreTarget(fallback, ("_url",))
-        if all(marker in doc for marker in INVALID_MARKERS):
-            errors = doc.get("_errors") or []
+        # Marked invalid upstream: ``_errors`` (with ``_raw`` from validation; the rule spider
+        # marks a missing required field with ``_errors`` alone).
+        errors = doc.get("_errors")
+        if errors:
             reason = "; ".join(map(str, errors)) if isinstance(errors, list) else str(errors)
-            return Destination.dead_letters(target.collection), reason or "invalid item"
+            return Destination.dead_letters(target.collection), reason
         missing = missing_key_field(doc, target.key)
         if missing is not None:
             return Destination.dead_letters(target.collection), f"missing key field '{missing}'"

@@ -227,17 +227,28 @@ def test_dead_letters_missing_key_and_invalid_items(tmp_path: Path) -> None:
         "_raw": {"price": "abc"},
         "_url": "https://shop.test/x",
     }
+    # The rule spider marks a required field it could not extract with `_errors` alone.
+    required_missing = item(3, title="", _errors=["title: required field is empty"])
+    cleaned_fine = item(4, _raw={"price": " 4 "}, _errors=[])  # raw values kept, no error
     assert pipeline.process_item(no_key) is no_key
     assert pipeline.process_item(invalid) is invalid
-    pipeline.process_item(item(2))
+    for it in (required_missing, cleaned_fine, item(2)):
+        assert pipeline.process_item(it) is it
     close(pipeline)
     dead = {d["_reason"]: d for d in stored(tmp_path, "books__dead")}
-    assert set(dead) == {"missing key field 'url'", "price: not a number; title: required"}
+    assert set(dead) == {
+        "missing key field 'url'",
+        "price: not a number; title: required",
+        "title: required field is empty",
+    }
     assert dead["price: not a number; title: required"]["_raw"] == {"price": "abc"}
-    assert [d["url"] for d in stored(tmp_path)] == ["https://shop.test/book/2"]
-    assert stat(pipeline, "store/items/dead") == 2
+    assert sorted(d["url"] for d in stored(tmp_path)) == [
+        "https://shop.test/book/2",
+        "https://shop.test/book/4",
+    ]
+    assert stat(pipeline, "store/items/dead") == 3
     assert stat(pipeline, "store/items/dead/missing_key") == 1
-    assert stat(pipeline, "store/items/dead/invalid") == 1
+    assert stat(pipeline, "store/items/dead/invalid") == 2
 
 
 def test_hand_written_spider_uses_its_name_and_page_url(tmp_path: Path) -> None:
