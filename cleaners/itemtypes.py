@@ -534,13 +534,23 @@ def _did_you_mean(word: str, choices: Any) -> str:
 # -- the schema of the item-type YAML -------------------------------------------------------
 
 
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
 def item_type_schema(registry: Registry | None = None) -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of an item-type file, to validate it and to complete it.
 
     Cleaner names are offered for completion (those registered when this is called) but not
     enforced: :meth:`ItemType.from_dict` checks chains against the registry, with did-you-mean.
     """
-    names = (registry or REGISTRY).names()
+    registry = registry or REGISTRY
+    names = registry.names()
+    # Shown by editors when completing {name: arguments}.
+    described = {
+        n: {"description": f"{registry.get(n).signature()}: {_first_line(registry.get(n).doc)}"}
+        for n in names
+    }
     value_keys: dict[str, Any] = {
         "type": {"enum": list(FIELD_TYPES), "description": "The JSON type of the cleaned value."},
         "description": {"type": "string"},
@@ -623,22 +633,21 @@ def item_type_schema(registry: Registry | None = None) -> dict[str, Any]:
                 "{name: arguments} mappings.",
                 "anyOf": [
                     {"type": "null"},
+                    {"$ref": "#/$defs/chain_item"},
+                    {"type": "array", "items": {"$ref": "#/$defs/chain_item"}},
+                ],
+            },
+            "chain_item": {
+                "anyOf": [
                     {"$ref": "#/$defs/cleaner_name"},
                     {
-                        "type": "array",
-                        "items": {
-                            "anyOf": [
-                                {"$ref": "#/$defs/cleaner_name"},
-                                {
-                                    "type": "object",
-                                    "minProperties": 1,
-                                    "maxProperties": 1,
-                                    "propertyNames": {"$ref": "#/$defs/cleaner_name"},
-                                },
-                            ]
-                        },
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "propertyNames": {"$ref": "#/$defs/cleaner_name"},
+                        "properties": described,
                     },
-                ],
+                ]
             },
             "cleaner_name": cleaner_name,
         },

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -360,6 +361,10 @@ def test_item_type_schema_is_valid_and_accepts_the_example():
     validator = Draft202012Validator(schema)
     assert list(validator.iter_errors(BOOK)) == []
     assert "strip" in schema["$defs"]["cleaner_name"]["anyOf"][0]["enum"]
+    json.dumps(schema)  # an editor or the crawler may write it to a file
+    lone = {"name": "a", "fields": {"t": {"type": "string", "clean": {"regex": r"\d+"}}}}
+    assert list(validator.iter_errors(lone)) == []
+    assert ItemType.from_dict(lone).chains["t"]("a12") == "12"
 
 
 @pytest.mark.parametrize(
