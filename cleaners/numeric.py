@@ -83,7 +83,10 @@ def _as_decimal(value: Any, decimal_separator: str, percent: bool = False) -> De
     if isinstance(value, bool):
         return Decimal(int(value))
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise CleanError(f"not a finite number: {preview(value)}")
+        return number
     if isinstance(value, str):
         return parse_number(value, decimal_separator=decimal_separator, percent=percent)
     raise CleanError(f"cannot read a number from {preview(value)}")

@@ -438,7 +438,7 @@ class Registry:
     def _resolve(self, item: Any) -> tuple[tuple[Cleaner, dict[str, Any]] | None, list[str]]:
         """Look up one chain item and bind its arguments: ``((cleaner, kwargs), problems)``."""
         if isinstance(item, str):
-            name, args, given = item, None, False
+            name, args = item, None
         elif isinstance(item, Mapping):
             if len(item) != 1:
                 keys = ", ".join(repr(k) for k in item) or "none"
@@ -447,7 +447,6 @@ class Registry:
                     f"(e.g. {{regex: '\\d+'}}); got keys {keys}"
                 ]
             ((name, args),) = item.items()
-            given = True
             if not isinstance(name, str):
                 return None, [f"a cleaner name must be a string, got {preview(name)}"]
         else:
@@ -457,7 +456,7 @@ class Registry:
         if name not in self._cleaners:
             return None, [f"unknown cleaner {name!r}{_did_you_mean(name, self._cleaners)}"]
         entry = self._cleaners[name]
-        kwargs, problems = _bind(entry, args if given else None)
+        kwargs, problems = _bind(entry, args)
         if problems:
             return None, problems
         if entry.prepare is not None:
@@ -465,6 +464,8 @@ class Registry:
                 kwargs = entry.prepare(dict(kwargs))
             except (ValueError, TypeError) as exc:
                 return None, [f"cleaner {name!r}: {exc}"]
+            except Exception as exc:  # a project cleaner's prepare with a bug: check never raises
+                return None, [f"cleaner {name!r}: {type(exc).__name__}: {exc}"]
         return (entry, kwargs), []
 
 
@@ -549,7 +550,12 @@ def _is_kwargs(entry: Cleaner, args: Mapping[Any, Any]) -> bool:
     if all(isinstance(k, str) and k in names for k in args):
         return True
     # A mapping the primary argument cannot take is meant as keyword arguments with a typo.
-    return primary is None or not _accepts_mapping(primary.hint)
+    if primary is None or not _accepts_mapping(primary.hint):
+        return True
+    # So is one whose keys all are, or look like, parameter names ({map: {tabel: ...}}).
+    return all(
+        isinstance(k, str) and difflib.get_close_matches(k, names, n=1, cutoff=0.75) for k in args
+    )
 
 
 REGISTRY = Registry()

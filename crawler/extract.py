@@ -43,7 +43,9 @@ class Scope:
 
     __slots__ = ("_node", "_data", "_text", "_page")
 
-    def __init__(self, page: PageInput, node: Any = MISSING, data: Any = MISSING, text: str | None = None):
+    def __init__(
+        self, page: PageInput, node: Any = MISSING, data: Any = MISSING, text: str | None = None
+    ):
         self._page = page
         self._node = node
         self._data = data
@@ -85,7 +87,9 @@ class PageInput:
     @property
     def text(self) -> str:
         if not isinstance(self.response, TextResponse):
-            raise ExtractError("not_text", f"response is not text ({self.response.headers.get('Content-Type')!r})")
+            raise ExtractError(
+                "not_text", f"response is not text ({self.response.headers.get('Content-Type')!r})"
+            )
         return self.response.text
 
     def root(self) -> Any:
@@ -136,7 +140,9 @@ def _regex_value(match: re.Match) -> str:
     return match.group(1) if match.re.groups else match.group(0)
 
 
-def compile_selector(sel: Selector, *, text: bool = False, elements: bool = False) -> Callable[[Scope], Values]:
+def compile_selector(
+    sel: Selector, *, text: bool = False, elements: bool = False
+) -> Callable[[Scope], Values]:
     """A function ``scope -> values``. ``elements=True`` keeps lxml elements (for rows and links)."""
     kind = sel.kind
     post = re.compile(sel.regex) if sel.regex is not None and kind != "regex" else None
@@ -173,6 +179,7 @@ def compile_selector(sel: Selector, *, text: bool = False, elements: bool = Fals
             return [_regex_value(m) for m in pattern.finditer(scope.text)]
 
     else:  # no selector: the scope's own text
+
         def find(scope: Scope) -> Values:
             return [scope.text]
 
@@ -184,7 +191,10 @@ def compile_selector(sel: Selector, *, text: bool = False, elements: bool = Fals
         for value in find(scope):
             if value is None:
                 continue
-            out.extend(_regex_value(m) for m in post.finditer(value if isinstance(value, str) else str(value)))
+            out.extend(
+                _regex_value(m)
+                for m in post.finditer(value if isinstance(value, str) else str(value))
+            )
         return out
 
     return find_then_match
@@ -207,7 +217,9 @@ class CompiledField:
     def __init__(self, spec: FieldSpec):
         self.name = spec.name
         self.spec = spec
-        self.find = None if spec.value is not MISSING else compile_selector(spec.selector, text=spec.text)
+        self.find = (
+            None if spec.value is not MISSING else compile_selector(spec.selector, text=spec.text)
+        )
         self.chain = REGISTRY.compile(spec.clean) if spec.clean is not None else None
 
     def __call__(self, scope: Scope, ctx: CleanContext) -> FieldOutcome:
@@ -226,7 +238,9 @@ class CompiledField:
         if outcome.value in _EMPTY and spec.default is not None:
             outcome.value = spec.default
         if spec.required and outcome.value in _EMPTY:
-            outcome.error = "required field is empty" + (f" ({outcome.clean_error})" if outcome.clean_error else "")
+            outcome.error = "required field is empty" + (
+                f" ({outcome.clean_error})" if outcome.clean_error else ""
+            )
         return outcome
 
 
@@ -265,7 +279,9 @@ class CompiledLinks:
         self.spec = spec
         sel = spec.selector
         # <a> elements give their href; with a regex, the regex reads the matched values instead
-        self.find = compile_selector(sel, elements=sel.kind in ("xpath", "css") and sel.regex is None)
+        self.find = compile_selector(
+            sel, elements=sel.kind in ("xpath", "css") and sel.regex is None
+        )
         self.allow = [re.compile(p) for p in spec.allow]
         self.deny = [re.compile(p) for p in spec.deny]
         self.priority = spec.priority if spec.priority is not None else default_priority
@@ -316,15 +332,21 @@ class CompiledPagination:
         self.page = page
         self.args = args
         self.next = (
-            compile_selector(spec.next, elements=spec.next.kind in ("xpath", "css") and spec.next.regex is None)
+            compile_selector(
+                spec.next, elements=spec.next.kind in ("xpath", "css") and spec.next.regex is None
+            )
             if spec.next
             else None
         )
         self.count = compile_selector(spec.count) if isinstance(spec.count, Selector) else None
         self.cursor = compile_selector(spec.cursor) if spec.cursor else None
-        self.until_empty = compile_selector(spec.until_empty, elements=True) if spec.until_empty else None
+        self.until_empty = (
+            compile_selector(spec.until_empty, elements=True) if spec.until_empty else None
+        )
 
-    def follows(self, scope: Scope, page: PageInput, pageno: int, rows_found: int | None, carry: dict) -> list[Follow]:
+    def follows(
+        self, scope: Scope, page: PageInput, pageno: int, rows_found: int | None, carry: dict
+    ) -> list[Follow]:
         spec = self.spec
         if spec.max_pages is not None and pageno >= spec.max_pages:
             return []
@@ -346,7 +368,9 @@ class CompiledPagination:
                 found = self.count(scope)
                 count = _to_int(found[0]) if found else None
                 if count is None:
-                    raise ExtractError("pagination_count", "pagination: page count not found on the first page")
+                    raise ExtractError(
+                        "pagination_count", "pagination: page count not found on the first page"
+                    )
             else:
                 count = spec.count
             last = count if spec.max_pages is None else min(count, spec.start + spec.max_pages - 2)
@@ -357,7 +381,9 @@ class CompiledPagination:
                 out.append(follow(page.urljoin(url), pageno + n - spec.start + 1))
             return out
         if spec.style == "offset":
-            empty = (not self.until_empty(scope)) if self.until_empty is not None else not rows_found
+            empty = (
+                (not self.until_empty(scope)) if self.until_empty is not None else not rows_found
+            )
             if empty:
                 return []
             current = _to_int(_get_param(page.url, spec.param))
@@ -394,10 +420,19 @@ class CompiledPage:
             self.rows = compile_selector(page.rows.selector, elements=True)
             self.row_fields = [CompiledField(f) for f in page.rows.fields]
             self.row_links = [CompiledLinks(s, rule.pages[s.to].priority) for s in page.rows.links]
-        self.pagination = CompiledPagination(page.pagination, page, args) if page.pagination else None
+        self.pagination = (
+            CompiledPagination(page.pagination, page, args) if page.pagination else None
+        )
 
-    def extract(self, response: Response, *, carry: dict | None = None, depth: int = 0,
-                pageno: int = 1, now: datetime | None = None) -> PageResult:
+    def extract(
+        self,
+        response: Response,
+        *,
+        carry: dict | None = None,
+        depth: int = 0,
+        pageno: int = 1,
+        now: datetime | None = None,
+    ) -> PageResult:
         result = PageResult()
         now = now or datetime.now(UTC)
         carry = dict(carry or {})
@@ -428,7 +463,9 @@ class CompiledPage:
             for links in self.links:
                 self._follow(links, scope, page, depth, values, result)
             if self.pagination is not None:
-                result.follows.extend(self.pagination.follows(scope, page, pageno, rows_found, carry))
+                result.follows.extend(
+                    self.pagination.follows(scope, page, pageno, rows_found, carry)
+                )
         except ExtractError as exc:
             result.problems.append((exc.reason, str(exc)))
         for item in result.items:
@@ -437,7 +474,9 @@ class CompiledPage:
         return result
 
     @staticmethod
-    def _fields(fields: list[CompiledField], scope: Scope, ctx: CleanContext, base: dict) -> tuple[dict, list]:
+    def _fields(
+        fields: list[CompiledField], scope: Scope, ctx: CleanContext, base: dict
+    ) -> tuple[dict, list]:
         values = dict(base)
         errors: list[str] = []
         raw: dict = {}
@@ -456,8 +495,15 @@ class CompiledPage:
             values["_clean_errors"] = {**values.get("_clean_errors", {}), **clean_errors}
         return values, errors
 
-    def _follow(self, links: CompiledLinks, scope: Scope, page: PageInput, depth: int, values: dict,
-                result: PageResult) -> None:
+    def _follow(
+        self,
+        links: CompiledLinks,
+        scope: Scope,
+        page: PageInput,
+        depth: int,
+        values: dict,
+        result: PageResult,
+    ) -> None:
         carry_spec = links.spec.carry
         if carry_spec is True:
             carry = {k: v for k, v in values.items() if not k.startswith("_")}
@@ -494,7 +540,9 @@ class CompiledRule:
     def __init__(self, rule: Rule, args: dict | None = None):
         self.rule = rule
         self.args = {**rule.args, **(args or {})}
-        self.pages = {name: CompiledPage(rule, page, self.args) for name, page in rule.pages.items()}
+        self.pages = {
+            name: CompiledPage(rule, page, self.args) for name, page in rule.pages.items()
+        }
 
     def extract(self, page: str, response: Response, **kwargs: Any) -> PageResult:
         return self.pages[page].extract(response, **kwargs)

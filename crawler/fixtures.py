@@ -32,14 +32,20 @@ def fixtures_dir(rules_dir: str | Path, rule: str) -> Path:
 
 
 def fixture_name(url: str, page: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", url.split("://", 1)[-1].split("/", 1)[-1]).strip("-")[:40] or "root"
+    slug = (
+        re.sub(r"[^A-Za-z0-9]+", "-", url.split("://", 1)[-1].split("/", 1)[-1]).strip("-")[:40]
+        or "root"
+    )
     return f"{page}-{slug}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
 
 
 def result_to_json(result: PageResult) -> dict[str, Any]:
     return {
         "items": plain_items(result.items),
-        "links": [{"url": f.url, "page": f.page} | ({"carry": f.carry} if f.carry else {}) for f in result.follows],
+        "links": [
+            {"url": f.url, "page": f.page} | ({"carry": f.carry} if f.carry else {})
+            for f in result.follows
+        ],
         "problems": [{"reason": r, "message": m} for r, m in result.problems],
     }
 
@@ -55,13 +61,26 @@ def _origin(url: str) -> str:
     return match.group(0) if match else url
 
 
-def save_fixture(rules_dir, rule: Rule, *, page: str, response, result: PageResult, args: dict,
-                 carry: dict, crawl_time: datetime) -> Path:
+def save_fixture(
+    rules_dir,
+    rule: Rule,
+    *,
+    page: str,
+    response,
+    result: PageResult,
+    args: dict,
+    carry: dict,
+    crawl_time: datetime,
+) -> Path:
     directory = fixtures_dir(rules_dir, rule.name)
     directory.mkdir(parents=True, exist_ok=True)
     name = fixture_name(response.url, page)
     base = _origin(response.url)
-    headers = {k: response.headers.get(k).decode("latin-1") for k in KEPT_HEADERS if response.headers.get(k)}
+    headers = {
+        k: response.headers.get(k).decode("latin-1")
+        for k in KEPT_HEADERS
+        if response.headers.get(k)
+    }
     record = {
         "url": response.url.replace(base, "{base}"),
         "page": page,
@@ -100,7 +119,9 @@ def run_fixture(path: Path, rule: Rule, *, update: bool = False) -> FixtureRun:
         return FixtureRun(path, [], f"the rule has no page type {page!r} any more")
     headers = Headers(record.get("headers", {}))
     cls = responsetypes.from_args(headers=headers, url=url, body=body)
-    response = cls(url=url, status=record.get("status", 200), headers=headers, body=body, request=Request(url))
+    response = cls(
+        url=url, status=record.get("status", 200), headers=headers, body=body, request=Request(url)
+    )
     args = _restore(record.get("args", {}))
     compiled = CompiledRule(rule, {**rule.args, **args})
     result = compiled.extract(
@@ -109,7 +130,9 @@ def run_fixture(path: Path, rule: Rule, *, update: bool = False) -> FixtureRun:
         carry=_restore(record.get("carry", {})),
         now=datetime.fromisoformat(record["crawl_time"]),
     )
-    actual = json.loads(json.dumps(result_to_json(result), ensure_ascii=False).replace(FIXTURE_BASE, "{base}"))
+    actual = json.loads(
+        json.dumps(result_to_json(result), ensure_ascii=False).replace(FIXTURE_BASE, "{base}")
+    )
     expected = record["expected"]
     differences = compare(expected, actual)
     if update and differences:
@@ -136,14 +159,20 @@ def compare(expected: dict, actual: dict) -> list[str]:
         old, new = exp_items[i], act_items[i]
         for key in sorted(set(old) | set(new)):
             if old.get(key, "<absent>") != new.get(key, "<absent>"):
-                out.append(f"items[{i}].{key}: {_short(old.get(key, '<absent>'))} -> {_short(new.get(key, '<absent>'))}")
+                out.append(
+                    f"items[{i}].{key}: {_short(old.get(key, '<absent>'))} -> {_short(new.get(key, '<absent>'))}"
+                )
     old_links = {(link["url"], link["page"]) for link in expected.get("links", [])}
     new_links = {(link["url"], link["page"]) for link in actual.get("links", [])}
     for url, page in sorted(old_links - new_links)[:10]:
         out.append(f"links: {url} ({page}) no longer found")
     for url, page in sorted(new_links - old_links)[:10]:
         out.append(f"links: {url} ({page}) is new")
-    extra = len(old_links ^ new_links) - min(len(old_links - new_links), 10) - min(len(new_links - old_links), 10)
+    extra = (
+        len(old_links ^ new_links)
+        - min(len(old_links - new_links), 10)
+        - min(len(new_links - old_links), 10)
+    )
     if extra > 0:
         out.append(f"links: {extra} more differences")
     return out

@@ -30,7 +30,10 @@ class RuleSpiderLoader(SpiderLoader):
             self._spiders[name] = RuleSpider.for_rule(rule)
         if self.problems:
             count = len({p.file for p in self.problems})
-            print(f"warning: {count} rule file(s) have problems (run `scrapy validate`):", file=sys.stderr)
+            print(
+                f"warning: {count} rule file(s) have problems (run `scrapy validate`):",
+                file=sys.stderr,
+            )
             for problem in self.problems[:20]:
                 print(f"  {problem}", file=sys.stderr)
 
@@ -40,9 +43,13 @@ class RuleSpiderLoader(SpiderLoader):
         except KeyError:
             if spider_name in self.broken:
                 details = "\n".join(f"  {p}" for p in self.problems if _rule_name(p) == spider_name)
-                raise UsageError(f"rule {spider_name!r} has problems:\n{details}", print_help=False) from None
+                raise UsageError(
+                    f"rule {spider_name!r} has problems:\n{details}", print_help=False
+                ) from None
             hint = did_you_mean(spider_name, self._spiders)
-            raise UsageError(f"no rule or spider named {spider_name!r}{hint}", print_help=False) from None
+            raise UsageError(
+                f"no rule or spider named {spider_name!r}{hint}", print_help=False
+            ) from None
 
 
 def _rule_name(problem: Problem) -> str:

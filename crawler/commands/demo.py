@@ -19,8 +19,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def start_sample_site(books: int, latency_ms: int = 0) -> tuple[subprocess.Popen, str]:
     """Run ``python -m tests.sample_site`` and return (process, base URL)."""
-    cmd = [sys.executable, "-m", "tests.sample_site", "--port", "0", "--books", str(books),
-           "--latency-ms", str(latency_ms)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.sample_site",
+        "--port",
+        "0",
+        "--books",
+        str(books),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     if not url.startswith("http://"):
@@ -45,7 +54,9 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--books", type=int, default=60, help="size of the sample catalogue")
-        parser.add_argument("--rules", default="", help="comma-separated rules (default: every sample_* rule)")
+        parser.add_argument(
+            "--rules", default="", help="comma-separated rules (default: every sample_* rule)"
+        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -54,11 +65,15 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         loader = self.crawler_process.spider_loader
-        names = [n for n in opts.rules.split(",") if n] or [n for n in loader.list() if n.startswith("sample_")]
+        names = [n for n in opts.rules.split(",") if n] or [
+            n for n in loader.list() if n.startswith("sample_")
+        ]
         if not names:
             raise UsageError("no sample_* rules found in RULES_DIR", print_help=False)
         site, url = start_sample_site(opts.books)
-        print(f"Sample site: {url} ({opts.books} books); crawling {', '.join(names)} ...", flush=True)
+        print(
+            f"Sample site: {url} ({opts.books} books); crawling {', '.join(names)} ...", flush=True
+        )
         started = time.monotonic()
         crawlers = []
         try:
@@ -103,5 +118,9 @@ class Command(ScrapyCommand):
         print(f"\n{totals[0]} pages, {totals[1]} items in {elapsed:.1f}s")
         uri = self.settings.get("STORE_URI")
         print(f"Store: {mask_url(uri)}")
-        print("Errors are counted per reason in the crawl stats; invalid items are kept in <collection>__dead.")
-        print("Look at the data:  .venv/bin/scrapy export sample_books -o books.jsonl   (or: scrapy export --list)")
+        print(
+            "Errors are counted per reason in the crawl stats; invalid items are kept in <collection>__dead."
+        )
+        print(
+            "Look at the data:  .venv/bin/scrapy export sample_books -o books.jsonl   (or: scrapy export --list)"
+        )

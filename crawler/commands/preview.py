@@ -36,10 +36,20 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--page", help="page type to apply (default: guessed from match/start URLs)")
-        parser.add_argument("--save", action="store_true", help="store the page and the output as a rule fixture")
-        parser.add_argument("-a", dest="spargs", action="append", default=[], metavar="NAME=VALUE",
-                            help="rule argument (may be repeated)")
+        parser.add_argument(
+            "--page", help="page type to apply (default: guessed from match/start URLs)"
+        )
+        parser.add_argument(
+            "--save", action="store_true", help="store the page and the output as a rule fixture"
+        )
+        parser.add_argument(
+            "-a",
+            dest="spargs",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="rule argument (may be repeated)",
+        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -60,10 +70,14 @@ class Command(ScrapyCommand):
         spidercls = self.crawler_process.spider_loader.load(name)
         rule = spidercls.rule
         if opts.page and opts.page not in rule.pages:
-            raise UsageError(f"rule {name!r} has no page type {opts.page!r}; it has: {', '.join(rule.pages)}",
-                             print_help=False)
+            raise UsageError(
+                f"rule {name!r} has no page type {opts.page!r}; it has: {', '.join(rule.pages)}",
+                print_help=False,
+            )
         crawler = self.crawler_process.create_crawler(spidercls)
-        self.crawler_process.crawl(crawler, _preview_url=url, _preview_page=opts.page, **opts.spargs)
+        self.crawler_process.crawl(
+            crawler, _preview_url=url, _preview_page=opts.page, **opts.spargs
+        )
         self.crawler_process.start()
         spider = crawler.spider
         preview: dict[str, Any] | None = getattr(spider, "preview", None)

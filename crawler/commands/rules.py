@@ -27,11 +27,15 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--update", action="store_true", help="accept the new output as expected")
+        parser.add_argument(
+            "--update", action="store_true", help="accept the new output as expected"
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not args or args[0] not in ("test", "list"):
-            raise UsageError("use: scrapy rules test [RULE...] or scrapy rules list", print_help=False)
+            raise UsageError(
+                "use: scrapy rules test [RULE...] or scrapy rules list", print_help=False
+            )
         rules_dir = self.settings.get("RULES_DIR")
         paths = resolve_rule_paths(args[1:], rules_dir)
         failed = tested = 0
@@ -47,7 +51,9 @@ class Command(ScrapyCommand):
             fixtures = sorted(fixtures_dir(rules_dir, rule.name).glob("*.json"))
             if args[0] == "list":
                 tag = " [needs internet]" if rule.needs_internet else ""
-                print(f"{rule.name}: pages {', '.join(rule.pages)}; {len(fixtures)} fixture(s){tag}")
+                print(
+                    f"{rule.name}: pages {', '.join(rule.pages)}; {len(fixtures)} fixture(s){tag}"
+                )
                 continue
             for fixture in fixtures:
                 tested += 1
@@ -61,5 +67,7 @@ class Command(ScrapyCommand):
                 else:
                     print(f"ok   {rule.name} {fixture.stem}")
         if args[0] == "test":
-            print(f"{tested} fixture(s), {tested - failed if tested >= failed else 0} ok, {failed} changed or failing")
+            print(
+                f"{tested} fixture(s), {tested - failed if tested >= failed else 0} ok, {failed} changed or failing"
+            )
             self.exitcode = 1 if failed and not opts.update else 0

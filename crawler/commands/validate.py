@@ -23,7 +23,10 @@ def resolve_rule_paths(args: list[str], rules_dir: str) -> list[Path]:
             continue
         matches = [p for p in rule_files(rules_dir) if p.stem == arg]
         if not matches:
-            raise UsageError(f"no rule file named {arg!r} (looked for {arg} and {rules_dir}/{arg}.yaml)", print_help=False)
+            raise UsageError(
+                f"no rule file named {arg!r} (looked for {arg} and {rules_dir}/{arg}.yaml)",
+                print_help=False,
+            )
         paths.extend(matches)
     return paths
 

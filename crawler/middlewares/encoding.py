@@ -15,7 +15,13 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 # A detector that says "gb2312" or "gbk" has seen a subset of GB18030; decoding with the
 # superset never loses a character the subsets have.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs", "shift_jis": "cp932", "euc_kr": "cp949"}
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+}
 
 
 def declared_encoding(response: TextResponse) -> str | None:
@@ -53,7 +59,11 @@ class EncodingMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
-        return cls(s.get("RESPONSE_ENCODING") or None, s.getbool("RESPONSE_ENCODING_DETECT", True), crawler.stats)
+        return cls(
+            s.get("RESPONSE_ENCODING") or None,
+            s.getbool("RESPONSE_ENCODING_DETECT", True),
+            crawler.stats,
+        )
 
     def process_response(self, request, response, spider=None):
         if not isinstance(response, TextResponse) or not response.body:

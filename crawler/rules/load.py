@@ -30,8 +30,8 @@ from crawler.rules.model import (
     LinkSpec,
     PageType,
     Pagination,
-    Rule,
     RowsSpec,
+    Rule,
     Selector,
     StartSpec,
 )
@@ -95,7 +95,9 @@ class _Reporter:
         while probe not in self.positions and probe:
             probe = probe[:-1]
         pos = self.positions.get(probe, Position(1, 1))
-        self.problems.append(Problem(self.filename, pos.line, pos.column, format_path(path), message))
+        self.problems.append(
+            Problem(self.filename, pos.line, pos.column, format_path(path), message)
+        )
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +153,10 @@ def _schema_problems(data: Any, report: _Reporter) -> None:
         elif kind == "oneOf":
             report.add(path, _one_of_message(error))
         elif kind == "pattern" and path and path[-1] != "name" and isinstance(error.instance, str):
-            report.add(path, f"{error.instance!r} is not a valid name here (pattern {error.validator_value})")
+            report.add(
+                path,
+                f"{error.instance!r} is not a valid name here (pattern {error.validator_value})",
+            )
         elif kind == "propertyNames":
             report.add(path, f"invalid name {error.instance!r}: {error.message}")
         elif kind == "minItems" or kind == "minProperties":
@@ -323,7 +328,9 @@ class _Builder:
         styles = [s for s in ("next", "pages", "offset", "cursor") if s in spec]
         if len(styles) != 1:
             found = " and ".join(styles) if styles else "none"
-            self.report.add(path, f"needs exactly one style of next, pages, offset or cursor (found {found})")
+            self.report.add(
+                path, f"needs exactly one style of next, pages, offset or cursor (found {found})"
+            )
             return Pagination(style="none")
         style = styles[0]
         until_empty = None
@@ -339,7 +346,9 @@ class _Builder:
                 count = self.selector(count, path + ("pages", "count"))
             template = p.get("template", "")
             self.check_template(template, path + ("pages", "template"), extra={"page", "url"})
-            return Pagination("pages", template=template, count=count, start=p.get("start", 2), **common)
+            return Pagination(
+                "pages", template=template, count=count, start=p.get("start", 2), **common
+            )
         if style == "offset":
             p = spec["offset"]
             if until_empty is None and rows is None:
@@ -348,7 +357,11 @@ class _Builder:
                     "offset paging stops on an empty page: give until_empty, or rows on this page type",
                 )
             return Pagination(
-                "offset", param=p.get("param"), step=p.get("step", 1), start=p.get("start", 0), **common
+                "offset",
+                param=p.get("param"),
+                step=p.get("step", 1),
+                start=p.get("start", 0),
+                **common,
             )
         p = spec["cursor"]
         cursor = self.selector(p.get("value", {}), path + ("cursor", "value"))
@@ -374,7 +387,9 @@ class _Builder:
             self.check_template(url, sub)
         bodies = [k for k in ("form", "json", "body") if k in spec]
         if len(bodies) > 1:
-            self.report.add(path, f"give one body: form, json or body (found {' and '.join(bodies)})")
+            self.report.add(
+                path, f"give one body: form, json or body (found {' and '.join(bodies)})"
+            )
         self.check_page_ref(spec.get("page"), path + ("page",))
         return StartSpec(
             urls=tuple(urls),
@@ -447,7 +462,9 @@ class _Builder:
         for key in settings:
             if key not in known:
                 hint = did_you_mean(key, known)
-                if hint:  # an unknown name may belong to a third-party extension; a near miss is a typo
+                if (
+                    hint
+                ):  # an unknown name may belong to a third-party extension; a near miss is a typo
                     self.report.add(("settings", key), f"unknown setting {key!r}{hint}")
 
 
@@ -552,7 +569,9 @@ def parse_rule(
         data, positions = load_yaml(text, filename)
     except YamlError as exc:
         pos = exc.position
-        raise RuleError([Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]) from None
+        raise RuleError(
+            [Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]
+        ) from None
     report = _Reporter(filename, positions)
     if not isinstance(data, dict):
         report.add((), f"a rule file must be a mapping, got {_python_type(data)}")
@@ -589,7 +608,9 @@ def load_rules(rules_dir: str | Path) -> tuple[dict[str, Rule], list[Problem]]:
             continue
         if rule.name in rules:
             other = rules[rule.name].path
-            problems.append(Problem(str(path), 1, 1, "name", f"rule name {rule.name!r} is also used by {other}"))
+            problems.append(
+                Problem(str(path), 1, 1, "name", f"rule name {rule.name!r} is also used by {other}")
+            )
             continue
         rules[rule.name] = rule
     return rules, problems

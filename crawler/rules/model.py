@@ -142,7 +142,9 @@ class Rule:
     pages: MappingProxyType  # name -> PageType
     description: str = ""
     needs_internet: bool = False
-    args: MappingProxyType = field(default_factory=lambda: EMPTY)  # name -> default (None: required)
+    args: MappingProxyType = field(
+        default_factory=lambda: EMPTY
+    )  # name -> default (None: required)
     allowed_domains: tuple[str, ...] = ()
     encoding: str | None = None
     item: ItemTarget = field(default_factory=ItemTarget)

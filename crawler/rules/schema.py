@@ -17,9 +17,18 @@ SCHEMA_ID = "https://crawler-platform.local/schemas/rule.schema.json"
 SELECTOR_KEYS = ("xpath", "css", "json", "regex")
 
 _selector_props: dict[str, Any] = {
-    "xpath": {"type": "string", "description": "XPath 1.0 expression (EXSLT re: and set: available)."},
-    "css": {"type": "string", "description": "CSS selector; ::text and ::attr(name) pseudo-elements work."},
-    "json": {"type": "string", "description": "JMESPath expression over a JSON response (or JSON row)."},
+    "xpath": {
+        "type": "string",
+        "description": "XPath 1.0 expression (EXSLT re: and set: available).",
+    },
+    "css": {
+        "type": "string",
+        "description": "CSS selector; ::text and ::attr(name) pseudo-elements work.",
+    },
+    "json": {
+        "type": "string",
+        "description": "JMESPath expression over a JSON response (or JSON row).",
+    },
     "regex": {
         "type": "string",
         "description": "Regular expression: over the page (or row) text alone, or applied to the "
@@ -61,7 +70,11 @@ _field = {
     "properties": {
         **_selector_props,
         "value": {"description": "A constant value instead of a selector."},
-        "all": {"type": "boolean", "default": False, "description": "Take every value as a list, not only the first."},
+        "all": {
+            "type": "boolean",
+            "default": False,
+            "description": "Take every value as a list, not only the first.",
+        },
         "text": {
             "type": "boolean",
             "default": False,
@@ -93,8 +106,15 @@ _link = {
         "to": {"type": "string", "description": "The page type of the linked pages."},
         "allow": _regex_list,
         "deny": _regex_list,
-        "max_depth": {"type": "integer", "minimum": 0, "description": "Follow only from pages at most this deep."},
-        "priority": {"type": "integer", "description": "Request priority (higher first); defaults to the page type's."},
+        "max_depth": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Follow only from pages at most this deep.",
+        },
+        "priority": {
+            "type": "integer",
+            "description": "Request priority (higher first); defaults to the page type's.",
+        },
         "carry": {
             "description": "Fields of this page (or row) passed on to the linked page's items: true for all, or a list of names.",
             "oneOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}],
@@ -113,7 +133,10 @@ _pagination = {
             "type": "object",
             "description": "Page URLs generated from a template, from page `start` up to a count read from the first page.",
             "properties": {
-                "template": {"type": "string", "description": "URL template with {page} (and {url}, rule arguments)."},
+                "template": {
+                    "type": "string",
+                    "description": "URL template with {page} (and {url}, rule arguments).",
+                },
                 "count": {
                     "description": "The number of pages: a selector on the first page, or a number.",
                     "oneOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/selector"}],
@@ -145,7 +168,11 @@ _pagination = {
             "$ref": "#/$defs/selector",
             "description": "For offset paging: stop when this finds nothing (default: the page's rows).",
         },
-        "max_pages": {"type": "integer", "minimum": 1, "description": "Never follow more pages than this."},
+        "max_pages": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Never follow more pages than this.",
+        },
     },
     "additionalProperties": False,
 }
@@ -157,7 +184,10 @@ _item = {
         "collection": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
         "key": {
             "description": "Field(s) that identify an item for upserts (default: url, else the page URL).",
-            "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ],
         },
         "type": {"type": "string", "description": "An item type from rules/types/."},
         "map": {
@@ -189,7 +219,10 @@ _page = {
     "type": "object",
     "description": "A page type: what a page of this kind yields and where it leads.",
     "properties": {
-        "match": {"type": "string", "description": "A URL regex telling this page type apart (used by preview)."},
+        "match": {
+            "type": "string",
+            "description": "A URL regex telling this page type apart (used by preview).",
+        },
         "fields": {"$ref": "#/$defs/fields"},
         "rows": _rows,
         "links": {"type": "array", "items": {"$ref": "#/$defs/link"}},
@@ -200,7 +233,10 @@ _page = {
             "default": True,
             "description": "Page-level fields make an item (false: they are only carried to links).",
         },
-        "priority": {"type": "integer", "description": "Request priority for pages of this type (higher first)."},
+        "priority": {
+            "type": "integer",
+            "description": "Request priority for pages of this type (higher first).",
+        },
     },
     "additionalProperties": False,
 }
@@ -216,10 +252,17 @@ _start = {
         "page": {"type": "string"},
         "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], "default": "GET"},
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "form": {"type": "object", "additionalProperties": _scalar, "description": "Form body (POST)."},
+        "form": {
+            "type": "object",
+            "additionalProperties": _scalar,
+            "description": "Form body (POST).",
+        },
         "json": {"description": "JSON body."},
         "body": {"type": "string", "description": "Raw body."},
-        "carry": {"type": "object", "description": "Values every item reached from here starts with."},
+        "carry": {
+            "type": "object",
+            "description": "Values every item reached from here starts with.",
+        },
         "priority": {"type": "integer"},
     },
     "required": ["page"],
@@ -249,7 +292,10 @@ def build_schema(extra_properties: dict[str, Any] | None = None) -> dict[str, An
             "additionalProperties": _scalar,
         },
         "allowed_domains": {"type": "array", "items": {"type": "string"}},
-        "encoding": {"type": "string", "description": "Force this response encoding (else detected)."},
+        "encoding": {
+            "type": "string",
+            "description": "Force this response encoding (else detected).",
+        },
         "start": {"type": "array", "items": {"$ref": "#/$defs/start"}, "minItems": 1},
         "pages": {
             "type": "object",

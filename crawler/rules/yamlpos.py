@@ -41,8 +41,6 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-
-
 def _scalar(node: yaml.ScalarNode) -> Any:
     loader = yaml.SafeLoader("")
     try:
@@ -78,14 +76,22 @@ def _build(node: yaml.Node, path: Path, positions: dict[Path, Position]) -> Any:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise YamlError("YAML merge keys (<<) are not supported in rules", _pos(key_node.start_mark), path)
+                raise YamlError(
+                    "YAML merge keys (<<) are not supported in rules",
+                    _pos(key_node.start_mark),
+                    path,
+                )
             key = _build(key_node, path + ("<key>",), {})
             if isinstance(key, (list, dict)):
-                raise YamlError("a mapping key must be a plain value", _pos(key_node.start_mark), path)
+                raise YamlError(
+                    "a mapping key must be a plain value", _pos(key_node.start_mark), path
+                )
             if key in out:
                 first = positions.get(path + (key,))
                 where = f" (first at line {first.line})" if first else ""
-                raise YamlError(f"duplicate key {key!r}{where}", _pos(key_node.start_mark), path + (key,))
+                raise YamlError(
+                    f"duplicate key {key!r}{where}", _pos(key_node.start_mark), path + (key,)
+                )
             positions[path + (key,)] = _pos(key_node.start_mark)
             out[key] = _build(value_node, path + (key,), positions)
         return out

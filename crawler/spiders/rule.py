@@ -48,7 +48,12 @@ class RuleSpider(scrapy.Spider):
         return type(
             class_name,
             (cls,),
-            {"name": rule.name, "rule": rule, "custom_settings": rule_settings(rule), "__module__": __name__},
+            {
+                "name": rule.name,
+                "rule": rule,
+                "custom_settings": rule_settings(rule),
+                "__module__": __name__,
+            },
         )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -81,7 +86,12 @@ class RuleSpider(scrapy.Spider):
     def _start_urls(self) -> list[tuple[str, StartSpec]]:
         if self.missing_args:
             return []
-        return [(url, spec) for spec in self.rule.start for t in spec.urls for url in templates.expand(t, self.args)]
+        return [
+            (url, spec)
+            for spec in self.rule.start
+            for t in spec.urls
+            for url in templates.expand(t, self.args)
+        ]
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -89,7 +99,13 @@ class RuleSpider(scrapy.Spider):
         if self.missing_args:
             names = ", ".join(self.missing_args)
             example = " ".join(f"-a {n}=VALUE" for n in self.missing_args)
-            self.logger.error("rule %s needs argument(s) %s: scrapy crawl %s %s", self.rule.name, names, self.name, example)
+            self.logger.error(
+                "rule %s needs argument(s) %s: scrapy crawl %s %s",
+                self.rule.name,
+                names,
+                self.name,
+                example,
+            )
             self.crawler.stats.set_value("rule/missing_arguments", names)
             return
         if self.preview_url is not None:
@@ -100,7 +116,9 @@ class RuleSpider(scrapy.Spider):
                 yield self.start_request(url, spec)
             except ValueError as exc:  # e.g. an argument that made the URL invalid
                 self.crawler.stats.inc_value("rule/request_errors/bad_start_url")
-                self.logger.error("rule %s: cannot request start URL %r: %s", self.rule.name, url, exc)
+                self.logger.error(
+                    "rule %s: cannot request start URL %r: %s", self.rule.name, url, exc
+                )
 
     # --- preview: one page, extracted and kept, nothing followed ------------------------------
 
@@ -115,7 +133,9 @@ class RuleSpider(scrapy.Spider):
                 request = self.start_request(url, spec)
                 break
         else:
-            request = Request(url, meta={META_PAGE: self.preview_page, META_CARRY: {}}, dont_filter=True)
+            request = Request(
+                url, meta={META_PAGE: self.preview_page, META_CARRY: {}}, dont_filter=True
+            )
         request.meta["allow_offsite"] = True
         return request.replace(callback=self.parse_preview, errback=self.on_preview_error)
 
@@ -123,8 +143,13 @@ class RuleSpider(scrapy.Spider):
         page = response.meta.get(META_PAGE) or self.compiled.guess_page(response.url)
         now = datetime.now(UTC)
         result = self.compiled.extract(page, response, carry=response.meta.get(META_CARRY), now=now)
-        self.preview = {"page": page, "response": response, "result": result, "crawl_time": now,
-                        "carry": response.meta.get(META_CARRY) or {}}
+        self.preview = {
+            "page": page,
+            "response": response,
+            "result": result,
+            "crawl_time": now,
+            "carry": response.meta.get(META_CARRY) or {},
+        }
 
     def on_preview_error(self, failure: Any) -> None:
         response = getattr(failure.value, "response", None)
@@ -135,13 +160,24 @@ class RuleSpider(scrapy.Spider):
         meta = {META_PAGE: spec.page, META_CARRY: dict(spec.carry)}
         priority = spec.priority if spec.priority is not None else page.priority
         headers = {k: templates.substitute(v, self.args) for k, v in spec.headers.items()}
-        common = {"callback": self.parse_page, "errback": self.on_error, "meta": meta,
-                  "priority": priority, "headers": headers, "dont_filter": True}
+        common = {
+            "callback": self.parse_page,
+            "errback": self.on_error,
+            "meta": meta,
+            "priority": priority,
+            "headers": headers,
+            "dont_filter": True,
+        }
         if spec.form is not None:
-            form = {k: "" if v is None else templates.substitute(str(v), self.args) for k, v in spec.form.items()}
+            form = {
+                k: "" if v is None else templates.substitute(str(v), self.args)
+                for k, v in spec.form.items()
+            }
             return FormRequest(url, method=spec.method, formdata=form, **common)
         if spec.json is not MISSING:
-            return JsonRequest(url, method=spec.method, data=_substitute_all(spec.json, self.args), **common)
+            return JsonRequest(
+                url, method=spec.method, data=_substitute_all(spec.json, self.args), **common
+            )
         body = templates.substitute(spec.body, self.args) if spec.body is not None else None
         return Request(url, method=spec.method, body=body, **common)
 
@@ -149,7 +185,13 @@ class RuleSpider(scrapy.Spider):
         meta = {META_PAGE: follow.page, META_CARRY: follow.carry}
         if follow.pageno != 1:
             meta[META_PAGENO] = follow.pageno
-        return Request(follow.url, callback=self.parse_page, errback=self.on_error, meta=meta, priority=follow.priority)
+        return Request(
+            follow.url,
+            callback=self.parse_page,
+            errback=self.on_error,
+            meta=meta,
+            priority=follow.priority,
+        )
 
     # --- responses --------------------------------------------------------------------------
 

@@ -59,6 +59,14 @@ def test_get_unknown_suggests():
             [(0, "cleaner 'regex_sub': unexpected argument 'patern' (did you mean 'pattern'?)")],
         ),
         (
+            [{"map": {"tabel": {"a": "b"}}}],
+            [(0, "cleaner 'map': unexpected argument 'tabel' (did you mean 'table'?)")],
+        ),
+        (
+            [{"default": {"valeu": 0}}],
+            [(0, "cleaner 'default': unexpected argument 'valeu' (did you mean 'value'?)")],
+        ),
+        (
             [{"strip": {"chars": "-", "width": 3}}],
             [(0, "cleaner 'strip': unexpected argument 'width' (arguments: chars)")],
         ),
@@ -393,3 +401,13 @@ def test_load_modules_names_the_module_that_fails(tmp_path, monkeypatch):
     ):
         load_modules(["broken_cleaners"])
     sys.modules.pop("broken_cleaners", None)
+
+
+def test_readme_lists_every_builtin():
+    from pathlib import Path
+
+    import cleaners
+
+    readme = (Path(cleaners.__file__).parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in BUILTINS if f"`{name}" not in readme and f" `{name}`" not in readme]
+    assert missing == []

@@ -21,7 +21,9 @@ class CrawlRun:
     store_uri: str
 
 
-def scrapy(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+def scrapy(
+    *args: str, cwd: Path = ROOT, timeout: float = 120, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*SCRAPY, *args],
         cwd=cwd,
@@ -32,19 +34,35 @@ def scrapy(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict | None 
     )
 
 
-def crawl(rule: str, tmp_path: Path, *args: str, site: str | None = None, timeout: float = 120) -> CrawlRun:
+def crawl(
+    rule: str, tmp_path: Path, *args: str, site: str | None = None, timeout: float = 120
+) -> CrawlRun:
     """``scrapy crawl RULE -a site=... -O items.jsonl`` into a store under tmp_path."""
     out = tmp_path / f"{rule}.jsonl"
     store = f"sqlite:///{tmp_path / 'store.db'}"
     site_args = ["-a", f"site={site}"] if site else []
     proc = scrapy(
-        "crawl", rule, *site_args, "-O", str(out), "-s", f"STORE_URI={store}",
-        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}", "-s", "LOG_LEVEL=INFO", *args,
+        "crawl",
+        rule,
+        *site_args,
+        "-O",
+        str(out),
+        "-s",
+        f"STORE_URI={store}",
+        "-s",
+        f"STORE_SPILL_DIR={tmp_path / 'spill'}",
+        "-s",
+        "LOG_LEVEL=INFO",
+        *args,
         timeout=timeout,
     )
     items = []
     if out.exists():
-        items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+        items = [
+            json.loads(line)
+            for line in out.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return CrawlRun(proc.returncode, items, proc.stderr, store)
 
 

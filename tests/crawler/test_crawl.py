@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cleaners.registry import REGISTRY
-
 from tests.crawler.crawl import crawl, stat
-from tests.sample_site.data import TAGS, catalogue, NEWS
+from tests.sample_site.data import NEWS, TAGS, catalogue
 
 BOOKS = catalogue(60)
 TAG_NAMES = dict(TAGS)
@@ -41,12 +40,17 @@ def test_sample_books_every_item_matches_the_site(books_run, sample_site):
 def test_sample_books_malformed_page_is_counted_and_the_crawl_goes_on(books_run, sample_site):
     invalid = [item for item in books_run.items if "_errors" in item]
     assert [item["_url"] for item in invalid] == [f"{sample_site}/book/broken-1.html"]
-    assert invalid[0]["_errors"] == ["title: required field is empty", "price: required field is empty"]
+    assert invalid[0]["_errors"] == [
+        "title: required field is empty",
+        "price: required field is empty",
+    ]
     assert invalid[0]["stock"] == 3  # what could be read was read
     assert stat(books_run.log, "rule/items/invalid") == 1
     assert stat(books_run.log, "rule/request_errors/http_404") == 1
     assert "request failed (HTTP 404) for" in books_run.log
-    assert "invalid_item: title: required field is empty" in books_run.log  # logged once, with the reason
+    assert (
+        "invalid_item: title: required field is empty" in books_run.log
+    )  # logged once, with the reason
     assert "Traceback" not in books_run.log
 
 
@@ -73,7 +77,9 @@ def test_post_form_and_json_starts_with_templated_header(sample_site, tmp_path):
     as_json = [i for i in run.items if i["query_type"] == "json"]
     expected = [b.id for b in BOOKS if "of" in b.title.lower()]
     assert sorted(i["id"] for i in form) == expected
-    assert sorted(i["id"] for i in as_json) == [b.id for b in BOOKS if "of" in b.title.lower() and b.tag == "mystery"]
+    assert sorted(i["id"] for i in as_json) == [
+        b.id for b in BOOKS if "of" in b.title.lower() and b.tag == "mystery"
+    ]
     assert all(i["api_key_sent"] is True for i in form)
     assert all(i["query"] == "of" for i in run.items)
 
@@ -93,7 +99,9 @@ def test_gbk_pages_without_any_charset_extract_correct_chinese(sample_site, tmp_
 def test_page_count_pagination_reads_the_count_from_the_first_page(sample_site, tmp_path):
     run = crawl("sample_books_table", tmp_path, site=sample_site)
     assert run.returncode == 0, run.log[-3000:]
-    assert sorted(i["url"] for i in run.items) == sorted(f"{sample_site}/book/{b.id}.html" for b in BOOKS)
+    assert sorted(i["url"] for i in run.items) == sorted(
+        f"{sample_site}/book/{b.id}.html" for b in BOOKS
+    )
     assert stat(run.log, "rule/pages/table") == 3
 
 

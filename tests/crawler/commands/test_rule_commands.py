@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 from tests.crawler.crawl import ROOT, scrapy
 
 BROKEN = {
-    "typo_field.yaml": ("start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    feilds: {a: {css: a}}\n",
-                        "typo_field.yaml:4:5: pages.p.feilds: unknown field 'feilds' (did you mean 'fields'?)"),
-    "bad_xpath.yaml": ("start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {xpath: '//a[@'}}\n",
-                       "bad_xpath.yaml:4:18: pages.p.fields.a.xpath: invalid XPath '//a[@': Invalid expression"),
-    "bad_cleaner.yaml": ("start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {css: a, clean: [to_itn]}}\n",
-                         "bad_cleaner.yaml:4:34: pages.p.fields.a.clean[0]: unknown cleaner 'to_itn' (did you mean 'to_int'?)"),
-    "bad_link.yaml": ("start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    links: [{css: a, to: q}]\n",
-                      "bad_link.yaml:4:22: pages.p.links[0].to: no page type named 'q' (did you mean 'p'?)"),
-    "bad_type.yaml": ("start: {url: 'http://x.test/', page: p}\npages:\n  p: {fields: {a: {css: a}}}\n",
-                      "bad_type.yaml:1:8: start: expected a list, got a mapping"),
-    "bad_regex.yaml": ("start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {regex: '[a-'}}\n",
-                       "bad_regex.yaml:4:18: pages.p.fields.a.regex: invalid regular expression '[a-': "
-                       "unterminated character set at position 0"),
-    "bad_yaml.yaml": ("start: [{url: 'http://x.test/', page: p}\npages: {}\n",
-                      "bad_yaml.yaml:2:1: invalid YAML: while parsing a flow sequence, expected ',' or ']', but got '<scalar>'"),
+    "typo_field.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    feilds: {a: {css: a}}\n",
+        "typo_field.yaml:4:5: pages.p.feilds: unknown field 'feilds' (did you mean 'fields'?)",
+    ),
+    "bad_xpath.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {xpath: '//a[@'}}\n",
+        "bad_xpath.yaml:4:18: pages.p.fields.a.xpath: invalid XPath '//a[@': Invalid expression",
+    ),
+    "bad_cleaner.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {css: a, clean: [to_itn]}}\n",
+        "bad_cleaner.yaml:4:34: pages.p.fields.a.clean[0]: unknown cleaner 'to_itn' (did you mean 'to_int'?)",
+    ),
+    "bad_link.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    links: [{css: a, to: q}]\n",
+        "bad_link.yaml:4:22: pages.p.links[0].to: no page type named 'q'",
+    ),
+    "bad_type.yaml": (
+        "start: {url: 'http://x.test/', page: p}\npages:\n  p: {fields: {a: {css: a}}}\n",
+        "bad_type.yaml:1:1: start: expected a list, got a mapping",
+    ),
+    "bad_regex.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {regex: '[a-'}}\n",
+        "bad_regex.yaml:4:18: pages.p.fields.a.regex: invalid regular expression '[a-': "
+        "unterminated character set at position 0",
+    ),
+    "bad_yaml.yaml": (
+        "start: [{url: 'http://x.test/', page: p}\npages: {}\n",
+        "bad_yaml.yaml:2:1: invalid YAML: while parsing a flow sequence, expected ',' or ']', but got '<scalar>'",
+    ),
 }
 
 
@@ -33,9 +46,12 @@ def test_validate_reports_every_broken_rule_with_position(tmp_path):
     proc = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
-    for name, (_, expected) in BROKEN.items():
+    for _, expected in BROKEN.values():
         assert f"{tmp_path}/{expected}" in lines, (expected, proc.stdout)
-    assert lines[-1] == f"{len(BROKEN)} rule file(s): 0 ok, {len(BROKEN)} with {len(BROKEN)} problem(s)"
+    assert (
+        lines[-1]
+        == f"{len(BROKEN)} rule file(s): 0 ok, {len(BROKEN)} with {len(BROKEN)} problem(s)"
+    )
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
@@ -62,7 +78,9 @@ def test_list_shows_valid_rules_and_warns_about_broken_ones(tmp_path):
 
 
 def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
-    proc = scrapy("preview", "sample_books", f"{sample_site}/book/broken-1.html", "-a", f"site={sample_site}")
+    proc = scrapy(
+        "preview", "sample_books", f"{sample_site}/book/broken-1.html", "-a", f"site={sample_site}"
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["page"] == "book"  # guessed from the page type's match pattern
@@ -71,13 +89,24 @@ def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
     assert "items[0].title" in out["empty_fields"] and "items[0].price" in out["empty_fields"]
     assert out["problems"][0]["reason"] == "invalid_item"
 
-    proc = scrapy("preview", "sample_books", f"{sample_site}/tag/travel/", "--page", "tag_list", "-a", f"site={sample_site}")
+    proc = scrapy(
+        "preview",
+        "sample_books",
+        f"{sample_site}/tag/travel/",
+        "--page",
+        "tag_list",
+        "-a",
+        f"site={sample_site}",
+    )
     out = json.loads(proc.stdout)
     assert out["items"] == []
     assert [link["page"] for link in out["links"]].count("book") == 10
     assert out["links"][0]["carry"]["tag"] == "Travel"
-    assert out["links"][-1] == {"url": f"{sample_site}/tag/travel/page/2/", "page": "tag_list",
-                                "carry": {}} or out["links"][-1]["url"].endswith("/tag/travel/page/2/")
+    assert out["links"][-1] == {
+        "url": f"{sample_site}/tag/travel/page/2/",
+        "page": "tag_list",
+        "carry": {},
+    } or out["links"][-1]["url"].endswith("/tag/travel/page/2/")
 
 
 def test_preview_unknown_page_type_is_a_usage_error(sample_site):
@@ -91,8 +120,16 @@ def test_preview_save_then_rules_test_catches_a_changed_rule(sample_site, tmp_pa
     rules = tmp_path / "rules"
     rules.mkdir()
     shutil.copy(ROOT / "rules" / "sample_books.yaml", rules)
-    proc = scrapy("preview", "sample_books", f"{sample_site}/book/3.html", "--save",
-                  "-s", f"RULES_DIR={rules}", "-a", f"site={sample_site}")
+    proc = scrapy(
+        "preview",
+        "sample_books",
+        f"{sample_site}/book/3.html",
+        "--save",
+        "-s",
+        f"RULES_DIR={rules}",
+        "-a",
+        f"site={sample_site}",
+    )
     assert proc.returncode == 0, proc.stderr
     saved = list((rules / "fixtures" / "sample_books").glob("*.json"))
     assert len(saved) == 1 and saved[0].with_suffix(".body").exists()

@@ -79,7 +79,7 @@ def test_good_rule_parses_into_typed_objects():
             "r.yaml:11:15: pages.listing.rows.fields.url.json: invalid JMESPath 'items[?': the expression ends too early",
         ),
         (
-            GOOD.replace('{css: "a::attr(href)"}', '{css: a, clean: [strp]}'),
+            GOOD.replace('{css: "a::attr(href)"}', "{css: a, clean: [strp]}"),
             "r.yaml:11:31: pages.listing.rows.fields.url.clean[0]: unknown cleaner 'strp' (did you mean 'strip'?)",
         ),
         (
@@ -94,15 +94,27 @@ def test_good_rule_parses_into_typed_objects():
             GOOD.replace("    page: listing\n", "    page: listing\n    method: FETCH\n"),
             "r.yaml:6:5: start[0].method: must be one of GET, POST, PUT, PATCH, DELETE, HEAD; got 'FETCH'",
         ),
-        (GOOD.replace("start:", "strat:"), "r.yaml:3:1: strat: unknown field 'strat' (did you mean 'start'?)"),
-        (GOOD + "settings: {DOWNLOAD_DELAYS: 2}\n", "r.yaml:15:12: settings.DOWNLOAD_DELAYS: unknown setting "
-         "'DOWNLOAD_DELAYS' (did you mean 'DOWNLOAD_DELAY'?)"),
+        (
+            GOOD.replace("start:", "strat:"),
+            "r.yaml:3:1: strat: unknown field 'strat' (did you mean 'start'?)",
+        ),
+        (
+            GOOD + "settings: {DOWNLOAD_DELAYS: 2}\n",
+            "r.yaml:15:12: settings.DOWNLOAD_DELAYS: unknown setting "
+            "'DOWNLOAD_DELAYS' (did you mean 'DOWNLOAD_DELAY'?)",
+        ),
         (GOOD + "encoding: klingon\n", "r.yaml:15:1: encoding: unknown encoding 'klingon'"),
-        (GOOD.replace("    rows:\n      css: li\n", "    rows:\n      css: li\n      emit: true\n")
-         .replace("url: {css", "name: {css"),
-         "r.yaml:8:5: pages.listing.rows: rows make several items per page, so they need a key: set item.key, "
-         "or extract a 'url' field"),
-        ("name: x\nstart: [\n", "r.yaml:3:1: invalid YAML: while parsing a flow node, expected the node content, but found '<stream end>'"),
+        (
+            GOOD.replace(
+                "    rows:\n      css: li\n", "    rows:\n      css: li\n      emit: true\n"
+            ).replace("url: {css", "name: {css"),
+            "r.yaml:8:5: pages.listing.rows: rows make several items per page, so they need a key: set item.key, "
+            "or extract a 'url' field",
+        ),
+        (
+            "name: x\nstart: [\n",
+            "r.yaml:3:1: invalid YAML: while parsing a flow node, expected the node content, but found '<stream end>'",
+        ),
         (GOOD + "name: again\n", "r.yaml:15:1: name: duplicate key 'name' (first at line 1)"),
         ("- just\n- a list\n", "r.yaml:1:1: a rule file must be a mapping, got a list"),
     ],
@@ -120,14 +132,22 @@ def test_all_problems_of_a_file_are_reported_together():
 
 def test_pagination_needs_exactly_one_style():
     text = GOOD + "    pagination: {next: {css: a}, offset: {param: o}}\n"
-    assert any("needs exactly one style of next, pages, offset or cursor (found next and offset)" in p
-               for p in problems(text))
+    assert any(
+        "needs exactly one style of next, pages, offset or cursor (found next and offset)" in p
+        for p in problems(text)
+    )
 
 
 def test_shipped_rules_are_valid():
     rules, found = load_rules(ROOT / "rules")
     assert found == []
-    assert {"sample_books", "sample_api", "sample_search", "sample_news_gbk", "sample_books_table"} <= set(rules)
+    assert {
+        "sample_books",
+        "sample_api",
+        "sample_search",
+        "sample_news_gbk",
+        "sample_books_table",
+    } <= set(rules)
     assert rules["books_toscrape"].needs_internet and not rules["sample_books"].needs_internet
 
 
@@ -141,4 +161,6 @@ def test_a_broken_file_does_not_hide_the_others(tmp_path):
 
 def test_shipped_json_schema_is_current():
     shipped = (ROOT / "rules" / "rule.schema.json").read_text(encoding="utf-8")
-    assert json.loads(shipped) == json.loads(schema_json()), "run `make schema` to regenerate rules/rule.schema.json"
+    assert json.loads(shipped) == json.loads(schema_json()), (
+        "run `make schema` to regenerate rules/rule.schema.json"
+    )
