@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 #: Bookkeeping fields the store adds to every document it keeps.
 HASH_FIELD = "_hash"
 FIRST_SEEN_FIELD = "_first_seen"
@@ -50,7 +52,10 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-# Built once: json.dumps() with options builds a new encoder per call, which shows at 100k items/s.
+# orjson encodes ~7x faster than the json module, which is most of a batch's time. The json
+# module (encoders built once) takes over for what orjson refuses, such as integers beyond
+# 64 bits, so an odd value never fails a batch.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
 _CANONICAL = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=json_default
@@ -59,18 +64,38 @@ _CANONICAL = json.JSONEncoder(
 
 def dumps(value: Any) -> str:
     """Compact JSON, UTF-8 text kept as is, anything exotic stringified."""
-    return _COMPACT.encode(value)
+    try:
+        return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):
+        return _COMPACT.encode(value)
+
+
+def _canonical_bytes(value: Any) -> bytes:
+    try:
+        return orjson.dumps(
+            value, default=json_default, option=_ORJSON_OPTIONS | orjson.OPT_SORT_KEYS
+        )
+    except (orjson.JSONEncodeError, TypeError):
+        return _CANONICAL.encode(value).encode("utf-8")
 
 
 def canonical_json(value: Any) -> str:
-    """JSON with sorted keys: the same content always gives the same text."""
-    return _CANONICAL.encode(value)
+    """JSON with sorted keys: the same content always gives the same text.
+
+    >>> canonical_json({"b": [1, 2.5], "a": "é"})
+    '{"a":"é","b":[1,2.5]}'
+    """
+    return _canonical_bytes(value).decode("utf-8")
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def content_hash(item: Mapping[str, Any]) -> str:
     """sha1 of the canonical JSON of the item's content fields (metadata ``_*`` keys excluded)."""
     content = {k: v for k, v in item.items() if k[:1] != "_"}
-    return hashlib.sha1(_CANONICAL.encode(content).encode("utf-8")).hexdigest()
+    return hashlib.sha1(_canonical_bytes(content)).hexdigest()
 
 
 def is_empty(value: Any) -> bool:

@@ -34,6 +34,7 @@ from crawler.store.documents import (
     dumps,
     key_text,
     key_values,
+    loads,
     plan_upsert,
     utc_now_iso,
 )
@@ -277,7 +278,7 @@ class SqliteStore(Store):
                     )
                 rows = []
                 for k, doc in plan.replaced:
-                    old = doc if doc is not None else json.loads(old_docs[k])
+                    old = doc if doc is not None else loads(old_docs[k])
                     old[REPLACED_AT_FIELD] = now
                     rows.append((k, dumps(old)))
                 conn.executemany(f'INSERT INTO "{history_table}" (_key, doc) VALUES (?, ?)', rows)
@@ -315,7 +316,7 @@ class SqliteStore(Store):
             sql += " LIMIT ?"
             params.append(int(limit))
         cursor = self.conn.execute(sql, params)
-        return (json.loads(doc) for (doc,) in cursor)
+        return (loads(doc) for (doc,) in cursor)
 
     def count(self, collection: str, filter: dict[str, Any] | None = None) -> int:
         known = self._known.get(collection) or self._reload(collection)
@@ -372,4 +373,4 @@ class SqliteStore(Store):
             f"SELECT doc FROM _runs {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
             [*params, int(limit)],
         )
-        return [json.loads(doc) for (doc,) in rows]
+        return [loads(doc) for (doc,) in rows]

@@ -32,3 +32,18 @@ def test_content_hash_ignores_metadata_and_key_order() -> None:
     b = {"price": 1, "url": "u", "_crawled_at": "t2", "_rule": "r"}
     assert content_hash(a) == content_hash(b)
     assert content_hash(a) != content_hash({**a, "price": 2})
+
+
+def test_canonical_json_matches_the_json_module_and_survives_odd_values() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from crawler.store.documents import canonical_json, dumps
+
+    item = {"b": [1, 2.5, None, True], "a": "Zoë ✓", "c": {"y": 1, "x": '\n"q"'}}
+    assert canonical_json(item) == json.dumps(
+        item, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+    huge = {"id": 2**80, "when": datetime(2026, 1, 1, tzinfo=UTC), "s": {3}}
+    assert json.loads(dumps(huge)) == {"id": 2**80, "when": "2026-01-01T00:00:00+00:00", "s": [3]}
+    assert content_hash(huge) == content_hash(dict(reversed(huge.items())))
