@@ -379,3 +379,50 @@ def test_unopenable_store_spills_everything_then_replays(tmp_path: Path) -> None
     assert stat(pipeline, "store/items/new") == 0
     with open_store(f"sqlite:///{tmp_path / 'items.db'}") as good:
         assert replay_file(good, pipeline.spill_path).written.new == 8
+
+
+def test_store_fails_mid_crawl_some_retried_some_spilled_then_scrapy_store_replay(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    uri = f"sqlite:///{tmp_path / 'items.db'}"
+    store = FlakyStore(uri)
+    pipeline, clock = make_pipeline(tmp_path, store, STORE_RETRY_TIMES=2)
+    sent = [item(i, price=i) for i in range(60)]
+    for it in sent[:20]:  # healthy: written as they come
+        pipeline.process_item(it)
+    assert len(stored(tmp_path)) == 20
+    store.down = True  # the store goes away mid-crawl
+    for n, it in enumerate(sent[20:45]):
+        pipeline.process_item(it)
+        if n % 5 == 4:
+            clock.advance(10)  # long enough for the queued batch to give up
+    store.down = False  # ... and comes back: what is still buffered gets written
+    for it in sent[45:]:
+        pipeline.process_item(it)
+    clock.advance(10)
+    close(pipeline)
+    spilled = stat(pipeline, "store/spilled")
+    assert 0 < spilled < 40
+    assert len(stored(tmp_path)) == 60 - spilled
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy.cmdline", "store", "replay", str(pipeline.spill_path)]
+        + ["--store", uri],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{spilled} new" in proc.stdout
+    with open_store(uri) as good:
+        for it in sent:
+            (doc,) = good.find("books", {"url": it["url"]})
+            assert {k: doc[k] for k in it} == it
+        assert good.count("books") == 60
