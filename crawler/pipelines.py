@@ -216,10 +216,9 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         doc = ItemAdapter(item).asdict()
-        destination, reason = self._route(doc)
+        destination, reason, kind = self._route(doc)
         if destination.dead:
             self.stats.inc_value("store/items/dead")
-            kind = "invalid" if reason and not reason.startswith("missing key") else "missing_key"
             self.stats.inc_value(f"store/items/dead/{kind}")
         self._add(destination, doc, reason)
         return item
@@ -268,14 +267,19 @@ class StorePipeline:
 
     # -- routing and buffering ----------------------------------------------------------------
 
-    def _route(self, doc: dict[str, Any]) -> tuple[Destination, str | None]:
+    def _route(self, doc: dict[str, Any]) -> tuple[Destination, str | None, str]:
+        """Where an item goes: ``(destination, dead-letter reason, dead-letter kind)``."""
         spider = self.spider
         fallback = spider.name if spider is not None else "items"
         if spider is not None and hasattr(spider, "store_target"):
             try:
                 target = spider.store_target(doc)
             except Exception as exc:
-                return Destination.dead_letters(fallback), f"store_target failed: {exc!r}"
+                reason = f"store_target failed: {exc!r}"
+                return Destination.dead_letters(fallback), reason, "no_target"
+            if not isinstance(target, StoreTarget):
+                reason = f"store_target returned {target!r}, not a StoreTarget"
+                return Destination.dead_letters(fallback), reason, "no_target"
         elif spider is not None:
             target = default_target(spider)
         else:
@@ -285,11 +289,12 @@ class StorePipeline:
         errors = doc.get("_errors")
         if errors:
             reason = "; ".join(map(str, errors)) if isinstance(errors, list) else str(errors)
-            return Destination.dead_letters(target.collection), reason
+            return Destination.dead_letters(target.collection), reason, "invalid"
         missing = missing_key_field(doc, target.key)
         if missing is not None:
-            return Destination.dead_letters(target.collection), f"missing key field '{missing}'"
-        return Destination.of(target), None
+            reason = f"missing key field '{missing}'"
+            return Destination.dead_letters(target.collection), reason, "missing_key"
+        return Destination.of(target), None, ""
 
     def _add(self, destination: Destination, doc: dict[str, Any], reason: str | None) -> None:
         batch = self._buffers.get(destination)

@@ -267,11 +267,18 @@ def test_failing_store_target_dead_letters_the_item(tmp_path: Path) -> None:
         def store_target(self, item: dict) -> StoreTarget:
             raise KeyError("page type")
 
-    pipeline, _ = make_pipeline(tmp_path, spidercls=Broken)
-    pipeline.process_item(item(1))
-    close(pipeline)
-    (dead,) = stored(tmp_path, "shop__dead")
-    assert dead["_reason"].startswith("store_target failed")
+    class Confused(RuleSpider):
+        def store_target(self, item: dict) -> StoreTarget:
+            return ("books", "url")  # type: ignore[return-value]
+
+    for spidercls in (Broken, Confused):
+        pipeline, _ = make_pipeline(tmp_path, spidercls=spidercls)
+        pipeline.process_item(item(1))
+        close(pipeline)
+        assert stat(pipeline, "store/items/dead/no_target") == 1
+    reasons = sorted(d["_reason"] for d in stored(tmp_path, "shop__dead"))
+    assert reasons[0].startswith("store_target failed: KeyError")
+    assert reasons[1].startswith("store_target returned ('books', 'url')")
 
 
 def test_retries_with_backoff_then_succeeds(tmp_path: Path) -> None:
