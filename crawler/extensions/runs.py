@@ -71,9 +71,6 @@ def build_run_record(
     finished_at: str | None = None,
 ) -> dict[str, Any]:
     """A run record from a crawl's final stats (see the module docstring for the fields)."""
-    spider_exceptions = sum(
-        v for k, v in stats.items() if k.startswith("spider_exceptions/") and isinstance(v, int)
-    )
     return {
         "run_id": uuid.uuid4().hex,
         "rule": rule,
@@ -88,7 +85,7 @@ def build_run_record(
         "dead": stats.get("store/items/dead", 0),
         "spilled": stats.get("store/spilled", 0),
         "errors": stats.get("log_count/ERROR", 0),
-        "spider_exceptions": spider_exceptions,
+        "spider_exceptions": stats.get("spider_exceptions/count", 0),
         "bans": stats.get("antiban/bans", 0),
         "store_uri": mask_url(store_uri),
         "stats": json_safe(stats),

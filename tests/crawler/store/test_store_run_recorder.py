@@ -27,6 +27,7 @@ def test_build_run_record_counts_and_masks() -> None:
         "store/items/unchanged": 1,
         "store/items/dead": 2,
         "log_count/ERROR": 3,
+        "spider_exceptions/count": 3,
         "spider_exceptions/ValueError": 2,
         "spider_exceptions/KeyError": 1,
         "antiban/bans": 4,
