@@ -12,7 +12,7 @@ import sys
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import SpiderLoader
 
-from crawler.rules.load import Problem, did_you_mean, load_rules
+from crawler.rules.load import Problem, did_you_mean, load_project_modules, load_rules
 from crawler.spiders.rule import RuleSpider
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ class RuleSpiderLoader(SpiderLoader):
     def __init__(self, settings):
         super().__init__(settings)
         self.rules_dir = settings.get("RULES_DIR")
+        load_project_modules(settings)
         rules, self.problems = load_rules(self.rules_dir)
         self.broken = {_rule_name(p) for p in self.problems}
         for name, rule in rules.items():

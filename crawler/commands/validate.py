@@ -8,7 +8,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.rules.load import RuleError, load_rule, rule_files
+from crawler.rules.load import RuleError, load_project_modules, load_rule, rule_files
 
 
 def resolve_rule_paths(args: list[str], rules_dir: str) -> list[Path]:
@@ -47,6 +47,7 @@ class Command(ScrapyCommand):
         parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        load_project_modules(self.settings)
         paths = resolve_rule_paths(args, self.settings.get("RULES_DIR"))
         if not paths:
             raise UsageError(f"no rule files in {self.settings.get('RULES_DIR')}", print_help=False)

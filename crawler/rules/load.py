@@ -546,6 +546,19 @@ def jmespath_problem(expression: str) -> str | None:
 # --- entry points ----------------------------------------------------------------------------
 
 
+def load_project_modules(settings: Any) -> None:
+    """Import the project's own cleaner modules (setting ``CLEANER_MODULES``) so rules can name
+    their cleaners exactly like the built-in ones. A module that fails is a usage error."""
+    from scrapy.exceptions import UsageError
+
+    from cleaners.registry import load_modules
+
+    try:
+        load_modules(settings.getlist("CLEANER_MODULES"))
+    except ImportError as exc:
+        raise UsageError(str(exc), print_help=False) from None
+
+
 def default_cleaner_check(spec: Any) -> list[tuple[int, str]]:
     from cleaners.registry import REGISTRY
 
