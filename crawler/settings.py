@@ -33,4 +33,6 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.encoding.EncodingMiddleware": 120,
 }
 
-ITEM_PIPELINES = {}
+ITEM_PIPELINES = {
+    "crawler.validation.ItemTypePipeline": 800,
+}

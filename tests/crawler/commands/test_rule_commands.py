@@ -66,6 +66,7 @@ def test_validate_shipped_rules_and_named_ones():
 
 def test_list_shows_valid_rules_and_warns_about_broken_ones(tmp_path):
     shutil.copy(ROOT / "rules" / "sample_books.yaml", tmp_path)
+    shutil.copytree(ROOT / "rules" / "types", tmp_path / "types")
     (tmp_path / "bad_link.yaml").write_text(BROKEN["bad_link.yaml"][0])
     proc = scrapy("list", "-s", f"RULES_DIR={tmp_path}")
     assert proc.stdout.split() == ["sample_books"]
@@ -120,6 +121,7 @@ def test_preview_save_then_rules_test_catches_a_changed_rule(sample_site, tmp_pa
     rules = tmp_path / "rules"
     rules.mkdir()
     shutil.copy(ROOT / "rules" / "sample_books.yaml", rules)
+    shutil.copytree(ROOT / "rules" / "types", rules / "types")
     proc = scrapy(
         "preview",
         "sample_books",
