@@ -15,6 +15,9 @@ COMMANDS_MODULE = "crawler.commands"
 # Where site rules (and item types, under types/) live.
 RULES_DIR = str(PROJECT_ROOT / "rules")
 
+# Your own modules whose @cleaner functions rules may name (dotted module paths).
+CLEANER_MODULES: list[str] = []
+
 # Embedded store by default; mongodb://... selects MongoDB.
 STORE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'items.db'}"
 
@@ -30,11 +33,13 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.encoding.EncodingMiddleware": 120,
 }
 
-ITEM_PIPELINES = {}
+ITEM_PIPELINES = {
+    "crawler.validation.ItemTypePipeline": 800,
+    # Writes last: after validation has marked invalid items (_errors, _raw) for dead-lettering.
+    "crawler.pipelines.StorePipeline": 900,
+}
 
 # -- Store layer (crawler/store, crawler/pipelines.py, docs/storage.md) --
-# Writes last (900): after cleaning and validation have marked invalid items for dead-lettering.
-ITEM_PIPELINES["crawler.pipelines.StorePipeline"] = 900
 EXTENSIONS = {
     "crawler.extensions.runs.RunRecorder": 500,
 }
