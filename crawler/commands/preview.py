@@ -59,7 +59,7 @@ class Command(ScrapyCommand):
             raise UsageError("Invalid -a value, use -a NAME=VALUE", print_help=False) from None
         # a preview stores nothing and records no run
         self.settings.set("ITEM_PIPELINES", {}, priority="cmdline")
-        self.settings.set("RUN_RECORDS_ENABLED", False, priority="cmdline")
+        self.settings.set("STORE_RUNS_ENABLED", False, priority="cmdline")
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 
