@@ -64,6 +64,14 @@ class Scope:
         return self._data
 
     @property
+    def url(self) -> str:
+        return self._page.url
+
+    @property
+    def response(self) -> Response:
+        return self._page.response
+
+    @property
     def text(self) -> str:
         if self._text is None:
             if self._node is not MISSING and self._node is not self._page.root_or_none():
@@ -200,6 +208,20 @@ def compile_selector(
     return find_then_match
 
 
+def _plugin(name: str, args: dict) -> Callable[[Scope], Values]:
+    from crawler.plugins import get_extractor
+
+    fn = get_extractor(name)
+
+    def find(scope: Scope) -> Values:
+        result = fn(scope, **args)
+        if result is None:
+            return []
+        return result if isinstance(result, list) else [result]
+
+    return find
+
+
 # --- fields ----------------------------------------------------------------------------------
 
 
@@ -217,9 +239,12 @@ class CompiledField:
     def __init__(self, spec: FieldSpec):
         self.name = spec.name
         self.spec = spec
-        self.find = (
-            None if spec.value is not MISSING else compile_selector(spec.selector, text=spec.text)
-        )
+        if spec.extractor is not None:
+            self.find = _plugin(spec.extractor, dict(spec.args))
+        elif spec.value is not MISSING:
+            self.find = None
+        else:
+            self.find = compile_selector(spec.selector, text=spec.text)
         self.chain = REGISTRY.compile(spec.clean) if spec.clean is not None else None
 
     def __call__(self, scope: Scope, ctx: CleanContext) -> FieldOutcome:

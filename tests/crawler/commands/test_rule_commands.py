@@ -159,11 +159,11 @@ def test_project_cleaners_from_a_module_named_in_settings(tmp_path):
         "-s",
         f"RULES_DIR={tmp_path}",
         "-s",
-        "CLEANER_MODULES=tests.cleaners.custom_cleaners",
+        "PLUGIN_MODULES=tests.cleaners.custom_cleaners",
     )
     assert with_module.returncode == 0, with_module.stdout
     broken = scrapy(
-        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "CLEANER_MODULES=no.such.module"
+        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "PLUGIN_MODULES=no.such.module"
     )
     assert (
         "cannot load cleaner module 'no.such.module'" in broken.stderr
