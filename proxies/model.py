@@ -55,7 +55,9 @@ class Proxy:
         parts = urlsplit(raw)
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
-            raise ValueError(f"unsupported proxy scheme {scheme!r} (expected one of {', '.join(SCHEMES)})")
+            raise ValueError(
+                f"unsupported proxy scheme {scheme!r} (expected one of {', '.join(SCHEMES)})"
+            )
         try:
             port = parts.port
         except ValueError:

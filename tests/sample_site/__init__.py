@@ -1,6 +1,6 @@
 """The bundled sample site: a small, deterministic HTTP server the demo, tests and benchmarks crawl.
 
-``data`` owns the content (and how a test derives expected items), ``pages`` the markup,
+``data`` owns the content (and how a test derives expected items), ``markup`` the HTML,
 ``server`` the routes and the threaded runner; ``python -m tests.sample_site`` serves it in the
 foreground. Typical use::
 

@@ -6,15 +6,17 @@ it is prefix-stable (``catalogue(n)[:k] == catalogue(k)``), so a test that start
 
 How a test derives what a crawl should find (site started with ``books=n``):
 
-- Tag listing ``/tag/{slug}/``: ``books_in_tag(slug, catalogue(n))``, ``TAG_PAGE_SIZE`` per page,
-  ``page_count(len(those), TAG_PAGE_SIZE)`` pages. The last page of ``misc`` also lists the
-  ``BROKEN_ROWS`` (same markup), which link to ``BROKEN_LINKS``.
+- Tag listing ``/tag/{slug}/``: ``tag_listing(slug, catalogue(n))`` is the books on each page
+  (``TAG_PAGE_SIZE`` per page, in id order; page 1 is ``/tag/{slug}/``, page k is
+  ``/tag/{slug}/page/{k}/``). The last page of ``misc`` also lists the ``BROKEN_ROWS`` (same
+  markup), which link to ``BROKEN_LINKS``.
 - List fields: the anchor text is ``short_title(book.title)``, its ``title`` attribute the full
   title, the price ``"£" + book.price``, the rating ``RATING_WORDS[book.rating]`` as a class.
 - Detail ``/book/{id}.html``: ``title``, ``price``, ``stock``, ``upc``, ``description``,
   ``published`` (rendered ``chinese_date(published)``) and the tag's display name.
-- ``/books/?page=p``: ``BOOKS_PAGE_SIZE`` per page, ``page_count(n, BOOKS_PAGE_SIZE)`` pages.
+- ``/books/?page=p``: ``BOOKS_PAGE_SIZE`` per page, ``pages(n, BOOKS_PAGE_SIZE)`` pages.
 - APIs: ``api_item(book)`` is the JSON object every API returns for a book.
+- ``POST /api/search``: the results are ``search(catalogue(n), q, tag)`` as ``api_item``s.
 - ``/gbk/``: ``NEWS`` (and ``NEWS_INTRO`` on the list page), encoded in GB18030.
 
 >>> books = catalogue(60)
@@ -24,8 +26,10 @@ How a test derives what a crawl should find (site started with ``books=n``):
 True
 >>> [b.id for b in books_in_tag("misc", books)][:3]
 [5, 10, 15]
->>> page_count(12, 10), page_count(0, 10)
-(2, 1)
+>>> pages(12, 10), pages(0, 10), pages(books, 20)
+(2, 1, 3)
+>>> [[b.id for b in page] for page in tag_listing("misc", books)]
+[[5, 10, 15, 20, 25, 30, 35, 40, 45, 50], [55, 60]]
 >>> short_title("x" * 41)
 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'
 >>> chinese_date(datetime.date(2024, 3, 5))
@@ -36,8 +40,9 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
+from typing import TypeVar
 
 TAGS: list[tuple[str, str]] = [
     ("travel", "Travel"),
@@ -57,6 +62,8 @@ SHORT_TITLE_MAX = 40
 RATING_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
 
 SEED = 42
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ _NASTY = (
     'The "{adj}" {noun}',
     "{name}'s {noun}",
     "{noun} <Abridged>",
-    "Salt & Smoke: \"{adj}\" {nouns}",
+    'Salt & Smoke: "{adj}" {nouns}',
     "Less <b>Is</b> {noun}",
 )
 _CHINESE = (
@@ -152,7 +159,7 @@ _SENTENCES = (
     "It asks what is left of the {noun_l} when nobody is watching.",
     "Each chapter ends where the next one least expects to begin.",
     "Part field guide, part confession, it rewards slow reading.",
-    "Its author once said the book \"wrote itself at night\".",
+    'Its author once said the book "wrote itself at night".',
     "A favourite of booksellers in {place}.",
 )
 
@@ -243,15 +250,24 @@ def books_in_tag(slug: str, books: Iterable[Book]) -> list[Book]:
     return [b for b in books if b.tag == slug]
 
 
-def page_count(items: int, per_page: int) -> int:
-    """Pages needed to list ``items``; an empty listing still has one (empty) page."""
-    return max(1, -(-items // per_page))
+def pages(items: int | Sized, per_page: int) -> int:
+    """Pages needed to list ``items`` (a count or a collection); an empty listing has one page."""
+    count = items if isinstance(items, int) else len(items)
+    return max(1, -(-count // per_page))
 
 
-def page_slice(items: list, page: int, per_page: int) -> list:
+def page_slice(items: Sequence[T], page: int, per_page: int) -> list[T]:
     """The items shown on 1-based ``page``."""
     start = (page - 1) * per_page
-    return items[start : start + per_page]
+    return list(items[start : start + per_page])
+
+
+def tag_listing(slug: str, books: Iterable[Book]) -> list[list[Book]]:
+    """The books on each page of ``/tag/{slug}/`` (without the broken rows of ``misc``)."""
+    tagged = books_in_tag(slug, books)
+    return [
+        page_slice(tagged, n, TAG_PAGE_SIZE) for n in range(1, pages(tagged, TAG_PAGE_SIZE) + 1)
+    ]
 
 
 def api_item(book: Book) -> dict[str, object]:
@@ -268,9 +284,7 @@ def api_item(book: Book) -> dict[str, object]:
 def search(books: Iterable[Book], q: str, tag: str | None = None) -> list[Book]:
     """What ``POST /api/search`` finds: ``q`` in the title (case-insensitive), optional tag."""
     needle = q.casefold()
-    return [
-        b for b in books if needle in b.title.casefold() and (tag is None or b.tag == tag)
-    ]
+    return [b for b in books if needle in b.title.casefold() and (tag is None or b.tag == tag)]
 
 
 BROKEN_ROWS: tuple[BrokenRow, ...] = (

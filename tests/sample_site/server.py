@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import threading
 import warnings
@@ -23,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import pages
+from . import markup
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -36,8 +37,8 @@ from .data import (
     api_item,
     books_in_tag,
     catalogue,
-    page_count,
     page_slice,
+    pages,
     search,
 )
 
@@ -56,8 +57,8 @@ class SiteContent:
         self.books = books
         self.by_id = {b.id: b for b in books}
         self.by_tag = {slug: books_in_tag(slug, books) for slug, _ in TAGS}
-        self.tag_pages = {slug: page_count(len(bs), TAG_PAGE_SIZE) for slug, bs in self.by_tag.items()}
-        self.books_pages = page_count(len(books), BOOKS_PAGE_SIZE)
+        self.tag_pages = {slug: pages(len(bs), TAG_PAGE_SIZE) for slug, bs in self.by_tag.items()}
+        self.books_pages = pages(len(books), BOOKS_PAGE_SIZE)
         self.news = {n.id: n for n in NEWS}
         self._cache: dict[tuple[Any, ...], bytes] = {}
 
@@ -73,7 +74,8 @@ CONTENT = web.AppKey("sample_site_content", SiteContent)
 
 def _parse_positive(text: str) -> int | None:
     """A 1-based page number or id in canonical form ("7", never "07" or "+7"), else None."""
-    if not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+    # isascii(): str.isdigit() also accepts "²" and "１", which int() then rejects or misreads.
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0"):
         return None
     return int(text) or None
 
@@ -94,11 +96,11 @@ def _json_error(message: str, status: int = 400) -> web.Response:
     return _json({"error": message}, status=status)
 
 
-_NOT_FOUND = pages.not_found()
+_NOT_FOUND = markup.not_found()
 
 
 async def index(request: web.Request) -> web.Response:
-    return _html(request.app[CONTENT].cached(("index",), pages.index))
+    return _html(request.app[CONTENT].cached(("index",), markup.index))
 
 
 async def tag_first_page(request: web.Request) -> web.Response:
@@ -119,7 +121,7 @@ def _tag_page(request: web.Request, slug: str, page: int) -> web.Response:
     return _html(
         content.cached(
             ("tag", slug, page),
-            lambda: pages.tag_page(
+            lambda: markup.tag_page(
                 slug,
                 page_slice(content.by_tag[slug], page, TAG_PAGE_SIZE),
                 page,
@@ -138,7 +140,7 @@ async def all_books(request: web.Request) -> web.Response:
     return _html(
         content.cached(
             ("books", page),
-            lambda: pages.books_page(
+            lambda: markup.books_page(
                 page_slice(content.books, page, BOOKS_PAGE_SIZE), page, content.books_pages
             ),
         )
@@ -151,15 +153,15 @@ async def book(request: web.Request) -> web.Response:
     found = content.by_id.get(book_id) if book_id is not None else None
     if found is None:
         return _not_found()
-    return _html(content.cached(("book", found.id), lambda: pages.book_page(found)))
+    return _html(content.cached(("book", found.id), lambda: markup.book_page(found)))
 
 
 async def broken_book(request: web.Request) -> web.Response:
-    return _html(pages.BROKEN_BOOK)
+    return _html(markup.BROKEN_BOOK)
 
 
 async def broken_page(request: web.Request) -> web.Response:
-    return _html(pages.BROKEN_PAGE)
+    return _html(markup.BROKEN_PAGE)
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int | None) -> int:
@@ -258,7 +260,7 @@ async def api_search(request: web.Request) -> web.Response:
 
 async def news_index(request: web.Request) -> web.Response:
     content = request.app[CONTENT]
-    body = content.cached(("news",), lambda: pages.news_index(list(content.news.values())))
+    body = content.cached(("news",), lambda: markup.news_index(list(content.news.values())))
     return web.Response(body=body, headers=HTML_NO_CHARSET)
 
 
@@ -268,7 +270,7 @@ async def news_article(request: web.Request) -> web.Response:
     article = content.news.get(news_id) if news_id is not None else None
     if article is None:
         return _not_found()
-    body = content.cached(("news", article.id), lambda: pages.news_page(article))
+    body = content.cached(("news", article.id), lambda: markup.news_page(article))
     return web.Response(body=body, headers=HTML_NO_CHARSET)
 
 
@@ -276,15 +278,15 @@ async def error(request: web.Request) -> web.Response:
     code = _parse_positive(request.match_info["code"])
     if code is None or not 400 <= code <= 599:
         return _not_found()
-    return _html(pages.error_page(code), status=code)
+    return _html(markup.error_page(code), status=code)
 
 
 async def robots_txt(request: web.Request) -> web.Response:
-    return web.Response(body=pages.ROBOTS_TXT, headers=TEXT)
+    return web.Response(body=markup.ROBOTS_TXT, headers=TEXT)
 
 
 async def private_page(request: web.Request) -> web.Response:
-    return _html(request.app[CONTENT].cached(("private",), pages.private_page))
+    return _html(request.app[CONTENT].cached(("private",), markup.private_page))
 
 
 # Order matters only where a fixed path and a pattern could both match (broken-1 before {id}).
@@ -351,7 +353,10 @@ def create_app(
         app["books"] = books
         app["latency"] = latency
     for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+        if method == "GET":
+            app.router.add_get(path, handler)  # answers HEAD too
+        else:
+            app.router.add_route(method, path, handler)
     return app
 
 
@@ -432,10 +437,9 @@ class SampleSite:
         if self._thread is None:
             return
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            try:
+            # The loop may close between the check and the call: then it is already stopping.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
         self._thread.join(timeout)
         self._thread = None
         self.url = None

@@ -2,7 +2,7 @@
 
 Nothing here knows about HTTP or caching; ``server`` decides which page a URL is and keeps the
 bytes. All text goes through ``html.escape`` so titles with ``&``, ``<`` and quotes arrive intact.
-The deliberately malformed pages (``broken_book``, ``broken_page``) are the one exception.
+The deliberately malformed pages (``BROKEN_BOOK``, ``BROKEN_PAGE``) are the one exception.
 """
 
 from __future__ import annotations
@@ -177,7 +177,9 @@ def not_found() -> bytes:
 
 
 def error_page(status: int) -> bytes:
-    return _document(f"Error {status}", f"<h1>Error {status}</h1>\n<p>The server failed on purpose.</p>")
+    return _document(
+        f"Error {status}", f"<h1>Error {status}</h1>\n<p>The server failed on purpose.</p>"
+    )
 
 
 def private_page() -> bytes:
