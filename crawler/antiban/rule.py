@@ -44,8 +44,8 @@ _DOTTED = r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+"
 _REGEX_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _SECONDS = {"type": "number", "minimum": 0}
 
+# Draft 2020-12. No "$schema" key: the rule schema embeds this one as a plain subschema.
 ANTIBAN_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "antiban",
     "description": "Anti-ban behaviour of this rule's crawl: user agents, proxies, ban "
     "detection and cookie sessions. Every key maps to a Scrapy setting (docs/antiban.md).",
