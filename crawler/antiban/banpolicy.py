@@ -31,14 +31,15 @@ from proxies.model import Outcome
 # The statuses sites answer blocked clients with. 407 is the proxy refusing our credentials.
 DEFAULT_BAN_STATUSES = [403, 407, 429, 503]
 
-# Markers of block pages and captcha walls of the common anti-bot vendors (regex, case-insensitive).
+# Markers of whole-page blocks and challenges of the common anti-bot vendors (regex,
+# case-insensitive). Not a bare "g-recaptcha": many sites embed a captcha in an ordinary form.
 DEFAULT_BAN_MARKERS = [
-    r"g-recaptcha",
-    r"h-captcha",
-    r"cf-browser-verification|challenges\.cloudflare\.com/turnstile",
+    r"<title>\s*(Just a moment\.\.\.|Attention Required! \| Cloudflare)",
+    r"cf-browser-verification|cf_chl_opt",
     r"px-captcha",
     r"/distil_r_captcha",
     r"verify (that )?you are (a )?human",
+    r"unusual traffic from your computer network",
 ]
 
 # Where blocked clients get redirected to (regex on the URL, case-insensitive).

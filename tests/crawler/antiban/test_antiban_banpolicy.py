@@ -39,7 +39,10 @@ def test_statuses(policy):
 
 
 def test_markers_default_and_rule(policy):
-    assert reason(policy, html(b'<div class="g-recaptcha"></div>')) == "marker"
+    assert reason(policy, html(b'<div id="px-captcha"></div>')) == "marker"
+    assert reason(policy, html(b"<title>Just a moment...</title>")) == "marker"
+    # A captcha widget in an ordinary form is not a block page.
+    assert reason(policy, html(b'<form><div class="g-recaptcha"></div></form>')) is None
     assert reason(policy, html(b"<p>Are you a ROBOT?</p>")) == "marker"
     assert reason(policy, html(b"<p>robots.txt is fine</p>")) is None
 
