@@ -51,6 +51,7 @@ USER_AGENT_OS = []  # empty: every OS
 USER_AGENT_MIN_VERSION = {}  # per browser, e.g. {"chrome": 120, "firefox": 115}
 USER_AGENT_ACCEPT_LANGUAGE = "en-US,en;q=0.9"
 USER_AGENT_ROTATE_ON_BAN = True
+USER_AGENT_BAN_COOLDOWN = 300.0  # seconds a banned agent is not handed out again
 
 # --- Anti-ban: proxies (crawler.middlewares.proxy, proxies.static) ---
 # No proxies configured: the proxy middleware disables itself and requests go direct.

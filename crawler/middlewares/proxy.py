@@ -40,6 +40,8 @@ from proxies.static import StaticProxyPool
 logger = logging.getLogger(__name__)
 
 DIRECT_MODES = ("never", "fallback", "until_blocked")
+# Scrapy's HTTP download handler speaks to HTTP(S) proxies only; SOCKS ones are skipped.
+SCRAPY_PROXY_SCHEMES = ("http", "https")
 
 
 class ProxyMiddleware:
@@ -82,6 +84,13 @@ class ProxyMiddleware:
 
     def spider_opened(self, spider: Any) -> None:
         size = len(self.pool) if hasattr(self.pool, "__len__") else "?"
+        unusable = [
+            p.label
+            for p in getattr(self.pool, "proxies", [])
+            if p.scheme not in SCRAPY_PROXY_SCHEMES
+        ]
+        if unusable:
+            logger.warning("Skipping proxies Scrapy cannot use (SOCKS): %s", ", ".join(unusable))
         logger.info(
             "Proxies: %s from %s, policy %s, direct %s",
             size,
@@ -97,7 +106,9 @@ class ProxyMiddleware:
         candidates = [
             p
             for p in self.pool.candidates(domain)
-            if self._cooldown.get((p.key, domain), 0.0) <= now and (p.paid or not self.paid_only)
+            if p.scheme in SCRAPY_PROXY_SCHEMES
+            and self._cooldown.get((p.key, domain), 0.0) <= now
+            and (p.paid or not self.paid_only)
         ]
         return [p for p in candidates if p.key not in tried] or candidates
 

@@ -5,7 +5,8 @@ gets the User-Agent and the matching Accept*, Sec-Fetch-* and (Chromium only) se
 of one browser profile (crawler.antiban.useragents). The profile belongs to an identity: the
 request's session (``meta["antiban_session"]``) if any, else its proxy, else the direct
 connection; every request of that identity carries the same profile. A ban through an identity
-retires its profile (``USER_AGENT_ROTATE_ON_BAN``), so the next request gets a new one.
+retires its profile (``USER_AGENT_ROTATE_ON_BAN``), so the next request gets a new one, and
+that agent is not handed out again for ``USER_AGENT_BAN_COOLDOWN`` seconds when others match.
 
 A fixed agent wins: ``USER_AGENT_FIXED``, or ``USER_AGENT`` set anywhere above Scrapy's
 defaults (settings.py, a rule's settings, ``-s USER_AGENT=...``), or a User-Agent header the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from typing import Any
 
 from scrapy import Request
@@ -78,6 +80,8 @@ class UserAgentMiddleware:
         defaults = crawler.settings.getdict("DEFAULT_REQUEST_HEADERS")
         self._defaults = {k.lower(): str(v) for k, v in defaults.items()}
         self._profiles: dict[str, HeaderProfile] = {}
+        self.ban_cooldown = crawler.settings.getfloat("USER_AGENT_BAN_COOLDOWN", 300.0)
+        self._burned: dict[str, float] = {}  # user agent -> until when not to hand it out again
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> UserAgentMiddleware:
@@ -117,7 +121,11 @@ class UserAgentMiddleware:
         key = self.identity(request)
         profile = self._profiles.get(key)
         if profile is None:
-            profile = self.catalog.profile(self.rng)
+            now = time.monotonic()
+            for _ in range(10):  # the most common agents are the likeliest to have been burned
+                profile = self.catalog.profile(self.rng)
+                if self._burned.get(profile.user_agent, 0.0) <= now:
+                    break
             self._profiles[key] = profile
             self.stats.inc_value("antiban/user_agent/profiles")
         return profile
@@ -153,5 +161,7 @@ class UserAgentMiddleware:
     def on_banned(self, request: Request, outcome: Outcome, **kwargs: Any) -> None:
         if not (self.rotate_on_ban and self.catalog is not None and outcome is Outcome.BAN):
             return
-        if self._profiles.pop(self.identity(request), None) is not None:
+        profile = self._profiles.pop(self.identity(request), None)
+        if profile is not None:
+            self._burned[profile.user_agent] = time.monotonic() + self.ban_cooldown
             self.stats.inc_value("antiban/user_agent/retired")

@@ -232,3 +232,28 @@ def test_sessions_rotate_and_seed_file_cookies_once_per_host(tmp_path):
     own = Request(URL, meta={"cookiejar": "spider-jar"})
     run(mw.process_request(own))
     assert own.meta["cookiejar"] == "spider-jar"
+
+
+def test_a_banned_agent_is_not_handed_out_again_soon():
+    crawler = crawler_with({"USER_AGENT_SEED": 2})
+    mw = UserAgentMiddleware.from_crawler(crawler)
+    first = Request(URL, meta={"antiban_proxy": "p1"})
+    mw.process_request(first)
+    burned = first.meta["antiban_user_agent"]
+    crawler.signals.send_catch_log(
+        request_banned, request=first, reason="marker", outcome=Outcome.BAN
+    )
+    for n in range(30):
+        r = Request(URL, meta={"antiban_proxy": f"p{n + 2}"})
+        mw.process_request(r)
+        assert r.meta["antiban_user_agent"] != burned
+
+
+def test_socks_proxies_are_skipped():
+    mw = ProxyMiddleware.from_crawler(
+        crawler_with({"PROXY_LIST": ["socks5://10.0.0.9:1080", "10.0.0.1:1"]})
+    )
+    for _ in range(5):
+        r = Request(URL)
+        run(mw.process_request(r))
+        assert r.meta["proxy"] == "http://10.0.0.1:1"
