@@ -57,8 +57,9 @@ def test_rule_antiban_section_drives_the_crawl(tmp_path: Path, monkeypatch):
     titles = {item["title"] for item in run.items}
     assert len(run.items) == 20 and "Security check" not in titles
     assert set(bot.state.by_ip) == {"127.0.0.2", "127.0.0.3", "127.0.0.4"}
-    assert bot.state.captchas >= 2
-    assert "'antiban/bans/marker': " in run.log
+    # Every 7th request is a captcha unless an address ban answered it first: at least one.
+    assert bot.state.captchas >= 1
+    assert f"'antiban/bans/marker': {bot.state.captchas}," in run.log
     assert user not in run.log and password not in run.log
     agents = set(bot.state.by_ua)
     assert all("Chrome/" in ua or "Firefox/" in ua for ua in agents)
