@@ -1,5 +1,6 @@
 """Platform-wide Scrapy settings. Override with ``-s NAME=VALUE``, the environment, or a rule's ``settings:``."""
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +32,19 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {}
+
+# --- distributed crawls (crawler/distributed, docs/distributed.md) ---------------------------
+# REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
+# DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
+ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+REDIS_URL = os.environ.get("REDIS_URL", "")
+DISTRIBUTED = None
+DISTRIBUTED_DUPEFILTER = "set"  # or "bloom", for crawls of many millions of URLs
+DISTRIBUTED_BLOOM_CAPACITY = 10_000_000  # expected URLs
+DISTRIBUTED_BLOOM_ERROR_RATE = 0.001
+DISTRIBUTED_IDLE_TIMEOUT = 30.0  # a worker stops after the whole crawl was idle this long (s)
+DISTRIBUTED_POLL_INTERVAL = 0.5  # heartbeat and queue poll (s)
+DISTRIBUTED_LEASE_TIMEOUT = 60.0  # a worker silent this long is dead; its requests are requeued
+DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the rule's start requests
+# Keep the queue and dupefilter when the last worker leaves (scrapy-redis's setting).
+SCHEDULER_PERSIST = False
