@@ -86,7 +86,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         )
         if self.flush_on_start:
             self.flush()
-        self.status = self.queue.status(self.lease_timeout)
+        self._update_status()
         logger.info(
             "worker %s on %s: %d request(s) queued, %d in flight elsewhere",
             self.worker,
@@ -135,17 +135,21 @@ class RedisScheduler(ScrapyRedisScheduler):
         if token and self.queue is not None and self.queue.ack(token):
             self.stats.inc_value("distributed/leases/finished")
 
-    def _tick(self) -> None:
-        try:
-            self.status = self.queue.status(self.lease_timeout)
-        except Exception as exc:  # a Redis hiccup must not kill the loop; the next tick retries
-            logger.warning("cannot reach Redis for the crawl status: %s", exc)
-            return
+    def _update_status(self) -> None:
+        """Heartbeat, take back dead workers' requests, and read the crawl's state."""
+        self.status = self.queue.status(self.lease_timeout)
         if self.status.requeued:
             self.stats.inc_value("distributed/leases/recovered", self.status.requeued)
             logger.warning(
                 "put %d request(s) of dead worker(s) back in the queue", self.status.requeued
             )
+
+    def _tick(self) -> None:
+        try:
+            self._update_status()
+        except Exception as exc:  # a Redis hiccup must not kill the loop; the next tick retries
+            logger.warning("cannot reach Redis for the crawl status: %s", exc)
+            return
         engine = self.crawler.engine
         if engine is not None and not engine.needs_backout():
             # The engine polls an empty scheduler (and checks for idleness) only every 5 s; wake
