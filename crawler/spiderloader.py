@@ -12,7 +12,8 @@ import sys
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import SpiderLoader
 
-from crawler.rules.load import Problem, did_you_mean, load_rules
+from crawler.rules.itemtypes import load_item_types
+from crawler.rules.load import Problem, did_you_mean, load_project_modules, load_rules
 from crawler.spiders.rule import RuleSpider
 
 logger = logging.getLogger(__name__)
@@ -22,12 +23,14 @@ class RuleSpiderLoader(SpiderLoader):
     def __init__(self, settings):
         super().__init__(settings)
         self.rules_dir = settings.get("RULES_DIR")
+        load_project_modules(settings)
         rules, self.problems = load_rules(self.rules_dir)
+        item_types = load_item_types(self.rules_dir)[0]
         self.broken = {_rule_name(p) for p in self.problems}
         for name, rule in rules.items():
             if name in self._spiders:
                 logger.warning("rule %s shadows a hand-written spider of the same name", name)
-            self._spiders[name] = RuleSpider.for_rule(rule)
+            self._spiders[name] = RuleSpider.for_rule(rule, item_types)
         if self.problems:
             count = len({p.file for p in self.problems})
             print(

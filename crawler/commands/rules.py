@@ -9,7 +9,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.fixtures import fixtures_dir, run_fixture
-from crawler.rules.load import RuleError, load_rule
+from crawler.rules.load import RuleError, load_project_modules, load_rule
 
 from .validate import resolve_rule_paths
 
@@ -32,6 +32,7 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        load_project_modules(self.settings)
         if not args or args[0] not in ("test", "list"):
             raise UsageError(
                 "use: scrapy rules test [RULE...] or scrapy rules list", print_help=False

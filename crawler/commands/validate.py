@@ -8,7 +8,8 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.rules.load import RuleError, load_rule, rule_files
+from crawler.rules.itemtypes import load_item_types
+from crawler.rules.load import RuleError, load_project_modules, load_rule, rule_files
 
 
 def resolve_rule_paths(args: list[str], rules_dir: str) -> list[Path]:
@@ -47,11 +48,16 @@ class Command(ScrapyCommand):
         parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        load_project_modules(self.settings)
         paths = resolve_rule_paths(args, self.settings.get("RULES_DIR"))
         if not paths:
             raise UsageError(f"no rule files in {self.settings.get('RULES_DIR')}", print_help=False)
         bad = 0
         problems = 0
+        type_problems = load_item_types(self.settings.get("RULES_DIR"))[1]
+        for problem in type_problems:
+            print(problem)
+        bad_types = len({p.file for p in type_problems})
         for path in paths:
             try:
                 load_rule(path)
@@ -63,4 +69,6 @@ class Command(ScrapyCommand):
         if not opts.quiet:
             ok = len(paths) - bad
             print(f"{len(paths)} rule file(s): {ok} ok, {bad} with {problems} problem(s)")
-        self.exitcode = 1 if bad else 0
+            if bad_types:
+                print(f"{bad_types} item type file(s) with {len(type_problems)} problem(s)")
+        self.exitcode = 1 if bad or bad_types else 0

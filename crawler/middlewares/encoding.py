@@ -2,12 +2,16 @@
 pages that declare none and are not UTF-8 (a GBK page with no charset anywhere).
 
 Scrapy trusts the Content-Type header, a BOM and <meta charset>; when none is present it tries
-UTF-8 and falls back to cp1252, which turns GBK/GB18030, Shift_JIS or Big5 text into mojibake.
+UTF-8 and then charset-normalizer's statistical guess, which is unreliable on short pages: a
+GB18030 page with a few dozen Chinese characters comes out as cp949 or Shift_JIS. The page's own
+language (``<html lang>`` or ``Content-Language``) is a far better hint: for a CJK language the
+encodings of that language are tried first, strictly, before any statistics.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 from charset_normalizer import from_bytes
 from scrapy.http import TextResponse
@@ -33,13 +37,51 @@ def declared_encoding(response: TextResponse) -> str | None:
     )
 
 
-def detect_encoding(body: bytes) -> str | None:
-    """UTF-8 if the body is valid UTF-8, else charset-normalizer's best guess (or None)."""
+# The legacy encodings of each CJK language, most common first.
+_LANGUAGE_ENCODINGS = {
+    "zh-tw": ("big5hkscs", "gb18030"),
+    "zh-hk": ("big5hkscs", "gb18030"),
+    "zh-hant": ("big5hkscs", "gb18030"),
+    "zh": ("gb18030", "big5hkscs"),
+    "ja": ("cp932", "euc_jp"),
+    "ko": ("cp949",),
+}
+_LANG = re.compile(
+    rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z]{2,4})?)", re.IGNORECASE
+)
+
+
+def page_language(body: bytes, content_language: str = "") -> str:
+    match = _LANG.search(body[:4096])
+    lang = match.group(1).decode("ascii") if match else content_language.split(",")[0]
+    return lang.strip().lower()
+
+
+def _language_encodings(lang: str) -> tuple[str, ...]:
+    for prefix in (lang, lang.split("-")[0]):
+        if prefix in _LANGUAGE_ENCODINGS:
+            return _LANGUAGE_ENCODINGS[prefix]
+    return ()
+
+
+def detect_encoding(body: bytes, lang: str = "") -> str | None:
+    """UTF-8 if the body is valid UTF-8; else the first encoding of the page's language that
+    decodes it strictly; else charset-normalizer's best guess (or None).
+
+    >>> detect_encoding("城市书展".encode("gb18030"), "zh-CN")
+    'gb18030'
+    """
     try:
         body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    for encoding in _language_encodings(lang):
+        try:
+            body.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
     best = from_bytes(body[:200_000]).best()
     if best is None:
         return None
@@ -72,7 +114,8 @@ class EncodingMiddleware:
             return response.replace(encoding=self.forced)
         if not self.detect or declared_encoding(response):
             return response
-        encoding = detect_encoding(response.body)
+        content_language = response.headers.get(b"Content-Language", b"").decode("latin-1")
+        encoding = detect_encoding(response.body, page_language(response.body, content_language))
         if encoding is None or encoding == "utf-8":
             return response
         if self.stats is not None:

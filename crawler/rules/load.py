@@ -181,7 +181,10 @@ def _one_of_message(error: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, data: dict, report: _Reporter, cleaner_check):
+    def __init__(
+        self, data: dict, report: _Reporter, cleaner_check, item_types: dict | None = None
+    ):
+        self.item_types = item_types
         self.data = data
         self.report = report
         self.cleaner_check = cleaner_check
@@ -202,22 +205,11 @@ class _Builder:
         return sel
 
     def check_selector(self, sel: Selector, path: DataPath) -> None:
-        if sel.xpath is not None:
-            msg = xpath_problem(sel.xpath)
-            if msg:
-                self.report.add(path + ("xpath",), msg)
-        if sel.css is not None:
-            msg = css_problem(sel.css)
-            if msg:
-                self.report.add(path + ("css",), msg)
-        if sel.json is not None:
-            msg = jmespath_problem(sel.json)
-            if msg:
-                self.report.add(path + ("json",), msg)
-        if sel.regex is not None:
-            msg = regex_problem(sel.regex)
-            if msg:
-                self.report.add(path + ("regex",), msg)
+        for kind, problem in _EXPRESSION_CHECKS.items():
+            expression = getattr(sel, kind)
+            message = problem(expression) if expression is not None else None
+            if message:
+                self.report.add(path + (kind,), message)
 
     # fields
 
@@ -369,6 +361,17 @@ class _Builder:
 
     def item(self, spec: dict, path: DataPath) -> ItemTarget:
         key = spec.get("key")
+        type_name = spec.get("type")
+        if type_name is not None and self.item_types is not None:
+            item_type = self.item_types.get(type_name)
+            if item_type is None:
+                hint = did_you_mean(type_name, self.item_types)
+                self.report.add(
+                    path + ("type",), f"no item type named {type_name!r} in rules/types/{hint}"
+                )
+            else:
+                for message in item_type.check_mapping(spec.get("map")):
+                    self.report.add(path + ("map",), message)
         return ItemTarget(
             collection=spec.get("collection"),
             key=(key,) if isinstance(key, str) else tuple(key) if key else None,
@@ -543,7 +546,28 @@ def jmespath_problem(expression: str) -> str | None:
     return None
 
 
+_EXPRESSION_CHECKS = {
+    "xpath": xpath_problem,
+    "css": css_problem,
+    "json": jmespath_problem,
+    "regex": regex_problem,
+}
+
+
 # --- entry points ----------------------------------------------------------------------------
+
+
+def load_project_modules(settings: Any) -> None:
+    """Import the project's own cleaner modules (setting ``CLEANER_MODULES``) so rules can name
+    their cleaners exactly like the built-in ones. A module that fails is a usage error."""
+    from scrapy.exceptions import UsageError
+
+    from cleaners.registry import load_modules
+
+    try:
+        load_modules(settings.getlist("CLEANER_MODULES"))
+    except ImportError as exc:
+        raise UsageError(str(exc), print_help=False) from None
 
 
 def default_cleaner_check(spec: Any) -> list[tuple[int, str]]:
@@ -552,18 +576,32 @@ def default_cleaner_check(spec: Any) -> list[tuple[int, str]]:
     return REGISTRY.check(spec)
 
 
-def load_rule(path: str | Path, *, cleaner_check=None) -> Rule:
-    """Load and check one rule file; raise :class:`RuleError` listing every problem."""
+def load_rule(path: str | Path, *, cleaner_check=None, item_types: dict | None = None) -> Rule:
+    """Load and check one rule file; raise :class:`RuleError` listing every problem.
+
+    ``item_types`` (name -> ItemType) defaults to the types in ``rules/types/`` beside the file.
+    """
     path = Path(path)
+    if item_types is None:
+        from .itemtypes import load_item_types
+
+        item_types = load_item_types(path.parent)[0]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError([Problem(str(path), 1, 1, "", f"cannot read rule file: {exc}")]) from None
-    return parse_rule(text, filename=str(path), file=path, cleaner_check=cleaner_check)
+    return parse_rule(
+        text, filename=str(path), file=path, cleaner_check=cleaner_check, item_types=item_types
+    )
 
 
 def parse_rule(
-    text: str, *, filename: str = "<rule>", file: Path | None = None, cleaner_check=None
+    text: str,
+    *,
+    filename: str = "<rule>",
+    file: Path | None = None,
+    cleaner_check=None,
+    item_types: dict | None = None,
 ) -> Rule:
     try:
         data, positions = load_yaml(text, filename)
@@ -581,7 +619,7 @@ def parse_rule(
         raise RuleError(sorted(report.problems, key=lambda p: (p.line, p.column)))
     stem = file.stem if file else "rule"
     name = data.get("name", stem)
-    builder = _Builder(data, report, cleaner_check or default_cleaner_check)
+    builder = _Builder(data, report, cleaner_check or default_cleaner_check, item_types)
     rule = builder.rule(name, file)
     if report.problems:
         raise RuleError(sorted(report.problems, key=lambda p: (p.line, p.column)))
@@ -596,13 +634,16 @@ def rule_files(rules_dir: str | Path) -> list[Path]:
 
 
 def load_rules(rules_dir: str | Path) -> tuple[dict[str, Rule], list[Problem]]:
-    """Every rule under ``rules_dir``; broken files are reported, not raised, so one bad rule
-    does not hide the others."""
+    """Every rule (and item type) under ``rules_dir``; broken files are reported, not raised, so
+    one bad rule does not hide the others."""
+    from .itemtypes import load_item_types
+
     rules: dict[str, Rule] = {}
-    problems: list[Problem] = []
+    item_types, problems = load_item_types(rules_dir)
+    types_stamp = tuple(sorted((name, id(t)) for name, t in item_types.items()))
     for path in rule_files(rules_dir):
         try:
-            rule = _load_cached(path, path.stat().st_mtime_ns)
+            rule = _load_cached(path, path.stat().st_mtime_ns, types_stamp)
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
@@ -617,5 +658,5 @@ def load_rules(rules_dir: str | Path) -> tuple[dict[str, Rule], list[Problem]]:
 
 
 @lru_cache(maxsize=512)
-def _load_cached(path: Path, mtime_ns: int) -> Rule:
+def _load_cached(path: Path, mtime_ns: int, types_stamp: tuple) -> Rule:
     return load_rule(path)

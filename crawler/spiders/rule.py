@@ -8,7 +8,7 @@ its items and follows into Scrapy items and requests.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import FormRequest, JsonRequest, Request, Response
 
+from cleaners.itemtypes import ItemType
 from crawler.extract import CompiledRule, Follow
 from crawler.rules import templates
 from crawler.rules.model import MISSING, Rule, StartSpec
@@ -40,17 +41,23 @@ def rule_settings(rule: Rule) -> dict[str, Any]:
 
 class RuleSpider(scrapy.Spider):
     rule: ClassVar[Rule]
+    item_types: ClassVar[Mapping[str, ItemType]] = {}  # the item types the rule's pages produce
 
     @classmethod
-    def for_rule(cls, rule: Rule) -> type[RuleSpider]:
+    def for_rule(
+        cls, rule: Rule, item_types: Mapping[str, ItemType] | None = None
+    ) -> type[RuleSpider]:
         """A spider class for ``rule`` (what ``scrapy crawl <rule>`` runs)."""
         class_name = "RuleSpider_" + "".join(c if c.isalnum() else "_" for c in rule.name)
+        used = {rule.target(page).type for page in rule.pages} - {None}
+        types = {name: t for name, t in (item_types or {}).items() if name in used}
         return type(
             class_name,
             (cls,),
             {
                 "name": rule.name,
                 "rule": rule,
+                "item_types": types,
                 "custom_settings": rule_settings(rule),
                 "__module__": __name__,
             },
@@ -247,8 +254,16 @@ class RuleSpider(scrapy.Spider):
 
         page = item.get("_page")
         target = self.rule.target(page) if page in self.rule.pages else self.rule.item
-        key = target.key or (("url",) if item.get("url") else ("_url",))
-        return StoreTarget(collection=target.collection or target.type or self.rule.name, key=key)
+        item_type = self.item_types.get(target.type) if target.type else None
+        key = (
+            target.key
+            or (item_type.key if item_type else None)
+            or (("url",) if item.get("url") else ("_url",))
+        )
+        history = item_type.history if item_type else False
+        return StoreTarget(
+            collection=target.collection or target.type or self.rule.name, key=key, history=history
+        )
 
 
 def _substitute_all(value: Any, args: dict) -> Any:

@@ -120,3 +120,24 @@ def test_a_required_argument_is_asked_for(tmp_path):
     run = crawl("needs_arg", tmp_path, "-s", f"RULES_DIR={rules}")
     assert "rule needs_arg needs argument(s) site: scrapy crawl needs_arg -a site=VALUE" in run.log
     assert "Traceback" not in run.log
+
+
+def test_jobdir_pause_and_resume_finishes_the_crawl(sample_site, tmp_path):
+    jobdir = str(tmp_path / "job")
+    first = crawl(
+        "sample_books",
+        tmp_path,
+        "-s",
+        f"JOBDIR={jobdir}",
+        "-s",
+        "CLOSESPIDER_ITEMCOUNT=10",
+        "-s",
+        "CONCURRENT_REQUESTS=1",
+        site=sample_site,
+    )
+    assert "closespider_itemcount" in first.log
+    second = crawl("sample_books", tmp_path, "-s", f"JOBDIR={jobdir}", site=sample_site)
+    assert second.returncode == 0, second.log[-2000:]
+    urls = [i["_url"] for i in first.items + second.items if "_errors" not in i]
+    assert len(first.items) >= 10 and len(second.items) > 0
+    assert sorted(set(urls)) == sorted(f"{sample_site}/book/{b.id}.html" for b in BOOKS)

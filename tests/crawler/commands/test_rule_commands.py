@@ -66,6 +66,7 @@ def test_validate_shipped_rules_and_named_ones():
 
 def test_list_shows_valid_rules_and_warns_about_broken_ones(tmp_path):
     shutil.copy(ROOT / "rules" / "sample_books.yaml", tmp_path)
+    shutil.copytree(ROOT / "rules" / "types", tmp_path / "types")
     (tmp_path / "bad_link.yaml").write_text(BROKEN["bad_link.yaml"][0])
     proc = scrapy("list", "-s", f"RULES_DIR={tmp_path}")
     assert proc.stdout.split() == ["sample_books"]
@@ -120,6 +121,7 @@ def test_preview_save_then_rules_test_catches_a_changed_rule(sample_site, tmp_pa
     rules = tmp_path / "rules"
     rules.mkdir()
     shutil.copy(ROOT / "rules" / "sample_books.yaml", rules)
+    shutil.copytree(ROOT / "rules" / "types", rules / "types")
     proc = scrapy(
         "preview",
         "sample_books",
@@ -144,3 +146,26 @@ def test_preview_save_then_rules_test_catches_a_changed_rule(sample_site, tmp_pa
     changed = scrapy("rules", "test", "sample_books", "-s", f"RULES_DIR={rules}")
     assert changed.returncode == 1
     assert "items[0].stock: " in changed.stdout and "-> null" in changed.stdout
+
+
+def test_project_cleaners_from_a_module_named_in_settings(tmp_path):
+    (tmp_path / "isbn.yaml").write_text(
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {i: {css: a, clean: [isbn13]}}\n"
+    )
+    without = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
+    assert without.returncode == 1 and "unknown cleaner 'isbn13'" in without.stdout
+    with_module = scrapy(
+        "validate",
+        "-s",
+        f"RULES_DIR={tmp_path}",
+        "-s",
+        "CLEANER_MODULES=tests.cleaners.custom_cleaners",
+    )
+    assert with_module.returncode == 0, with_module.stdout
+    broken = scrapy(
+        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "CLEANER_MODULES=no.such.module"
+    )
+    assert (
+        "cannot load cleaner module 'no.such.module'" in broken.stderr
+        and "Traceback" not in broken.stderr
+    )
