@@ -50,7 +50,8 @@ class DistributedCrawl:
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not is_distributed(settings):
-            raise NotConfigured("REDIS_URL is not set: Scrapy's own scheduler runs the crawl")
+            # One machine, Scrapy's own scheduler; no message, as Scrapy would warn about it.
+            raise NotConfigured
         name = settings.get("DISTRIBUTED_DUPEFILTER", "set")
         if name not in DUPEFILTERS:
             raise ValueError(

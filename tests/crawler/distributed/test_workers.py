@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.crawler.crawl import stat
+from tests.crawler.crawl import ROOT, stat
 from tests.crawler.distributed.workers import Workers, seed
 from tests.sample_site.data import catalogue
 
@@ -66,13 +66,21 @@ def test_two_workers_share_the_crawl(workers, site, redis_url, dupefilter):
 
 def test_priorities_reach_the_redis_queue(site, redis_url):
     """Detail pages (priority 10 in the rule) come out of the queue before list pages."""
-    from crawler.distributed.keys import CrawlKeys
+    from scrapy.utils.test import get_crawler
 
-    seed("sample_books", redis_url, "-a", f"site={site}", f"{site}/tag/fiction/")
-    seed("sample_books", redis_url, "--add", "-a", f"site={site}", f"{site}/book/1.html")
+    from crawler.commands.seed import Command
+    from crawler.distributed.keys import CrawlKeys
+    from crawler.distributed.seed import push_requests
+    from crawler.spiderloader import RuleSpiderLoader
+
+    settings = get_crawler(settings_dict={"RULES_DIR": str(ROOT / "rules")}).settings
+    spider = RuleSpiderLoader(settings).load("sample_books")(site=site)
+    keys = CrawlKeys.for_rule("sample_books")
     client = redis.Redis.from_url(redis_url)
-    queue = CrawlKeys.for_rule("sample_books").queue
-    (first, score), (second, _) = client.zrange(queue, 0, -1, withscores=True)
+    lists = Command.url_requests(spider, [f"{site}/tag/fiction/"], None)
+    details = Command.url_requests(spider, [f"{site}/book/1.html"], None)
+    push_requests(client, spider, keys, lists + details)
+    (first, score), (second, _) = client.zrange(keys.queue, 0, -1, withscores=True)
     assert score == -10 and b"/book/1.html" in first and b"/tag/fiction/" in second
 
 
