@@ -43,6 +43,7 @@ ITEM_PIPELINES = {
 # -- Store layer (crawler/store, crawler/pipelines.py, docs/storage.md) --
 EXTENSIONS = {
     "crawler.extensions.runs.RunRecorder": 500,
+    "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }
 STORE_BATCH_SIZE = 500
 STORE_BATCH_SECONDS = 2.0
@@ -73,3 +74,9 @@ SPIDER_MIDDLEWARES = {"crawler.distributed.incremental.IncrementalMiddleware": 6
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
 # Seen-URL state on one machine; a distributed crawl keeps it in Redis (<rule>:seen).
 INCREMENTAL_STATE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'seen.db'}"
+
+# --- scheduled crawls (`scrapy schedule`; crawler/schedule) ----------------------------------
+SCHEDULE_DIR = str(PROJECT_ROOT / "data" / "schedule")  # state.json, crawl logs, lock files
+SCHEDULE_TICK = 1.0  # seconds between looks at the clock and the rules directory
+SCHEDULE_MISFIRE_GRACE = 60.0  # a run noticed later than this counts as missed (see catch_up)
+SCHEDULE_STOP_GRACE = 30.0  # SIGTERM a crawl, SIGKILL it this long after
