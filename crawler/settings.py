@@ -69,8 +69,8 @@ DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the r
 # Keep the queue and dupefilter when the last worker leaves (scrapy-redis's setting).
 SCHEDULER_PERSIST = False
 
-# --- incremental crawls (pages with `fetch: once`; crawler/distributed/incremental.py) -------
-SPIDER_MIDDLEWARES = {"crawler.distributed.incremental.IncrementalMiddleware": 600}
+# --- incremental crawls (`fetch: once` pages; crawler/distributed/incremental_crawl.py) ---
+SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
 # Seen-URL state on one machine; a distributed crawl keeps it in Redis (<rule>:seen).
 INCREMENTAL_STATE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'seen.db'}"

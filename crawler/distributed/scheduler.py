@@ -4,7 +4,7 @@ What it adds to ``scrapy_redis.scheduler.Scheduler``:
 
 - built from the crawler alone (Scrapy 2.13+ deprecates ``from_settings`` and spider arguments);
 - leases on taken requests, heartbeats, and recovery of dead workers' requests
-  (:mod:`crawler.distributed.queue`);
+  (:mod:`crawler.distributed.leased_queue`);
 - the idle stop: a worker stops once the whole crawl (the queue and every worker's in-flight
   requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so a worker started before
   the seed waits for it, and no worker leaves while a dead worker's requests may still return;
@@ -30,7 +30,7 @@ from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
 from crawler.distributed.keys import CrawlKeys
-from crawler.distributed.queue import CrawlStatus, LeasedPriorityQueue
+from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from scrapy import Request, Spider
 
 from crawler.distributed.keys import CrawlKeys
-from crawler.distributed.queue import LeasedPriorityQueue
+from crawler.distributed.leased_queue import LeasedPriorityQueue
 
 
 def reset_crawl(server, keys: CrawlKeys) -> int:

@@ -64,7 +64,7 @@ def test_refresh_after_lets_old_pages_through(tmp_path):
     from scrapy import Request
     from scrapy.utils.test import get_crawler
 
-    from crawler.distributed.incremental import IncrementalMiddleware
+    from crawler.distributed.incremental_crawl import IncrementalMiddleware
     from crawler.distributed.seen import SqliteSeenState
     from crawler.rules.load import load_rule
     from crawler.spiders.rule import META_PAGE, RuleSpider
