@@ -15,9 +15,9 @@ from scrapy import Request
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
-from scrapy_redis.connection import get_redis_from_settings
 
-from crawler.distributed.addon import DEFAULT_REDIS_URL
+from crawler.distributed.addon import quiet_scrapy_redis_warnings
+from crawler.distributed.connection import redis_from_settings
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.seed import push_requests, reset_crawl
 from crawler.spiders.rule import META_CARRY, META_PAGE, RuleSpider
@@ -63,8 +63,7 @@ class Command(ScrapyCommand):
             raise UsageError("name a rule to seed", print_help=True)
         name, urls = args[0], args[1:]
         settings = self.settings
-        if not settings.get("REDIS_URL"):
-            settings.set("REDIS_URL", DEFAULT_REDIS_URL, priority="cmdline")
+        quiet_scrapy_redis_warnings()
         from scrapy.spiderloader import get_spider_loader
 
         spidercls = get_spider_loader(settings).load(name)
@@ -77,7 +76,7 @@ class Command(ScrapyCommand):
         requests = (
             self.url_requests(spider, urls, opts.page) if urls else self.start_requests(spider)
         )
-        server = get_redis_from_settings(settings)
+        server = redis_from_settings(settings)
         keys = CrawlKeys.for_rule(name, settings)
         if not opts.add:
             reset_crawl(server, keys)

@@ -12,11 +12,12 @@ import warnings
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
+from crawler.distributed.connection import DEFAULT_REDIS_URL
+
 DUPEFILTERS = {
     "set": "crawler.distributed.dupefilter.RedisDupeFilter",
     "bloom": "crawler.distributed.dupefilter.BloomDupeFilter",
 }
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def is_distributed(settings: BaseSettings) -> bool:
@@ -27,9 +28,10 @@ def is_distributed(settings: BaseSettings) -> bool:
 
 
 def quiet_scrapy_redis_warnings() -> None:
-    """scrapy-redis 0.9.1 predates Scrapy 2.13; the adapters here avoid its deprecated paths,
-    and what it still warns about at import (its own pickle/string start-URL notes) is not the
-    user's to fix. Only warnings raised from inside scrapy_redis are silenced."""
+    """scrapy-redis 0.9.1 predates Scrapy 2.13 and redis-py 6; the adapters here avoid its
+    deprecated paths (``from_settings``, ``spider=`` arguments, ``retry_on_timeout``), and what
+    it may still trigger is not the user's to fix. Only deprecation warnings attributed to
+    scrapy_redis's own modules are silenced; the user's code and Scrapy's still warn."""
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"scrapy_redis(\.|$)")
     try:
         from scrapy.exceptions import ScrapyDeprecationWarning

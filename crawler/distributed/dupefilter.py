@@ -16,9 +16,9 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
-from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.dupefilter import RFPDupeFilter
 
+from crawler.distributed.connection import redis_from_settings
 from crawler.distributed.keys import CrawlKeys
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class RedisDupeFilter(RFPDupeFilter):
         settings = crawler.settings
         name = _spider_name(crawler)
         return cls(
-            get_redis_from_settings(settings),
+            redis_from_settings(settings),
             CrawlKeys.for_rule(name, settings).dupefilter,
             settings.getbool("DUPEFILTER_DEBUG"),
             crawler=crawler,

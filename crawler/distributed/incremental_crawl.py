@@ -36,9 +36,9 @@ FINAL_STATUSES = frozenset({404, 410})
 
 def open_seen_state(settings, rule_name: str) -> SeenState:
     if is_distributed(settings):
-        from scrapy_redis.connection import get_redis_from_settings
+        from crawler.distributed.connection import redis_from_settings
 
-        return RedisSeenState(get_redis_from_settings(settings), CrawlKeys.for_rule(rule_name).seen)
+        return RedisSeenState(redis_from_settings(settings), CrawlKeys.for_rule(rule_name).seen)
     uri = settings.get("INCREMENTAL_STATE_URI") or ""
     if not uri.startswith("sqlite:///"):
         raise NotConfigured(f"INCREMENTAL_STATE_URI must be sqlite:///PATH; got {uri!r}")

@@ -25,10 +25,10 @@ from typing import Any
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.misc import build_from_crawler, load_object
-from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
+from crawler.distributed.connection import redis_from_settings
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
 
@@ -66,7 +66,7 @@ class RedisScheduler(ScrapyRedisScheduler):
     @classmethod
     def from_crawler(cls, crawler) -> RedisScheduler:
         settings = crawler.settings
-        server = get_redis_from_settings(settings)
+        server = redis_from_settings(settings)
         server.ping()  # fail at start, with the URL in the error, not on the first request
         keys = CrawlKeys.for_rule(crawler.spidercls.name, settings)
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
