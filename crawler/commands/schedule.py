@@ -65,6 +65,11 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
             raise UsageError("scrapy schedule takes no positional arguments", print_help=True)
+        if not (opts.list or opts.run_now):
+            from scrapy.utils.log import configure_logging
+
+            # No crawler process sets up logging here; the daemon's log is its output.
+            configure_logging(self.settings)
         daemon = ScheduleDaemon(self.config())
         daemon.reload()
         if opts.list:
