@@ -17,7 +17,11 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
 from crawler.distributed.addon import quiet_scrapy_redis_warnings
-from crawler.distributed.connection import redis_from_settings
+from crawler.distributed.connection import (
+    RedisUnreachable,
+    check_reachable,
+    redis_from_settings,
+)
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.seed import push_requests, reset_crawl
 from crawler.spiders.rule import META_CARRY, META_PAGE, RuleSpider
@@ -77,6 +81,10 @@ class Command(ScrapyCommand):
             self.url_requests(spider, urls, opts.page) if urls else self.start_requests(spider)
         )
         server = redis_from_settings(settings)
+        try:
+            check_reachable(server, settings)
+        except RedisUnreachable as exc:
+            raise UsageError(str(exc), print_help=False) from None
         keys = CrawlKeys.for_rule(name, settings)
         if not opts.add:
             reset_crawl(server, keys)

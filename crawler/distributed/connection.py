@@ -17,3 +17,18 @@ REDIS_PARAMS = {"socket_timeout": 30, "socket_connect_timeout": 10, "health_chec
 def redis_from_settings(settings: BaseSettings) -> redis.Redis:
     params = {**REDIS_PARAMS, **settings.getdict("REDIS_PARAMS")}
     return redis.Redis.from_url(settings.get("REDIS_URL") or DEFAULT_REDIS_URL, **params)
+
+
+class RedisUnreachable(RuntimeError):
+    """Redis does not answer at the configured URL."""
+
+
+def check_reachable(server: redis.Redis, settings: BaseSettings) -> None:
+    """Fail at start, naming the URL (credentials masked), rather than on the first request."""
+    try:
+        server.ping()
+    except redis.exceptions.RedisError as exc:
+        from proxies.model import mask_url
+
+        url = mask_url(settings.get("REDIS_URL") or DEFAULT_REDIS_URL)
+        raise RedisUnreachable(f"cannot reach Redis at {url} (REDIS_URL): {exc}") from None

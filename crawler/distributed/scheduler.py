@@ -28,7 +28,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
-from crawler.distributed.connection import redis_from_settings
+from crawler.distributed.connection import check_reachable, redis_from_settings
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
 
@@ -67,7 +67,7 @@ class RedisScheduler(ScrapyRedisScheduler):
     def from_crawler(cls, crawler) -> RedisScheduler:
         settings = crawler.settings
         server = redis_from_settings(settings)
-        server.ping()  # fail at start, with the URL in the error, not on the first request
+        check_reachable(server, settings)
         keys = CrawlKeys.for_rule(crawler.spidercls.name, settings)
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
         return cls(crawler, server, dupefilter=dupefilter, keys=keys)
