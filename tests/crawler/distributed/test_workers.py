@@ -25,7 +25,7 @@ def workers(tmp_path, redis_url) -> Iterator[Workers]:
 
 @pytest.fixture
 def site(make_sample_site) -> str:
-    return make_sample_site(books=BOOKS, latency=0.01).url
+    return make_sample_site(books=BOOKS, latency=0.03).url
 
 
 def expected_book_urls(site: str) -> set[str]:
@@ -34,10 +34,18 @@ def expected_book_urls(site: str) -> set[str]:
 
 @pytest.mark.parametrize("dupefilter", ["set", "bloom"])
 def test_two_workers_share_the_crawl(workers, site, redis_url, dupefilter):
-    seed("sample_books", redis_url, "-a", f"site={site}")
     args = ("-a", f"site={site}", "-s", f"DISTRIBUTED_DUPEFILTER={dupefilter}")
     w1 = workers.start("sample_books", *args)
     w2 = workers.start("sample_books", *args)
+    # both wait on the empty queue before the seed, so both get a share however slow starts are
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 30
+    while client.zcard("sample_books:workers") < 2:
+        assert time.monotonic() < deadline, w1.log[-2000:] + w2.log[-2000:]
+        time.sleep(0.05)
+    # seeded in-process, in milliseconds, well within the workers' idle timeout (the killed
+    # worker test below runs `scrapy seed` itself)
+    seed_in_process(client, site)
     assert w1.wait() == 0, w1.log[-3000:]
     assert w2.wait() == 0, w2.log[-3000:]
 
@@ -58,23 +66,38 @@ def test_two_workers_share_the_crawl(workers, site, redis_url, dupefilter):
         assert "Traceback" not in w.log
         assert "ScrapyDeprecationWarning" not in w.log
     # the last worker out cleared the finished crawl
-    client = redis.Redis.from_url(redis_url)
     assert client.zcard("sample_books:requests") == 0
     assert not client.keys("sample_books:dupefilter*")
     assert not client.keys("sample_books:inflight:*")
 
 
-def test_priorities_reach_the_redis_queue(site, redis_url):
-    """Detail pages (priority 10 in the rule) come out of the queue before list pages."""
+def rule_spider(site: str):
     from scrapy.utils.test import get_crawler
 
-    from crawler.commands.seed import Command
-    from crawler.distributed.keys import CrawlKeys
-    from crawler.distributed.seed import push_requests
     from crawler.spiderloader import RuleSpiderLoader
 
     settings = get_crawler(settings_dict={"RULES_DIR": str(ROOT / "rules")}).settings
-    spider = RuleSpiderLoader(settings).load("sample_books")(site=site)
+    return RuleSpiderLoader(settings).load("sample_books")(site=site)
+
+
+def seed_in_process(client, site: str) -> None:
+    from crawler.commands.seed import Command
+    from crawler.distributed.keys import CrawlKeys
+    from crawler.distributed.seed import push_requests, reset_crawl
+
+    spider = rule_spider(site)
+    keys = CrawlKeys.for_rule("sample_books")
+    reset_crawl(client, keys)
+    assert push_requests(client, spider, keys, Command.start_requests(spider)) == 1
+
+
+def test_priorities_reach_the_redis_queue(site, redis_url):
+    """Detail pages (priority 10 in the rule) come out of the queue before list pages."""
+    from crawler.commands.seed import Command
+    from crawler.distributed.keys import CrawlKeys
+    from crawler.distributed.seed import push_requests
+
+    spider = rule_spider(site)
     keys = CrawlKeys.for_rule("sample_books")
     client = redis.Redis.from_url(redis_url)
     lists = Command.url_requests(spider, [f"{site}/tag/fiction/"], None)

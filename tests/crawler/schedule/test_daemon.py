@@ -217,3 +217,29 @@ def test_run_now_and_list_commands(tmp_path, rules):
 
     unknown = scrapy("schedule", "--run-now", "nope", *common)
     assert unknown.returncode != 0 and "no rule named 'nope'" in unknown.stderr
+
+
+def test_daemon_command_starts_and_stops_on_sigterm(tmp_path, rules):
+    import os
+    import signal
+
+    write_rule(rules, '{cron: "0 0 1 1 *"}')
+    log = tmp_path / "daemon.log"
+    cmd = [
+        sys.executable, "-m", "scrapy.cmdline", "schedule",
+        "-s", f"RULES_DIR={rules}", "-s", f"SCHEDULE_DIR={tmp_path / 'schedule'}",
+    ]  # fmt: skip
+    with open(log, "w") as out:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: "scheduler started" in log.read_text())
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = log.read_text()
+    assert "scheduled sample_books (0 0 1 1 * UTC): next run" in text
+    assert "Traceback" not in text
