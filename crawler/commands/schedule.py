@@ -21,6 +21,7 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.distributed.addon import is_distributed
+from crawler.distributed.connection import DEFAULT_REDIS_URL
 from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 
 # Settings a crawl must not inherit from the daemon's command line.
@@ -60,6 +61,7 @@ class Command(ScrapyCommand):
             stop_grace=s.getfloat("SCHEDULE_STOP_GRACE"),
             crawl_settings=forwarded,
             distributed=is_distributed(s),
+            redis_url=(s.get("REDIS_URL") or DEFAULT_REDIS_URL) if is_distributed(s) else "",
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:

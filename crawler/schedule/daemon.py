@@ -10,7 +10,8 @@ One tick (every ``SCHEDULE_TICK`` seconds) does, in order:
    attempts remain (``retries``); stop crawls that outlived their ``timeout``;
 3. start what is due. A rule never runs twice at once: a fire time that comes while the
    previous run goes on is skipped, and a per-rule lock file keeps ``--run-now`` and a second
-   daemon out too.
+   daemon out too; when distributed, a lock in Redis does the same for daemons on other
+   machines.
 
 Fire times missed while the daemon was down (or ticks later than ``SCHEDULE_MISFIRE_GRACE``)
 run once at start when the schedule says ``catch_up: true``, and are skipped otherwise. The
@@ -65,6 +66,34 @@ def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
         )
 
 
+# KEYS: lock. ARGV: owner, ttl ms. Extends (ttl > 0) or releases (ttl 0) a lock still ours.
+_OWNED_LOCK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('DEL', KEYS[1])
+"""
+
+
+class SharedRuleLock:
+    """The Redis side of a rule's lock: ``<rule>:schedule:running`` holds the run id."""
+
+    def __init__(self, client, rule: str, owner: str, ttl: float) -> None:
+        self.client = client
+        self.key = f"{rule}:schedule:running"
+        self.owner = owner
+        self.ttl_ms = int(ttl * 1000)
+        self._owned = client.register_script(_OWNED_LOCK)
+
+    def acquire(self) -> bool:
+        return bool(self.client.set(self.key, self.owner, nx=True, px=self.ttl_ms))
+
+    def refresh(self) -> None:
+        self._owned(keys=[self.key], args=[self.owner, self.ttl_ms])
+
+    def release(self) -> None:
+        self._owned(keys=[self.key], args=[self.owner, 0])
+
+
 class RuleLock:
     """An exclusive, non-blocking lock file per rule, released when its holder exits."""
 
@@ -115,6 +144,7 @@ class Running:
     attempt: int
     fire: datetime | None
     deadline: datetime | None
+    shared_lock: SharedRuleLock | None = None
     terminated_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -128,6 +158,10 @@ class DaemonConfig:
     stop_grace: float = 30.0  # SIGTERM, then SIGKILL after this long
     crawl_settings: tuple[tuple[str, str], ...] = ()  # passed to each crawl as -s NAME=VALUE
     distributed: bool = False  # each scheduled run seeds the Redis queue itself
+    # With a Redis URL, a rule's run also takes a lock in Redis, so that daemons on several
+    # machines never run one rule at once either.
+    redis_url: str = ""
+    redis_lock_ttl: float = 60.0  # refreshed every tick; a dead daemon's lock expires
 
 
 class ScheduleDaemon:
@@ -147,6 +181,13 @@ class ScheduleDaemon:
         self.lock_dir = config.state_dir / "locks"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.state = self._read_state()
+        self.redis = None
+        if config.redis_url:
+            import redis
+
+            from crawler.distributed.connection import REDIS_PARAMS
+
+            self.redis = redis.Redis.from_url(config.redis_url, **REDIS_PARAMS)
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -254,6 +295,18 @@ class ScheduleDaemon:
             return None
         now = self.clock()
         run_id = uuid.uuid4().hex
+        shared = None
+        if self.redis is not None:
+            shared = SharedRuleLock(self.redis, rule, run_id, self.config.redis_lock_ttl)
+            try:
+                acquired = shared.acquire()
+            except Exception as exc:  # no Redis, no way to know: do not risk a double run
+                acquired = False
+                logger.error("%s: cannot take the shared lock in Redis: %s", rule, exc)
+            if not acquired:
+                lock.release()
+                logger.warning("%s is being crawled from another machine; not starting", rule)
+                return None
         log_file = self.log_dir / f"{rule}-{now.strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
         job = self.jobs.get(rule)
         schedule = job.schedule if job is not None else None
@@ -261,12 +314,16 @@ class ScheduleDaemon:
             proc = self.launcher(self.crawl_argv(rule, schedule, run_id), log_file)
         except OSError as exc:
             lock.release()
+            if shared is not None:
+                shared.release()
             logger.error("%s: cannot start the crawl: %s", rule, exc)
             return None
         deadline = None
         if schedule is not None and schedule.timeout:
             deadline = now + timedelta(seconds=schedule.timeout)
-        run = Running(rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline)
+        run = Running(
+            rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline, shared
+        )
         self.running[rule] = run
         logger.info(
             "started %s (%s, attempt %d, pid %d), log %s",
@@ -295,10 +352,24 @@ class ScheduleDaemon:
             code = run.proc.poll()
             if code is None:
                 self._enforce_deadline(run, now)
+                self._refresh_shared_lock(run)
                 continue
             del self.running[rule]
             run.lock.release()
+            if run.shared_lock is not None:
+                try:
+                    run.shared_lock.release()
+                except Exception as exc:  # it expires by itself
+                    logger.warning("%s: cannot release the shared lock: %s", rule, exc)
             self._finish(run, code, now)
+
+    def _refresh_shared_lock(self, run: Running) -> None:
+        if run.shared_lock is None:
+            return
+        try:
+            run.shared_lock.refresh()
+        except Exception as exc:  # a Redis hiccup; the TTL leaves time for the next tick
+            logger.warning("%s: cannot refresh the shared lock: %s", run.rule, exc)
 
     def _enforce_deadline(self, run: Running, now: datetime) -> None:
         if run.deadline is None or now < run.deadline:

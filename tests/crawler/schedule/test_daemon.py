@@ -75,6 +75,7 @@ def launcher():
 
 
 def make_daemon(tmp_path, rules, clock, launcher=None, store=True) -> ScheduleDaemon:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = DaemonConfig(
         rules_dir=rules,
         state_dir=tmp_path / "schedule",
@@ -243,3 +244,31 @@ def test_daemon_command_starts_and_stops_on_sigterm(tmp_path, rules):
     text = log.read_text()
     assert "scheduled sample_books (0 0 1 1 * UTC): next run" in text
     assert "Traceback" not in text
+
+
+def test_daemons_on_two_machines_share_a_lock_in_redis(tmp_path, rules, launcher, redis_url):
+    from dataclasses import replace
+
+    write_rule(rules, '{cron: "* * * * *"}')
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, 59, tzinfo=UTC))
+    daemons = []
+    for machine in ("a", "b"):  # separate state dirs: no lock file in common
+        daemon = make_daemon(tmp_path / machine, rules, clock, launcher, store=False)
+        daemon = ScheduleDaemon(
+            replace(daemon.config, redis_url=redis_url), clock=clock, launcher=launcher
+        )
+        daemon.tick()
+        daemons.append(daemon)
+    clock.advance(seconds=1)
+    for daemon in daemons:
+        daemon.tick()
+    assert len(launcher.started) == 1
+    assert sum(1 for d in daemons if d.running) == 1
+
+    launcher.stop_all()  # the run ends: the lock is released, the next run may go anywhere
+    for daemon in daemons:
+        daemon.tick()
+    clock.advance(minutes=1)
+    for daemon in daemons:
+        daemon.tick()
+    assert len(launcher.started) == 2
