@@ -10,6 +10,7 @@ next one is due, never less than ``min_sleep``, so nothing re-checks in a tight 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -142,7 +143,5 @@ class RecheckLoop:
                 await self.run_once()
             except Exception:  # keep serving; the next round retries
                 logger.exception("re-check round failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.seconds_to_next())
-            except TimeoutError:
-                pass

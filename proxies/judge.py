@@ -12,6 +12,7 @@ Answer (JSON): ``{"remote_addr": "1.2.3.4", "method": "GET", "path": "/", "heade
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import ssl
@@ -165,7 +166,5 @@ def serve_judge(
         finally:
             await judge.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass

@@ -124,7 +124,7 @@ class Validator:
         self.https_url = https_url
         self.timeout = float(timeout)
         self.concurrency = max(1, int(concurrency))
-        self.tls: ssl.SSLContext | bool = True if tls_verify else False
+        self.tls: ssl.SSLContext | bool = bool(tls_verify)
         self.own_addresses = set(own_addresses)
         self.targets = list(targets)
 

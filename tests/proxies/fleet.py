@@ -23,10 +23,13 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from proxies.judge import RunningJudge, start_judge
@@ -234,6 +237,58 @@ class FleetThread:
         self.loop.close()
 
 
+@dataclass
+class _JudgeAddress:
+    url: str
+    https_url: str | None
+
+
+class FleetProcess:
+    """The same judge and fleet in a child process (a core of its own): ``.judge.url``,
+    ``.judge.https_url`` and ``.fleet.specs`` as with :class:`FleetThread`."""
+
+    def __init__(self, counts: dict[str, int], delay: float = 0.3, auth_every: int = 0) -> None:
+        self.counts = counts
+        self.delay = delay
+        self.auth_every = auth_every
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> FleetProcess:
+        root = Path(__file__).resolve().parents[2]
+        cmd = [sys.executable, "-m", "tests.proxies.fleet", "--delay", str(self.delay)]
+        cmd += ["--auth-every", str(self.auth_every)]
+        for kind, n in self.counts.items():
+            cmd += [f"--{kind}", str(n)]
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.__exit__()
+            raise RuntimeError("the fleet process did not start")
+        info = json.loads(line)
+        self.judge = _JudgeAddress(info["judge"], info["judge_https"])
+        specs = []
+        for d in info["specs"]:
+            d["auth"] = tuple(d["auth"]) if d["auth"] else None
+            specs.append(ProxySpec(**d))
+        self.fleet = Fleet(specs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def main() -> None:
     """Run a judge and a fleet; print their addresses as one JSON line; stop at stdin EOF."""
     ap = argparse.ArgumentParser()
@@ -241,8 +296,11 @@ def main() -> None:
         ap.add_argument(f"--{kind}", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0.3, help="seconds a slow proxy waits")
     ap.add_argument("--no-tls", action="store_true")
+    ap.add_argument("--auth-every", type=int, default=0, help="every Nth proxy needs credentials")
     args = ap.parse_args()
-    specs = make_specs({k: getattr(args, k) for k in KINDS}, delay=args.delay)
+    specs = make_specs(
+        {k: getattr(args, k) for k in KINDS}, delay=args.delay, auth_every=args.auth_every
+    )
 
     async def run() -> None:
         fleet = Fleet(specs)
@@ -252,6 +310,7 @@ def main() -> None:
             "judge": judge.url,
             "judge_https": judge.https_url,
             "proxies": [[s.kind, s.port] for s in specs],
+            "specs": [asdict(s) for s in specs],
         }
         print(json.dumps(info), flush=True)
         loop = asyncio.get_running_loop()
