@@ -34,7 +34,8 @@ ITEM_PIPELINES = {}
 
 # Proxy pool (proxies/, docs/proxies.md). The crawler's proxy middleware builds its pool from a
 # dotted class path; these configure the pools, the validator, the API and the judge.
-PROXY_POOL_STORE = f"sqlite:///{PROJECT_ROOT / 'data' / 'proxies.db'}"  # or memory:, redis://host:port/db
+# PROXY_POOL_STORE: sqlite:///path (embedded, default), memory:, or redis://host:port/db (shared)
+PROXY_POOL_STORE = f"sqlite:///{PROJECT_ROOT / 'data' / 'proxies.db'}"
 PROXY_POOL_REDIS_PREFIX = "proxypool"
 PROXY_POOL_JUDGE_URL = "http://127.0.0.1:8899/"  # run one with `scrapy proxies judge`
 PROXY_POOL_JUDGE_HTTPS_URL = None  # e.g. https://127.0.0.1:8900/ with `judge --tls-port 8900`
