@@ -20,7 +20,7 @@ from proxies.model import Anonymity, Proxy
 from proxies.pool import StoredProxyPool
 from proxies.scoring import ProxyRecord
 from proxies.store import open_store, summary
-from proxies.validator import CheckResult, Validator
+from proxies.validator import CheckResult, JudgeUnavailable, Validator
 
 ACTIONS = ("fetch", "check", "list", "stats", "serve", "judge")
 
@@ -43,7 +43,10 @@ def run(
     }
     if action not in handlers:
         raise CliError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
-    return handlers[action](settings, args, out=out, **opts)
+    try:
+        return handlers[action](settings, args, out=out, **opts)
+    except JudgeUnavailable as exc:
+        raise CliError(str(exc)) from None
 
 
 def _pool(settings: Any) -> StoredProxyPool:

@@ -67,7 +67,10 @@ class ProxyRecord:
         return self.domain_scores.get(domain, MIN_SCORE) > INITIAL_SCORE
 
     def usable(self, now: float) -> bool:
-        return self.alive is not False and self.benched_until <= now and self.score > MIN_SCORE
+        """Alive, not benched, score above zero. An unchecked proxy is served only if paid
+        (a paid list is trusted until it fails); free ones wait for the validator."""
+        checked_ok = self.alive is True or (self.alive is None and self.proxy.paid)
+        return checked_ok and self.benched_until <= now and self.score > MIN_SCORE
 
     # -- serialisation (credentials included: only stores call these) --------------------
     def to_dict(self) -> dict[str, Any]:

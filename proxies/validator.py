@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 CHECKABLE_SCHEMES = ("http", "https")
 
 
+class JudgeUnavailable(Exception):
+    """The judge does not answer without a proxy, so no proxy can be judged."""
+
+
 @dataclass
 class CheckResult:
     """The validator's verdict on one proxy. ``alive`` is None when the proxy was not checked."""
@@ -227,16 +231,16 @@ class Validator:
         for i in range(len(items)):
             queue.put_nowait(i)
         async with self._session() as session:
-            if not self.own_addresses:
-                try:
-                    await self.discover_own_addresses(session)
-                except Exception as exc:  # noqa: BLE001
-                    logger.warning(
-                        "judge %s unreachable without a proxy (%s): transparent proxies "
-                        "cannot be told from anonymous ones",
-                        mask_url(self.judge_url),
-                        _safe_error(exc, Proxy("-", 0)),
-                    )
+            # the judge must answer us directly first: with the judge down, every proxy
+            # would look dead and be dropped
+            try:
+                await self.discover_own_addresses(session)
+            except Exception as exc:  # noqa: BLE001
+                raise JudgeUnavailable(
+                    f"the judge {mask_url(self.judge_url)} does not answer "
+                    f"({_safe_error(exc, Proxy('-', 0))}): start one with `scrapy proxies judge` "
+                    "or set PROXY_POOL_JUDGE_URL"
+                ) from None
 
             async def worker() -> None:
                 while True:

@@ -35,7 +35,7 @@ def _raise_fd_limit() -> None:
 def fleet() -> Iterator[FleetProcess]:
     """320 loopback proxies with set behaviours and a judge (HTTP and HTTPS), in one child
     process (one asyncio loop), so the validator under test has the other core."""
-    with FleetProcess(FLEET_COUNTS, delay=0.3, auth_every=7) as running:
+    with FleetProcess(FLEET_COUNTS, delay=0.3, auth_every=5) as running:
         yield running
 
 
