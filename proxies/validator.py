@@ -121,6 +121,7 @@ class Validator:
         tls_verify: bool = True,
         own_addresses: Iterable[str] = (),
         targets: Sequence[TargetCheck] = (),
+        tls_concurrency: int = 64,
     ) -> None:
         if not judge_url:
             raise ValueError("the validator needs a judge URL (setting PROXY_POOL_JUDGE_URL)")
@@ -131,6 +132,8 @@ class Validator:
         self.tls: ssl.SSLContext | bool = bool(tls_verify)
         self.own_addresses = set(own_addresses)
         self.targets = list(targets)
+        self.tls_concurrency = max(1, int(tls_concurrency))
+        self._tls_sem: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Validator:
@@ -145,10 +148,17 @@ class Validator:
             https_url=settings.get("PROXY_POOL_JUDGE_HTTPS_URL") or None,
             timeout=float(settings.get("PROXY_POOL_CHECK_TIMEOUT") or 5.0),
             concurrency=int(settings.get("PROXY_POOL_CHECK_CONCURRENCY") or 200),
+            tls_concurrency=int(settings.get("PROXY_POOL_CHECK_TLS_CONCURRENCY") or 64),
             tls_verify=True if verify is None else bool(verify),
             own_addresses=own,
             targets=TargetCheck.parse_all(settings.get("PROXY_POOL_TARGETS")),
         )
+
+    def _tls_slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._tls_sem is None or self._tls_sem[0] is not loop:
+            self._tls_sem = (loop, asyncio.Semaphore(self.tls_concurrency))
+        return self._tls_sem[1]
 
     def _session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -203,11 +213,15 @@ class Validator:
             seen_address=answer.get("remote_addr"),
         )
         if self.https_url:
-            try:
-                status, _, _ = await self._fetch(session, self.https_url, proxy)
-                result.https = status == 200
-            except Exception:  # noqa: BLE001
-                result.https = False
+            # TLS handshakes cost CPU: a separate, smaller limit keeps a saturated machine
+            # from timing out checks of proxies that are fine (the timeout starts once a slot
+            # is free, so it still bounds the proxy, not the queue)
+            async with self._tls_slots():
+                try:
+                    status, _, _ = await self._fetch(session, self.https_url, proxy)
+                    result.https = status == 200
+                except Exception:  # noqa: BLE001
+                    result.https = False
         for target in self.targets:
             try:
                 status, body, _ = await self._fetch(session, target.url, proxy)
