@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint format bench system-deps clean
+.PHONY: demo test lint format bench schema system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crawl.py
+
+# Regenerate rules/rule.schema.json from crawler/rules/schema.py.
+schema: $(STAMP)
+	$(BIN)/python -c "from crawler.rules.schema import schema_json; open('rules/rule.schema.json', 'w').write(schema_json())"
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -15,6 +15,9 @@ COMMANDS_MODULE = "crawler.commands"
 # Where site rules (and item types, under types/) live.
 RULES_DIR = str(PROJECT_ROOT / "rules")
 
+# Your own modules whose @cleaner functions rules may name (dotted module paths).
+CLEANER_MODULES: list[str] = []
+
 # Embedded store by default; mongodb://... selects MongoDB.
 STORE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'items.db'}"
 
@@ -30,7 +33,23 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.encoding.EncodingMiddleware": 120,
 }
 
-ITEM_PIPELINES = {}
+ITEM_PIPELINES = {
+    "crawler.validation.ItemTypePipeline": 800,
+    # Writes last: after validation has marked invalid items (_errors, _raw) for dead-lettering.
+    "crawler.pipelines.StorePipeline": 900,
+}
+
+# -- Store layer (crawler/store, crawler/pipelines.py, docs/storage.md) --
+EXTENSIONS = {
+    "crawler.extensions.runs.RunRecorder": 500,
+}
+STORE_BATCH_SIZE = 500
+STORE_BATCH_SECONDS = 2.0
+STORE_RETRY_TIMES = 3
+STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled at each retry
+STORE_BUFFER_MAX = 10_000
+STORE_SPILL_DIR = str(PROJECT_ROOT / "data" / "spill")
+STORE_RUNS_ENABLED = True
 
 # Proxy pool (proxies/, docs/proxies.md). The crawler's proxy middleware builds its pool from a
 # dotted class path; these configure the pools, the validator, the API and the judge.

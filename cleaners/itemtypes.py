@@ -1,0 +1,654 @@
+"""Item types: the business shape of an item (a book, an article, a job posting).
+
+An item type is a YAML file that the crawler parses into a dict and hands to
+:meth:`ItemType.from_dict`::
+
+    name: book
+    key: [upc]                 # fields identifying an item (default: [url], or _url without one)
+    history: true              # keep previous versions when an item changes (the store's job)
+    fields:
+      title: {type: string, required: true, clean: [collapse_whitespace]}
+      price: {type: number, required: true, minimum: 0}
+      tags:  {type: array, items: {type: string}}
+
+:meth:`ItemType.apply` maps an extracted item onto the type, runs the type's cleaner chains and
+validates the result against a JSON Schema built from ``fields`` (Draft 2020-12, with formats
+checked). A field declaration is a JSON Schema for the value plus two keys of ours: ``required``
+and ``clean``. Optional fields may be null; required ones may not, and a required string may
+not be empty. Key fields are required.
+
+:func:`item_type_schema` is the JSON Schema of the item-type YAML itself.
+
+>>> book = ItemType.from_dict({
+...     "name": "book", "key": ["upc"],
+...     "fields": {
+...         "upc": {"type": "string", "required": True},
+...         "price": {"type": "number", "minimum": 0, "clean": ["to_number"]},
+...     },
+... })
+>>> result = book.apply({"sku": "a1", "price": "£51.77", "_url": "https://x.example/1"}, {"upc": "sku"})
+>>> result.item, result.errors
+({'_url': 'https://x.example/1', 'upc': 'a1', 'price': 51.77}, [])
+>>> book.apply({"price": "-3"}).errors
+["upc: key field is missing (no 'upc' in the extracted item)", 'price: -3 is less than the minimum of 0']
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from cleaners.registry import REGISTRY, Chain, CleanContext, CleanError, Registry, preview
+
+__all__ = ["ItemType", "ItemTypeError", "Result", "item_type_schema"]
+
+FIELD_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+FORMATS = ("date", "date-time", "time", "uri", "uri-reference", "email", "ipv4", "ipv6", "uuid")
+_NAME = r"^[a-z][a-z0-9_]*$"
+_FIELD_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"  # a leading _ is reserved for platform metadata
+_CLEANER_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_OURS = ("required", "clean")  # keys of a field declaration that are not JSON Schema
+
+
+class ItemTypeError(ValueError):
+    """An item type that cannot be used; ``problems`` holds ``(path, message)`` pairs."""
+
+    def __init__(self, name: str, problems: list[tuple[str, str]]) -> None:
+        self.name = name
+        self.problems = problems
+        details = "; ".join(f"{path}: {message}" if path else message for path, message in problems)
+        super().__init__(f"item type {name!r}: {details}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :meth:`ItemType.apply`.
+
+    ``item`` is the cleaned item; ``errors`` are ``field: message`` lines a person can act on
+    (an item with errors belongs in the dead-letter collection); ``raw`` holds the values, as
+    extracted, of the fields whose cleaner failed (those fields are None in ``item``);
+    ``dropped`` names the extracted fields the type does not use.
+    """
+
+    item: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True, eq=False)
+class ItemType:
+    """A compiled item type; build it with :meth:`from_dict`."""
+
+    name: str
+    key: tuple[str, ...]
+    history: bool
+    fields: Mapping[str, Mapping[str, Any]] = field(repr=False)  # the declarations, as written
+    chains: Mapping[str, Chain] = field(repr=False)  # field -> compiled cleaner chain
+    schema: Mapping[str, Any] = field(repr=False)  # the JSON Schema of a cleaned item
+    description: str = ""
+    validator: Draft202012Validator = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, registry: Registry = REGISTRY) -> ItemType:
+        """Build an item type from its parsed YAML.
+
+        Raises :class:`ItemTypeError` (a ``ValueError``) listing every problem with its path:
+        the file's shape (checked against :func:`item_type_schema`), cleaner chains, key fields
+        that are not declared, contradictory bounds and field schemas that are not valid.
+        """
+        name = data.get("name", "?") if isinstance(data, Mapping) else "?"
+        problems = _shape_problems(data)
+        if problems:
+            raise ItemTypeError(str(name), problems)
+
+        fields: dict[str, Mapping[str, Any]] = dict(data["fields"])
+        chains: dict[str, Chain] = {}
+        for fname, decl in fields.items():
+            spec = decl.get("clean")
+            for index, message in registry.check(spec):
+                where = f"[{index}]" if isinstance(spec, list) else ""
+                problems.append((f"fields.{fname}.clean{where}", message))
+            problems.extend(_declaration_problems(f"fields.{fname}", decl))
+            if spec is not None and not problems:
+                chains[fname] = registry.compile(spec)
+
+        default_key = ("url",) if "url" in fields else ("_url",)
+        key = tuple(data.get("key") or default_key)
+        for i, kname in enumerate(key):
+            if kname not in fields and not kname.startswith("_"):
+                problems.append(
+                    (
+                        f"key[{i}]",
+                        f"{kname!r} is not a declared field{_did_you_mean(kname, fields)}",
+                    )
+                )
+
+        schema = _item_schema(str(name), fields, key, data.get("description", ""))
+        try:
+            if not problems:  # our own messages are better; this catches what they do not
+                Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in exc.absolute_path)
+            problems.append((path.lstrip(".").replace("properties.", "fields.", 1), exc.message))
+        if problems:
+            raise ItemTypeError(str(name), problems)
+
+        return cls(
+            name=str(name),
+            key=key,
+            history=bool(data.get("history", False)),
+            fields=MappingProxyType(fields),
+            chains=MappingProxyType(chains),
+            schema=schema,
+            description=data.get("description", ""),
+            validator=Draft202012Validator(schema, format_checker=_format_checker()),
+        )
+
+    def check_mapping(self, mapping: Mapping[str, str] | None) -> list[str]:
+        """Problems of a rule's mapping (type field -> extracted field); empty when it is fine.
+
+        The crawler calls this once per rule; :meth:`apply` ignores keys that are not fields.
+        """
+        problems = []
+        for tfield, source in (mapping or {}).items():
+            if tfield not in self.fields:
+                problems.append(
+                    f"mapping: {tfield!r} is not a field of item type {self.name!r}"
+                    f"{_did_you_mean(str(tfield), self.fields)}"
+                )
+            if not isinstance(source, str):
+                problems.append(
+                    f"mapping.{tfield}: the source must be a field name, got {preview(source)}"
+                )
+        return problems
+
+    def apply(
+        self,
+        item: Mapping[str, Any],
+        mapping: Mapping[str, str] | None = None,
+        ctx: CleanContext | None = None,
+    ) -> Result:
+        """Map, clean and validate one extracted item.
+
+        ``mapping`` maps a type field to the extracted field it comes from (unmapped fields come
+        from the field of the same name). Fields starting with ``_`` (``_url``, ``_rule``,
+        ``_crawled_at``) are passed through untouched. A field whose cleaner fails is set to
+        None, its raw value kept in ``Result.raw`` and the error recorded; the item is still
+        validated. Without ``ctx``, one is made from the item's ``_url`` and ``_crawled_at``.
+        """
+        mapping = mapping or {}
+        ctx = ctx if ctx is not None else _context_of(item)
+        out: dict[str, Any] = {k: v for k, v in item.items() if k.startswith("_")}
+        errors: list[tuple[str, str]] = []
+        raw: dict[str, Any] = {}
+        used = set()
+        for fname in self.fields:
+            source = mapping.get(fname, fname)
+            used.add(source)
+            present = source in item
+            value = item.get(source)
+            chain = self.chains.get(fname)
+            if chain is not None:
+                try:
+                    value = chain(value, ctx)
+                except CleanError as exc:
+                    errors.append((fname, f"{fname}: {exc}"))
+                    raw[fname] = item.get(source)
+                    out[fname] = None
+                    continue
+            if present or value is not None:  # a cleaner such as `default` may supply a value
+                out[fname] = value
+        for top, message in self._validation_errors(out, mapping):
+            if top not in raw:  # the cleaner's error already explains this field
+                errors.append((top, message))
+        order = {name: i for i, name in enumerate(self.fields)}
+        errors.sort(key=lambda e: order.get(e[0], len(order)))  # stable: declaration order
+        dropped = [k for k in item if not k.startswith("_") and k not in used]
+        return Result(out, [message for _, message in errors], raw, dropped)
+
+    def validate(self, item: Mapping[str, Any]) -> list[str]:
+        """``field: message`` lines for a cleaned item (what :meth:`apply` reports)."""
+        return [message for _, message in self._validation_errors(item, {})]
+
+    def _validation_errors(
+        self, item: Mapping[str, Any], mapping: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        order = {name: i for i, name in enumerate(self.fields)}
+        found: dict[str, tuple[int, str]] = {}
+        for error in self.validator.iter_errors(item):
+            for fname, message in _describe(error, self.key, mapping):
+                line = f"{fname}: {message}"
+                found.setdefault(line, (order.get(_top(fname), len(order)), _top(fname)))
+        ranked = sorted(found.items(), key=lambda kv: kv[1][0])  # in declaration order
+        return [(top, line) for line, (_, top) in ranked]
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def _shape_problems(data: Any) -> list[tuple[str, str]]:
+    if not isinstance(data, Mapping):
+        return [("", f"an item type is a mapping, got {preview(data)}")]
+    validator = Draft202012Validator(item_type_schema())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = _path(error.absolute_path)
+        problems.append((path, _shape_message(error)))
+    return problems
+
+
+def _shape_message(error: ValidationError) -> str:
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = error.schema.get("properties", {})
+        extra = [k for k in error.instance if k not in allowed]
+        return (
+            "; ".join(f"unknown key {k!r}{_did_you_mean(str(k), allowed)}" for k in extra)
+            or error.message
+        )
+    if error.validator == "enum":
+        return (
+            f"{preview(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+        )
+    if error.validator == "pattern" and error.validator_value == _FIELD_NAME:
+        return (
+            f"field name {error.instance!r} is not valid: use letters, digits and _, starting "
+            "with a letter (a leading _ is reserved for platform metadata)"
+        )
+    if error.validator == "pattern" and error.validator_value == _NAME:
+        return (
+            f"{error.instance!r} is not a valid name: use lower-case letters, digits and _, "
+            "starting with a letter"
+        )
+    return error.message
+
+
+def _declaration_problems(path: str, decl: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    for low, high in (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems")):
+        if low in decl and high in decl and decl[low] > decl[high]:
+            problems.append((path, f"{low} {decl[low]} is greater than {high} {decl[high]}"))
+    for where, spec in ((path, decl), (f"{path}.items", decl.get("items") or {})):
+        if "pattern" in spec:
+            try:
+                re.compile(spec["pattern"])
+            except re.error as exc:
+                problems.append((f"{where}.pattern", f"invalid regular expression: {exc}"))
+    return problems
+
+
+def _item_schema(
+    name: str, fields: Mapping[str, Mapping[str, Any]], key: tuple[str, ...], description: str
+) -> dict[str, Any]:
+    properties = {}
+    required = []
+    for fname, decl in fields.items():
+        prop = {k: copy.deepcopy(v) for k, v in decl.items() if k not in _OURS}
+        if decl.get("required") or fname in key:
+            required.append(fname)
+            if prop.get("type") == "string" and "minLength" not in prop:
+                prop["minLength"] = 1
+        else:  # an optional field may be null: that is how a missing value is written down
+            prop["type"] = [prop["type"], "null"] if "type" in prop else None
+            if prop["type"] is None:
+                del prop["type"]
+            if "enum" in prop:
+                prop["enum"] = [*prop["enum"], None]
+        properties[fname] = prop
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": name,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "patternProperties": {"^_": {}},  # platform metadata: _url, _rule, _crawled_at
+        "additionalProperties": False,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _format_checker() -> FormatChecker:
+    """jsonschema's format checks plus stdlib ones for URIs and ISO 8601 times.
+
+    ``date-time`` accepts ISO 8601 with or without an offset, as the ``date`` cleaner writes it.
+    """
+    checker = FormatChecker()
+
+    @checker.checks("uri", raises=ValueError)
+    def is_uri(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        parts = urlsplit(value)
+        if not parts.scheme or any(c.isspace() for c in value):
+            return False
+        return bool(parts.netloc) if parts.scheme in ("http", "https", "ftp") else True
+
+    @checker.checks("uri-reference", raises=ValueError)
+    def is_uri_reference(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        urlsplit(value)  # raises ValueError on a malformed one (e.g. a bad IPv6 host)
+        return not any(c.isspace() for c in value)
+
+    @checker.checks("date-time", raises=ValueError)
+    def is_date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return len(value) > 10 and value[10] in "Tt "
+
+    @checker.checks("time", raises=ValueError)
+    def is_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        datetime.fromisoformat("2000-01-01T" + value.replace("Z", "+00:00"))
+        return True
+
+    return checker
+
+
+# -- applying --------------------------------------------------------------------------------
+
+
+def _context_of(item: Mapping[str, Any]) -> CleanContext:
+    url = item.get("_url")
+    crawled = item.get("_crawled_at")
+    if isinstance(crawled, str):
+        try:
+            crawled = datetime.fromisoformat(crawled.replace("Z", "+00:00"))
+        except ValueError:
+            crawled = None
+    if isinstance(crawled, datetime) and crawled.tzinfo is None:
+        crawled = crawled.replace(tzinfo=UTC)
+    return CleanContext(
+        url=url if isinstance(url, str) else None,
+        crawl_time=crawled if isinstance(crawled, datetime) else None,
+    )
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
+
+_FORMAT_WORDS = {
+    "date": "a date in the form YYYY-MM-DD",
+    "date-time": "a date-time (ISO 8601, e.g. 2024-03-05T14:30:00)",
+    "time": "a time (HH:MM:SS)",
+    "uri": "an absolute URI",
+    "uri-reference": "a URI",
+    "email": "an email address",
+    "ipv4": "an IPv4 address",
+    "ipv6": "an IPv6 address",
+    "uuid": "a UUID",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
+def _type_hint(expected: str, value: Any) -> str:
+    """Which cleaner would most likely fix a type mismatch."""
+    got = _json_type(value)
+    if expected == "number" and got == "string":
+        return " (add to_number or price to its clean chain)"
+    if expected == "integer" and got == "string":
+        return " (add to_int to its clean chain)"
+    if expected == "integer" and got == "number":
+        return " (add to_int to its clean chain)"
+    if expected == "string" and got in ("number", "integer", "boolean"):
+        return " (add to_str to its clean chain)"
+    if expected == "string" and got == "array":
+        return " (add first or join to its clean chain)"
+    if expected == "boolean" and got in ("string", "integer"):
+        return " (add to_bool to its clean chain)"
+    if expected == "array" and got == "string":
+        return " (extract every match, or add split to its clean chain)"
+    return ""
+
+
+def _top(path: str) -> str:
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def _path(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(
+    error: ValidationError, key: tuple[str, ...], mapping: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """``(field path, message)`` pairs for one jsonschema error, worded for a person."""
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    where = _path(error.absolute_path)
+    if kind == "required":
+        missing = [f for f in expected if isinstance(value, Mapping) and f not in value]
+        return [
+            (
+                f,
+                ("key field" if f in key else "required field")
+                + f" is missing (no {mapping.get(f, f)!r} in the extracted item)",
+            )
+            for f in missing
+        ]
+    if kind == "additionalProperties" and isinstance(value, Mapping):
+        declared = error.schema.get("properties", {})
+        extra = [k for k in value if k not in declared and not str(k).startswith("_")]
+        return [
+            (str(k), f"is not a declared field{_did_you_mean(str(k), declared)}") for k in extra
+        ]
+    shown = preview(value)
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        types = [t for t in types if t != "null"]
+        if value is None:
+            message = "is null, but a value is required"
+            if error.absolute_path and isinstance(error.absolute_path[-1], int):
+                message = "is null; lists may not hold nulls (add compact to its clean chain)"
+            return [(where, message)]
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        return [
+            (
+                where,
+                f"{shown} is {_TYPE_WORDS[_json_type(value)]}, not {words}{_type_hint(types[0], value)}",
+            )
+        ]
+    if kind == "enum":
+        allowed = ", ".join(map(str, (v for v in expected if v is not None)))
+        return [(where, f"{shown} is not one of {allowed}")]
+    if kind == "format":
+        hint = ""
+        if expected == "uri" and isinstance(value, str) and not urlsplit(value).scheme:
+            hint = " (add absolute_url to its clean chain)"
+        if expected in ("date", "date-time") and not re.match(r"\d{4}-\d\d-\d\d", str(value)):
+            hint = " (add date to its clean chain)"
+        return [(where, f"{shown} is not {_FORMAT_WORDS.get(expected, expected)}{hint}")]
+    if kind == "minLength" and value == "":
+        return [(where, "is empty, but a value is required")]
+    if kind == "minLength":
+        return [(where, f"{shown} is shorter than {expected} characters")]
+    if kind == "maxLength":
+        return [(where, f"{shown} is longer than {expected} characters")]
+    if kind == "pattern":
+        return [(where, f"{shown} does not match the pattern {expected!r}")]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {
+            "minimum": "less than the minimum of",
+            "maximum": "greater than the maximum of",
+            "exclusiveMinimum": "not greater than",
+            "exclusiveMaximum": "not less than",
+        }[kind]
+        return [(where, f"{shown} is {relation} {expected}")]
+    if kind == "minItems":
+        return [(where, f"has {len(value)} element(s), fewer than {expected}")]
+    if kind == "maxItems":
+        return [(where, f"has {len(value)} element(s), more than {expected}")]
+    if kind == "uniqueItems":
+        return [(where, "has repeated elements (add unique to its clean chain)")]
+    return [(where or "item", error.message)]
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# -- the schema of the item-type YAML -------------------------------------------------------
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def item_type_schema(registry: Registry | None = None) -> dict[str, Any]:
+    """The JSON Schema (Draft 2020-12) of an item-type file, to validate it and to complete it.
+
+    Cleaner names are offered for completion (those registered when this is called) but not
+    enforced: :meth:`ItemType.from_dict` checks chains against the registry, with did-you-mean.
+    """
+    registry = registry or REGISTRY
+    names = registry.names()
+    # Shown by editors when completing {name: arguments}.
+    described = {
+        n: {"description": f"{registry.get(n).signature()}: {_first_line(registry.get(n).doc)}"}
+        for n in names
+    }
+    value_keys: dict[str, Any] = {
+        "type": {"enum": list(FIELD_TYPES), "description": "The JSON type of the cleaned value."},
+        "description": {"type": "string"},
+        "title": {"type": "string"},
+        "enum": {"type": "array", "minItems": 1, "description": "The allowed values."},
+        "const": {},
+        "format": {
+            "enum": list(FORMATS),
+            "description": "A format the value must have (uri means absolute).",
+        },
+        "pattern": {"type": "string", "format": "regex"},
+        "minimum": {"type": "number"},
+        "maximum": {"type": "number"},
+        "exclusiveMinimum": {"type": "number"},
+        "exclusiveMaximum": {"type": "number"},
+        "minLength": {"type": "integer", "minimum": 0},
+        "maxLength": {"type": "integer", "minimum": 0},
+        "minItems": {"type": "integer", "minimum": 0},
+        "maxItems": {"type": "integer", "minimum": 0},
+        "uniqueItems": {"type": "boolean"},
+        "items": {"$ref": "#/$defs/value"},
+        "examples": {"type": "array"},
+    }
+    cleaner_name = {
+        "anyOf": [{"enum": names}, {"type": "string", "pattern": _CLEANER_NAME}],
+        "description": "A registered cleaner.",
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:crawler-platform:item-type",
+        "title": "Item type",
+        "description": "The fields of one business type of item, how to clean and validate them.",
+        "type": "object",
+        "required": ["name", "fields"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "pattern": _NAME, "description": "e.g. book, article"},
+            "description": {"type": "string"},
+            "key": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "Fields identifying an item (default: [url]).",
+            },
+            "history": {
+                "type": "boolean",
+                "default": False,
+                "description": "Keep previous versions of an item when it changes.",
+            },
+            "fields": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": _FIELD_NAME},
+                "additionalProperties": {"$ref": "#/$defs/field"},
+            },
+        },
+        "$defs": {
+            "value": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": value_keys,
+            },
+            "field": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {
+                    **value_keys,
+                    "required": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "The field must have a value (not null or empty).",
+                    },
+                    "clean": {"$ref": "#/$defs/chain"},
+                },
+            },
+            "chain": {
+                "description": "Cleaners run in order: a name, or a list of names and "
+                "{name: arguments} mappings.",
+                "anyOf": [
+                    {"type": "null"},
+                    {"$ref": "#/$defs/chain_item"},
+                    {"type": "array", "items": {"$ref": "#/$defs/chain_item"}},
+                ],
+            },
+            "chain_item": {
+                "anyOf": [
+                    {"$ref": "#/$defs/cleaner_name"},
+                    {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "propertyNames": {"$ref": "#/$defs/cleaner_name"},
+                        "properties": described,
+                    },
+                ]
+            },
+            "cleaner_name": cleaner_name,
+        },
+    }

@@ -1,0 +1,1 @@
+"""Scrapy extensions of the platform (enabled in ``EXTENSIONS`` in crawler/settings.py)."""

@@ -1,0 +1,61 @@
+"""A spider loader that builds one spider per rule file (plus any hand-written spiders).
+
+``scrapy list`` lists valid rules; a broken rule is reported on stderr with its problems instead
+of hiding the others, and ``scrapy crawl <broken-rule>`` says what is wrong without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from scrapy.exceptions import UsageError
+from scrapy.spiderloader import SpiderLoader
+
+from crawler.rules.itemtypes import load_item_types
+from crawler.rules.load import Problem, did_you_mean, load_project_modules, load_rules
+from crawler.spiders.rule import RuleSpider
+
+logger = logging.getLogger(__name__)
+
+
+class RuleSpiderLoader(SpiderLoader):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.rules_dir = settings.get("RULES_DIR")
+        load_project_modules(settings)
+        rules, self.problems = load_rules(self.rules_dir)
+        item_types = load_item_types(self.rules_dir)[0]
+        self.broken = {_rule_name(p) for p in self.problems}
+        for name, rule in rules.items():
+            if name in self._spiders:
+                logger.warning("rule %s shadows a hand-written spider of the same name", name)
+            self._spiders[name] = RuleSpider.for_rule(rule, item_types)
+        if self.problems:
+            count = len({p.file for p in self.problems})
+            print(
+                f"warning: {count} rule file(s) have problems (run `scrapy validate`):",
+                file=sys.stderr,
+            )
+            for problem in self.problems[:20]:
+                print(f"  {problem}", file=sys.stderr)
+
+    def load(self, spider_name: str):
+        try:
+            return super().load(spider_name)
+        except KeyError:
+            if spider_name in self.broken:
+                details = "\n".join(f"  {p}" for p in self.problems if _rule_name(p) == spider_name)
+                raise UsageError(
+                    f"rule {spider_name!r} has problems:\n{details}", print_help=False
+                ) from None
+            hint = did_you_mean(spider_name, self._spiders)
+            raise UsageError(
+                f"no rule or spider named {spider_name!r}{hint}", print_help=False
+            ) from None
+
+
+def _rule_name(problem: Problem) -> str:
+    from pathlib import Path
+
+    return Path(problem.file).stem

@@ -1,0 +1,156 @@
+"""The store seam: where items go, what a backend must do, and how a URI picks a backend.
+
+>>> StoreTarget("products", key=("sku",))
+StoreTarget(collection='products', key=('sku',), history=False)
+>>> s = open_store("sqlite://")
+>>> s.open()
+>>> s.upsert_many("books", [{"url": "u1", "title": "A"}], ("url",))
+UpsertResult(new=1, updated=0, unchanged=0)
+>>> s.upsert_many("books", [{"url": "u1", "title": "A"}], ("url",))
+UpsertResult(new=0, updated=0, unchanged=1)
+>>> s.close()
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+from proxies.model import mask_url
+
+#: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
+#: pymongo-style ``[(field, 1 | -1), ...]``.
+Sort = str | Sequence[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """Where an item is stored: its collection, the fields that identify it, and whether
+    earlier versions are kept when it changes."""
+
+    collection: str
+    key: tuple[str, ...] = ("url",)
+    history: bool = False
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """How many items of a batch were new, changed (and rewritten) or unchanged (left alone)."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.new + other.new,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+class Store(ABC):
+    """A place to keep items, dead letters and crawl-run records.
+
+    Collections are created on first use. Each stored document keeps the item's fields plus
+    ``_hash`` (content hash, see :func:`crawler.store.documents.content_hash`), ``_first_seen``
+    and ``_updated_at``. Dead letters go to ``{collection}__dead``, replaced versions (with
+    ``history=True``) to ``{collection}__history``, run records to ``_runs``.
+    """
+
+    uri: str
+
+    @property
+    def display_uri(self) -> str:
+        """The URI with credentials masked: safe for logs and run records."""
+        return mask_url(self.uri)
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect, and create what every store needs (run records, indexes)."""
+
+    @abstractmethod
+    def upsert_many(
+        self,
+        collection: str,
+        items: Sequence[dict[str, Any]],
+        key: tuple[str, ...],
+        *,
+        history: bool = False,
+    ) -> UpsertResult:
+        """Insert new items, rewrite changed ones, leave unchanged ones alone; one batch.
+
+        Raise ValueError if an item lacks a key field (callers dead-letter those first).
+        """
+
+    @abstractmethod
+    def find(
+        self,
+        collection: str,
+        filter: dict[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        sort: Sort | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Documents whose top-level fields equal ``filter``'s values."""
+
+    @abstractmethod
+    def count(self, collection: str, filter: dict[str, Any] | None = None) -> int:
+        """How many documents :meth:`find` would return without a limit."""
+
+    @abstractmethod
+    def collections(self) -> list[str]:
+        """Every collection holding documents, ``__dead`` and ``__history`` ones included,
+        run records excluded; sorted."""
+
+    @abstractmethod
+    def dead_letter(
+        self, collection: str, items: Sequence[dict[str, Any]], reasons: Sequence[str]
+    ) -> int:
+        """Keep ``items`` in ``{collection}__dead``, each with its reason (``reasons[i]``).
+
+        Writing the same item with the same reason twice keeps one copy. Return how many
+        were written.
+        """
+
+    @abstractmethod
+    def record_run(self, run: dict[str, Any]) -> None:
+        """Keep one crawl-run record (identified by its ``run_id``; recording it again replaces it)."""
+
+    @abstractmethod
+    def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent run records, newest first, optionally of one rule only."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; closing twice is harmless."""
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display_uri!r})"
+
+
+def open_store(uri: str) -> Store:
+    """The backend for ``uri`` (not yet opened): ``sqlite:///path.db``, ``sqlite://`` (in memory),
+    ``mongodb://...`` or ``mongodb+srv://...``."""
+    scheme = uri.partition("://")[0].lower() if "://" in uri else ""
+    if scheme == "sqlite":
+        from crawler.store.sqlite import SqliteStore
+
+        return SqliteStore(uri)
+    if scheme in ("mongodb", "mongodb+srv"):
+        from crawler.store.mongo import MongoStore
+
+        return MongoStore(uri)
+    raise ValueError(
+        f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///path/to/file.db, "
+        "sqlite:// (in memory), mongodb://host/db or mongodb+srv://host/db"
+    )

@@ -1,0 +1,62 @@
+"""Item-type validation in the item pipeline: map, clean and check items against their type.
+
+An item whose page type names an item type (``item: {type: book}``) is mapped onto it (the rule's
+``item.map``), cleaned by the type's cleaners and validated against its JSON Schema. An invalid
+item is never dropped: it is marked with ``_errors`` (and the raw values of fields whose cleaner
+failed in ``_raw``) so that the store pipeline keeps it in the dead-letter collection, counted
+and logged once per reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class ItemTypePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self._logged: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ItemTypePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        spider = self.crawler.spider
+        rule = getattr(spider, "rule", None)
+        if rule is None or not isinstance(item, dict) or item.get("_page") not in rule.pages:
+            return item
+        target = rule.target(item["_page"])
+        item_type = spider.item_types.get(target.type) if target.type else None
+        if item_type is None:
+            return item
+        if (
+            "_errors" in item
+        ):  # already invalid at extraction: keep it as it is for the dead letters
+            self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
+            return item
+        result = item_type.apply(item, target.map)
+        out = result.item
+        if result.raw:
+            out["_raw"] = {**item.get("_raw", {}), **result.raw}
+        if result.errors:
+            out["_errors"] = result.errors
+            self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
+            reason = result.errors[0].split(":", 1)[0]
+            if reason not in self._logged:
+                self._logged.add(reason)
+                logger.warning(
+                    "invalid %s item (kept aside as a dead letter): %s on %s",
+                    item_type.name,
+                    "; ".join(result.errors),
+                    item.get("_url"),
+                )
+        else:
+            self.stats.inc_value(f"itemtype/{item_type.name}/valid")
+        return out

@@ -1,0 +1,171 @@
+"""The rule author's commands, run as a user runs them: validate, list, preview, rules test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.crawler.crawl import ROOT, scrapy
+
+BROKEN = {
+    "typo_field.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    feilds: {a: {css: a}}\n",
+        "typo_field.yaml:4:5: pages.p.feilds: unknown field 'feilds' (did you mean 'fields'?)",
+    ),
+    "bad_xpath.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {xpath: '//a[@'}}\n",
+        "bad_xpath.yaml:4:18: pages.p.fields.a.xpath: invalid XPath '//a[@': Invalid expression",
+    ),
+    "bad_cleaner.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {css: a, clean: [to_itn]}}\n",
+        "bad_cleaner.yaml:4:34: pages.p.fields.a.clean[0]: unknown cleaner 'to_itn' (did you mean 'to_int'?)",
+    ),
+    "bad_link.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    links: [{css: a, to: q}]\n",
+        "bad_link.yaml:4:22: pages.p.links[0].to: no page type named 'q'",
+    ),
+    "bad_type.yaml": (
+        "start: {url: 'http://x.test/', page: p}\npages:\n  p: {fields: {a: {css: a}}}\n",
+        "bad_type.yaml:1:1: start: expected a list, got a mapping",
+    ),
+    "bad_regex.yaml": (
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {a: {regex: '[a-'}}\n",
+        "bad_regex.yaml:4:18: pages.p.fields.a.regex: invalid regular expression '[a-': "
+        "unterminated character set at position 0",
+    ),
+    "bad_yaml.yaml": (
+        "start: [{url: 'http://x.test/', page: p}\npages: {}\n",
+        "bad_yaml.yaml:2:1: invalid YAML: while parsing a flow sequence, expected ',' or ']', but got '<scalar>'",
+    ),
+}
+
+
+def test_validate_reports_every_broken_rule_with_position(tmp_path):
+    for name, (text, _) in BROKEN.items():
+        (tmp_path / name).write_text(text)
+    proc = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    for _, expected in BROKEN.values():
+        assert f"{tmp_path}/{expected}" in lines, (expected, proc.stdout)
+    assert (
+        lines[-1]
+        == f"{len(BROKEN)} rule file(s): 0 ok, {len(BROKEN)} with {len(BROKEN)} problem(s)"
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_validate_shipped_rules_and_named_ones():
+    proc = scrapy("validate")
+    assert proc.returncode == 0, proc.stdout
+    assert "0 with 0 problem(s)" in proc.stdout
+    proc = scrapy("validate", "sample_books", "nope")
+    assert proc.returncode != 0 and "no rule file named 'nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_list_shows_valid_rules_and_warns_about_broken_ones(tmp_path):
+    shutil.copy(ROOT / "rules" / "sample_books.yaml", tmp_path)
+    shutil.copytree(ROOT / "rules" / "types", tmp_path / "types")
+    (tmp_path / "bad_link.yaml").write_text(BROKEN["bad_link.yaml"][0])
+    proc = scrapy("list", "-s", f"RULES_DIR={tmp_path}")
+    assert proc.stdout.split() == ["sample_books"]
+    assert "bad_link.yaml:4:22" in proc.stderr
+    crawl = scrapy("crawl", "bad_link", "-s", f"RULES_DIR={tmp_path}")
+    assert crawl.returncode != 0
+    assert "rule 'bad_link' has problems" in crawl.stderr and "Traceback" not in crawl.stderr
+    unknown = scrapy("crawl", "sample_bookz", "-s", f"RULES_DIR={tmp_path}")
+    assert "no rule or spider named 'sample_bookz' (did you mean 'sample_books'?)" in unknown.stderr
+
+
+def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
+    proc = scrapy(
+        "preview", "sample_books", f"{sample_site}/book/broken-1.html", "-a", f"site={sample_site}"
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["page"] == "book"  # guessed from the page type's match pattern
+    [item] = out["items"]
+    assert item["stock"] == 3
+    assert "items[0].title" in out["empty_fields"] and "items[0].price" in out["empty_fields"]
+    assert out["problems"][0]["reason"] == "invalid_item"
+
+    proc = scrapy(
+        "preview",
+        "sample_books",
+        f"{sample_site}/tag/travel/",
+        "--page",
+        "tag_list",
+        "-a",
+        f"site={sample_site}",
+    )
+    out = json.loads(proc.stdout)
+    assert out["items"] == []
+    assert [link["page"] for link in out["links"]].count("book") == 10
+    assert out["links"][0]["carry"]["tag"] == "Travel"
+    assert out["links"][-1] == {
+        "url": f"{sample_site}/tag/travel/page/2/",
+        "page": "tag_list",
+        "carry": {},
+    } or out["links"][-1]["url"].endswith("/tag/travel/page/2/")
+
+
+def test_preview_unknown_page_type_is_a_usage_error(sample_site):
+    proc = scrapy("preview", "sample_books", f"{sample_site}/", "--page", "nope")
+    assert proc.returncode != 0
+    assert "has no page type 'nope'; it has: index, tag_list, book" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_preview_save_then_rules_test_catches_a_changed_rule(sample_site, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(ROOT / "rules" / "sample_books.yaml", rules)
+    shutil.copytree(ROOT / "rules" / "types", rules / "types")
+    proc = scrapy(
+        "preview",
+        "sample_books",
+        f"{sample_site}/book/3.html",
+        "--save",
+        "-s",
+        f"RULES_DIR={rules}",
+        "-a",
+        f"site={sample_site}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    saved = list((rules / "fixtures" / "sample_books").glob("*.json"))
+    assert len(saved) == 1 and saved[0].with_suffix(".body").exists()
+    assert str(sample_site) not in saved[0].read_text()  # portable: no port in the fixture
+
+    ok = scrapy("rules", "test", "-s", f"RULES_DIR={rules}")
+    assert ok.returncode == 0, ok.stdout
+    assert "1 fixture(s), 1 ok, 0 changed or failing" in ok.stdout
+
+    rule = rules / "sample_books.yaml"
+    rule.write_text(rule.read_text().replace("p.availability::text", "p.availability-typo::text"))
+    changed = scrapy("rules", "test", "sample_books", "-s", f"RULES_DIR={rules}")
+    assert changed.returncode == 1
+    assert "items[0].stock: " in changed.stdout and "-> null" in changed.stdout
+
+
+def test_project_cleaners_from_a_module_named_in_settings(tmp_path):
+    (tmp_path / "isbn.yaml").write_text(
+        "start: [{url: 'http://x.test/', page: p}]\npages:\n  p:\n    fields: {i: {css: a, clean: [isbn13]}}\n"
+    )
+    without = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
+    assert without.returncode == 1 and "unknown cleaner 'isbn13'" in without.stdout
+    with_module = scrapy(
+        "validate",
+        "-s",
+        f"RULES_DIR={tmp_path}",
+        "-s",
+        "CLEANER_MODULES=tests.cleaners.custom_cleaners",
+    )
+    assert with_module.returncode == 0, with_module.stdout
+    broken = scrapy(
+        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "CLEANER_MODULES=no.such.module"
+    )
+    assert (
+        "cannot load cleaner module 'no.such.module'" in broken.stderr
+        and "Traceback" not in broken.stderr
+    )

@@ -1,0 +1,74 @@
+"""Run ``scrapy crawl`` in a subprocess, the way a user does, and read what it produced."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRAPY = [sys.executable, "-m", "scrapy.cmdline"]
+
+
+@dataclass
+class CrawlRun:
+    returncode: int
+    items: list[dict]
+    log: str
+    store_uri: str
+
+
+def scrapy(
+    *args: str, cwd: Path = ROOT, timeout: float = 120, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SCRAPY, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def crawl(
+    rule: str, tmp_path: Path, *args: str, site: str | None = None, timeout: float = 120
+) -> CrawlRun:
+    """``scrapy crawl RULE -a site=... -O items.jsonl`` into a store under tmp_path."""
+    out = tmp_path / f"{rule}.jsonl"
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    site_args = ["-a", f"site={site}"] if site else []
+    proc = scrapy(
+        "crawl",
+        rule,
+        *site_args,
+        "-O",
+        str(out),
+        "-s",
+        f"STORE_URI={store}",
+        "-s",
+        f"STORE_SPILL_DIR={tmp_path / 'spill'}",
+        "-s",
+        "LOG_LEVEL=INFO",
+        *args,
+        timeout=timeout,
+    )
+    items = []
+    if out.exists():
+        items = [
+            json.loads(line)
+            for line in out.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    return CrawlRun(proc.returncode, items, proc.stderr, store)
+
+
+def stat(log: str, name: str) -> int:
+    """A counter from the stats dump at the end of a crawl log (0 when absent)."""
+    import re
+
+    match = re.search(rf"'{re.escape(name)}': (\d+)", log)
+    return int(match.group(1)) if match else 0

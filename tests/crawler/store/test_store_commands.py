@@ -1,0 +1,131 @@
+"""``scrapy export`` and ``scrapy store``, run in-process through scrapy.cmdline (fast); the
+subprocess runs are in test_store_end_to_end.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scrapy.cmdline import execute
+
+from crawler.store.base import open_store
+from crawler.store.spill import item_line
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            execute(["scrapy", *args])
+        out, err = capsys.readouterr()
+        return int(exit_info.value.code or 0), out, err
+
+    return run
+
+
+@pytest.fixture
+def uri(tmp_path: Path) -> str:
+    uri = f"sqlite:///{tmp_path / 'items.db'}"
+    with open_store(uri) as store:
+        store.upsert_many(
+            "books", [{"url": f"u{i}", "n": i, "tags": ["x"]} for i in range(3)], ("url",)
+        )
+        store.upsert_many("books", [{"url": "u0", "n": -1, "tags": ["x"]}], ("url",), history=True)
+        store.dead_letter("books", [{"n": 9}], ["missing key field 'url'"])
+        store.dead_letter("orphans", [{"n": 9}], ["invalid"])
+        store.record_run(
+            {
+                "run_id": "a",
+                "rule": "books",
+                "started_at": "2026-01-01T00:00:00Z",
+                "pages": 4,
+                "items": 3,
+                "new": 3,
+                "finish_reason": "finished",
+            }
+        )
+        store.record_run({"run_id": "b", "rule": "other", "started_at": "2026-01-02T00:00:00Z"})
+    return uri
+
+
+def test_export_list(run, uri: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("export", "--list", "--store", uri)
+    assert code == 0
+    counts = dict(line.split() for line in out.splitlines())
+    assert counts == {"books": "3", "books__dead": "1", "books__history": "1", "orphans__dead": "1"}
+
+
+def test_export_jsonl_to_stdout_without_metadata(run, uri: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("export", "books", "-o", "-", "--no-meta", "-s", f"STORE_URI={uri}")
+    assert code == 0, err
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert docs == [
+        {"url": "u0", "n": -1, "tags": ["x"]},
+        {"url": "u1", "n": 1, "tags": ["x"]},
+        {"url": "u2", "n": 2, "tags": ["x"]},
+    ]
+
+
+def test_export_user_errors_have_no_traceback(run, uri: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("export", "nope", "-o", str(tmp_path / "x.jsonl"), "--store", uri)
+    assert code == 1 and "no collection 'nope'" in err and "books" in err
+    code, _, err = run("export", "books", "-o", "x.xml", "--store", uri)
+    assert code == 2 and "use .jsonl or .csv" in err
+    code, _, err = run("export", "books", "--store", uri)
+    assert code == 2 and "-o FILE.jsonl" in err
+    code, _, err = run("export", "--list", "--store", "ftp://u:secret@h/x")
+    assert code == 2 and "secret" not in err and "unsupported store URI" in err
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    code, _, err = run("export", "--list", "--store", f"sqlite:///{blocker}/a.db")
+    assert code == 1 and "cannot open store" in err and "Traceback" not in err
+
+
+def test_store_stats(run, uri: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("store", "stats", "--store", uri)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()]
+    assert ["books", "3", "1", "1"] in rows
+    assert ["orphans", "0", "1", "0"] in rows
+    assert "total: 3 item(s), 2 dead letter(s), 1 history version(s)" in out
+
+
+def test_store_runs(run, uri: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("store", "runs", "--store", uri)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["started", "rule", "finish"]
+    assert lines[1].split()[1] == "other" and lines[2].split()[1] == "books"
+    code, out, _ = run("store", "runs", "--rule", "books", "--json", "--store", uri)
+    assert [json.loads(line)["run_id"] for line in out.splitlines()] == ["a"]
+    code, out, _ = run("store", "runs", "--rule", "nobody", "--store", uri)
+    assert "no runs recorded for rule 'nobody'" in out
+
+
+def test_store_replay_defaults_to_spill_dir_and_keeps_bad_files(
+    run, uri: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    spill = tmp_path / "spill"
+    s = ["--store", uri, "-s", f"STORE_SPILL_DIR={spill}"]
+    code, out, _ = run("store", "replay", *s)
+    assert code == 0 and "no spill files" in out
+    spill.mkdir()
+    good = spill / "a.jsonl"
+    good.write_text(item_line("books", ["url"], False, {"url": "u9", "n": 9}))
+    bad = spill / "b.jsonl"
+    bad.write_text(item_line("books", ["url"], False, {"url": "u8"}) + '{"truncated": \n')
+    code, out, err = run("store", "replay", *s)
+    assert code == 1 and "unreadable line(s) 2" in err and "the file is kept" in err
+    assert bad.exists() and not good.exists() and (spill / "a.jsonl.replayed").exists()
+    with open_store(uri) as store:
+        assert store.count("books") == 5  # the readable line of the bad file is written too
+    code, _, err = run("store", "replay", str(tmp_path / "missing.jsonl"), *s)
+    assert code == 2 and "no such spill file" in err
+    code, _, err = run("store", "bogus", *s)
+    assert code == 2 and "replay, runs, stats" in err

@@ -1,0 +1,23 @@
+"""The examples in the store layer's docstrings run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "crawler.store.base",
+    "crawler.store.documents",
+    "crawler.store.sqlite",
+    "crawler.store.mongo",
+    "crawler.commands.export",
+    "crawler.extensions.runs",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0

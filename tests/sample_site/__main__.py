@@ -1,0 +1,47 @@
+"""Command line: serve the sample site in the foreground until SIGTERM or SIGINT.
+
+    python -m tests.sample_site [--host 127.0.0.1] [--port 0] [--books 60] [--latency-ms 0]
+
+The first line on stdout is exactly the base URL (``http://127.0.0.1:PORT``), flushed at once,
+so a parent process can read the port; nothing is logged per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from .server import create_app, serve
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.sample_site", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument("--books", type=int, default=60, help="catalogue size (default 60)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="fixed delay added to every response"
+    )
+    return parser.parse_args(argv)
+
+
+async def main(args: argparse.Namespace) -> None:
+    app = create_app(args.books, latency=args.latency_ms / 1000)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def announce(url: str) -> None:
+        print(url, flush=True)
+
+    await serve(app, args.host, args.port, stop, announce)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
+    sys.exit(0)
