@@ -1,23 +1,22 @@
-"""Free-proxy source pages for the tests: a plain-text list, a JSON list, an HTML table, and a
-paid provider's API that wants a key. ``add_routes(app, proxies)`` plugs them into any aiohttp
-application (the sample site's, or ``SourceSite``'s own)."""
+"""Free-proxy source pages for the tests, served by the bundled sample site: a plain-text list,
+a JSON list, an HTML table, and a paid provider's API that wants a key. ``source_pages`` is an
+aiohttp middleware plugged in with the sample site's ``middlewares=`` hook."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
+from typing import Any
 
 from aiohttp import web
 
 from proxies.model import Proxy
+from tests.sample_site import SampleSite
 
 VENDOR_KEY = "vendor-key-123"
 
 
-def add_routes(
-    app: web.Application, free: list[Proxy], paid: list[Proxy], prefix: str = "/proxy-sources"
-) -> None:
+def source_pages(free: list[Proxy], paid: list[Proxy], prefix: str = "/proxy-sources") -> Any:
+    """An aiohttp middleware serving the pages under ``prefix`` (for ``create_app(middlewares=)``)."""
+
     async def text(request: web.Request) -> web.Response:
         lines = (
             ["# free proxies, updated hourly"]
@@ -49,51 +48,30 @@ def add_routes(
     async def empty(request: web.Request) -> web.Response:
         return web.Response(text="")
 
-    app.router.add_get(f"{prefix}/free.txt", text)
-    app.router.add_get(f"{prefix}/free.json", as_json)
-    app.router.add_get(f"{prefix}/free.html", table)
-    app.router.add_get(f"{prefix}/vendor", vendor)
-    app.router.add_get(f"{prefix}/empty.txt", empty)
+    pages = {
+        f"{prefix}/free.txt": text,
+        f"{prefix}/free.json": as_json,
+        f"{prefix}/free.html": table,
+        f"{prefix}/vendor": vendor,
+        f"{prefix}/empty.txt": empty,
+    }
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        page = pages.get(request.path)
+        return await (page(request) if page is not None else handler(request))
+
+    return middleware
 
 
 class SourceSite:
-    """The pages on an aiohttp server of our own, on loopback, in a background thread."""
+    """The bundled sample site (tests/sample_site) with the source pages plugged in."""
 
     def __init__(self, free: list[Proxy], paid: list[Proxy]) -> None:
-        self.app = web.Application()
-        add_routes(self.app, free, paid)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.site = SampleSite(books=5, middlewares=[source_pages(free, paid)])
 
     def __enter__(self) -> str:
-        self.thread.start()
-
-        async def start() -> int:
-            self.runner = web.AppRunner(self.app, access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            return self.runner.addresses[0][1]
-
-        port = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-        return f"http://127.0.0.1:{port}/proxy-sources"
+        return self.site.start() + "/proxy-sources"
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-def sources_config(base: str) -> str:
-    return json.dumps(
-        [
-            {"name": "free-text", "type": "text", "url": f"{base}/free.txt"},
-            {"name": "free-json", "type": "json", "url": f"{base}/free.json"},
-            {
-                "name": "vendor",
-                "type": "api",
-                "url": f"{base}/vendor?key=${{VENDOR_KEY}}",
-                "refresh": 600,
-            },
-        ]
-    )
+        self.site.stop()
