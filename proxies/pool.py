@@ -131,18 +131,23 @@ class StoredProxyPool:
         outcome: Outcome,
         domain: str | None = None,
         latency: float | None = None,
-    ) -> None:
+    ) -> float:
+        """Record an outcome; return the seconds the proxy is benched by it (0 if not)."""
         now = time.time()
-        scored = self._score_domain(domain) or (domain.lower() if domain else None)
-        rec = self.store.update(
-            proxy.key, lambda r: self.policy.apply(r, outcome, scored, latency, now)
-        )
+        scored = self._score_domain(domain)
+        benched = [0.0]
+
+        def change(rec: ProxyRecord) -> None:
+            benched[0] = self.policy.apply(rec, outcome, scored, latency, now)
+
+        rec = self.store.update(proxy.key, change)
         if rec is None:
             logger.debug("report for unknown proxy %s ignored", proxy.label)
-            return
+            return 0.0
         if self.policy.is_dead(rec):
             self.store.remove([rec.key])
             logger.info("proxy %s dropped after %d failures in a row", proxy.label, rec.fail_streak)
+        return benched[0]
 
     # -- more than the protocol -----------------------------------------------------------
     def records(self, domain: str | None = None, **filters: Any) -> list[ProxyRecord]:

@@ -53,6 +53,8 @@ class ProxyRecord:
     checked_at: float | None = None
     next_check_at: float = 0.0
     benched_until: float = 0.0
+    domain_bans: dict[str, int] = field(default_factory=dict)  # bans in a row, per domain
+    domain_benched_until: dict[str, float] = field(default_factory=dict)
     last_error: str = ""
 
     @property
@@ -71,6 +73,12 @@ class ProxyRecord:
         (a paid list is trusted until it fails); free ones wait for the validator."""
         checked_ok = self.alive is True or (self.alive is None and self.proxy.paid)
         return checked_ok and self.benched_until <= now and self.score > MIN_SCORE
+
+    def usable_for(self, domain: str | None, now: float) -> bool:
+        """Usable, and not benched by ``domain`` after a ban there."""
+        if not self.usable(now):
+            return False
+        return not domain or self.domain_benched_until.get(domain, 0.0) <= now
 
     # -- serialisation (credentials included: only stores call these) --------------------
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +106,8 @@ class ProxyRecord:
             "checked_at": self.checked_at,
             "next_check_at": self.next_check_at,
             "benched_until": self.benched_until,
+            "domain_bans": self.domain_bans,
+            "domain_benched_until": self.domain_benched_until,
             "last_error": self.last_error,
         }
 
@@ -133,6 +143,10 @@ class ProxyRecord:
             checked_at=d.get("checked_at"),
             next_check_at=float(d.get("next_check_at", 0.0)),
             benched_until=float(d.get("benched_until", 0.0)),
+            domain_bans={k: int(v) for k, v in (d.get("domain_bans") or {}).items()},
+            domain_benched_until={
+                k: float(v) for k, v in (d.get("domain_benched_until") or {}).items()
+            },
             last_error=d.get("last_error") or "",
         )
 
@@ -200,6 +214,7 @@ class ScoringPolicy:
     failure_loss: float = 10.0
     ban_loss: float = 25.0
     ban_overall_loss: float = 5.0
+    ban_bench_base: float = 60.0  # a ban benches the proxy for that domain, doubling per ban
     max_failures: int = 6
     bench_base: float = 15.0
     bench_max: float = 1800.0
@@ -220,6 +235,7 @@ class ScoringPolicy:
             max_failures=int(num("PROXY_POOL_MAX_FAILURES", cls.max_failures)),
             bench_base=num("PROXY_POOL_BENCH_BASE", cls.bench_base),
             bench_max=num("PROXY_POOL_BENCH_MAX", cls.bench_max),
+            ban_bench_base=num("PROXY_POOL_BAN_BENCH_BASE", cls.ban_bench_base),
             recheck_good=num("PROXY_POOL_RECHECK_GOOD", cls.recheck_good),
             recheck_base=num("PROXY_POOL_RECHECK_BASE", cls.recheck_base),
             recheck_max=num("PROXY_POOL_RECHECK_MAX", cls.recheck_max),
@@ -234,8 +250,9 @@ class ScoringPolicy:
         domain: str | None = None,
         latency: float | None = None,
         now: float = 0.0,
-    ) -> None:
-        """A crawler's (or a target check's) report about one use of the proxy."""
+    ) -> float:
+        """A crawler's report about one use of the proxy; returns the seconds it is benched
+        for by this outcome (0 if not): overall after a failure, for ``domain`` after a ban."""
         if outcome is Outcome.SUCCESS:
             rec.successes += 1
             rec.fail_streak = 0
@@ -247,8 +264,11 @@ class ScoringPolicy:
                 rec.domain_scores[domain] = _clamp(
                     rec.domain_scores.get(domain, INITIAL_SCORE) + self.success_gain
                 )
+                rec.domain_bans.pop(domain, None)
+                rec.domain_benched_until.pop(domain, None)
             if latency is not None:
                 rec.latency = _smooth(rec.latency, latency)
+            return 0.0
         elif outcome is Outcome.FAILURE:
             rec.failures += 1
             rec.fail_streak += 1
@@ -258,15 +278,19 @@ class ScoringPolicy:
                     rec.domain_scores.get(domain, INITIAL_SCORE) - self.failure_loss
                 )
             rec.benched_until = now + self.bench_seconds(rec.fail_streak)
-        else:
-            rec.bans += 1
-            rec.score = _clamp(rec.score - self.ban_overall_loss)
-            if domain:
-                rec.domain_scores[domain] = _clamp(
-                    rec.domain_scores.get(domain, INITIAL_SCORE) - self.ban_loss
-                )
-            else:
-                rec.score = _clamp(rec.score - self.ban_loss + self.ban_overall_loss)
+            return rec.benched_until - now
+        rec.bans += 1
+        rec.score = _clamp(rec.score - self.ban_overall_loss)
+        if not domain:
+            rec.score = _clamp(rec.score - self.ban_loss + self.ban_overall_loss)
+            return 0.0
+        rec.domain_scores[domain] = _clamp(
+            rec.domain_scores.get(domain, INITIAL_SCORE) - self.ban_loss
+        )
+        streak = rec.domain_bans[domain] = rec.domain_bans.get(domain, 0) + 1
+        seconds = min(self.bench_max, self.ban_bench_base * 2 ** (streak - 1))
+        rec.domain_benched_until[domain] = now + seconds
+        return seconds
 
     def apply_check(
         self,
@@ -349,9 +373,8 @@ class ScoringPolicy:
         usable = [
             r
             for r in records
-            if r.usable(now)
+            if r.usable_for(domain, now)
             and filters.accepts(r)
-            and not (domain and r.domain_scores.get(domain, INITIAL_SCORE) <= MIN_SCORE)
             and (not proven_only or (domain is not None and r.proven(domain)))
         ]
         usable.sort(key=lambda r: self.rank(r, domain), reverse=True)

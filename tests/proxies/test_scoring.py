@@ -164,3 +164,21 @@ def test_from_settings_builds_an_embedded_pool(tmp_path) -> None:
     assert pool.filters == Filters(paid=False, min_anonymity=Anonymity.ANONYMOUS)
     assert pool.get("a.test") is None
     pool.close()
+
+
+def test_a_ban_benches_for_that_domain_only_and_report_says_how_long() -> None:
+    ps = proxies(2)
+    pool = memory_pool(ps, policy=ScoringPolicy(ban_bench_base=60))
+    alive(pool, ps)
+    assert pool.report(ps[0], Outcome.BAN, domain="shop.test") == 60
+    assert pool.report(ps[0], Outcome.BAN, domain="shop.test") == 120  # doubles
+    assert pool.candidates("shop.test") == [ps[1]]
+    assert ps[0] in pool.candidates("other.test")
+    assert pool.report(ps[1], Outcome.FAILURE) == pool.policy.bench_base
+    assert pool.report(ps[1], Outcome.SUCCESS) == 0.0
+    rec = pool.store.get(ps[0].key)
+    again = ProxyRecord.from_json(rec.to_json())
+    assert (
+        again.domain_bans == {"shop.test": 2}
+        and again.domain_benched_until == rec.domain_benched_until
+    )
