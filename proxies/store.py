@@ -72,9 +72,18 @@ class ProxyStore(Protocol):
 class EmbeddedStore:
     """In-process records, persisted to SQLite (``path=None``: memory only)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, flush_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        flush_interval: float = 2.0,
+        reload_interval: float = 30.0,
+    ) -> None:
         self.path = Path(path) if path else None
         self.flush_interval = flush_interval
+        # another process on this machine (`scrapy proxies serve`, `check`) writes the same file:
+        # its checks reach a running crawl within reload_interval seconds
+        self.reload_interval = reload_interval
+        self._last_reload = time.monotonic()
         self._records: dict[str, ProxyRecord] = {}
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
@@ -99,6 +108,11 @@ class EmbeddedStore:
             self.flush()
             rows = self._db.execute("SELECT key, data FROM proxies").fetchall()
             self._records = {key: ProxyRecord.from_json(data) for key, data in rows}
+            self._last_reload = time.monotonic()
+
+    def _maybe_reload(self) -> None:
+        if self._db is not None and time.monotonic() - self._last_reload >= self.reload_interval:
+            self.reload()
 
     def add(self, proxies: Iterable[Proxy], now: float | None = None) -> int:
         now = time.time() if now is None else now
@@ -160,6 +174,7 @@ class EmbeddedStore:
         proven_only: bool = False,
     ) -> list[ProxyRecord]:
         with self._lock:
+            self._maybe_reload()
             records = list(self._records.values())
         return policy.order(records, domain, now, filters, proven_only)
 

@@ -182,3 +182,16 @@ def test_a_ban_benches_for_that_domain_only_and_report_says_how_long() -> None:
         again.domain_bans == {"shop.test": 2}
         and again.domain_benched_until == rec.domain_benched_until
     )
+
+
+def test_embedded_store_sees_another_process_checks(tmp_path) -> None:
+    db = tmp_path / "shared.db"
+    crawler_side = EmbeddedStore(db, reload_interval=0.0)
+    pool = StoredProxyPool(crawler_side)
+    ps = proxies(2)
+    checker_side = EmbeddedStore(db)
+    checker_side.add(ps)
+    apply_results(checker_side, ScoringPolicy(), [CheckResult(p, True, latency=0.1) for p in ps])
+    checker_side.close()
+    assert set(pool.candidates("a.test")) == set(ps)
+    crawler_side.close()
