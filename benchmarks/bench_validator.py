@@ -133,6 +133,13 @@ def main() -> None:
             f"(expected {expected_alive}), misclassified {wrong}"
             + (f", HTTPS ok {sum(bool(r.https) for r in results)}" if args.https else "")
         )
+        failed = Counter(
+            r.error.split(" [")[0][:70]
+            for r, k in zip(results, kinds, strict=True)
+            if not r.alive and k in ("elite", "anonymous", "transparent")
+        )
+        if failed:
+            print(f"  live proxies reported dead: {dict(failed.most_common(3))}")
         if args.skip_threads:
             return
         own = set(validator.own_addresses)

@@ -9,10 +9,12 @@ so the embedded pool and the Redis pool behave the same.
 >>> from proxies.model import Proxy, Outcome
 >>> policy = ScoringPolicy()
 >>> rec = ProxyRecord(Proxy.parse("10.0.0.1:8080"))
->>> policy.apply(rec, Outcome.SUCCESS, domain="example.com", now=0.0)
+>>> policy.apply(rec, Outcome.SUCCESS, domain="example.com", now=0.0)  # seconds benched
+0.0
 >>> rec.score > INITIAL_SCORE, rec.domain_scores["example.com"] > INITIAL_SCORE
 (True, True)
 >>> policy.apply(rec, Outcome.FAILURE, now=1.0)
+15.0
 >>> rec.fail_streak, rec.benched_until > 1.0
 (1, True)
 """

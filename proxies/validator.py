@@ -9,7 +9,8 @@ For each proxy, through one shared aiohttp session and at most ``concurrency`` c
 4. target checks: a site's own URL, with a body marker (``PROXY_POOL_TARGETS``).
 
 Every step runs under its own timeout (``PROXY_POOL_CHECK_TIMEOUT``), so a tarpit that
-accepts and never answers costs one timeout and nothing more.
+accepts and never answers costs one timeout per check and nothing more; a proxy that timed
+out is checked once more at the end of the batch before it is called dead.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class Validator:
         own_addresses: Iterable[str] = (),
         targets: Sequence[TargetCheck] = (),
         tls_concurrency: int = 64,
+        retry_timeouts: bool = True,
     ) -> None:
         if not judge_url:
             raise ValueError("the validator needs a judge URL (setting PROXY_POOL_JUDGE_URL)")
@@ -133,6 +135,7 @@ class Validator:
         self.own_addresses = set(own_addresses)
         self.targets = list(targets)
         self.tls_concurrency = max(1, int(tls_concurrency))
+        self.retry_timeouts = retry_timeouts
         self._tls_sem: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @classmethod
@@ -149,6 +152,8 @@ class Validator:
             timeout=float(settings.get("PROXY_POOL_CHECK_TIMEOUT") or 5.0),
             concurrency=int(settings.get("PROXY_POOL_CHECK_CONCURRENCY") or 200),
             tls_concurrency=int(settings.get("PROXY_POOL_CHECK_TLS_CONCURRENCY") or 64),
+            retry_timeouts=str(settings.get("PROXY_POOL_CHECK_RETRY_TIMEOUTS", True)).lower()
+            not in ("0", "false", "no", "off"),
             tls_verify=True if verify is None else bool(verify),
             own_addresses=own,
             targets=TargetCheck.parse_all(settings.get("PROXY_POOL_TARGETS")),
@@ -238,12 +243,13 @@ class Validator:
         proxies: Iterable[Proxy],
         progress: Callable[[CheckResult], None] | None = None,
     ) -> list[CheckResult]:
-        """Check every proxy, ``concurrency`` at a time; results in input order."""
+        """Check every proxy, ``concurrency`` at a time; results in input order.
+
+        Proxies that timed out get one more check in a second round (``retry_timeouts``), so
+        a tarpit costs two timeouts in all, and a live proxy is not called dead because the
+        machine was busy for a moment."""
         items = list(proxies)
         results: list[CheckResult | None] = [None] * len(items)
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(len(items)):
-            queue.put_nowait(i)
         async with self._session() as session:
             # the judge must answer us directly first: with the judge down, every proxy
             # would look dead and be dropped
@@ -256,7 +262,7 @@ class Validator:
                     "or set PROXY_POOL_JUDGE_URL"
                 ) from None
 
-            async def worker() -> None:
+            async def worker(queue: asyncio.Queue[int], final: bool) -> None:
                 while True:
                     try:
                         i = queue.get_nowait()
@@ -264,11 +270,23 @@ class Validator:
                         return
                     res = await self.check(session, items[i])
                     results[i] = res
-                    if progress is not None:
+                    if progress is not None and (final or res.error != "timeout"):
                         progress(res)
 
-            workers = min(self.concurrency, len(items)) or 1
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            async def round_(indices: list[int], final: bool) -> None:
+                queue: asyncio.Queue[int] = asyncio.Queue()
+                for i in indices:
+                    queue.put_nowait(i)
+                workers = min(self.concurrency, len(indices)) or 1
+                await asyncio.gather(*(worker(queue, final) for _ in range(workers)))
+
+            await round_(list(range(len(items))), final=not self.retry_timeouts)
+            if self.retry_timeouts:
+                # a busy machine (or a burst of slow answers) can time out a live proxy; one
+                # more try, with the dead ones out of the way, before calling it dead
+                again = [i for i, r in enumerate(results) if r is not None and r.error == "timeout"]
+                if again:
+                    await round_(again, final=True)
         return [r for r in results if r is not None]
 
     def run(

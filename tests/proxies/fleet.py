@@ -58,6 +58,7 @@ class Fleet:
     servers: list[asyncio.Server] = field(default_factory=list)
     tasks: set[asyncio.Task] = field(default_factory=set)
     connections: int = 0
+    held: list[socket.socket] = field(default_factory=list)
 
     async def start(self) -> None:
         for i, spec in enumerate(self.specs):
@@ -69,14 +70,18 @@ class Fleet:
             )
             spec.port = server.sockets[0].getsockname()[1]
             self.servers.append(server)
-        # dead ports last, so no listener of ours is given one of them afterwards
+        # a dead port stays bound without listening: connections are refused, and no other
+        # server (of this test run or another) can be given the port meanwhile
         for spec in self.specs:
             if spec.kind == "dead":
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", 0))
-                    spec.port = s.getsockname()[1]
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", 0))
+                spec.port = sock.getsockname()[1]
+                self.held.append(sock)
 
     async def stop(self) -> None:
+        for sock in self.held:
+            sock.close()
         for server in self.servers:
             server.close()
         for task in list(self.tasks):
