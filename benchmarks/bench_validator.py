@@ -91,9 +91,15 @@ def main() -> None:
     )
     ap.add_argument("--proxies", type=int, default=2000)
     ap.add_argument("--timeout", type=float, default=2.0)
-    ap.add_argument("--concurrency", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=500)
     ap.add_argument("--threads", type=int, default=20)
     ap.add_argument("--https", action="store_true", help="also check HTTPS through CONNECT")
+    ap.add_argument(
+        "--retry-timeouts",
+        action="store_true",
+        help="the validator's default second try for timed-out proxies (off here: one check "
+        "per proxy, like the thread pool)",
+    )
     ap.add_argument("--skip-threads", action="store_true", help="only the asyncio validator")
     args = ap.parse_args()
 
@@ -110,7 +116,7 @@ def main() -> None:
 
         validator = Validator(
             info["judge"], https_url=info["judge_https"] if args.https else None, timeout=args.timeout,
-            concurrency=args.concurrency, tls_verify=False,
+            concurrency=args.concurrency, tls_verify=False, retry_timeouts=args.retry_timeouts,
         )  # fmt: skip
         start = time.perf_counter()
         results = validator.run(proxies)
