@@ -4,6 +4,9 @@
 (``/all``, ``/get``, ``/report``). The API never sends credentials; paid proxies get theirs
 back here, from this machine's own ``PROXY_POOL_PAID_FILE`` / ``PROXY_POOL_PAID_ENV`` (matched
 by the proxy's key, which carries a digest of them), and are skipped when unknown here.
+Candidate lists are cached for a moment; reports are queued and sent by a background thread
+(``flush()`` waits for them), so a slow API never stalls a crawl; if the API is down the pool
+answers "no proxy" and logs, it does not raise.
 
 Settings: ``PROXY_POOL_API_URL`` (default ``http://127.0.0.1:5010``),
 ``PROXY_POOL_API_TIMEOUT`` (seconds, default 2), ``PROXY_POOL_API_CACHE`` (seconds a candidate
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -40,6 +45,7 @@ class HttpApiProxyPool:
         filters: Filters | None = None,
         credentials: Iterable[Proxy] = (),
         rng: random.Random | None = None,
+        background_reports: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -49,6 +55,11 @@ class HttpApiProxyPool:
         self.rng = rng or random.Random()
         self._cache: dict[tuple, tuple[float, list[Proxy]]] = {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # reports go out from a background thread, so a slow API never stalls the crawl
+        self.background_reports = background_reports
+        self._reports: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
+        self._sender: threading.Thread | None = None
+        self.dropped_reports = 0
 
     @classmethod
     def from_settings(cls, settings: Any) -> HttpApiProxyPool:
@@ -92,9 +103,38 @@ class HttpApiProxyPool:
         latency: float | None = None,
     ) -> None:
         body = {"key": proxy.key, "outcome": outcome.value, "domain": domain, "latency": latency}
-        self._call("/report", None, body)
         if outcome is not Outcome.SUCCESS:
             self._cache.clear()  # the server benches it; do not keep handing it out
+        if not self.background_reports:
+            self._call("/report", None, body)
+            return
+        if self._sender is None or not self._sender.is_alive():
+            self._sender = threading.Thread(
+                target=self._send_reports, name="proxy-reports", daemon=True
+            )
+            self._sender.start()
+        try:
+            self._reports.put_nowait(body)
+        except queue.Full:
+            self.dropped_reports += 1
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until queued reports are sent (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while self._reports.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._reports.unfinished_tasks
+
+    def close(self) -> None:
+        self.flush()
+
+    def _send_reports(self) -> None:
+        while True:
+            body = self._reports.get()
+            try:
+                self._call("/report", None, body)
+            finally:
+                self._reports.task_done()
 
     # -- internals ------------------------------------------------------------------------
     def _params(self, domain: str | None, overrides: dict[str, Any]) -> dict[str, str]:

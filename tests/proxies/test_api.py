@@ -186,6 +186,7 @@ def test_http_api_client_pool(
     assert cands and all(not p.paid for p in cands)
     before = checked_pool.store.get(cands[0].key).score
     free.report(cands[0], Outcome.FAILURE, domain="a.test")
+    assert free.flush(5)
     assert checked_pool.store.get(cands[0].key).score < before
     # the API gone: the client degrades to "no proxy", it does not raise
     gone = HttpApiProxyPool("http://127.0.0.1:9", timeout=0.5)
