@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--concurrency", type=int, default=500)
     ap.add_argument("--threads", type=int, default=20)
+    ap.add_argument("--tls-concurrency", type=int, default=64, help="HTTPS checks at once")
     ap.add_argument("--https", action="store_true", help="also check HTTPS through CONNECT")
     ap.add_argument(
         "--retry-timeouts",
@@ -117,6 +118,7 @@ def main() -> None:
         validator = Validator(
             info["judge"], https_url=info["judge_https"] if args.https else None, timeout=args.timeout,
             concurrency=args.concurrency, tls_verify=False, retry_timeouts=args.retry_timeouts,
+            tls_concurrency=args.tls_concurrency,
         )  # fmt: skip
         start = time.perf_counter()
         results = validator.run(proxies)

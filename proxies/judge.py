@@ -159,7 +159,8 @@ def serve_judge(
         judge = await start_judge(host, port, tls_port, ctx)
         print(
             f"judge listening on {judge.url}"
-            + (f" and {judge.https_url}" if judge.https_url else "")
+            + (f" and {judge.https_url}" if judge.https_url else ""),
+            flush=True,
         )
         try:
             await asyncio.Event().wait()
