@@ -89,7 +89,8 @@ def test_tarpit_never_stalls_a_check_past_its_timeout(fleet: FleetProcess) -> No
             return await asyncio.gather(*(one(s) for s in tarpits))
 
     durations = asyncio.run(timed())
-    assert all(0.35 <= d < 0.4 + 0.25 for d in durations), durations
+    # the timeout, plus scheduling slack on a busy 2-core machine
+    assert all(0.35 <= d < 0.4 + 0.5 for d in durations), durations
 
 
 def test_target_check_needs_the_marker(fleet: FleetProcess) -> None:
