@@ -138,3 +138,26 @@ def test_redis_store_from_settings_and_proven_pool(redis_url: str) -> None:
     assert set(pool.candidates("www.shop.test")) == set(ps[:2])
     store.clear()
     pool.close()
+
+
+def test_api_over_the_redis_pool(pool: RedisProxyPool) -> None:
+    import requests
+
+    from tests.proxies.test_api import ApiThread
+
+    ps = [Proxy(f"10.0.4.{i}", 6000 + i, source="shared") for i in range(1, 4)]
+    pool.store.add(ps)
+    apply_results(
+        pool.store,
+        pool.policy,
+        [CheckResult(p, True, latency=0.05, https=i == 0) for i, p in enumerate(ps)],
+    )
+    with ApiThread(pool) as api:
+        assert requests.get(f"{api}/count/").json()["count"] == 3
+        assert requests.get(f"{api}/get/?type=https").json()["proxy"] == "10.0.4.1:6001"
+        assert requests.get(f"{api}/delete/?proxy=10.0.4.2:6002").json() == {"code": 0, "src": True}
+        assert requests.post(
+            f"{api}/report", json={"proxy": "10.0.4.3:6003", "outcome": "ban", "domain": "x.test"}
+        ).json()["src"]
+    assert pool.store.count() == 2
+    assert pool.store.get(ps[2].key).bans == 1
