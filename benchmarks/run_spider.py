@@ -20,7 +20,7 @@ def main() -> None:
             "EXTENSIONS": {},
             "CONCURRENT_REQUESTS": 32,
             "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
-            "RUN_RECORDS_ENABLED": False,
+            "STORE_RUNS_ENABLED": False,
         },
         priority="cmdline",
     )

@@ -582,7 +582,7 @@ def cleaner(
 def load_modules(names: Iterable[str]) -> None:
     """Import project modules (dotted names) so that their ``@cleaner`` functions register.
 
-    The crawler calls this with its ``CLEANER_MODULES`` setting. Raises ``ImportError`` naming
+    The crawler calls this with its ``PLUGIN_MODULES`` setting. Raises ``ImportError`` naming
     the module that failed to import and why.
     """
     if isinstance(names, str):

@@ -15,8 +15,8 @@ COMMANDS_MODULE = "crawler.commands"
 # Where site rules (and item types, under types/) live.
 RULES_DIR = str(PROJECT_ROOT / "rules")
 
-# Your own modules whose @cleaner functions rules may name (dotted module paths).
-CLEANER_MODULES: list[str] = []
+# Your own modules registering cleaners (@cleaner) and extractors (@extractor) that rules name.
+PLUGIN_MODULES: list[str] = []
 
 # Embedded store by default; mongodb://... selects MongoDB.
 STORE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'items.db'}"

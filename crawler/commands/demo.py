@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 import time
@@ -17,19 +18,24 @@ from proxies.model import mask_url
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_sample_site(books: int, latency_ms: int = 0) -> tuple[subprocess.Popen, str]:
-    """Run ``python -m tests.sample_site`` and return (process, base URL)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "tests.sample_site",
-        "--port",
-        "0",
-        "--books",
-        str(books),
-        "--latency-ms",
-        str(latency_ms),
-    ]
+DEMO_PORT = 8765  # a fixed port keeps item URLs (and so store keys) the same from run to run
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_sample_site(
+    books: int, latency_ms: int = 0, port: int = 0
+) -> tuple[subprocess.Popen, str]:
+    """Run ``python -m tests.sample_site`` and return (process, base URL); port 0 picks a free one."""
+    cmd = [sys.executable, "-m", "tests.sample_site", "--port", str(port), "--books", str(books)]
+    cmd += ["--latency-ms", str(latency_ms)]
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     if not url.startswith("http://"):
@@ -70,7 +76,7 @@ class Command(ScrapyCommand):
         ]
         if not names:
             raise UsageError("no sample_* rules found in RULES_DIR", print_help=False)
-        site, url = start_sample_site(opts.books)
+        site, url = start_sample_site(opts.books, port=DEMO_PORT if _free(DEMO_PORT) else 0)
         print(
             f"Sample site: {url} ({opts.books} books); crawling {', '.join(names)} ...", flush=True
         )

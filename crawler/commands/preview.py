@@ -12,7 +12,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
-from crawler.extract import _EMPTY
+from crawler.extract import EMPTY_VALUES
 from crawler.fixtures import result_to_json, save_fixture
 
 
@@ -21,7 +21,7 @@ def empty_fields(items: list[dict]) -> list[str]:
         f"items[{i}].{key}"
         for i, item in enumerate(items)
         for key, value in item.items()
-        if not key.startswith("_") and value in _EMPTY
+        if not key.startswith("_") and value in EMPTY_VALUES
     ]
 
 
@@ -59,7 +59,7 @@ class Command(ScrapyCommand):
             raise UsageError("Invalid -a value, use -a NAME=VALUE", print_help=False) from None
         # a preview stores nothing and records no run
         self.settings.set("ITEM_PIPELINES", {}, priority="cmdline")
-        self.settings.set("RUN_RECORDS_ENABLED", False, priority="cmdline")
+        self.settings.set("STORE_RUNS_ENABLED", False, priority="cmdline")
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 

@@ -217,11 +217,23 @@ class _Builder:
         return tuple(self.field(name, fspec, path + (name,)) for name, fspec in spec.items())
 
     def field(self, name: str, spec: dict, path: DataPath) -> FieldSpec:
-        has_selector = any(k in spec for k in SELECTOR_KEYS)
-        if "value" in spec and has_selector:
-            self.report.add(path, "a field takes a constant value or a selector, not both")
+        sources = [k for k in ("value", "extractor") if k in spec]
+        if any(k in spec for k in SELECTOR_KEYS):
+            sources.append("a selector")
+        if len(sources) > 1:
+            self.report.add(
+                path,
+                f"a field takes one of a selector, value or extractor, not {' and '.join(sources)}",
+            )
+        if "args" in spec and "extractor" not in spec:
+            self.report.add(path + ("args",), "args are for an extractor")
         selector = Selector()
-        if "value" not in spec:
+        if "extractor" in spec:
+            from crawler.plugins import check_extractor
+
+            for message in check_extractor(spec["extractor"], spec.get("args")):
+                self.report.add(path + ("extractor",), message)
+        elif "value" not in spec:
             selector = self.selector(spec, path)
         clean = spec.get("clean")
         if clean is not None:
@@ -232,6 +244,8 @@ class _Builder:
             name=name,
             selector=selector,
             value=spec.get("value", MISSING),
+            extractor=spec.get("extractor"),
+            args=MappingProxyType(dict(spec.get("args", {}))),
             all=spec.get("all", False),
             text=spec.get("text", False),
             default=spec.get("default"),
@@ -558,14 +572,14 @@ _EXPRESSION_CHECKS = {
 
 
 def load_project_modules(settings: Any) -> None:
-    """Import the project's own cleaner modules (setting ``CLEANER_MODULES``) so rules can name
-    their cleaners exactly like the built-in ones. A module that fails is a usage error."""
+    """Import the project's plugin modules (setting ``PLUGIN_MODULES``) so rules can name their
+    cleaners and extractors exactly like the built-in ones. A module that fails is a usage error."""
     from scrapy.exceptions import UsageError
 
     from cleaners.registry import load_modules
 
     try:
-        load_modules(settings.getlist("CLEANER_MODULES"))
+        load_modules(settings.getlist("PLUGIN_MODULES"))
     except ImportError as exc:
         raise UsageError(str(exc), print_help=False) from None
 

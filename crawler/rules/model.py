@@ -44,6 +44,8 @@ class FieldSpec:
     name: str
     selector: Selector
     value: Any = MISSING  # a constant instead of a selector
+    extractor: str | None = None  # a registered Python extractor instead of a selector
+    args: MappingProxyType = field(default_factory=lambda: EMPTY)
     all: bool = False
     text: bool = False
     default: Any = None

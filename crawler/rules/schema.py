@@ -70,6 +70,11 @@ _field = {
     "properties": {
         **_selector_props,
         "value": {"description": "A constant value instead of a selector."},
+        "extractor": {
+            "type": "string",
+            "description": "A Python extractor registered by a module in PLUGIN_MODULES, instead of a selector.",
+        },
+        "args": {"type": "object", "description": "Keyword arguments for the extractor."},
         "all": {
             "type": "boolean",
             "default": False,

@@ -1,4 +1,4 @@
-"""A project cleaner module, loaded by dotted name in the tests (as CLEANER_MODULES would)."""
+"""A project cleaner module, loaded by dotted name in the tests (as PLUGIN_MODULES would)."""
 
 from cleaners import cleaner
 

@@ -159,13 +159,19 @@ def test_project_cleaners_from_a_module_named_in_settings(tmp_path):
         "-s",
         f"RULES_DIR={tmp_path}",
         "-s",
-        "CLEANER_MODULES=tests.cleaners.custom_cleaners",
+        "PLUGIN_MODULES=tests.cleaners.custom_cleaners",
     )
     assert with_module.returncode == 0, with_module.stdout
     broken = scrapy(
-        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "CLEANER_MODULES=no.such.module"
+        "validate", "-s", f"RULES_DIR={tmp_path}", "-s", "PLUGIN_MODULES=no.such.module"
     )
     assert (
         "cannot load cleaner module 'no.such.module'" in broken.stderr
         and "Traceback" not in broken.stderr
     )
+
+
+def test_shipped_rule_fixtures_still_extract_the_same():
+    proc = scrapy("rules", "test")
+    assert proc.returncode == 0, proc.stdout
+    assert ", 0 changed or failing" in proc.stdout and not proc.stdout.startswith("0 fixture")
