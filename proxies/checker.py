@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from proxies.model import Proxy
 from proxies.scoring import ProxyRecord, ScoringPolicy
 from proxies.store import ProxyStore
-from proxies.validator import CheckResult, Validator
+from proxies.validator import CheckResult, JudgeUnavailable, Validator
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +141,8 @@ class RecheckLoop:
         while not stop.is_set():
             try:
                 await self.run_once()
+            except JudgeUnavailable as exc:  # nothing is judged until it is back
+                logger.warning("re-checks paused: %s", exc)
             except Exception:  # keep serving; the next round retries
                 logger.exception("re-check round failed")
             with contextlib.suppress(TimeoutError):

@@ -18,7 +18,7 @@ from proxies.api import bound_port, start_api
 from proxies.checker import RecheckLoop, check_into_store
 from proxies.pool import StoredProxyPool
 from proxies.sources import ProxySource, SourceSchedule, fetch_sources
-from proxies.validator import Validator
+from proxies.validator import JudgeUnavailable, Validator
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ async def source_loop(
                 if (rec := pool.store.get(p.key)) is not None and rec.checked_at is None
             ]
             if validator is not None and new:
-                await check_into_store(pool.store, validator, pool.policy, new)
+                try:
+                    await check_into_store(pool.store, validator, pool.policy, new)
+                except JudgeUnavailable as exc:  # the re-check loop will check them later
+                    logger.warning("new proxies not checked yet: %s", exc)
         wait = max(min_sleep, min(max_sleep, schedule.seconds_to_next()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=wait)
