@@ -33,32 +33,41 @@ async def source_loop(
 ) -> None:
     schedule = SourceSchedule(sources)
     while not stop.is_set():
-        due = schedule.due()
-        if due:
-            found, reports = await fetch_sources(due, pool.store)
-            for s in due:
-                schedule.done(s)
-            for r in reports:
-                logger.info(
-                    "source %s: %d found, %d new%s",
-                    r.source,
-                    r.found,
-                    r.added,
-                    f" ({r.error})" if r.error else "",
-                )
-            new = [
-                p
-                for p in found
-                if (rec := pool.store.get(p.key)) is not None and rec.checked_at is None
-            ]
-            if validator is not None and new:
-                try:
-                    await check_into_store(pool.store, validator, pool.policy, new)
-                except JudgeUnavailable as exc:  # the re-check loop will check them later
-                    logger.warning("new proxies not checked yet: %s", exc)
+        try:
+            await _fetch_due(pool, validator, schedule)
+        except Exception:  # keep serving; the next round retries
+            logger.exception("source round failed")
         wait = max(min_sleep, min(max_sleep, schedule.seconds_to_next()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=wait)
+
+
+async def _fetch_due(
+    pool: StoredProxyPool, validator: Validator | None, schedule: SourceSchedule
+) -> None:
+    due = schedule.due()
+    if due:
+        found, reports = await fetch_sources(due, pool.store)
+        for s in due:
+            schedule.done(s)
+        for r in reports:
+            logger.info(
+                "source %s: %d found, %d new%s",
+                r.source,
+                r.found,
+                r.added,
+                f" ({r.error})" if r.error else "",
+            )
+        new = [
+            p
+            for p in found
+            if (rec := pool.store.get(p.key)) is not None and rec.checked_at is None
+        ]
+        if validator is not None and new:
+            try:
+                await check_into_store(pool.store, validator, pool.policy, new)
+            except JudgeUnavailable as exc:  # the re-check loop will check them later
+                logger.warning("new proxies not checked yet: %s", exc)
 
 
 async def run_service(
