@@ -70,7 +70,7 @@ class Proxy:
     host: str
     port: int
     scheme: str = "http"
-    username: str | None = None
+    username: str | None = field(default=None, repr=False)  # with the password: never in logs
     password: str | None = field(default=None, repr=False)
     source: str = ""
     paid: bool = False

@@ -253,13 +253,16 @@ class EnvSource:
         return parse_text(os.environ.get(self.var, "").replace(",", "\n"), self.name, self.paid)
 
 
-RuleRunner = Callable[[str], Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]]]
+RuleRunner = Callable[
+    [str, Mapping[str, Any]], Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]]
+]
 _rule_runner: RuleRunner | None = None
 
 
 def register_rule_runner(runner: RuleRunner | None) -> None:
     """How to crawl a site rule and get its items: set by the crawler (the pool never imports
-    it). ``runner(rule_name)`` returns (or resolves to) the rule's items."""
+    it). ``runner(rule_name, args)`` returns (or resolves to) the rule's items; ``args`` are the
+    rule's ``-a`` arguments from the source's configuration."""
     global _rule_runner
     _rule_runner = runner
 
@@ -270,6 +273,7 @@ class RuleSource:
 
     name: str
     rule: str
+    args: dict[str, Any] = field(default_factory=dict)
     paid: bool = False
     refresh: float = 3600.0
     runner: RuleRunner | None = None
@@ -281,7 +285,7 @@ class RuleSource:
                 f"source {self.name!r} is a rule ({self.rule!r}) but no rule runner is registered "
                 "(proxies.sources.register_rule_runner)"
             )
-        items = runner(self.rule)
+        items = runner(self.rule, dict(self.args))
         if inspect.isawaitable(items):
             items = await items
         return items_to_proxies(items, self.name, self.paid)

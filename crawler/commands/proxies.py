@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.proxysources import crawl_rule_items
 from proxies.cli import ACTIONS, CliError
 from proxies.cli import run as run_action
+from proxies.sources import register_rule_runner
 
 
 class Command(ScrapyCommand):
@@ -108,6 +111,8 @@ class Command(ScrapyCommand):
             raise UsageError(f"name an action: {', '.join(ACTIONS)}")
         action, rest = args[0], args[1:]
         options = {k: v for k, v in vars(opts).items() if k not in _GLOBAL_OPTIONS}
+        # rule sources (free-proxy sites described by rules) are crawled by the crawler
+        register_rule_runner(partial(crawl_rule_items, rules_dir=self.settings.get("RULES_DIR")))
         try:
             self.exitcode = run_action(action, rest, options, self.settings)
         except CliError as exc:

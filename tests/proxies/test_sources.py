@@ -143,8 +143,8 @@ def test_rule_source_uses_the_registered_runner() -> None:
     assert "no rule runner" in reports[0].error
     calls = []
 
-    async def runner(rule: str):
-        calls.append(rule)
+    async def runner(rule: str, args: dict):
+        calls.append((rule, args))
         return items
 
     register_rule_runner(runner)
@@ -152,7 +152,7 @@ def test_rule_source_uses_the_registered_runner() -> None:
         found, _ = asyncio.run(fetch_sources([src]))
     finally:
         register_rule_runner(None)
-    assert calls == ["free_proxy_site"]
+    assert calls == [("free_proxy_site", {})]
     assert [(p.address, p.scheme, p.source) for p in found] == [
         ("10.5.0.1:3128", "http", "free-proxy-site"),
         ("10.5.0.2:1080", "socks5", "free-proxy-site"),
