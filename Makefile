@@ -36,6 +36,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crawl.py
 	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_validator.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

@@ -53,6 +53,27 @@ STORE_BUFFER_MAX = 10_000
 STORE_SPILL_DIR = str(PROJECT_ROOT / "data" / "spill")
 STORE_RUNS_ENABLED = True
 
+# Proxy pool (proxies/, docs/proxies.md). The crawler's proxy middleware builds its pool from a
+# dotted class path; these configure the pools, the validator, the API and the judge.
+# PROXY_POOL_STORE: sqlite:///path (embedded, default), memory:, or redis://host:port/db (shared)
+PROXY_POOL_STORE = f"sqlite:///{PROJECT_ROOT / 'data' / 'proxies.db'}"
+PROXY_POOL_REDIS_PREFIX = "proxypool"
+PROXY_POOL_JUDGE_URL = "http://127.0.0.1:8899/"  # run one with `scrapy proxies judge`
+PROXY_POOL_JUDGE_HTTPS_URL = None  # e.g. https://127.0.0.1:8900/ with `judge --tls-port 8900`
+PROXY_POOL_JUDGE_TLS_VERIFY = True  # False for the judge's self-signed certificate
+PROXY_POOL_CHECK_TIMEOUT = 5.0
+PROXY_POOL_CHECK_CONCURRENCY = 200
+PROXY_POOL_TARGETS = {}  # {"example.com": {"url": "https://example.com/", "marker": "<title>Example"}}
+PROXY_POOL_SOURCES = []  # see proxies/sources.py
+PROXY_POOL_SOURCES_FILE = None
+PROXY_POOL_PAID_FILE = None  # one proxy URL a line, kept outside the repository
+PROXY_POOL_PAID_ENV = "PROXY_POOL_PAID_PROXIES"
+PROXY_POOL_PAID = None  # True: paid only, False: free only
+PROXY_POOL_MIN_ANONYMITY = None  # transparent | anonymous | elite
+PROXY_POOL_API_HOST = "127.0.0.1"
+PROXY_POOL_API_PORT = 5010
+PROXY_POOL_API_URL = "http://127.0.0.1:5010"
+
 # --- distributed crawls (crawler/distributed, docs/distributed.md) ---------------------------
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
 # DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
