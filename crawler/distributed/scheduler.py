@@ -113,6 +113,9 @@ class RedisScheduler(ScrapyRedisScheduler):
     def enqueue_request(self, request: Request) -> bool:
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
+            # A redirect to a page already seen carries its original's lease: that request is
+            # done, since its copy will never be queued.
+            self.ack(request)
             return False
         self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
