@@ -60,6 +60,8 @@ class IncrementalMiddleware(BaseSpiderMiddleware):
         rule = getattr(crawler.spidercls, "rule", None)
         if rule is None or not rule.incremental:
             raise NotConfigured  # no message: Scrapy would warn about it on every crawl
+        if getattr(getattr(crawler, "spider", None), "preview_url", None) is not None:
+            raise NotConfigured  # a preview shows the page whatever was seen, and records nothing
         once = {n: p.refresh_after for n, p in rule.pages.items() if p.fetch == "once"}
         return cls(crawler, open_seen_state(crawler.settings, rule.name), once)
 
