@@ -114,3 +114,21 @@ def test_distributed_seen_state_is_in_redis(tmp_path, make_sample_site, redis_ur
     assert second.wait() == 0, second.log[-2000:]
     assert stat(second.log, "rule/pages/book") == 0
     assert stat(second.log, "incremental/skipped/book") == stat(first.log, "rule/pages/book") + 1
+
+
+def test_preview_stays_local_and_ignores_seen_state(tmp_path, make_sample_site):
+    """With REDIS_URL exported (here to a port nobody listens on), `scrapy preview` still
+    fetches its one page itself, even one an incremental crawl has seen."""
+    from tests.crawler.crawl import scrapy
+
+    site = make_sample_site(books=5).url
+    rules = incremental_rules(tmp_path)
+    state = f"INCREMENTAL_STATE_URI=sqlite:///{tmp_path / 'seen.db'}"
+    args = ("-s", f"RULES_DIR={rules}", "-s", state)
+    assert crawl("sample_books", tmp_path, *args, site=site).returncode == 0
+    proc = scrapy(
+        "preview", "sample_books", f"{site}/book/1.html", "-a", f"site={site}", *args,
+        env={"REDIS_URL": "redis://127.0.0.1:9/0"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"page": "book"' in proc.stdout and '"status": 200' in proc.stdout
