@@ -36,6 +36,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crawl.py
 	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_validator.py
+	$(BIN)/python benchmarks/bench_workers.py
+	$(BIN)/python benchmarks/bench_dupefilter.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

@@ -27,7 +27,7 @@ from crawler.rules.model import MISSING, FieldSpec, LinkSpec, PageType, Paginati
 
 Values = list[Any]
 _css = HTMLTranslator()
-_EMPTY = (None, "", [], {})
+EMPTY_VALUES = (None, "", [], {})  # what counts as "nothing found"
 
 
 class ExtractError(ValueError):
@@ -255,14 +255,14 @@ class CompiledField:
             values = self.find(scope)
             value = values if spec.all else (values[0] if values else None)
         outcome = FieldOutcome(value)
-        if self.chain is not None and value not in _EMPTY:
+        if self.chain is not None and value not in EMPTY_VALUES:
             try:
                 outcome.value = self.chain(value, ctx)
             except CleanError as exc:
                 outcome.raw, outcome.value, outcome.clean_error = value, None, str(exc)
-        if outcome.value in _EMPTY and spec.default is not None:
+        if outcome.value in EMPTY_VALUES and spec.default is not None:
             outcome.value = spec.default
-        if spec.required and outcome.value in _EMPTY:
+        if spec.required and outcome.value in EMPTY_VALUES:
             outcome.error = "required field is empty" + (
                 f" ({outcome.clean_error})" if outcome.clean_error else ""
             )
@@ -415,7 +415,7 @@ class CompiledPagination:
             current = spec.start if current is None else current
             return [follow(_set_param(page.url, spec.param, current + spec.step), pageno + 1)]
         if spec.style == "cursor":
-            found = [v for v in self.cursor(scope) if v not in _EMPTY]
+            found = [v for v in self.cursor(scope) if v not in EMPTY_VALUES]
             if not found:
                 return []
             return [follow(_set_param(page.url, spec.param, found[0]), pageno + 1)]
@@ -508,7 +508,7 @@ class CompiledPage:
         clean_errors: dict = {}
         for compiled in fields:
             outcome = compiled(scope, ctx)
-            if outcome.value not in _EMPTY or compiled.name not in values:
+            if outcome.value not in EMPTY_VALUES or compiled.name not in values:
                 values[compiled.name] = outcome.value
             if outcome.clean_error:
                 raw[compiled.name] = outcome.raw

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scrapy.http import Request
+from scrapy.http import Request, TextResponse
 from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
 
@@ -85,6 +85,7 @@ def save_fixture(
         "url": response.url.replace(base, "{base}"),
         "page": page,
         "status": response.status,
+        "encoding": getattr(response, "encoding", None),
         "headers": headers,
         "args": _portable(args, base),
         "carry": _portable(carry, base),
@@ -119,8 +120,19 @@ def run_fixture(path: Path, rule: Rule, *, update: bool = False) -> FixtureRun:
         return FixtureRun(path, [], f"the rule has no page type {page!r} any more")
     headers = Headers(record.get("headers", {}))
     cls = responsetypes.from_args(headers=headers, url=url, body=body)
+    # the encoding the crawl settled on (header, detection or the rule's), so fixtures decode alike
+    kwargs = (
+        {"encoding": record["encoding"]}
+        if record.get("encoding") and issubclass(cls, TextResponse)
+        else {}
+    )
     response = cls(
-        url=url, status=record.get("status", 200), headers=headers, body=body, request=Request(url)
+        url=url,
+        status=record.get("status", 200),
+        headers=headers,
+        body=body,
+        request=Request(url),
+        **kwargs,
     )
     args = _restore(record.get("args", {}))
     compiled = CompiledRule(rule, {**rule.args, **args})

@@ -1,5 +1,6 @@
 """Platform-wide Scrapy settings. Override with ``-s NAME=VALUE``, the environment, or a rule's ``settings:``."""
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,7 @@ ITEM_PIPELINES = {
 # -- Store layer (crawler/store, crawler/pipelines.py, docs/storage.md) --
 EXTENSIONS = {
     "crawler.extensions.runs.RunRecorder": 500,
+    "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }
 STORE_BATCH_SIZE = 500
 STORE_BATCH_SECONDS = 2.0
@@ -111,3 +113,52 @@ STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled at each ret
 STORE_BUFFER_MAX = 10_000
 STORE_SPILL_DIR = str(PROJECT_ROOT / "data" / "spill")
 STORE_RUNS_ENABLED = True
+
+# Proxy pool (proxies/, docs/proxies.md). The crawler's proxy middleware builds its pool from a
+# dotted class path; these configure the pools, the validator, the API and the judge.
+# PROXY_POOL_STORE: sqlite:///path (embedded, default), memory:, or redis://host:port/db (shared)
+PROXY_POOL_STORE = f"sqlite:///{PROJECT_ROOT / 'data' / 'proxies.db'}"
+PROXY_POOL_REDIS_PREFIX = "proxypool"
+PROXY_POOL_JUDGE_URL = "http://127.0.0.1:8899/"  # run one with `scrapy proxies judge`
+PROXY_POOL_JUDGE_HTTPS_URL = None  # e.g. https://127.0.0.1:8900/ with `judge --tls-port 8900`
+PROXY_POOL_JUDGE_TLS_VERIFY = True  # False for the judge's self-signed certificate
+PROXY_POOL_CHECK_TIMEOUT = 5.0
+PROXY_POOL_CHECK_CONCURRENCY = 200
+PROXY_POOL_TARGETS = {}  # {"example.com": {"url": "https://example.com/", "marker": "<title>Example"}}
+PROXY_POOL_SOURCES = []  # see proxies/sources.py
+PROXY_POOL_SOURCES_FILE = None
+PROXY_POOL_PAID_FILE = None  # one proxy URL a line, kept outside the repository
+PROXY_POOL_PAID_ENV = "PROXY_POOL_PAID_PROXIES"
+PROXY_POOL_PAID = None  # True: paid only, False: free only
+PROXY_POOL_MIN_ANONYMITY = None  # transparent | anonymous | elite
+PROXY_POOL_API_HOST = "127.0.0.1"
+PROXY_POOL_API_PORT = 5010
+PROXY_POOL_API_URL = "http://127.0.0.1:5010"
+
+# --- distributed crawls (crawler/distributed, docs/distributed.md) ---------------------------
+# REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
+# DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
+ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+REDIS_URL = os.environ.get("REDIS_URL", "")
+DISTRIBUTED = None
+DISTRIBUTED_DUPEFILTER = "set"  # or "bloom", for crawls of many millions of URLs
+DISTRIBUTED_BLOOM_CAPACITY = 10_000_000  # expected URLs
+DISTRIBUTED_BLOOM_ERROR_RATE = 0.001
+DISTRIBUTED_IDLE_TIMEOUT = 30.0  # a worker stops after the whole crawl was idle this long (s)
+DISTRIBUTED_POLL_INTERVAL = 0.5  # heartbeat and queue poll (s)
+DISTRIBUTED_LEASE_TIMEOUT = 60.0  # a worker silent this long is dead; its requests are requeued
+DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the rule's start requests
+# Keep the queue and dupefilter when the last worker leaves (scrapy-redis's setting).
+SCHEDULER_PERSIST = False
+
+# --- incremental crawls (`fetch: once` pages; crawler/distributed/incremental_crawl.py) ---
+SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}
+INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
+# Seen-URL state on one machine; a distributed crawl keeps it in Redis (<rule>:seen).
+INCREMENTAL_STATE_URI = f"sqlite:///{PROJECT_ROOT / 'data' / 'seen.db'}"
+
+# --- scheduled crawls (`scrapy schedule`; crawler/schedule) ----------------------------------
+SCHEDULE_DIR = str(PROJECT_ROOT / "data" / "schedule")  # state.json, crawl logs, lock files
+SCHEDULE_TICK = 1.0  # seconds between looks at the clock and the rules directory
+SCHEDULE_MISFIRE_GRACE = 60.0  # a run noticed later than this counts as missed (see catch_up)
+SCHEDULE_STOP_GRACE = 30.0  # SIGTERM a crawl, SIGKILL it this long after

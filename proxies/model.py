@@ -32,6 +32,37 @@ class Outcome(enum.Enum):
     BAN = "ban"  # the target answered, but with a block page, a captcha or a ban status
 
 
+class Anonymity(enum.IntEnum):
+    """What a proxy reveals to the site it fetches from; a higher value reveals less.
+
+    >>> Anonymity.parse("elite") > Anonymity.TRANSPARENT
+    True
+    """
+
+    TRANSPARENT = 1  # the site sees the client's own address
+    ANONYMOUS = 2  # the client's address is hidden, but the site can tell a proxy is in the way
+    ELITE = 3  # the site sees a plain client at the proxy's address
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str | Anonymity) -> Anonymity:
+        if isinstance(text, Anonymity):
+            return text
+        name = str(text).strip().upper()
+        aliases = {"HIGH": "ELITE", "HIGH_ANONYMOUS": "ELITE", "ANON": "ANONYMOUS"}
+        name = aliases.get(name, name)
+        try:
+            return cls[name]
+        except KeyError:
+            choices = ", ".join(a.label for a in cls)
+            raise ValueError(
+                f"unknown anonymity level {text!r} (expected one of {choices})"
+            ) from None
+
+
 @dataclass(frozen=True)
 class Proxy:
     """One proxy endpoint. Two proxies that differ only in credentials are distinct."""
@@ -39,7 +70,7 @@ class Proxy:
     host: str
     port: int
     scheme: str = "http"
-    username: str | None = None
+    username: str | None = field(default=None, repr=False)  # with the password: never in logs
     password: str | None = field(default=None, repr=False)
     source: str = ""
     paid: bool = False
@@ -120,7 +151,13 @@ def mask_url(text: str) -> str:
 
 
 class ProxyPool(Protocol):
-    """The seam between crawler and pool. Implementations: proxies.static.StaticProxyPool, ..."""
+    """The seam between crawler and pool.
+
+    Implementations: proxies.static.StaticProxyPool, proxies.pool.EmbeddedProxyPool (in-process,
+    SQLite-backed), proxies.pool.RedisProxyPool (shared through Redis) and
+    proxies.client.HttpApiProxyPool (through ``scrapy proxies serve``). Each is built with
+    ``from_settings(settings)``.
+    """
 
     def get(self, domain: str) -> Proxy | None:
         """The pool's own pick for ``domain`` (best scores, with randomness), or None if none is usable."""

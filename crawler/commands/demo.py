@@ -68,6 +68,8 @@ class Command(ScrapyCommand):
         super().process_options(args, opts)
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+        # the demo is the one-machine setup, whatever REDIS_URL the environment has
+        self.settings.set("DISTRIBUTED", False, priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         loader = self.crawler_process.spider_loader

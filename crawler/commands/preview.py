@@ -12,7 +12,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
-from crawler.extract import _EMPTY
+from crawler.extract import EMPTY_VALUES
 from crawler.fixtures import result_to_json, save_fixture
 
 
@@ -21,7 +21,7 @@ def empty_fields(items: list[dict]) -> list[str]:
         f"items[{i}].{key}"
         for i, item in enumerate(items)
         for key, value in item.items()
-        if not key.startswith("_") and value in _EMPTY
+        if not key.startswith("_") and value in EMPTY_VALUES
     ]
 
 

@@ -39,12 +39,12 @@ class Command(ScrapyCommand):
             )
         rules_dir = self.settings.get("RULES_DIR")
         paths = resolve_rule_paths(args[1:], rules_dir)
-        failed = tested = 0
+        tested = changed = broken_rules = 0
         for path in paths:
             try:
                 rule = load_rule(path)
             except RuleError as exc:
-                failed += 1
+                broken_rules += 1
                 print(f"FAIL {path.stem}: the rule has problems (scrapy validate {path.stem})")
                 for problem in exc.problems:
                     print(f"  {problem}")
@@ -60,7 +60,7 @@ class Command(ScrapyCommand):
                 tested += 1
                 run = run_fixture(fixture, rule, update=opts.update)
                 if run.error or run.differences:
-                    failed += 1
+                    changed += 1
                     verb = "UPDATED" if opts.update and not run.error else "FAIL"
                     print(f"{verb} {rule.name} {fixture.stem}")
                     for line in [run.error] if run.error else run.differences:
@@ -68,7 +68,7 @@ class Command(ScrapyCommand):
                 else:
                     print(f"ok   {rule.name} {fixture.stem}")
         if args[0] == "test":
-            print(
-                f"{tested} fixture(s), {tested - failed if tested >= failed else 0} ok, {failed} changed or failing"
-            )
-            self.exitcode = 1 if failed and not opts.update else 0
+            summary = f"{tested} fixture(s), {tested - changed} ok, {changed} changed or failing"
+            print(summary + (f"; {broken_rules} rule(s) with problems" if broken_rules else ""))
+        failed = broken_rules or (changed and not opts.update)
+        self.exitcode = 1 if failed else 0

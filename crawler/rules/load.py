@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jmespath
 import jmespath.exceptions
@@ -32,6 +33,7 @@ from crawler.rules.model import (
     Pagination,
     RowsSpec,
     Rule,
+    Schedule,
     Selector,
     StartSpec,
 )
@@ -327,8 +329,59 @@ class _Builder:
             emit=spec.get("emit", True),
             priority=spec.get("priority", 0),
             match=match,
+            fetch=spec.get("fetch", "every"),
+            refresh_after=self.duration(spec, "refresh_after", path),
         )
+        if page.refresh_after is not None and page.fetch != "once":
+            self.report.add(
+                path + ("refresh_after",),
+                "refresh_after applies to pages fetched once: add `fetch: once`",
+            )
         return page
+
+    def duration(self, spec: dict, key: str, path: DataPath) -> float | None:
+        if key not in spec:
+            return None
+        seconds = parse_duration(spec[key])
+        if seconds <= 0:
+            self.report.add(path + (key,), "must be longer than zero")
+        return seconds
+
+    def schedule(self, spec: dict, path: DataPath) -> Schedule:
+        from croniter import croniter
+
+        cron = spec["cron"]
+        if not croniter.is_valid(cron):
+            self.report.add(
+                path + ("cron",),
+                f"invalid cron expression {cron!r}: five fields (minute hour day month weekday) "
+                "or @hourly/@daily/@weekly/@monthly",
+            )
+        timezone = spec.get("timezone", "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = did_you_mean(timezone, available_timezones())
+            self.report.add(path + ("timezone",), f"unknown time zone {timezone!r}{hint}")
+        args = dict(spec.get("args", {}))
+        declared = set(self.data.get("args", {}))
+        for name in args:
+            if name not in declared:
+                self.report.add(
+                    path + ("args", name),
+                    f"argument {name!r} is not declared under args{did_you_mean(name, declared)}",
+                )
+        retry_delay = self.duration(spec, "retry_delay", path)
+        return Schedule(
+            cron=cron,
+            timezone=timezone,
+            catch_up=spec.get("catch_up", False),
+            retries=spec.get("retries", 0),
+            retry_delay=60.0 if retry_delay is None else retry_delay,
+            timeout=self.duration(spec, "timeout", path),
+            args=MappingProxyType(args),
+            enabled=spec.get("enabled", True),
+        )
 
     def pagination(self, spec: dict, path: DataPath, rows: RowsSpec | None) -> Pagination:
         styles = [s for s in ("next", "pages", "offset", "cursor") if s in spec]
@@ -459,6 +512,7 @@ class _Builder:
         antiban = d.get("antiban", {})
         for sub, message in _antiban_checks(antiban):
             self.report.add(("antiban",) + tuple(_split_path(sub)), message)
+        schedule = self.schedule(d["schedule"], ("schedule",)) if "schedule" in d else None
         return Rule(
             name=name,
             path=file,
@@ -472,6 +526,7 @@ class _Builder:
             item=item,
             settings=MappingProxyType(dict(d.get("settings", {}))),
             antiban=MappingProxyType(dict(antiban)),
+            schedule=schedule,
         )
 
     def check_settings(self, settings: dict) -> None:
@@ -510,6 +565,22 @@ def _known_settings() -> frozenset[str]:
     names = {n for n in dir(default_settings) if n.isupper()}
     names |= {n for n in dir(project_settings) if n.isupper()}
     return frozenset(names)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``30s``, ``15m``, ``12h``, ``7d`` or ``2w`` (the schema
+    has already checked the shape).
+
+    >>> parse_duration("7d"), parse_duration("1.5h"), parse_duration(" 30 s ")
+    (604800.0, 5400.0, 30.0)
+    """
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*", text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use 30s, 15m, 12h, 7d or 2w)")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:

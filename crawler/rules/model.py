@@ -115,6 +115,8 @@ class PageType:
     emit: bool = True
     priority: int = 0
     match: str | None = None
+    fetch: str = "every"  # incremental crawls: "every" run, or "once" across runs
+    refresh_after: float | None = None  # seconds; a "once" page older than this is fetched again
 
     @property
     def emits_items(self) -> bool:
@@ -137,6 +139,20 @@ class StartSpec:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When ``scrapy schedule`` runs the rule, and what it does about failures and missed runs."""
+
+    cron: str
+    timezone: str = "UTC"
+    catch_up: bool = False
+    retries: int = 0
+    retry_delay: float = 60.0  # seconds
+    timeout: float | None = None  # seconds
+    args: MappingProxyType = field(default_factory=lambda: EMPTY)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     path: Path | None
@@ -152,6 +168,12 @@ class Rule:
     item: ItemTarget = field(default_factory=ItemTarget)
     settings: MappingProxyType = field(default_factory=lambda: EMPTY)
     antiban: MappingProxyType = field(default_factory=lambda: EMPTY)
+    schedule: Schedule | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """Some page types are fetched once across runs (seen-URL state is kept)."""
+        return any(page.fetch == "once" for page in self.pages.values())
 
     def target(self, page: str) -> ItemTarget:
         """The item target of a page type: the rule's, overridden by the page's."""

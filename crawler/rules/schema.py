@@ -220,6 +220,9 @@ _rows = {
     "additionalProperties": False,
 }
 
+_scalar = {"type": ["string", "number", "boolean", "null"]}
+_scalar_value = {"type": ["string", "number", "boolean"]}
+
 _page = {
     "type": "object",
     "description": "A page type: what a page of this kind yields and where it leads.",
@@ -242,11 +245,72 @@ _page = {
             "type": "integer",
             "description": "Request priority for pages of this type (higher first).",
         },
+        "fetch": {
+            "enum": ["every", "once"],
+            "default": "every",
+            "description": "Incremental crawls: `every` run re-fetches pages of this type (lists); "
+            "`once` fetches each URL once across runs (details), until `refresh_after`.",
+        },
+        "refresh_after": {
+            "$ref": "#/$defs/duration",
+            "description": "For `fetch: once` pages: fetch a page again when its last fetch is this old.",
+        },
     },
     "additionalProperties": False,
 }
 
-_scalar = {"type": ["string", "number", "boolean", "null"]}
+_duration = {
+    "type": "string",
+    "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(s|m|h|d|w)\s*$",
+    "description": "A duration: a number and a unit, s m h d or w (30s, 15m, 12h, 7d, 2w).",
+}
+
+_schedule = {
+    "type": "object",
+    "description": "Run this rule on a schedule (`scrapy schedule`).",
+    "properties": {
+        "cron": {
+            "type": "string",
+            "description": "When to run: a five-field cron expression (minute hour day month weekday), "
+            "or @hourly, @daily, @weekly, @monthly.",
+        },
+        "timezone": {
+            "type": "string",
+            "default": "UTC",
+            "description": "IANA time zone the cron expression is read in (Europe/Paris).",
+        },
+        "catch_up": {
+            "type": "boolean",
+            "default": False,
+            "description": "Runs missed while the scheduler was down: true runs one at once, "
+            "false skips to the next due time.",
+        },
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+            "default": 0,
+            "description": "Run again this many times when a run fails.",
+        },
+        "retry_delay": {
+            "$ref": "#/$defs/duration",
+            "description": "Wait before a retry (default 1m).",
+        },
+        "timeout": {
+            "$ref": "#/$defs/duration",
+            "description": "Stop a run that takes longer than this (default: no limit).",
+        },
+        "args": {
+            "type": "object",
+            "description": "Rule arguments of the scheduled runs (as -a name=value).",
+            "additionalProperties": _scalar_value,
+        },
+        "enabled": {"type": "boolean", "default": True},
+    },
+    "required": ["cron"],
+    "additionalProperties": False,
+}
+
 
 _start = {
     "type": "object",
@@ -314,6 +378,7 @@ def build_schema(extra_properties: dict[str, Any] | None = None) -> dict[str, An
             "description": "Scrapy settings for this rule's spider (DOWNLOAD_DELAY, CONCURRENT_REQUESTS, ...).",
             "propertyNames": {"pattern": "^[A-Z][A-Z0-9_]*$"},
         },
+        "schedule": {"$ref": "#/$defs/schedule"},
     }
     props.update(extra_properties or {})
     return {
@@ -332,6 +397,8 @@ def build_schema(extra_properties: dict[str, Any] | None = None) -> dict[str, An
             "item": _item,
             "page": _page,
             "start": _start,
+            "duration": _duration,
+            "schedule": _schedule,
         },
     }
 

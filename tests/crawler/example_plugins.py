@@ -19,11 +19,11 @@ def json_ld(page, *, key: str):
     return json.loads(blocks[0]).get(key) if blocks else None
 
 
-@cleaner("shout")
-def shout(value, *, marks: int = 1):
+@cleaner("exclaim")
+def exclaim(value, *, marks: int = 1):
     """Upper-case and add exclamation marks.
 
-    >>> shout("hi", marks=2)
+    >>> exclaim("hi", marks=2)
     'HI!!'
     """
     return value.upper() + "!" * marks

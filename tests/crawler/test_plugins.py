@@ -24,7 +24,7 @@ def rule(fields: str):
 def test_extractors_and_cleaners_from_a_plugin_module():
     compiled = CompiledRule(
         rule(
-            "      title: {extractor: meta, args: {name: 'og:title'}, clean: [shout]}\n"
+            "      title: {extractor: meta, args: {name: 'og:title'}, clean: [exclaim]}\n"
             "      sku: {extractor: json_ld, args: {key: sku}}\n"
             "      none: {extractor: json_ld, args: {key: nope}, default: '-'}\n"
         )

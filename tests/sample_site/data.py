@@ -372,3 +372,39 @@ NEWS_INTRO = (
     "欢迎广大读者通过电子邮件向我们提供新闻线索（来信请注明联系方式），"
     "我们将认真对待每一条意见和建议。感谢您一直以来的关注与支持！"
 )
+
+
+@dataclass(frozen=True)
+class FreeProxy:
+    """One row of the free-proxy list pages (``/free-proxies/``), the kind free-proxy sites publish."""
+
+    host: str
+    port: int
+    code: str
+    country: str
+    anonymity: str  # "elite proxy", "anonymous" or "transparent", as such sites write it
+    https: bool
+
+
+FREE_PROXY_PAGE_SIZE = 20
+_COUNTRIES = (
+    ("US", "United States"),
+    ("DE", "Germany"),
+    ("BR", "Brazil"),
+    ("CN", "China"),
+    ("ID", "Indonesia"),
+)
+_ANONYMITY = ("elite proxy", "anonymous", "transparent")
+
+#: 30 loopback addresses: listed, like most of a free list, whether or not anything answers there.
+FREE_PROXIES: tuple[FreeProxy, ...] = tuple(
+    FreeProxy(
+        host=f"127.0.{20 + i // 10}.{i % 10 + 2}",
+        port=8080 + i,
+        code=_COUNTRIES[i % 5][0],
+        country=_COUNTRIES[i % 5][1],
+        anonymity=_ANONYMITY[i % 3],
+        https=i % 2 == 0,
+    )
+    for i in range(30)
+)

@@ -189,3 +189,22 @@ def private_page() -> bytes:
 
 
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
+
+
+def free_proxies_page(rows: list, page: int, pages: int) -> bytes:
+    """A free-proxy list page: a table with a header row and an ad row mixed in, and a next link."""
+    cells = [
+        "<tr><th>IP Address</th><th>Port</th><th>Code</th><th>Country</th><th>Anonymity</th>"
+        "<th>Https</th><th>Last Checked</th></tr>"
+    ]
+    for i, p in enumerate(rows):
+        cells.append(
+            f"<tr><td>{p.host}</td><td>{p.port}</td><td>{p.code}</td><td>{escape(p.country)}</td>"
+            f"<td>{p.anonymity}</td><td class='hx'>{'yes' if p.https else 'no'}</td><td>{i + 1} mins ago</td></tr>"
+        )
+        if i == 4:
+            cells.append('<tr class="ad"><td colspan="7">Buy premium proxies!</td></tr>')
+    body = f'<h1>Free Proxy List</h1>\n<table id="proxylisttable">\n{"".join(cells)}\n</table>'
+    if page < pages:
+        body += f'\n<a class="next" href="/free-proxies/?page={page + 1}">Next</a>'
+    return _document(f"Free proxies (page {page})", body)

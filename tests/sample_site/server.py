@@ -29,6 +29,8 @@ from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
     BOOKS_PAGE_SIZE,
+    FREE_PROXIES,
+    FREE_PROXY_PAGE_SIZE,
     NEWS,
     TAG_NAMES,
     TAG_PAGE_SIZE,
@@ -281,6 +283,18 @@ async def error(request: web.Request) -> web.Response:
     return _html(markup.error_page(code), status=code)
 
 
+async def free_proxies(request: web.Request) -> web.Response:
+    count = pages(len(FREE_PROXIES), FREE_PROXY_PAGE_SIZE)
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if not 1 <= page <= count:
+        raise web.HTTPNotFound()
+    rows = page_slice(list(FREE_PROXIES), page, FREE_PROXY_PAGE_SIZE)
+    return _html(markup.free_proxies_page(rows, page, count))
+
+
 async def robots_txt(request: web.Request) -> web.Response:
     return web.Response(body=markup.ROBOTS_TXT, headers=TEXT)
 
@@ -304,6 +318,7 @@ ROUTES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", r"/gbk/{id:\d+}.html", news_article),
     ("GET", "/broken/", broken_page),
     ("GET", r"/error/{code:\d+}", error),
+    ("GET", "/free-proxies/", free_proxies),
     ("GET", "/robots.txt", robots_txt),
     ("GET", "/private/secret.html", private_page),
 )

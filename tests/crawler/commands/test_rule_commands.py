@@ -169,3 +169,9 @@ def test_project_cleaners_from_a_module_named_in_settings(tmp_path):
         "cannot load cleaner module 'no.such.module'" in broken.stderr
         and "Traceback" not in broken.stderr
     )
+
+
+def test_shipped_rule_fixtures_still_extract_the_same():
+    proc = scrapy("rules", "test")
+    assert proc.returncode == 0, proc.stdout
+    assert ", 0 changed or failing" in proc.stdout and not proc.stdout.startswith("0 fixture")

@@ -1,0 +1,130 @@
+"""``scrapy schedule``: run crawls on the cron schedules of the rules (see crawler/schedule).
+
+    scrapy schedule                  # the daemon, until SIGTERM/Ctrl-C
+    scrapy schedule --list           # each scheduled rule and its next run
+    scrapy schedule --run-now RULE   # one crawl now, recorded like a scheduled one
+
+``-s NAME=VALUE`` options given here are passed on to every crawl the daemon starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
+
+from crawler.distributed.addon import is_distributed
+from crawler.distributed.connection import DEFAULT_REDIS_URL
+from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
+
+# Settings a crawl must not inherit from the daemon's command line.
+_NOT_FORWARDED = {"LOG_FILE", "LOG_ENABLED", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED"}
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[--list | --run-now RULE]"
+
+    def short_desc(self) -> str:
+        return "Run crawls on their rules' cron schedules (or list them, or run one now)"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--list", action="store_true", help="show each rule's next run")
+        parser.add_argument("--run-now", metavar="RULE", help="start one crawl of RULE now")
+
+    def config(self) -> DaemonConfig:
+        s = self.settings
+        cmdline = SETTINGS_PRIORITIES["cmdline"]
+        forwarded = tuple(
+            (name, str(attr.value))
+            for name, attr in s.attributes.items()
+            if attr.priority >= cmdline
+            and name not in _NOT_FORWARDED
+            and isinstance(attr.value, str | int | float | bool)
+        )
+        return DaemonConfig(
+            rules_dir=Path(s.get("RULES_DIR")),
+            state_dir=Path(s.get("SCHEDULE_DIR")),
+            store_uri=s.get("STORE_URI") or "",
+            misfire_grace=s.getfloat("SCHEDULE_MISFIRE_GRACE"),
+            stop_grace=s.getfloat("SCHEDULE_STOP_GRACE"),
+            crawl_settings=forwarded,
+            distributed=is_distributed(s),
+            redis_url=(s.get("REDIS_URL") or DEFAULT_REDIS_URL) if is_distributed(s) else "",
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if args:
+            raise UsageError("scrapy schedule takes no positional arguments", print_help=True)
+        if not (opts.list or opts.run_now):
+            from scrapy.utils.log import configure_logging
+
+            # No crawler process sets up logging here; the daemon's log is its output.
+            configure_logging(self.settings)
+        daemon = ScheduleDaemon(self.config())
+        daemon.reload()
+        if opts.list:
+            self.print_listing(daemon)
+        elif opts.run_now:
+            self.exitcode = self.run_now(daemon, opts.run_now)
+        else:
+            self.serve(daemon)
+
+    def print_listing(self, daemon: ScheduleDaemon) -> None:
+        rows = daemon.listing()
+        if not rows:
+            print(f"no rule in {daemon.config.rules_dir} has a schedule")
+            return
+        print(f"{'rule':<24} {'cron':<16} {'next run (rule time zone)':<34} {'next run (UTC)':<21}")
+        for row in rows:
+            local = row["next_run"].astimezone(ZoneInfo(row["timezone"]))
+            print(
+                f"{row['rule']:<24} {row['cron']:<16} "
+                f"{local.strftime('%Y-%m-%d %H:%M %Z'):<34} "
+                f"{row['next_run'].strftime('%Y-%m-%d %H:%M'):<21}"
+            )
+
+    def run_now(self, daemon: ScheduleDaemon, rule: str) -> int:
+        names = self.spider_names()
+        if rule not in names:
+            raise UsageError(f"no rule named {rule!r}", print_help=False)
+        run = daemon.start(rule, trigger="manual")
+        if run is None:
+            raise UsageError(f"{rule} is already being crawled", print_help=False)
+        print(f"crawling {rule} (pid {run.proc.pid}), log {run.log_file}", flush=True)
+        record = daemon.wait_for(rule)
+        status = record["exit_status"] if record else 1
+        if record:
+            print(
+                f"{rule}: exit status {status}, {record.get('finish_reason', '?')}, "
+                f"{record.get('pages', 0)} page(s), {record.get('items', 0)} item(s)"
+            )
+        return status
+
+    def spider_names(self) -> set[str]:
+        from crawler.rules.load import load_rules
+
+        rules, _ = load_rules(self.settings.get("RULES_DIR"))
+        return set(rules)
+
+    def serve(self, daemon: ScheduleDaemon) -> None:
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        logging.getLogger(__name__).info(
+            "scheduler started: %d scheduled rule(s) in %s",
+            len(daemon.jobs),
+            daemon.config.rules_dir,
+        )
+        daemon.serve(stop, tick=self.settings.getfloat("SCHEDULE_TICK"))

@@ -1,0 +1,141 @@
+"""The shared request queue, with leases so that a worker that dies loses no request.
+
+A worker takes the highest-priority request and, in the same Lua script, records it under a
+lease in its own in-flight hash. The lease ends (``ack``) when the request's response or failure
+has been handled, or when the request went back to the queue (a retry or a redirect). Every
+worker heartbeats into ``<rule>:workers``; a worker silent for longer than the lease timeout is
+presumed dead and any live worker moves its in-flight requests back to the queue, atomically, so
+exactly one worker does it. The cost is at-least-once fetching: a request being downloaded when
+its worker died is fetched again by another.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from scrapy import Request
+from scrapy_redis.queue import PriorityQueue
+
+from crawler.distributed.keys import CrawlKeys
+
+META_LEASE = "distributed_lease"
+
+# KEYS: queue, inflight hash. ARGV: lease serial. Returns {encoded request, lease token} or nil.
+_POP = """
+local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #r == 0 then return nil end
+redis.call('ZREM', KEYS[1], r[1])
+local token = r[2] .. ':' .. ARGV[1]
+redis.call('HSET', KEYS[2], token, r[1])
+return {r[1], token}
+"""
+
+# KEYS: queue, workers. ARGV: inflight prefix, lease timeout (s), worker id to heartbeat ('' none).
+# Requeues the leases of workers whose heartbeat is older than the timeout; returns
+# {requests requeued, queue length, requests in flight over all live workers}.
+_STATUS = """
+local now = tonumber(redis.call('TIME')[1])
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], now, ARGV[3]) end
+local requeued = 0
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+for _, worker in ipairs(dead) do
+  local hash = ARGV[1] .. worker
+  local leases = redis.call('HGETALL', hash)
+  for i = 1, #leases, 2 do
+    local score = string.match(leases[i], '^(.-):[^:]*$')
+    redis.call('ZADD', KEYS[1], score, leases[i + 1])
+    requeued = requeued + 1
+  end
+  redis.call('DEL', hash)
+  redis.call('ZREM', KEYS[2], worker)
+end
+local inflight = 0
+for _, worker in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  inflight = inflight + redis.call('HLEN', ARGV[1] .. worker)
+end
+return {requeued, redis.call('ZCARD', KEYS[1]), inflight}
+"""
+
+# KEYS: queue, inflight hash, workers. ARGV: worker id. A leaving worker hands back its leases.
+_RELEASE = """
+local leases = redis.call('HGETALL', KEYS[2])
+for i = 1, #leases, 2 do
+  redis.call('ZADD', KEYS[1], string.match(leases[i], '^(.-):[^:]*$'), leases[i + 1])
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return #leases / 2
+"""
+
+
+@dataclass(frozen=True)
+class CrawlStatus:
+    requeued: int  # requests of dead workers put back by this call
+    queued: int
+    inflight: int  # taken by live workers and not yet finished
+
+    @property
+    def idle(self) -> bool:
+        return self.queued == 0 and self.inflight == 0
+
+
+class LeasedPriorityQueue(PriorityQueue):
+    """scrapy-redis's priority queue (sorted set, score ``-priority``) with per-worker leases."""
+
+    def __init__(self, server, spider, key, serializer=None, *, keys: CrawlKeys, worker: str = ""):
+        super().__init__(server, spider, key, serializer)
+        self.keys = keys
+        self.worker = worker
+        self._serial = itertools.count(1)
+        self._pop = server.register_script(_POP)
+        self._status = server.register_script(_STATUS)
+        self._release = server.register_script(_RELEASE)
+
+    def _encode_request(self, request: Request) -> bytes:
+        # A retry or redirect copies meta; the copy must not carry the lease of its original.
+        if META_LEASE in request.meta:
+            request = request.replace(
+                meta={k: v for k, v in request.meta.items() if k != META_LEASE}
+            )
+        return super()._encode_request(request)
+
+    def push(self, request: Request) -> None:
+        super().push(request)
+        lease = request.meta.get(META_LEASE)
+        if lease:  # the request is queued again, so its old lease is over
+            self.ack(lease)
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        result = self._pop(
+            keys=[self.key, self.keys.inflight(self.worker)], args=[next(self._serial)]
+        )
+        if not result:
+            return None
+        data, token = result
+        request = self._decode_request(data)
+        request.meta[META_LEASE] = token.decode() if isinstance(token, bytes) else token
+        return request
+
+    def ack(self, token: str) -> bool:
+        return bool(self.server.hdel(self.keys.inflight(self.worker), token))
+
+    def status(self, lease_timeout: float, heartbeat: bool = True) -> CrawlStatus:
+        requeued, queued, inflight = self._status(
+            keys=[self.key, self.keys.workers],
+            args=[
+                self.keys.inflight_prefix,
+                int(max(1, lease_timeout)),
+                self.worker if heartbeat else "",
+            ],
+        )
+        return CrawlStatus(int(requeued), int(queued), int(inflight))
+
+    def release(self) -> int:
+        """Hand back every request this worker still holds and leave the worker set."""
+        return int(
+            self._release(
+                keys=[self.key, self.keys.inflight(self.worker), self.keys.workers],
+                args=[self.worker],
+            )
+        )

@@ -1,0 +1,175 @@
+"""The Redis scheduler of distributed crawls: scrapy-redis's scheduler, adapted.
+
+What it adds to ``scrapy_redis.scheduler.Scheduler``:
+
+- built from the crawler alone (Scrapy 2.13+ deprecates ``from_settings`` and spider arguments);
+- leases on taken requests, heartbeats, and recovery of dead workers' requests
+  (:mod:`crawler.distributed.leased_queue`);
+- the idle stop: a worker stops once the whole crawl (the queue and every worker's in-flight
+  requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so a worker started before
+  the seed waits for it, and no worker leaves while a dead worker's requests may still return;
+- a poll every ``DISTRIBUTED_POLL_INTERVAL`` seconds that wakes the engine when other workers
+  have queued requests (the engine itself looks only every 5 s when it has nothing to do);
+- the last worker to leave a finished crawl clears its dupefilter, so the next seed starts fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.misc import build_from_crawler, load_object
+from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
+from twisted.internet import task
+
+from crawler.distributed.connection import check_reachable, redis_from_settings
+from crawler.distributed.keys import CrawlKeys
+from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
+
+logger = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class RedisScheduler(ScrapyRedisScheduler):
+    def __init__(self, crawler, server, *, dupefilter, keys: CrawlKeys) -> None:
+        settings = crawler.settings
+        super().__init__(
+            server,
+            persist=settings.getbool("SCHEDULER_PERSIST"),
+            flush_on_start=settings.getbool("SCHEDULER_FLUSH_ON_START"),
+            queue_key=keys.queue,
+            dupefilter=dupefilter,
+            dupefilter_key=keys.dupefilter,
+        )
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.keys = keys
+        self.worker = worker_id()
+        self.idle_timeout = settings.getfloat("DISTRIBUTED_IDLE_TIMEOUT")
+        self.poll_interval = settings.getfloat("DISTRIBUTED_POLL_INTERVAL")
+        self.lease_timeout = settings.getfloat("DISTRIBUTED_LEASE_TIMEOUT")
+        self.queue: LeasedPriorityQueue | None = None
+        self.status: CrawlStatus | None = None
+        self._idle_since: float | None = None
+        self._poll: task.LoopingCall | None = None
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> RedisScheduler:
+        settings = crawler.settings
+        server = redis_from_settings(settings)
+        check_reachable(server, settings)
+        keys = CrawlKeys.for_rule(crawler.spidercls.name, settings)
+        dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
+        return cls(crawler, server, dupefilter=dupefilter, keys=keys)
+
+    # --- Scrapy's scheduler interface ---------------------------------------------------------
+
+    def open(self, spider) -> None:
+        self.spider = spider
+        self.queue = LeasedPriorityQueue(
+            self.server,
+            spider,
+            self.keys.queue,
+            self.serializer,
+            keys=self.keys,
+            worker=self.worker,
+        )
+        if self.flush_on_start:
+            self.flush()
+        self._update_status()
+        logger.info(
+            "worker %s on %s: %d request(s) queued, %d in flight elsewhere",
+            self.worker,
+            self.keys.queue,
+            self.status.queued,
+            self.status.inflight,
+        )
+        self._poll = task.LoopingCall(self._tick)
+        self._poll.start(self.poll_interval, now=False)
+
+    def close(self, reason: str) -> None:
+        if self._poll is not None and self._poll.running:
+            self._poll.stop()
+        handed_back = self.queue.release()
+        if handed_back:
+            self.stats.inc_value("distributed/leases/handed_back", handed_back)
+            logger.warning("handed %d unfinished request(s) back to the queue", handed_back)
+        status = self.queue.status(self.lease_timeout, heartbeat=False)
+        alone = self.server.zcard(self.keys.workers) == 0
+        if not self.persist and status.idle and alone:
+            logger.info("last worker of a finished crawl: clearing %s", self.keys.dupefilter)
+            self.df.clear()
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            # A redirect to a page already seen carries its original's lease: that request is
+            # done, since its copy will never be queued.
+            self.ack(request)
+            return False
+        self.queue.push(request)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        return len(self.queue) > 0
+
+    # --- leases, polling and the idle stop ----------------------------------------------------
+
+    def ack(self, request: Request) -> None:
+        """The request's response or failure has been handled: end its lease."""
+        token = request.meta.get("distributed_lease")
+        if token and self.queue is not None and self.queue.ack(token):
+            self.stats.inc_value("distributed/leases/finished")
+
+    def _update_status(self) -> None:
+        """Heartbeat, take back dead workers' requests, and read the crawl's state."""
+        self.status = self.queue.status(self.lease_timeout)
+        if self.status.requeued:
+            self.stats.inc_value("distributed/leases/recovered", self.status.requeued)
+            logger.warning(
+                "put %d request(s) of dead worker(s) back in the queue", self.status.requeued
+            )
+
+    def _tick(self) -> None:
+        try:
+            self._update_status()
+        except Exception as exc:  # a Redis hiccup must not kill the loop; the next tick retries
+            logger.warning("cannot reach Redis for the crawl status: %s", exc)
+            return
+        engine = self.crawler.engine
+        if engine is not None and not engine.needs_backout():
+            # The engine polls an empty scheduler (and checks for idleness) only every 5 s; wake
+            # it for work other workers queued, or to notice the crawl went idle. There is no
+            # public call for this in Scrapy 2.19.
+            slot = getattr(engine, "_slot", None)
+            if slot is not None:
+                slot.nextcall.schedule()
+
+    def spider_idle(self, spider: Any) -> None:
+        status = self.status
+        now = time.monotonic()
+        if status is None or not status.idle:
+            self._idle_since = None
+            raise DontCloseSpider
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.idle_timeout:
+            raise DontCloseSpider
+        logger.info("the crawl has been idle for %.0f s: stopping this worker", self.idle_timeout)

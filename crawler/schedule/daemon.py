@@ -1,0 +1,498 @@
+"""The scheduler daemon: starts each rule's crawl when its ``schedule:`` says, as a process.
+
+One tick (every ``SCHEDULE_TICK`` seconds) does, in order:
+
+1. re-read the rules directory: added, changed and removed rule files take effect at once (a
+   broken file keeps its last good schedule, with a warning, so a typo does not silently stop
+   a crawl);
+2. reap finished crawls: record the run (exit status, log file, in the store beside the
+   crawl's own record) and, if it failed, schedule a retry after ``retry_delay`` while
+   attempts remain (``retries``); stop crawls that outlived their ``timeout``;
+3. start what is due. A rule never runs twice at once: a fire time that comes while the
+   previous run goes on is skipped, and a per-rule lock file keeps ``--run-now`` and a second
+   daemon out too; when distributed, a lock in Redis does the same for daemons on other
+   machines.
+
+Fire times missed while the daemon was down (or ticks later than ``SCHEDULE_MISFIRE_GRACE``)
+run once at start when the schedule says ``catch_up: true``, and are skipped otherwise. The
+last fire time of each rule is kept in ``SCHEDULE_DIR/state.json`` for this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from crawler.rules.load import load_rules
+from crawler.rules.model import Rule, Schedule
+from crawler.schedule.runs import complete_run_record
+from crawler.schedule.timing import missed_fire, next_fire
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+Clock = Callable[[], datetime]
+# (argv after "scrapy", log file) -> the crawl process
+Launcher = Callable[[list[str], Path], subprocess.Popen]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
+    """Run ``scrapy ARGV`` from the project root, its output appended to ``log_file``."""
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scrapy.cmdline", *argv],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        )
+
+
+# KEYS: lock. ARGV: owner, ttl ms. Extends (ttl > 0) or releases (ttl 0) a lock still ours.
+_OWNED_LOCK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('DEL', KEYS[1])
+"""
+
+
+class SharedRuleLock:
+    """The Redis side of a rule's lock: ``<rule>:schedule:running`` holds the run id."""
+
+    def __init__(self, client, rule: str, owner: str, ttl: float) -> None:
+        self.client = client
+        self.key = f"{rule}:schedule:running"
+        self.owner = owner
+        self.ttl_ms = int(ttl * 1000)
+        self._owned = client.register_script(_OWNED_LOCK)
+
+    def acquire(self) -> bool:
+        return bool(self.client.set(self.key, self.owner, nx=True, px=self.ttl_ms))
+
+    def refresh(self) -> None:
+        self._owned(keys=[self.key], args=[self.owner, self.ttl_ms])
+
+    def release(self) -> None:
+        self._owned(keys=[self.key], args=[self.owner, 0])
+
+
+class RuleLock:
+    """An exclusive, non-blocking lock file per rule, released when its holder exits."""
+
+    def __init__(self, directory: Path, rule: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{rule}.lock"
+        self.file: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open as long as the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.file = handle
+        return True
+
+    def release(self) -> None:
+        if self.file is not None:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.file.close()
+            self.file = None
+
+
+@dataclass
+class Job:
+    """A scheduled rule, and where it stands."""
+
+    rule: str
+    schedule: Schedule
+    next_run: datetime
+    retry_at: datetime | None = None
+    attempt: int = 0  # attempts made for the current fire time
+    fire: datetime | None = None  # the fire time the current attempts belong to
+    skipped_overlap: int = 0
+
+
+@dataclass
+class Running:
+    rule: str
+    run_id: str
+    proc: subprocess.Popen
+    lock: RuleLock
+    log_file: Path
+    started_at: datetime
+    trigger: str  # schedule | catch_up | retry | manual
+    attempt: int
+    fire: datetime | None
+    deadline: datetime | None
+    shared_lock: SharedRuleLock | None = None
+    terminated_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    rules_dir: Path
+    state_dir: Path
+    store_uri: str = ""
+    misfire_grace: float = 60.0
+    stop_grace: float = 30.0  # SIGTERM, then SIGKILL after this long
+    crawl_settings: tuple[tuple[str, str], ...] = ()  # passed to each crawl as -s NAME=VALUE
+    distributed: bool = False  # each scheduled run seeds the Redis queue itself
+    # With a Redis URL, a rule's run also takes a lock in Redis, so that daemons on several
+    # machines never run one rule at once either.
+    redis_url: str = ""
+    redis_lock_ttl: float = 60.0  # refreshed every tick; a dead daemon's lock expires
+
+
+class ScheduleDaemon:
+    def __init__(
+        self, config: DaemonConfig, *, clock: Clock = utc_now, launcher: Launcher = launch_scrapy
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.launcher = launcher
+        self.jobs: dict[str, Job] = {}
+        self.running: dict[str, Running] = {}
+        self.finished: list[dict[str, Any]] = []  # run records written, newest last
+        self._files: dict[str, str] = {}  # rule -> file, for broken-file warnings
+        self._warned: set[tuple[str, int]] = set()
+        self.state_path = config.state_dir / "state.json"
+        self.log_dir = config.state_dir / "logs"
+        self.lock_dir = config.state_dir / "locks"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.state = self._read_state()
+        self.redis = None
+        if config.redis_url:
+            import redis
+
+            from crawler.distributed.connection import REDIS_PARAMS
+
+            self.redis = redis.Redis.from_url(config.redis_url, **REDIS_PARAMS)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        rules, problems = load_rules(self.config.rules_dir)
+        now = self.clock()
+        broken_stems = {Path(p.file).stem for p in problems}
+        for problem_file in {p.file for p in problems}:
+            key = (problem_file, Path(problem_file).stat().st_mtime_ns)
+            if key not in self._warned:
+                self._warned.add(key)
+                details = "; ".join(str(p) for p in problems if p.file == problem_file)
+                logger.warning("rule file has problems, its last good schedule stays: %s", details)
+        scheduled = {
+            name: rule
+            for name, rule in rules.items()
+            if rule.schedule is not None and rule.schedule.enabled
+        }
+        for name, rule in scheduled.items():
+            self._files[name] = str(rule.path)
+            job = self.jobs.get(name)
+            if job is None:
+                self.jobs[name] = self._new_job(rule, now)
+                logger.info(
+                    "scheduled %s (%s %s): next run %s",
+                    name,
+                    rule.schedule.cron,
+                    rule.schedule.timezone,
+                    self.jobs[name].next_run.isoformat(),
+                )
+            elif job.schedule != rule.schedule:
+                job.schedule = rule.schedule
+                job.next_run = next_fire(rule.schedule, now)
+                logger.info("schedule of %s changed: next run %s", name, job.next_run.isoformat())
+        for name in list(self.jobs):
+            if name in scheduled:
+                continue
+            path = self._files.get(name)
+            if path and Path(path).exists() and Path(path).stem in broken_stems:
+                continue  # broken for now: keep the last good schedule
+            del self.jobs[name]
+            logger.info("%s is no longer scheduled (rule removed or schedule dropped)", name)
+
+    def _new_job(self, rule: Rule, now: datetime) -> Job:
+        schedule = rule.schedule
+        last = self.state.get(rule.name, {}).get("last_fire")
+        job = Job(rule.name, schedule, next_fire(schedule, now))
+        if last and schedule.catch_up:
+            missed = missed_fire(schedule, datetime.fromisoformat(last), now)
+            if missed is not None:
+                job.next_run = missed  # due now: the catch-up run
+        return job
+
+    # --- the tick -----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self.reload()
+        self.reap()
+        now = self.clock()
+        for job in list(self.jobs.values()):
+            if job.retry_at is not None and now >= job.retry_at and job.rule not in self.running:
+                job.retry_at = None
+                job.attempt += 1
+                self.start(job.rule, trigger="retry", attempt=job.attempt, fire=job.fire)
+            if now < job.next_run:
+                continue
+            fire = job.next_run
+            job.next_run = next_fire(job.schedule, now)
+            late = (now - fire).total_seconds()
+            trigger = "schedule"
+            if late > self.config.misfire_grace:
+                if not job.schedule.catch_up:
+                    logger.warning(
+                        "%s: missed the run due %s (%.0f s late); next run %s",
+                        job.rule,
+                        fire.isoformat(),
+                        late,
+                        job.next_run.isoformat(),
+                    )
+                    self._remember_fire(job.rule, fire)
+                    continue
+                trigger = "catch_up"
+            if job.rule in self.running:
+                job.skipped_overlap += 1
+                logger.warning(
+                    "%s: the run due %s is skipped, the previous run is still going",
+                    job.rule,
+                    fire.isoformat(),
+                )
+                self._remember_fire(job.rule, fire)
+                continue
+            job.fire, job.attempt, job.retry_at = fire, 1, None
+            self._remember_fire(job.rule, fire)
+            self.start(job.rule, trigger=trigger, attempt=1, fire=fire)
+
+    def start(
+        self, rule: str, *, trigger: str, attempt: int = 1, fire: datetime | None = None
+    ) -> Running | None:
+        """Start a crawl of ``rule`` now; None if one is already running (here or elsewhere)."""
+        if rule in self.running:
+            return None
+        lock = RuleLock(self.lock_dir, rule)
+        if not lock.acquire():
+            logger.warning("%s is already being crawled by another process; not starting", rule)
+            return None
+        now = self.clock()
+        run_id = uuid.uuid4().hex
+        shared = None
+        if self.redis is not None:
+            shared = SharedRuleLock(self.redis, rule, run_id, self.config.redis_lock_ttl)
+            try:
+                acquired = shared.acquire()
+            except Exception as exc:  # no Redis, no way to know: do not risk a double run
+                acquired = False
+                logger.error("%s: cannot take the shared lock in Redis: %s", rule, exc)
+            if not acquired:
+                lock.release()
+                logger.warning("%s is being crawled from another machine; not starting", rule)
+                return None
+        log_file = self.log_dir / f"{rule}-{now.strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
+        job = self.jobs.get(rule)
+        schedule = job.schedule if job is not None else None
+        try:
+            proc = self.launcher(self.crawl_argv(rule, schedule, run_id), log_file)
+        except OSError as exc:
+            lock.release()
+            if shared is not None:
+                shared.release()
+            logger.error("%s: cannot start the crawl: %s", rule, exc)
+            return None
+        deadline = None
+        if schedule is not None and schedule.timeout:
+            deadline = now + timedelta(seconds=schedule.timeout)
+        run = Running(
+            rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline, shared
+        )
+        self.running[rule] = run
+        logger.info(
+            "started %s (%s, attempt %d, pid %d), log %s",
+            rule,
+            trigger,
+            attempt,
+            proc.pid,
+            log_file,
+        )
+        return run
+
+    def crawl_argv(self, rule: str, schedule: Schedule | None, run_id: str) -> list[str]:
+        argv = ["crawl", rule]
+        for name, value in (schedule.args if schedule is not None else {}).items():
+            argv += ["-a", f"{name}={value}"]
+        settings = [*self.config.crawl_settings, ("SCHEDULE_RUN_ID", run_id)]
+        if self.config.distributed:
+            settings.append(("DISTRIBUTED_SEED", "1"))
+        for name, value in settings:
+            argv += ["-s", f"{name}={value}"]
+        return argv
+
+    def reap(self) -> None:
+        now = self.clock()
+        for rule, run in list(self.running.items()):
+            code = run.proc.poll()
+            if code is None:
+                self._enforce_deadline(run, now)
+                self._refresh_shared_lock(run)
+                continue
+            del self.running[rule]
+            run.lock.release()
+            if run.shared_lock is not None:
+                try:
+                    run.shared_lock.release()
+                except Exception as exc:  # it expires by itself
+                    logger.warning("%s: cannot release the shared lock: %s", rule, exc)
+            self._finish(run, code, now)
+
+    def _refresh_shared_lock(self, run: Running) -> None:
+        if run.shared_lock is None:
+            return
+        try:
+            run.shared_lock.refresh()
+        except Exception as exc:  # a Redis hiccup; the TTL leaves time for the next tick
+            logger.warning("%s: cannot refresh the shared lock: %s", run.rule, exc)
+
+    def _enforce_deadline(self, run: Running, now: datetime) -> None:
+        if run.deadline is None or now < run.deadline:
+            return
+        if run.terminated_at is None:
+            logger.warning("%s ran past its timeout: stopping it", run.rule)
+            run.notes.append("timeout")
+            run.terminated_at = now
+            run.proc.send_signal(signal.SIGTERM)  # Scrapy closes the crawl cleanly
+        elif (now - run.terminated_at).total_seconds() > self.config.stop_grace:
+            run.proc.kill()
+
+    def _finish(self, run: Running, code: int, now: datetime) -> None:
+        record = {
+            "schedule_run_id": run.run_id,
+            "rule": run.rule,
+            "process_started_at": _iso(run.started_at),
+            "process_finished_at": _iso(now),
+            "exit_status": code,
+            "log_file": str(run.log_file),
+            "trigger": run.trigger,
+            "attempt": run.attempt,
+            "scheduled_for": _iso(run.fire) if run.fire else None,
+            "notes": run.notes,
+        }
+        if self.config.store_uri:
+            try:
+                record = complete_run_record(self.config.store_uri, record)
+            except Exception as exc:  # the store being down must not stop the schedule
+                logger.error("%s: could not record the run in the store: %s", run.rule, exc)
+        self.finished.append(record)
+        failed = code != 0
+        logger.log(
+            logging.WARNING if failed else logging.INFO,
+            "%s finished with exit status %d (%s, attempt %d)",
+            run.rule,
+            code,
+            run.trigger,
+            run.attempt,
+        )
+        job = self.jobs.get(run.rule)
+        if failed and job is not None and run.trigger != "manual":
+            if job.attempt <= job.schedule.retries:
+                job.retry_at = now + timedelta(seconds=job.schedule.retry_delay)
+                logger.info("%s: retry at %s", run.rule, job.retry_at.isoformat())
+            else:
+                logger.error(
+                    "%s failed %d time(s); giving up until the next run", run.rule, job.attempt
+                )
+
+    # --- running ------------------------------------------------------------------------------
+
+    def serve(self, stop: threading.Event, tick: float = 1.0) -> None:
+        self.reload()
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # one bad tick (a rules dir on a flaky mount) must not end it
+                logger.exception("scheduler tick failed")
+            stop.wait(tick)
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop running crawls (SIGTERM, then SIGKILL after ``stop_grace``) and record them."""
+        for run in self.running.values():
+            if run.proc.poll() is None:
+                run.notes.append("scheduler stopped")
+                run.proc.send_signal(signal.SIGTERM)
+        for run in self.running.values():
+            try:
+                run.proc.wait(timeout=self.config.stop_grace)
+            except subprocess.TimeoutExpired:
+                run.proc.kill()
+                run.proc.wait()
+        self.reap()
+
+    def wait_for(self, rule: str, timeout: float | None = None) -> dict[str, Any] | None:
+        """Block until the running crawl of ``rule`` ends; its run record."""
+        run = self.running.get(rule)
+        if run is None:
+            return None
+        try:
+            run.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self.reap()
+        return self.finished[-1]
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Each scheduled rule with its next run, for ``scrapy schedule --list``."""
+        rows = []
+        for name in sorted(self.jobs):
+            job = self.jobs[name]
+            rows.append(
+                {
+                    "rule": name,
+                    "cron": job.schedule.cron,
+                    "timezone": job.schedule.timezone,
+                    "next_run": job.next_run,
+                    "last_fire": self.state.get(name, {}).get("last_fire"),
+                    "catch_up": job.schedule.catch_up,
+                    "retries": job.schedule.retries,
+                }
+            )
+        return rows
+
+    # --- state --------------------------------------------------------------------------------
+
+    def _read_state(self) -> dict[str, dict[str, str]]:
+        try:
+            return json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable %s: %s", self.state_path, exc)
+            return {}
+
+    def _remember_fire(self, rule: str, fire: datetime) -> None:
+        self.state.setdefault(rule, {})["last_fire"] = fire.isoformat()
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.replace(self.state_path)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

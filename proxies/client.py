@@ -1,0 +1,197 @@
+"""A pool that lives elsewhere: the crawler's side of ``scrapy proxies serve``'s HTTP API.
+
+:class:`HttpApiProxyPool` implements :class:`proxies.model.ProxyPool` over the API
+(``/all``, ``/get``, ``/report``). The API never sends credentials; paid proxies get theirs
+back here, from this machine's own ``PROXY_POOL_PAID_FILE`` / ``PROXY_POOL_PAID_ENV`` (matched
+by the proxy's key, which carries a digest of them), and are skipped when unknown here.
+Candidate lists are cached for a moment; reports are queued and sent by a background thread
+(``flush()`` waits for them), so a slow API never stalls a crawl; if the API is down the pool
+answers "no proxy" and logs, it does not raise.
+
+Settings: ``PROXY_POOL_API_URL`` (default ``http://127.0.0.1:5010``),
+``PROXY_POOL_API_TIMEOUT`` (seconds, default 2), ``PROXY_POOL_API_CACHE`` (seconds a candidate
+list is reused, default 2), plus the filters ``PROXY_POOL_PAID``, ``PROXY_POOL_MIN_ANONYMITY``,
+``PROXY_POOL_HTTPS`` sent as query parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import random
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+
+from proxies.model import Anonymity, Outcome, Proxy, mask_url
+from proxies.pool import filters_from_settings
+from proxies.scoring import Filters
+
+logger = logging.getLogger(__name__)
+
+
+class HttpApiProxyPool:
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:5010",
+        *,
+        timeout: float = 2.0,
+        cache_seconds: float = 2.0,
+        filters: Filters | None = None,
+        credentials: Iterable[Proxy] = (),
+        rng: random.Random | None = None,
+        background_reports: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.cache_seconds = cache_seconds
+        self.filters = filters or Filters()
+        self.credentials = {p.key: p for p in credentials}
+        self.rng = rng or random.Random()
+        self._cache: dict[tuple, tuple[float, list[Proxy]]] = {}
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # reports go out from a background thread, so a slow API never stalls the crawl
+        self.background_reports = background_reports
+        self._reports: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
+        self._sender: threading.Thread | None = None
+        self.dropped_reports = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HttpApiProxyPool:
+        from proxies.sources import load_paid
+
+        return cls(
+            settings.get("PROXY_POOL_API_URL") or "http://127.0.0.1:5010",
+            timeout=float(settings.get("PROXY_POOL_API_TIMEOUT") or 2.0),
+            cache_seconds=float(settings.get("PROXY_POOL_API_CACHE") or 2.0),
+            filters=filters_from_settings(settings),
+            credentials=load_paid(settings),
+        )
+
+    # -- the ProxyPool protocol -----------------------------------------------------------
+    def get(self, domain: str | None = None, **filters: Any) -> Proxy | None:
+        data = self._call("/get", self._params(domain, filters))
+        if not isinstance(data, dict) or "proxy" not in data:
+            return None
+        return self._proxy(data)
+
+    def candidates(self, domain: str | None = None, **filters: Any) -> list[Proxy]:
+        params = self._params(domain, filters)
+        key = tuple(sorted(params.items()))
+        hit = self._cache.get(key)
+        if hit and time.monotonic() - hit[0] < self.cache_seconds:
+            return list(hit[1])
+        data = self._call("/all", params)
+        out = (
+            [p for p in (self._proxy(d) for d in data or []) if p is not None]
+            if isinstance(data, list)
+            else []
+        )
+        self._cache[key] = (time.monotonic(), out)
+        return list(out)
+
+    def report(
+        self,
+        proxy: Proxy,
+        outcome: Outcome,
+        domain: str | None = None,
+        latency: float | None = None,
+    ) -> None:
+        body = {"key": proxy.key, "outcome": outcome.value, "domain": domain, "latency": latency}
+        if outcome is not Outcome.SUCCESS:
+            self._cache.clear()  # the server benches it; do not keep handing it out
+        if not self.background_reports:
+            self._call("/report", None, body)
+            return
+        if self._sender is None or not self._sender.is_alive():
+            self._sender = threading.Thread(
+                target=self._send_reports, name="proxy-reports", daemon=True
+            )
+            self._sender.start()
+        try:
+            self._reports.put_nowait(body)
+        except queue.Full:
+            self.dropped_reports += 1
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until queued reports are sent (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while self._reports.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._reports.unfinished_tasks
+
+    def close(self) -> None:
+        self.flush()
+
+    def _send_reports(self) -> None:
+        while True:
+            body = self._reports.get()
+            try:
+                self._call("/report", None, body)
+            finally:
+                self._reports.task_done()
+
+    # -- internals ------------------------------------------------------------------------
+    def _params(self, domain: str | None, overrides: dict[str, Any]) -> dict[str, str]:
+        f = self.filters
+        params: dict[str, str] = {}
+        if domain:
+            params["domain"] = domain
+        https = overrides.get("https", f.https)
+        if https:
+            params["type"] = "https"
+        anon = overrides.get("anonymity", overrides.get("min_anonymity", f.min_anonymity))
+        if anon:
+            params["anonymity"] = Anonymity.parse(anon).label
+        paid = overrides.get("paid", f.paid)
+        if paid is not None:
+            params["paid"] = "1" if paid else "0"
+        return params
+
+    def _proxy(self, d: dict[str, Any]) -> Proxy | None:
+        key = d.get("key", "")
+        if "#" in key:  # credentials: only if this machine has them
+            known = self.credentials.get(key)
+            if known is None:
+                logger.debug("paid proxy %s has no local credentials; skipped", d.get("label"))
+            return known
+        try:
+            host, port = str(d["proxy"]).rsplit(":", 1)
+            return Proxy(
+                host,
+                int(port),
+                scheme=d.get("scheme") or "http",
+                source=d.get("source") or "",
+                paid=bool(d.get("paid")),
+            )
+        except (KeyError, ValueError):
+            return None
+
+    def _call(self, path: str, params: dict[str, str] | None, body: dict | None = None) -> Any:
+        url = self.base_url + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            url, data=data, headers={"Content-Type": "application/json"} if data else {}
+        )
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                logger.warning(
+                    "proxy pool API %s answered %s", mask_url(self.base_url + path), exc.code
+                )
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "proxy pool API %s unreachable: %s",
+                mask_url(self.base_url + path),
+                type(exc).__name__,
+            )
+        return None
