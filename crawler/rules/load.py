@@ -547,12 +547,11 @@ def _split_path(text: str) -> Iterator[str | int]:
 
 
 def _antiban_checks(section: dict) -> list[tuple[str, str]]:
+    """The anti-ban section's own checks; its warnings do not fail validation."""
     if not section:
         return []
-    try:
-        from crawler.antiban.rule import check_antiban
-    except ImportError:
-        return []
+    from crawler.antiban.rule import check_antiban
+
     return [(p, m) for p, m in check_antiban(section) if not m.startswith("warning:")]
 
 
