@@ -10,8 +10,8 @@ from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.conf import arglist_to_dict
 
+from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.extract import EMPTY_VALUES
 from crawler.fixtures import result_to_json, save_fixture
 
@@ -25,7 +25,7 @@ def empty_fields(items: list[dict]) -> list[str]:
     ]
 
 
-class Command(ScrapyCommand):
+class Command(RuleArgumentsMixin, ScrapyCommand):
     requires_project = True
 
     def syntax(self) -> str:
@@ -42,21 +42,9 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--save", action="store_true", help="store the page and the output as a rule fixture"
         )
-        parser.add_argument(
-            "-a",
-            dest="spargs",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="rule argument (may be repeated)",
-        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
-        try:
-            opts.spargs = arglist_to_dict(opts.spargs)
-        except ValueError:
-            raise UsageError("Invalid -a value, use -a NAME=VALUE", print_help=False) from None
         # a preview stores nothing and records no run
         self.settings.set("ITEM_PIPELINES", {}, priority="cmdline")
         self.settings.set("STORE_RUNS_ENABLED", False, priority="cmdline")

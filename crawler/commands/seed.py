@@ -14,8 +14,8 @@ import asyncio
 from scrapy import Request
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.conf import arglist_to_dict
 
+from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.distributed.addon import quiet_scrapy_redis_warnings
 from crawler.distributed.connection import (
     RedisUnreachable,
@@ -27,7 +27,7 @@ from crawler.distributed.seed import push_requests, reset_crawl
 from crawler.spiders.rule import META_CARRY, META_PAGE, RuleSpider
 
 
-class Command(ScrapyCommand):
+class Command(RuleArgumentsMixin, ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
     default_settings = {"LOG_ENABLED": False}
@@ -40,27 +40,12 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "-a",
-            dest="spargs",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="rule argument, as for scrapy crawl",
-        )
         parser.add_argument("--page", help="page type of the URLs given")
         parser.add_argument(
             "--add",
             action="store_true",
             help="add to the crawl in Redis instead of starting a fresh one",
         )
-
-    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().process_options(args, opts)
-        try:
-            opts.spargs = arglist_to_dict(opts.spargs)
-        except ValueError:
-            raise UsageError("invalid -a value, use -a NAME=VALUE", print_help=False) from None
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not args:
