@@ -60,7 +60,9 @@ class Command(ScrapyCommand):
         bad_types = len({p.file for p in type_problems})
         for path in paths:
             try:
-                load_rule(path)
+                rule = load_rule(path)
+                for warning in rule.warnings:
+                    print(warning)
             except RuleError as exc:
                 bad += 1
                 problems += len(exc.problems)

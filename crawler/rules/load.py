@@ -7,6 +7,7 @@ are collected, so a person fixes them in one pass.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Iterator
@@ -189,6 +190,7 @@ class _Builder:
         self.item_types = item_types
         self.data = data
         self.report = report
+        self.warnings = _Reporter(report.filename, report.positions)  # reported, never fatal
         self.cleaner_check = cleaner_check
         self.page_names = list(data.get("pages", {}))
 
@@ -511,7 +513,11 @@ class _Builder:
         self.check_settings(d.get("settings", {}))
         antiban = d.get("antiban", {})
         for sub, message in _antiban_checks(antiban):
-            self.report.add(("antiban",) + tuple(_split_path(sub)), message)
+            path = ("antiban",) + tuple(_split_path(sub))
+            if message.startswith("warning:"):
+                self.warnings.add(path, message)
+            else:
+                self.report.add(path, message)
         schedule = self.schedule(d["schedule"], ("schedule",)) if "schedule" in d else None
         return Rule(
             name=name,
@@ -547,12 +553,12 @@ def _split_path(text: str) -> Iterator[str | int]:
 
 
 def _antiban_checks(section: dict) -> list[tuple[str, str]]:
-    """The anti-ban section's own checks; its warnings do not fail validation."""
+    """The anti-ban section's own checks (messages starting ``warning:`` do not fail a rule)."""
     if not section:
         return []
     from crawler.antiban.rule import check_antiban
 
-    return [(p, m) for p, m in check_antiban(section) if not m.startswith("warning:")]
+    return check_antiban(section)
 
 
 @lru_cache(maxsize=1)
@@ -707,6 +713,8 @@ def parse_rule(
     rule = builder.rule(name, file)
     if report.problems:
         raise RuleError(sorted(report.problems, key=lambda p: (p.line, p.column)))
+    if builder.warnings.problems:
+        rule = dataclasses.replace(rule, warnings=tuple(str(w) for w in builder.warnings.problems))
     return rule
 
 

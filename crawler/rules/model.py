@@ -168,6 +168,7 @@ class Rule:
     item: ItemTarget = field(default_factory=ItemTarget)
     settings: MappingProxyType = field(default_factory=lambda: EMPTY)
     antiban: MappingProxyType = field(default_factory=lambda: EMPTY)
+    warnings: tuple[str, ...] = ()  # file:line:column: field: warning: ... (reported, not problems)
     schedule: Schedule | None = None
 
     @property

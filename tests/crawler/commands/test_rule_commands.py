@@ -175,3 +175,16 @@ def test_shipped_rule_fixtures_still_extract_the_same():
     proc = scrapy("rules", "test")
     assert proc.returncode == 0, proc.stdout
     assert ", 0 changed or failing" in proc.stdout and not proc.stdout.startswith("0 fixture")
+
+
+def test_validate_prints_warnings_without_failing(tmp_path):
+    (tmp_path / "login.yaml").write_text(
+        "start: [{url: 'https://x.test/', page: p}]\npages: {p: {fields: {t: {css: title}}}}\n"
+        "antiban:\n  sessions: {login: {url: 'https://x.test/login', form: {user: '${NO_SUCH_VAR_XYZ}'}}}\n"
+    )
+    proc = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
+    assert proc.returncode == 0, proc.stdout
+    assert (
+        f"{tmp_path}/login.yaml:4:58: antiban.sessions.login.form.user: "
+        "warning: environment variable NO_SUCH_VAR_XYZ is not set"
+    ) in proc.stdout
