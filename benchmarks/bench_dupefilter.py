@@ -27,7 +27,7 @@ from scrapy import Request  # noqa: E402
 from scrapy.utils.test import get_crawler  # noqa: E402
 
 from crawler.distributed.dupefilter import BloomDupeFilter, RedisDupeFilter  # noqa: E402
-from tests.crawler.distributed.redis_server import REDIS_SERVER, RedisServer  # noqa: E402
+from tests.redis_server import REDIS_SERVER, RedisServer  # noqa: E402
 
 BATCH = 5000
 

@@ -29,7 +29,7 @@ from crawler.commands.demo import start_sample_site  # noqa: E402
 from crawler.distributed.keys import CrawlKeys  # noqa: E402
 from crawler.distributed.seed import push_requests, reset_crawl  # noqa: E402
 from tests.crawler.crawl import stat  # noqa: E402
-from tests.crawler.distributed.redis_server import REDIS_SERVER, RedisServer  # noqa: E402
+from tests.redis_server import REDIS_SERVER, RedisServer  # noqa: E402
 
 RULE = "sample_books"
 

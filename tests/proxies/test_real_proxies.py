@@ -11,7 +11,7 @@ import pytest
 
 from proxies.model import Anonymity, Proxy
 from proxies.validator import Validator
-from tests.proxies.conftest import free_port, wait_port
+from tests.net import free_port, wait_for_port
 from tests.proxies.fleet import FleetProcess
 
 TINYPROXY = shutil.which("tinyproxy") or (
@@ -47,7 +47,7 @@ def tinyproxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                     stderr=subprocess.DEVNULL,
                 )
             )
-            wait_port(port)
+            wait_for_port(port)
             proxies[name] = Proxy("127.0.0.1", port, source=f"tinyproxy-{name}")
         yield proxies
     finally:

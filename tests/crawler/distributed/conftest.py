@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.crawler.distributed.redis_server import REDIS_SERVER, RedisServer
+from tests.redis_server import MISSING, REDIS_SERVER, RedisServer
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does it)")
+        pytest.skip(MISSING)
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()

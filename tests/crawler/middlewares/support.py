@@ -18,26 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port, wait_for_port
+
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 REPO = Path(__file__).resolve().parents[3]
 CRAWL_SCRIPT = Path(__file__).with_name("crawl_books.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def require_tinyproxy() -> None:

@@ -1,22 +1,17 @@
-"""A throwaway redis-server on a free loopback port, in a temp dir, for the tests."""
+"""A throwaway redis-server (Debian's) on a free loopback port, in a temp dir, for the tests."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tests.net import free_port, wait_for_port
 
 REDIS_SERVER = shutil.which("redis-server") or (
     "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MISSING = "redis-server is not installed (apt-get install redis-server; .ci/run does it)"
 
 
 class RedisServer:
@@ -32,17 +27,12 @@ class RedisServer:
             "--save", "", "--appendonly", "no", "--protected-mode", "yes",
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        try:
+            wait_for_port(self.port, process=self.proc)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+        return self
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
