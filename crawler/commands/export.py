@@ -58,7 +58,29 @@ def store_from(settings: Any, uri: str | None) -> Store:
     return store
 
 
-class Command(ScrapyCommand):
+class StoreCommandMixin:
+    """Opening the store, and failing without a traceback, for the store commands."""
+
+    settings: Any
+    exitcode: int
+
+    def open_store_or_fail(self, uri: str | None) -> Store | None:
+        """The store (``--store`` or ``STORE_URI``), or None after printing why it cannot open."""
+        try:
+            return store_from(self.settings, uri)
+        except UsageError:
+            raise
+        except Exception as exc:  # an unreachable server, an unreadable file: no traceback
+            shown = mask_url(uri or self.settings.get("STORE_URI") or "")
+            self._fail(f"cannot open store {shown}: {exc}")
+            return None
+
+    def _fail(self, message: str) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        self.exitcode = 1
+
+
+class Command(StoreCommandMixin, ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
     default_settings = {"LOG_ENABLED": False}
@@ -102,12 +124,8 @@ class Command(ScrapyCommand):
             if opts.limit is not None and opts.limit < 0:
                 raise UsageError("--limit must be >= 0", print_help=False)
         uri = opts.store or self.settings.get("STORE_URI") or ""
-        try:
-            store = store_from(self.settings, opts.store)
-        except UsageError:
-            raise
-        except Exception as exc:  # an unreachable server, an unreadable file: no traceback
-            self._fail(f"cannot open store {mask_url(uri)}: {exc}")
+        store = self.open_store_or_fail(opts.store)
+        if store is None:
             return
         try:
             if opts.list:
@@ -118,10 +136,6 @@ class Command(ScrapyCommand):
             self._fail(f"export from {mask_url(uri)} failed: {type(exc).__name__}: {exc}")
         finally:
             store.close()
-
-    def _fail(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        self.exitcode = 1
 
     def _list(self, store: Store) -> None:
         names = store.collections()

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commands.export import store_from
+from crawler.commands.export import StoreCommandMixin
 from crawler.pipelines import DEFAULT_SPILL_DIR
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
@@ -36,7 +35,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-class Command(ScrapyCommand):
+class Command(StoreCommandMixin, ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
     default_settings = {"LOG_ENABLED": False}
@@ -84,12 +83,8 @@ class Command(ScrapyCommand):
                     print(f"no spill files in {spill_dir}")
                     return
         uri = opts.store or self.settings.get("STORE_URI") or ""
-        try:
-            store = store_from(self.settings, opts.store)
-        except UsageError:
-            raise
-        except Exception as exc:  # an unreachable server, an unreadable file: no traceback
-            self._fail(f"cannot open store {mask_url(uri)}: {exc}")
+        store = self.open_store_or_fail(opts.store)
+        if store is None:
             return
         try:
             if action == "replay":
@@ -102,10 +97,6 @@ class Command(ScrapyCommand):
             self._fail(f"store {action} on {mask_url(uri)} failed: {type(exc).__name__}: {exc}")
         finally:
             store.close()
-
-    def _fail(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        self.exitcode = 1
 
     def _replay(self, store: Store, files: list[Path], delete: bool) -> None:
         batch_size = max(1, self.settings.getint("STORE_BATCH_SIZE", 500)) if self.settings else 500
