@@ -430,6 +430,7 @@ class PageResult:
     items: list[dict] = field(default_factory=list)
     follows: list[Follow] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (reason, message)
+    followed: set[str] = field(default_factory=set, repr=False)  # link URLs already in follows
 
 
 class CompiledPage:
@@ -536,10 +537,10 @@ class CompiledPage:
             carry = {k: values.get(k) for k in carry_spec}
         else:
             carry = {}
-        seen = {f.url for f in result.follows}
+        # one set for the whole page: rebuilding it per row made large lists quadratic
         for url in links.urls(scope, page, depth):
-            if url not in seen:
-                seen.add(url)
+            if url not in result.followed:
+                result.followed.add(url)
                 result.follows.append(Follow(url, links.spec.to, links.priority, carry))
 
 

@@ -269,3 +269,12 @@ def test_guess_page_by_match_and_start_url():
     assert compiled.guess_page("http://example.com/item/3") == "d"
     assert compiled.guess_page("http://example.com/") == "p"
     assert compiled.guess_page("http://example.com/other") is None
+
+
+def test_row_links_are_followed_once_per_page():
+    rows = "".join(f"<li><a href='/i/{i % 500}'>item</a></li>" for i in range(20_000))
+    compiled = rule(
+        "  p:\n    rows:\n      css: li\n      emit: false\n      links: [{css: a, to: p}]\n"
+    )
+    result = extract(compiled, html(body=f"<html><body><ul>{rows}</ul></body></html>"))
+    assert [f.url for f in result.follows] == [f"http://example.com/i/{i}" for i in range(500)]
