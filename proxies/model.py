@@ -21,15 +21,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from vocab import Outcome, mask_url
+
+__all__ = ["Anonymity", "Outcome", "Proxy", "ProxyPool", "mask_url"]
+
 SCHEMES = ("http", "https", "socks4", "socks5")
-
-
-class Outcome(enum.Enum):
-    """What happened when a proxy was used."""
-
-    SUCCESS = "success"
-    FAILURE = "failure"  # connection refused, reset, timeout: the proxy's fault or the network's
-    BAN = "ban"  # the target answered, but with a block page, a captcha or a ban status
 
 
 class Anonymity(enum.IntEnum):
@@ -137,17 +133,6 @@ class Proxy:
 
     def __str__(self) -> str:
         return self.label
-
-
-def mask_url(text: str) -> str:
-    """Mask credentials in any URL-like string: ``http://u:p@h:1`` -> ``http://***@h:1``."""
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "", text
-    if "@" not in rest.split("/", 1)[0]:
-        return text
-    host = rest.split("@", 1)[1]
-    return f"{scheme}{sep}***@{host}"
 
 
 class ProxyPool(Protocol):

@@ -26,7 +26,7 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.internet import error as neterror
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from proxies.model import Outcome
+from vocab import Outcome
 
 # The statuses sites answer blocked clients with. 407 is the proxy refusing our credentials.
 DEFAULT_BAN_STATUSES = [403, 407, 429, 503]

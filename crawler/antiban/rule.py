@@ -37,8 +37,9 @@ from crawler.antiban.useragents import (
     known_browsers,
     known_os,
 )
-from proxies.model import Proxy, mask_url
+from proxies.model import Proxy
 from proxies.static import parse_proxy_list
+from vocab import mask_url
 
 _DOTTED = r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+"
 _REGEX_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}

@@ -13,7 +13,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from proxies.model import mask_url
+from vocab import mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

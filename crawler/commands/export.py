@@ -19,7 +19,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.store.base import Store, open_store
 from crawler.store.documents import dumps
-from proxies.model import mask_url
+from vocab import mask_url
 
 FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 

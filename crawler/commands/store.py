@@ -22,7 +22,7 @@ from crawler.pipelines import DEFAULT_SPILL_DIR
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
 from crawler.store.spill import replay_file, retire, spill_files
-from proxies.model import mask_url
+from vocab import mask_url
 
 ACTIONS = ("replay", "runs", "stats")
 

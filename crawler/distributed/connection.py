@@ -28,7 +28,7 @@ def check_reachable(server: redis.Redis, settings: BaseSettings) -> None:
     try:
         server.ping()
     except redis.exceptions.RedisError as exc:
-        from proxies.model import mask_url
+        from vocab import mask_url
 
         url = mask_url(settings.get("REDIS_URL") or DEFAULT_REDIS_URL)
         raise RedisUnreachable(f"cannot reach Redis at {url} (REDIS_URL): {exc}") from None

@@ -26,7 +26,7 @@ from crawler.pipelines import DEFAULT_SPILL_DIR
 from crawler.store.base import Store, open_store
 from crawler.store.documents import utc_now_iso
 from crawler.store.spill import run_line
-from proxies.model import mask_url
+from vocab import mask_url
 
 if TYPE_CHECKING:
     from scrapy import Spider

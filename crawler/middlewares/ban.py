@@ -28,7 +28,7 @@ from scrapy.utils.misc import load_object
 from crawler.antiban.banpolicy import Verdict
 from crawler.antiban.delays import parse_retry_after, sleep
 from crawler.antiban.signals import request_banned
-from proxies.model import Outcome
+from vocab import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,9 @@ from scrapy.utils.misc import load_object
 from crawler.antiban.delays import sleep
 from crawler.antiban.rotation import load_policy
 from crawler.antiban.signals import request_banned
-from proxies.model import Outcome, Proxy
+from proxies.model import Proxy
 from proxies.static import StaticProxyPool
+from vocab import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from twisted.internet.defer import Deferred
 
 from crawler.antiban.sessions import LoginStep, Session, SessionPool
 from crawler.antiban.signals import request_banned
-from proxies.model import Outcome
+from vocab import Outcome
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.antiban.signals import request_banned
 from crawler.antiban.useragents import HeaderProfile, UserAgentCatalog
-from proxies.model import Outcome
+from vocab import Outcome
 
 logger = logging.getLogger(__name__)
 

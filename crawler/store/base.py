@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-from proxies.model import mask_url
+from vocab import mask_url
 
 #: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
 #: pymongo-style ``[(field, 1 | -1), ...]``.
