@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.store.base import Store, open_store  # noqa: E402
+from crawler.store import Store, open_store  # noqa: E402
 
 
 def make_items(n: int, version: int = 0, changed_every: int = 0) -> list[dict]:

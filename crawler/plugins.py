@@ -67,3 +67,7 @@ def check_extractor(name: str, args: Mapping[str, Any] | None) -> list[str]:
         if param.default is param.empty and param.name not in (args or {}):
             problems.append(f"extractor {name!r}: missing argument {param.name!r}")
     return problems
+
+
+def extractor_names() -> list[str]:
+    return sorted(_EXTRACTORS)

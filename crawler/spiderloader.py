@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import SpiderLoader
 
+from crawler.project import project_rules
+from crawler.rules import Problem
 from crawler.rules.itemtypes import load_item_types
-from crawler.rules.load import Problem, did_you_mean, load_project_modules, load_rules
+from crawler.rules.problems import did_you_mean
 from crawler.spiders.rule import RuleSpider
 
 logger = logging.getLogger(__name__)
@@ -23,8 +26,8 @@ class RuleSpiderLoader(SpiderLoader):
     def __init__(self, settings):
         super().__init__(settings)
         self.rules_dir = settings.get("RULES_DIR")
-        load_project_modules(settings)
-        rules, self.problems = load_rules(self.rules_dir)
+        rules, problems = project_rules(settings)
+        self.problems = [p for p in problems if p.is_error]
         item_types = load_item_types(self.rules_dir)[0]
         self.broken = {_rule_name(p) for p in self.problems}
         for name, rule in rules.items():
@@ -56,6 +59,4 @@ class RuleSpiderLoader(SpiderLoader):
 
 
 def _rule_name(problem: Problem) -> str:
-    from pathlib import Path
-
     return Path(problem.file).stem

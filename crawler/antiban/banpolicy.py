@@ -1,8 +1,9 @@
 """Is this response (or this download error) a ban? The default policy, replaceable by a setting.
 
-A policy is any class with ``from_settings(settings)``, ``response_verdict(request, response)``
-and ``exception_verdict(request, exception)``, each returning a :class:`Verdict` or None; the
-ban middleware loads it from ``BAN_POLICY_CLASS``.
+A policy is any class built by ``scrapy.utils.misc.build_from_crawler`` with
+``response_verdict(request, response)`` and ``exception_verdict(request, exception)``, each
+returning a :class:`Verdict` or None; the ban middleware builds it from ``BAN_POLICY_CLASS``.
+Download errors are judged by class, as listed in ``BAN_EXCEPTIONS`` (import path -> reason).
 
 >>> from scrapy.http import HtmlResponse, Request
 >>> policy = BanPolicy(markers=[r"verify you are (a )?human"])
@@ -23,32 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
-from twisted.internet import error as neterror
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from scrapy.utils.misc import load_object
 
+from crawler.defaults import antiban as defaults
 from vocab import Outcome
-
-# The statuses sites answer blocked clients with. 407 is the proxy refusing our credentials.
-DEFAULT_BAN_STATUSES = [403, 407, 429, 503]
-
-# Markers of whole-page blocks and challenges of the common anti-bot vendors (regex,
-# case-insensitive). Not a bare "g-recaptcha": many sites embed a captcha in an ordinary form.
-DEFAULT_BAN_MARKERS = [
-    r"<title>\s*(Just a moment\.\.\.|Attention Required! \| Cloudflare)",
-    r"cf-browser-verification|cf_chl_opt",
-    r"px-captcha",
-    r"/distil_r_captcha",
-    r"verify (that )?you are (a )?human",
-    r"unusual traffic from your computer network",
-]
-
-# Where blocked clients get redirected to (regex on the URL, case-insensitive).
-DEFAULT_LOGIN_URL_PATTERNS = [
-    r"/(login|signin|sign-in|log-in)\b",
-    r"captcha",
-    r"/challenge\b",
-    r"/verif(y|ication)\b",
-]
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
@@ -77,13 +56,17 @@ class BanPolicy:
     def __init__(
         self,
         *,
-        statuses: Iterable[int] = DEFAULT_BAN_STATUSES,
-        markers: Iterable[str] = DEFAULT_BAN_MARKERS,
-        login_url_patterns: Iterable[str] = DEFAULT_LOGIN_URL_PATTERNS,
+        statuses: Iterable[int] = defaults.BAN_STATUSES,
+        markers: Iterable[str] = defaults.BAN_MARKERS,
+        login_url_patterns: Iterable[str] = defaults.BAN_LOGIN_URL_PATTERNS,
         empty_body: bool = True,
         marker_scan_bytes: int = 200_000,
         proxy_auth_statuses: Iterable[int] = (407,),
+        exceptions: dict[str, str] = defaults.BAN_EXCEPTIONS,
     ) -> None:
+        # (exception class, reason), most specific classes first so subclasses win
+        classes = [(load_object(path), reason) for path, reason in exceptions.items()]
+        self.exceptions = sorted(classes, key=lambda cr: -len(cr[0].__mro__))
         self.proxy_auth_statuses = {int(s) for s in proxy_auth_statuses}
         self.statuses = {int(s) for s in statuses}
         self.markers = _compile(markers, "BAN_MARKERS")
@@ -92,18 +75,16 @@ class BanPolicy:
         self.marker_scan_bytes = marker_scan_bytes
 
     @classmethod
-    def from_settings(cls, settings: Any) -> BanPolicy:
+    def from_crawler(cls, crawler: Any) -> BanPolicy:
+        settings = crawler.settings
         return cls(
-            statuses=settings.getlist("BAN_STATUSES", DEFAULT_BAN_STATUSES)
-            + settings.getlist("BAN_EXTRA_STATUSES", []),
-            markers=settings.getlist("BAN_MARKERS", DEFAULT_BAN_MARKERS)
-            + settings.getlist("BAN_EXTRA_MARKERS", []),
-            login_url_patterns=settings.getlist(
-                "BAN_LOGIN_URL_PATTERNS", DEFAULT_LOGIN_URL_PATTERNS
-            )
-            + settings.getlist("BAN_EXTRA_LOGIN_URL_PATTERNS", []),
-            empty_body=settings.getbool("BAN_EMPTY_BODY", True),
-            proxy_auth_statuses=settings.getlist("BAN_PROXY_AUTH_STATUSES", [407]),
+            statuses=settings.getlist("BAN_STATUSES") + settings.getlist("BAN_EXTRA_STATUSES"),
+            markers=settings.getlist("BAN_MARKERS") + settings.getlist("BAN_EXTRA_MARKERS"),
+            login_url_patterns=settings.getlist("BAN_LOGIN_URL_PATTERNS")
+            + settings.getlist("BAN_EXTRA_LOGIN_URL_PATTERNS"),
+            empty_body=settings.getbool("BAN_EMPTY_BODY"),
+            proxy_auth_statuses=settings.getlist("BAN_PROXY_AUTH_STATUSES"),
+            exceptions=settings.getdict("BAN_EXCEPTIONS"),
         )
 
     def is_login_url(self, url: str) -> bool:
@@ -145,10 +126,21 @@ class BanPolicy:
                 return Verdict("marker", Outcome.BAN)
         return None
 
+    def exception_reason(self, exception: BaseException) -> str | None:
+        """The reason of the first exception in the chain that ``BAN_EXCEPTIONS`` names; a
+        wrapper (DownloadFailedError, ResponseFailed) is judged by what it wraps first."""
+        causes = _causes(exception)
+        for exc in causes[1:] + causes[:1]:
+            for cls, reason in self.exceptions:
+                if isinstance(exc, cls):
+                    detailed = _reason_from_text(repr(exc)) if reason == "connection_lost" else None
+                    return detailed or reason
+        return None
+
     def exception_verdict(self, request: Request, exception: BaseException) -> Verdict | None:
         """Through a proxy, a broken connection is the proxy's failure; direct, a reset is a ban."""
         via_proxy = bool(request.meta.get("proxy"))
-        reason = _exception_reason(exception)
+        reason = self.exception_reason(exception)
         if reason is None:
             return None
         if via_proxy:
@@ -158,46 +150,27 @@ class BanPolicy:
         return None
 
 
-# Scrapy >= 2.14 wraps download errors in its own classes (scrapy.exceptions); older ones raise
-# Twisted's. Both are recognised, by class name for the former so older Scrapy still imports.
-_SCRAPY_ERRORS = {
-    "DownloadConnectionRefusedError": "connection_refused",
-    "DownloadTimeoutError": "timeout",
-    "ResponseDataLossError": "truncated",
-    "TunnelError": "tunnel_error",
-}
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps: ``__cause__``/``__context__`` chains and the failures a
+    Twisted ResponseFailed collects (``reasons``), breadth first."""
+    seen: list[BaseException] = []
+    queue = [exc]
+    while queue and len(seen) < 20:
+        current = queue.pop(0)
+        if current in seen:
+            continue
+        seen.append(current)
+        queue += [e for e in (current.__cause__, current.__context__) if e is not None]
+        for reason in getattr(current, "reasons", None) or ():
+            value = getattr(reason, "value", reason)  # a twisted Failure, or an exception
+            if isinstance(value, BaseException):
+                queue.append(value)
+    return seen
 
 
-def _exception_reason(exc: BaseException) -> str | None:
-    name = type(exc).__name__
-    if name in _SCRAPY_ERRORS:
-        return _SCRAPY_ERRORS[name]
-    if name == "DownloadFailedError":
-        cause = exc.__cause__ or exc.__context__
-        return (_exception_reason(cause) if cause else None) or _reason_from_text(str(exc))
-    if isinstance(exc, neterror.ConnectionRefusedError):
-        return "connection_refused"
-    if (
-        isinstance(exc, (neterror.TimeoutError, neterror.TCPTimedOutError))
-        or name == "TimeoutError"
-    ):
-        return "timeout"
-    if isinstance(exc, (neterror.ConnectionLost, neterror.ConnectionDone)):
-        return "connection_lost"
-    if isinstance(exc, (ResponseFailed, ResponseNeverReceived)):
-        return _reason_from_text(repr(getattr(exc, "reasons", exc)))
-    if isinstance(exc, (neterror.ConnectError, ConnectionError)):
-        return "connect_error"
-    return None
-
-
-def _reason_from_text(text: str) -> str:
+def _reason_from_text(text: str) -> str | None:
     if "DataLoss" in text:
         return "truncated"
     if "ConnectionReset" in text or "Connection reset" in text:
         return "connection_reset"
-    if "TimeoutError" in text or "timed out" in text:
-        return "timeout"
-    if "refused" in text:
-        return "connection_refused"
-    return "connection_lost"
+    return None

@@ -96,7 +96,7 @@ class StickySessionPolicy(StickyDomainPolicy):
         return f"{session}\x00{domain}" if session is not None else domain
 
 
-POLICIES = {
+POLICIES = {  # the names are the ones a rule may use (crawler.rules.sections.antiban)
     "random": RandomPolicy,
     "round_robin": RoundRobinPolicy,
     "lru": LeastRecentlyUsedPolicy,
@@ -105,10 +105,16 @@ POLICIES = {
 }
 
 
-def load_policy(name: str) -> RotationPolicy:
-    """Build a policy from its name in POLICIES or a dotted class path."""
+def policy_class(name: str) -> type:
+    """The policy class for a name in POLICIES (what a rule may say) or a dotted class path (a
+    project setting); build it with ``scrapy.utils.misc.build_from_crawler``."""
     if name in POLICIES:
-        return POLICIES[name]()
+        return POLICIES[name]
     if "." in name:
-        return load_object(name)()
+        return load_object(name)
     raise ValueError(f"PROXY_POLICY {name!r} is not one of {', '.join(POLICIES)} nor a class path")
+
+
+def load_policy(name: str) -> RotationPolicy:
+    """A policy instance by name or class path (policies take no settings)."""
+    return policy_class(name)()

@@ -21,36 +21,11 @@ import itertools
 import json
 import os
 import random
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def env_refs(value: str) -> list[str]:
-    """Names of the environment variables ``value`` refers to as ``${NAME}``."""
-    return [m.group(1) for m in _ENV_REF.finditer(value) if m.group(2) is None]
-
-
-def expand_env(value: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace ``${NAME}`` (and ``${NAME:-default}``) with the environment's values.
-
-    Raises KeyError naming the variable (never its value) if one is unset and has no default.
-    """
-    env = os.environ if environ is None else environ
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise KeyError(f"environment variable {name} is not set")
-
-    return _ENV_REF.sub(sub, value)
+from crawler.rules.envvars import env_refs, expand_env
 
 
 def load_cookies_file(path: str | Path) -> list[dict[str, Any]]:

@@ -25,8 +25,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.downloadermiddlewares.httpcompression import ACCEPTED_ENCODINGS
-
 PLATFORMS = ("desktop", "mobile", "tablet")
 
 # Short names a rule may use -> fake-useragent's browser names.
@@ -184,6 +182,10 @@ def build_headers(entry: Mapping[str, Any], accept_language: str) -> dict[str, s
     browser = entry["browser"]
     ua = entry["useragent"]
     mobile = entry.get("type") != "desktop"
+    # Imported here: the rule compiler checks user-agent filters with this module's catalog and
+    # must not import Scrapy.
+    from scrapy.downloadermiddlewares.httpcompression import ACCEPTED_ENCODINGS
+
     encodings = [e.decode() for e in ACCEPTED_ENCODINGS]  # only what Scrapy can decode
     headers: dict[str, str] = {"User-Agent": ua}
     if browser in CHROMIUM_BROWSERS:

@@ -17,7 +17,7 @@ from typing import IO, Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.store.base import Store, open_store
+from crawler.store import Store, open_store
 from crawler.store.documents import dumps
 from vocab import mask_url
 
@@ -51,7 +51,7 @@ def store_from(settings: Any, uri: str | None) -> Store:
     if not uri:
         raise UsageError("no store: set STORE_URI or pass --store URI", print_help=False)
     try:
-        store = open_store(uri)
+        store = open_store(uri, settings)
     except ValueError as exc:
         raise UsageError(str(exc), print_help=False) from None
     store.open()

@@ -1,19 +1,30 @@
 """``scrapy preview <rule> <url> [--page TYPE] [--save]``: fetch one page through the crawl's
-middlewares and print what the rule extracts from it, with empty fields flagged."""
+middlewares and print what the rule extracts from it, with empty fields flagged.
+
+Preview is this command's concern alone (as ``scrapy parse`` patches ``start``): it replaces the
+spider's start with the one request asked for, stores nothing, records no run, keeps the crawl
+on this machine and neither reads nor writes the seen-URL state of incremental crawls.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.http import Request, Response
 
 from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.extract import EMPTY_VALUES
 from crawler.fixtures import result_to_json, save_fixture
+from crawler.rules.requests import url_problem, url_request
+from crawler.spiders.requests import META_CARRY, META_PAGE, to_request
+from crawler.spiders.rule import RuleSpider
 
 
 def empty_fields(items: list[dict]) -> list[str]:
@@ -45,9 +56,8 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
-        # a preview stores nothing and records no run
-        self.settings.set("ITEM_PIPELINES", {}, priority="cmdline")
-        self.settings.set("STORE_RUNS_ENABLED", False, priority="cmdline")
+        for name, value in PREVIEW_SETTINGS.items():
+            self.settings.set(name, value, priority="cmdline")
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 
@@ -62,14 +72,16 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
                 f"rule {name!r} has no page type {opts.page!r}; it has: {', '.join(rule.pages)}",
                 print_help=False,
             )
+        problem = url_problem(url)
+        if problem:
+            raise UsageError(f"cannot preview {url!r}: {problem}", print_help=False)
+        preview: dict[str, Any] = {}
         crawler = self.crawler_process.create_crawler(spidercls)
-        self.crawler_process.crawl(
-            crawler, _preview_url=url, _preview_page=opts.page, **opts.spargs
-        )
+        spidercls.start = preview_start(url, opts.page, preview)
+        self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         spider = crawler.spider
-        preview: dict[str, Any] | None = getattr(spider, "preview", None)
-        if preview is None:
+        if not preview:
             print(f"error: no response for {url} (see the log above)", file=sys.stderr)
             self.exitcode = 1
             return
@@ -107,3 +119,38 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
                 crawl_time=preview["crawl_time"],
             )
             print(f"saved fixture {path}", file=sys.stderr)
+
+
+# A preview stores nothing, records no run, stays on this machine and keeps no seen-URL state.
+PREVIEW_SETTINGS = {
+    "ITEM_PIPELINES": {},
+    "STORE_RUNS_ENABLED": False,
+    "DISTRIBUTED": False,
+    "INCREMENTAL_STATE_URI": "",
+}
+
+
+def preview_start(url: str, page: str | None, preview: dict[str, Any]) -> Any:
+    """A ``start`` for the rule spider that makes the one request previewed and keeps what the
+    rule extracts from its response in ``preview``."""
+
+    async def start(spider: RuleSpider) -> AsyncIterator[Request]:
+        spec = url_request(spider.rule, url, spider.args, page=page)
+
+        def extract(response: Response) -> None:
+            kind = response.meta.get(META_PAGE) or spider.compiled.guess_page(response.url)
+            now = datetime.now(UTC)
+            carry = response.meta.get(META_CARRY) or {}
+            preview.update(page=kind, response=response, crawl_time=now, carry=carry)
+            if kind is not None:
+                preview["result"] = spider.compiled.extract(kind, response, carry=carry, now=now)
+
+        def failed(failure: Any) -> None:
+            response = getattr(failure.value, "response", None)
+            preview.update(error=failure.getErrorMessage(), response=response)
+
+        request = to_request(spec, extract, failed)
+        request.meta["allow_offsite"] = True
+        yield request.replace(dont_filter=True)
+
+    return start

@@ -9,7 +9,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.fixtures import fixtures_dir, run_fixture
-from crawler.rules.load import RuleError, load_project_modules, load_rule
+from crawler.project import compile_context
+from crawler.rules import RuleError, load_rule
 
 from .validate import resolve_rule_paths
 
@@ -32,7 +33,7 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        load_project_modules(self.settings)
+        context = compile_context(self.settings)
         if not args or args[0] not in ("test", "list"):
             raise UsageError(
                 "use: scrapy rules test [RULE...] or scrapy rules list", print_help=False
@@ -42,7 +43,7 @@ class Command(ScrapyCommand):
         tested = changed = broken_rules = 0
         for path in paths:
             try:
-                rule = load_rule(path)
+                rule = load_rule(path, context)
             except RuleError as exc:
                 broken_rules += 1
                 print(f"FAIL {path.stem}: the rule has problems (scrapy validate {path.stem})")

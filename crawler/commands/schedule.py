@@ -22,6 +22,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.distributed.addon import is_distributed
 from crawler.distributed.connection import DEFAULT_REDIS_URL
+from crawler.project import compile_context, project_rules
 from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 
 # Settings a crawl must not inherit from the daemon's command line.
@@ -62,6 +63,7 @@ class Command(ScrapyCommand):
             crawl_settings=forwarded,
             distributed=is_distributed(s),
             redis_url=(s.get("REDIS_URL") or DEFAULT_REDIS_URL) if is_distributed(s) else "",
+            context=compile_context(s),
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -113,9 +115,7 @@ class Command(ScrapyCommand):
         return status
 
     def spider_names(self) -> set[str]:
-        from crawler.rules.load import load_rules
-
-        rules, _ = load_rules(self.settings.get("RULES_DIR"))
+        rules, _ = project_rules(self.settings)
         return set(rules)
 
     def serve(self, daemon: ScheduleDaemon) -> None:

@@ -9,9 +9,7 @@ running crawl instead.
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from scrapy import Request
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
@@ -24,7 +22,15 @@ from crawler.distributed.connection import (
 )
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.seed import push_requests, reset_crawl
-from crawler.spiders.rule import META_CARRY, META_PAGE, RuleSpider
+from crawler.rules import Rule
+from crawler.rules.requests import (
+    RequestSpec,
+    StartError,
+    start_requests,
+    url_problem,
+    url_request,
+)
+from crawler.spiders.rule import RuleSpider
 
 
 class Command(RuleArgumentsMixin, ScrapyCommand):
@@ -58,13 +64,39 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         spidercls = get_spider_loader(settings).load(name)
         if not issubclass(spidercls, RuleSpider):
             raise UsageError(f"{name!r} is not a rule spider", print_help=False)
-        spider = spidercls(**opts.spargs)
+        rule = spidercls.rule
+        spider = spidercls(**opts.spargs)  # the queue serializes callbacks by their spider
         if spider.missing_args:
             example = " ".join(f"-a {n}=VALUE" for n in spider.missing_args)
             raise UsageError(f"rule {name} needs: scrapy seed {name} {example}", print_help=False)
-        requests = (
-            self.url_requests(spider, urls, opts.page) if urls else self.start_requests(spider)
-        )
+        if opts.page is not None and opts.page not in rule.pages:
+            raise UsageError(f"rule {rule.name} has no page type {opts.page!r}", print_help=False)
+        bad: list[str] = []
+        try:
+            if urls:
+                specs = [self.url_spec(rule, url, spider.args, opts.page) for url in urls]
+            else:
+                specs = list(
+                    start_requests(
+                        rule,
+                        spider.rule_args,
+                        max_requests=settings.getint("RULE_MAX_START_REQUESTS"),
+                        on_bad_url=lambda url, why: bad.append(f"{url}: {why}"),
+                    )
+                )
+        except StartError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        requests = []
+        for spec in specs:
+            try:
+                requests.append(spider.request(spec))
+            except ValueError as exc:
+                bad.append(f"{spec.url}: {exc}")
+        if bad:
+            raise UsageError(
+                f"rule {name}: cannot request {len(bad)} start URL(s), e.g. {bad[0]}",
+                print_help=False,
+            )
         server = redis_from_settings(settings)
         try:
             check_reachable(server, settings)
@@ -78,30 +110,11 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         print(f"seeded {count} request(s) into {keys.queue} ({queued} queued)")
 
     @staticmethod
-    def start_requests(spider: RuleSpider) -> list[Request]:
-        async def collect() -> list[Request]:
-            return [r async for r in spider.start() if isinstance(r, Request)]
-
-        return asyncio.run(collect())
-
-    @staticmethod
-    def url_requests(spider: RuleSpider, urls: list[str], page: str | None) -> list[Request]:
-        rule = spider.rule
-        if page is not None and page not in rule.pages:
-            raise UsageError(f"rule {rule.name} has no page type {page!r}", print_help=False)
-        requests = []
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise UsageError(f"not an http(s) URL: {url!r}", print_help=False)
-            kind = page or spider.compiled.guess_page(url) or rule.start[0].page
-            requests.append(
-                Request(
-                    url,
-                    callback=spider.parse_page,
-                    errback=spider.on_error,
-                    meta={META_PAGE: kind, META_CARRY: {}},
-                    priority=rule.pages[kind].priority,
-                    dont_filter=True,
-                )
-            )
-        return requests
+    def url_spec(rule: Rule, url: str, args: dict, page: str | None) -> RequestSpec:
+        problem = url_problem(url)
+        if problem:
+            raise UsageError(f"cannot seed {url!r}: {problem}", print_help=False)
+        spec = url_request(rule, url, args, page=page)
+        if spec.page is None:
+            spec = url_request(rule, url, args, page=rule.start[0].page)
+        return spec

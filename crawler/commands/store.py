@@ -18,7 +18,6 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.export import StoreCommandMixin
-from crawler.pipelines import DEFAULT_SPILL_DIR
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
 from crawler.store.spill import replay_file, retire, spill_files
@@ -77,7 +76,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
             if missing:
                 raise UsageError(f"no such spill file: {', '.join(missing)}", print_help=False)
             if not files:
-                spill_dir = Path(self.settings.get("STORE_SPILL_DIR") or DEFAULT_SPILL_DIR)
+                spill_dir = Path(self.settings.get("STORE_SPILL_DIR"))
                 files = spill_files(spill_dir)
                 if not files:
                     print(f"no spill files in {spill_dir}")
@@ -99,7 +98,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
             store.close()
 
     def _replay(self, store: Store, files: list[Path], delete: bool) -> None:
-        batch_size = max(1, self.settings.getint("STORE_BATCH_SIZE", 500)) if self.settings else 500
+        batch_size = max(1, self.settings.getint("STORE_BATCH_SIZE"))
         for path in files:
             try:
                 result = replay_file(store, path, batch_size=batch_size)

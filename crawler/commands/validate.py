@@ -1,4 +1,5 @@
-"""``scrapy validate [RULE...]``: check rule files against the schema and the platform's checks."""
+"""``scrapy validate [RULE...]``: check rule files with the compiler the crawl uses; print every
+problem as ``file:line:column: field: message``, warnings included (``--strict``: warnings fail)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.project import compile_context
+from crawler.rules import RuleError, load_rule
+from crawler.rules.files import rule_files
 from crawler.rules.itemtypes import load_item_types
-from crawler.rules.load import RuleError, load_project_modules, load_rule, rule_files
 
 
 def resolve_rule_paths(args: list[str], rules_dir: str) -> list[Path]:
@@ -38,7 +41,7 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[RULE or FILE ...]"
+        return "[RULE or FILE ...] [--strict]"
 
     def short_desc(self) -> str:
         return "Check rule files; print each problem as file:line:column: field: message"
@@ -46,31 +49,39 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="warnings (such as an unset ${VARIABLE}) fail the validation too",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        load_project_modules(self.settings)
-        paths = resolve_rule_paths(args, self.settings.get("RULES_DIR"))
+        context = compile_context(self.settings)
+        rules_dir = self.settings.get("RULES_DIR")
+        paths = resolve_rule_paths(args, rules_dir)
         if not paths:
-            raise UsageError(f"no rule files in {self.settings.get('RULES_DIR')}", print_help=False)
-        bad = 0
-        problems = 0
-        type_problems = load_item_types(self.settings.get("RULES_DIR"))[1]
+            raise UsageError(f"no rule files in {rules_dir}", print_help=False)
+        bad = problems = warned = 0
+        type_problems = load_item_types(rules_dir)[1]
         for problem in type_problems:
             print(problem)
         bad_types = len({p.file for p in type_problems})
         for path in paths:
             try:
-                rule = load_rule(path)
-                for warning in rule.warnings:
-                    print(warning)
+                rule = load_rule(path, context)
             except RuleError as exc:
                 bad += 1
-                problems += len(exc.problems)
+                problems += len(exc.errors)
                 for problem in exc.problems:
                     print(problem)
+                continue
+            for warning in rule.warnings:
+                print(warning)
+            warned += bool(rule.warnings)
         if not opts.quiet:
             ok = len(paths) - bad
             print(f"{len(paths)} rule file(s): {ok} ok, {bad} with {problems} problem(s)")
             if bad_types:
                 print(f"{bad_types} item type file(s) with {len(type_problems)} problem(s)")
-        self.exitcode = 1 if bad or bad_types else 0
+        failed = bad or bad_types or (opts.strict and warned)
+        self.exitcode = 1 if failed else 0

@@ -54,12 +54,7 @@ class DistributedCrawl:
         if not is_distributed(settings):
             # One machine, Scrapy's own scheduler; no message, as Scrapy would warn about it.
             raise NotConfigured
-        # `scrapy preview` fetches one page for a person to look at: never through the shared
-        # queue, where a running crawl's workers would take it. (Scrapy creates the spider
-        # before add-ons update the settings.)
-        if getattr(getattr(self.crawler, "spider", None), "preview_url", None) is not None:
-            raise NotConfigured
-        name = settings.get("DISTRIBUTED_DUPEFILTER", "set")
+        name = settings.get("DISTRIBUTED_DUPEFILTER")
         if name not in DUPEFILTERS:
             raise ValueError(
                 f"DISTRIBUTED_DUPEFILTER must be one of {', '.join(DUPEFILTERS)}; got {name!r}"

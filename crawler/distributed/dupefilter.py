@@ -159,8 +159,8 @@ class BloomDupeFilter(RedisDupeFilter):
     def __init__(self, server, key: str, debug: bool = False, *, crawler=None, stats=None):
         super().__init__(server, key, debug, crawler=crawler, stats=stats)
         settings = crawler.settings if crawler is not None else {}
-        capacity = int(settings.get("DISTRIBUTED_BLOOM_CAPACITY", 10_000_000))
-        error_rate = float(settings.get("DISTRIBUTED_BLOOM_ERROR_RATE", 0.001))
+        capacity = settings.getint("DISTRIBUTED_BLOOM_CAPACITY")
+        error_rate = settings.getfloat("DISTRIBUTED_BLOOM_ERROR_RATE")
         try:
             self.bloom = BloomFilter.size_for(
                 capacity, error_rate, server=server, key=key + ":bloom"

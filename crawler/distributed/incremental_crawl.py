@@ -27,7 +27,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from crawler.distributed.addon import is_distributed
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.seen import RedisSeenState, SeenState, SqliteSeenState
-from crawler.spiders.rule import META_PAGE
+from crawler.spiders.requests import META_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def open_seen_state(settings, rule_name: str) -> SeenState:
 
         return RedisSeenState(redis_from_settings(settings), CrawlKeys.for_rule(rule_name).seen)
     uri = settings.get("INCREMENTAL_STATE_URI") or ""
+    if not uri:
+        raise NotConfigured  # no seen-URL state kept (scrapy preview, or by choice)
     if not uri.startswith("sqlite:///"):
         raise NotConfigured(f"INCREMENTAL_STATE_URI must be sqlite:///PATH; got {uri!r}")
     return SqliteSeenState(uri.removeprefix("sqlite:///"), rule_name)
@@ -50,7 +52,7 @@ class IncrementalMiddleware(BaseSpiderMiddleware):
         super().__init__(crawler)
         self.state = state
         self.once = once  # page type -> refresh_after (seconds) or None
-        self.enabled = crawler.settings.getbool("INCREMENTAL_ENABLED", True)
+        self.enabled = crawler.settings.getbool("INCREMENTAL_ENABLED")
         self.stats = crawler.stats
         crawler.signals.connect(self.response_received, signal=signals.response_received)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -60,8 +62,6 @@ class IncrementalMiddleware(BaseSpiderMiddleware):
         rule = getattr(crawler.spidercls, "rule", None)
         if rule is None or not rule.incremental:
             raise NotConfigured  # no message: Scrapy would warn about it on every crawl
-        if getattr(getattr(crawler, "spider", None), "preview_url", None) is not None:
-            raise NotConfigured  # a preview shows the page whatever was seen, and records nothing
         once = {n: p.refresh_after for n, p in rule.pages.items() if p.fetch == "once"}
         return cls(crawler, open_seen_state(crawler.settings, rule.name), once)
 

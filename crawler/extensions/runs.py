@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.pipelines import DEFAULT_SPILL_DIR
-from crawler.store.base import Store, open_store
+from crawler.store import Store, open_store
 from crawler.store.documents import utc_now_iso
 from crawler.store.spill import run_line
 from vocab import mask_url
@@ -113,9 +112,9 @@ class RunRecorder:
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         settings = crawler.settings
         uri = settings.get("STORE_URI") or ""
-        if not uri or not settings.getbool("STORE_RUNS_ENABLED", True):
+        if not uri or not settings.getbool("STORE_RUNS_ENABLED"):
             raise NotConfigured("STORE_URI is empty or STORE_RUNS_ENABLED is off")
-        spill_dir = Path(settings.get("STORE_SPILL_DIR") or DEFAULT_SPILL_DIR)
+        spill_dir = Path(settings.get("STORE_SPILL_DIR"))
         ext = cls(crawler, uri, spill_dir)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

@@ -21,9 +21,10 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
-from scrapy.utils.misc import load_object
+from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.antiban.banpolicy import Verdict
 from crawler.antiban.delays import parse_retry_after, sleep
@@ -35,24 +36,29 @@ logger = logging.getLogger(__name__)
 _REDIRECT_META = ("redirect_urls", "redirect_reasons", "redirect_times", "redirect_ttl")
 
 
+# Stats of retries on the ban budget (Scrapy's get_retry_request names them under this prefix):
+# antiban/retries/count, antiban/retries/reason_count/<reason>, antiban/retries/max_reached.
+STATS_PREFIX = "antiban/retries"
+
+
 class BanMiddleware:
     def __init__(self, crawler: Crawler, policy: Any) -> None:
         s = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
         self.policy = policy
-        self.retry_times = s.getint("BAN_RETRY_TIMES", 5)
-        self.retry_delay = s.getfloat("BAN_RETRY_DELAY", 2.0)
-        self.retry_after_max = s.getfloat("BAN_RETRY_AFTER_MAX", 60.0)
-        self.priority_adjust = s.getint("BAN_RETRY_PRIORITY_ADJUST", 0)
+        self.retry_times = s.getint("BAN_RETRY_TIMES")
+        self.retry_delay = s.getfloat("BAN_RETRY_DELAY")
+        self.retry_after_max = s.getfloat("BAN_RETRY_AFTER_MAX")
+        self.priority_adjust = s.getint("BAN_RETRY_PRIORITY_ADJUST")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BanMiddleware:
         s = crawler.settings
-        if not s.getbool("BAN_ENABLED", True):
+        if not s.getbool("BAN_ENABLED"):
             raise NotConfigured("BAN_ENABLED is off")
-        policy_cls = load_object(s.get("BAN_POLICY_CLASS", "crawler.antiban.banpolicy.BanPolicy"))
-        return cls(crawler, policy_cls.from_settings(s))
+        policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
+        return cls(crawler, policy)
 
     async def process_request(self, request: Request) -> None:
         not_before = request.meta.get("antiban_not_before")
@@ -113,28 +119,26 @@ class BanMiddleware:
             retry_after=retry_after,
         )
         retries = request.meta.get("antiban_ban_retries", 0)
-        if retries >= self.retry_times:
-            self.stats.inc_value("antiban/gave_up")
-            self.stats.inc_value(f"antiban/gave_up/{verdict.reason}")
-            logger.warning(
-                "Gave up on %s after %d ban retries (last: %s via %s)",
-                _original_url(request),
-                retries,
-                verdict.reason,
-                via,
-            )
-            return None
-        logger.debug(
-            "%s (%s) on %s via %s: retry %d/%d",
-            verdict.outcome.value,
-            verdict.reason,
-            _original_url(request),
-            via,
-            retries + 1,
-            self.retry_times,
+        # Scrapy's get_retry_request counts in meta["retry_times"], which RetryMiddleware shares;
+        # the ban budget is separate, so its count stands in for the call and is put back after.
+        probe = request.replace(url=_original_url(request))
+        probe.meta["retry_times"] = retries
+        retry = get_retry_request(
+            probe,
+            spider=self.crawler.spider,
+            reason=verdict.reason,
+            max_retry_times=self.retry_times,
+            priority_adjust=self.priority_adjust,
+            logger=logger,
+            give_up_log_level=logging.WARNING,
+            stats_base_key=STATS_PREFIX,
         )
-        retry = request.replace(url=_original_url(request), dont_filter=True)
-        retry.priority = request.priority + self.priority_adjust
+        if retry is None:
+            logger.debug("last ban of %s: %s via %s", _original_url(request), verdict.reason, via)
+            return None
+        retry.meta["retry_times"] = request.meta.get("retry_times", 0)
+        if not retry.meta["retry_times"]:
+            del retry.meta["retry_times"]
         for key in _REDIRECT_META:
             retry.meta.pop(key, None)
         retry.meta["antiban_ban_retries"] = retries + 1
@@ -148,8 +152,6 @@ class BanMiddleware:
             retry.meta["antiban_not_before"] = time.monotonic() + min(delay, self.retry_after_max)
         else:
             retry.meta.pop("antiban_not_before", None)
-        self.stats.inc_value("antiban/retries")
-        self.stats.inc_value(f"antiban/retries/{verdict.reason}")
         return retry
 
 

@@ -103,7 +103,7 @@ class EncodingMiddleware:
         s = crawler.settings
         return cls(
             s.get("RESPONSE_ENCODING") or None,
-            s.getbool("RESPONSE_ENCODING_DETECT", True),
+            s.getbool("RESPONSE_ENCODING_DETECT"),
             crawler.stats,
         )
 

@@ -59,8 +59,8 @@ class SessionMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.pool = pool
-        self.max_bans = s.getint("SESSION_MAX_BANS", 2)
-        self.login_max_failures = s.getint("SESSION_LOGIN_MAX_FAILURES", 3)
+        self.max_bans = s.getint("SESSION_MAX_BANS")
+        self.login_max_failures = s.getint("SESSION_LOGIN_MAX_FAILURES")
         self._login_failures = 0
         self._login_waiters: dict[str, list[Deferred]] = {}
         self._stopping = False
@@ -68,11 +68,11 @@ class SessionMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SessionMiddleware:
         s = crawler.settings
-        if not s.getbool("SESSION_ENABLED", True):
+        if not s.getbool("SESSION_ENABLED"):
             raise NotConfigured("SESSION_ENABLED is off")
         login = login_from_settings(s)
         files = s.getlist("SESSION_COOKIES_FILES")
-        count = s.getint("SESSION_COUNT", 0)
+        count = s.getint("SESSION_COUNT")
         if not (count or files or login):
             raise NotConfigured(
                 "no sessions configured (SESSION_COUNT, _COOKIES_FILES, _LOGIN_URL)"
@@ -89,7 +89,7 @@ class SessionMiddleware:
             count=count,
             cookies_files=files,
             login=login,
-            rotate=s.get("SESSION_ROTATE") or "round_robin",
+            rotate=s.get("SESSION_ROTATE"),
         )
         mw = cls(crawler, pool)
         crawler.signals.connect(mw.on_banned, signal=request_banned)

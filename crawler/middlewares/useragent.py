@@ -58,8 +58,8 @@ def catalog_from_settings(settings: Any) -> UserAgentCatalog:
         os=settings.getlist("USER_AGENT_OS") or None,
         platforms=settings.getlist("USER_AGENT_PLATFORMS") or ["desktop"],
         min_version=min_version,
-        min_percent=settings.getfloat("USER_AGENT_MIN_PERCENT", 0.0),
-        accept_language=settings.get("USER_AGENT_ACCEPT_LANGUAGE") or "en-US,en;q=0.9",
+        min_percent=settings.getfloat("USER_AGENT_MIN_PERCENT"),
+        accept_language=settings.get("USER_AGENT_ACCEPT_LANGUAGE"),
     )
 
 
@@ -76,11 +76,11 @@ class UserAgentMiddleware:
         self.catalog = catalog
         self.fixed = fixed
         self.rng = rng
-        self.rotate_on_ban = crawler.settings.getbool("USER_AGENT_ROTATE_ON_BAN", True)
+        self.rotate_on_ban = crawler.settings.getbool("USER_AGENT_ROTATE_ON_BAN")
         defaults = crawler.settings.getdict("DEFAULT_REQUEST_HEADERS")
         self._defaults = {k.lower(): str(v) for k, v in defaults.items()}
         self._profiles: dict[str, HeaderProfile] = {}
-        self.ban_cooldown = crawler.settings.getfloat("USER_AGENT_BAN_COOLDOWN", 300.0)
+        self.ban_cooldown = crawler.settings.getfloat("USER_AGENT_BAN_COOLDOWN")
         self._burned: dict[str, float] = {}  # user agent -> until when not to hand it out again
 
     @classmethod
@@ -89,7 +89,7 @@ class UserAgentMiddleware:
         fixed = fixed_user_agent(s)
         catalog = None
         if not fixed:
-            if not s.getbool("USER_AGENT_ROTATE", True):
+            if not s.getbool("USER_AGENT_ROTATE"):
                 fixed = s.get("USER_AGENT")
                 if not fixed:
                     raise NotConfigured("no USER_AGENT and rotation is off")

@@ -1,7 +1,9 @@
 """The typed rule: what a YAML rule file says, parsed once, read-only.
 
-Everything downstream of :func:`crawler.rules.load.load_rule` receives these objects, never the
-raw YAML dicts.
+Everything downstream of the compiler (:func:`crawler.rules.compile_rule`) receives these
+objects, never the raw YAML dicts. Each top-level section of a rule file builds its own typed
+value (:mod:`crawler.rules.sections`); :class:`Rule` keeps them by section name and gives typed
+access to the core ones.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crawler.rules.problems import Problem
 
 EMPTY: MappingProxyType = MappingProxyType({})
 
@@ -117,6 +122,7 @@ class PageType:
     match: str | None = None
     fetch: str = "every"  # incremental crawls: "every" run, or "once" across runs
     refresh_after: float | None = None  # seconds; a "once" page older than this is fetched again
+    extras: MappingProxyType = field(default_factory=lambda: EMPTY)  # keys other sections add
 
     @property
     def emits_items(self) -> bool:
@@ -136,6 +142,7 @@ class StartSpec:
     body: str | None = None
     carry: MappingProxyType = field(default_factory=lambda: EMPTY)
     priority: int | None = None
+    extras: MappingProxyType = field(default_factory=lambda: EMPTY)  # keys other sections add
 
 
 @dataclass(frozen=True)
@@ -153,23 +160,79 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class Rule:
-    name: str
-    path: Path | None
-    start: tuple[StartSpec, ...]
-    pages: MappingProxyType  # name -> PageType
+class RuleMeta:
+    """The rule's identity and inputs: the ``meta`` section (name, description, args...)."""
+
     description: str = ""
     needs_internet: bool = False
-    args: MappingProxyType = field(
-        default_factory=lambda: EMPTY
-    )  # name -> default (None: required)
+    args: MappingProxyType = field(default_factory=lambda: EMPTY)  # name -> default (None: required)
     allowed_domains: tuple[str, ...] = ()
     encoding: str | None = None
-    item: ItemTarget = field(default_factory=ItemTarget)
-    settings: MappingProxyType = field(default_factory=lambda: EMPTY)
-    antiban: MappingProxyType = field(default_factory=lambda: EMPTY)
-    warnings: tuple[str, ...] = ()  # file:line:column: field: warning: ... (reported, not problems)
-    schedule: Schedule | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule: its name and file, every section's typed value, and what it means for
+    Scrapy (``crawl_settings``: the settings its sections map to, ``settings:`` last)."""
+
+    name: str
+    path: Path | None
+    sections: MappingProxyType  # section name -> that section's typed value
+    crawl_settings: MappingProxyType = field(default_factory=lambda: EMPTY)
+    warnings: tuple[Problem, ...] = ()  # reported by `scrapy validate`, never fatal
+
+    def section(self, name: str) -> Any:
+        return self.sections.get(name)
+
+    # -- the core sections, typed -------------------------------------------------------------
+
+    @property
+    def meta(self) -> RuleMeta:
+        return self.sections["meta"]
+
+    @property
+    def description(self) -> str:
+        return self.meta.description
+
+    @property
+    def needs_internet(self) -> bool:
+        return self.meta.needs_internet
+
+    @property
+    def args(self) -> MappingProxyType:
+        return self.meta.args
+
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return self.meta.allowed_domains
+
+    @property
+    def encoding(self) -> str | None:
+        return self.meta.encoding
+
+    @property
+    def start(self) -> tuple[StartSpec, ...]:
+        return self.sections["start"]
+
+    @property
+    def pages(self) -> MappingProxyType:  # name -> PageType
+        return self.sections["pages"]
+
+    @property
+    def item(self) -> ItemTarget:
+        return self.sections["item"]
+
+    @property
+    def settings(self) -> MappingProxyType:
+        return self.sections["settings"]
+
+    @property
+    def antiban(self) -> MappingProxyType:
+        return self.sections.get("antiban", EMPTY)
+
+    @property
+    def schedule(self) -> Schedule | None:
+        return self.sections.get("schedule")
 
     @property
     def incremental(self) -> bool:

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from crawler.rules.load import load_rules
+from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
 from crawler.schedule.runs import complete_run_record
 from crawler.schedule.timing import missed_fire, next_fire
@@ -157,6 +157,7 @@ class DaemonConfig:
     misfire_grace: float = 60.0
     stop_grace: float = 30.0  # SIGTERM, then SIGKILL after this long
     crawl_settings: tuple[tuple[str, str], ...] = ()  # passed to each crawl as -s NAME=VALUE
+    context: CompileContext | None = None  # what rules are compiled against (the project's)
     distributed: bool = False  # each scheduled run seeds the Redis queue itself
     # With a Redis URL, a rule's run also takes a lock in Redis, so that daemons on several
     # machines never run one rule at once either.
@@ -192,7 +193,8 @@ class ScheduleDaemon:
     # --- rules --------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        rules, problems = load_rules(self.config.rules_dir)
+        rules, problems = load_rules(self.config.rules_dir, self.config.context)
+        problems = [p for p in problems if p.is_error]
         now = self.clock()
         broken_stems = {Path(p.file).stem for p in problems}
         for problem_file in {p.file for p in problems}:

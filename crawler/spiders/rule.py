@@ -1,47 +1,47 @@
 """The generic spider: one subclass per rule, built by the spider loader.
 
-Start requests come from the rule's ``start`` entries (templated with ``-a`` arguments); every
-response goes through :meth:`RuleSpider.parse_page`, which runs the compiled page type and turns
-its items and follows into Scrapy items and requests.
+A thin adapter: start requests come from the rule compiler's request specifications
+(:func:`crawler.rules.requests.start_requests`); every response goes through the compiled page
+type (:mod:`crawler.extract`), whose items and follows become Scrapy items and requests.
+One-off behaviour (preview, parse) lives in the commands, not here.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import FormRequest, JsonRequest, Request, Response
+from scrapy.http import Request, Response
+from scrapy.utils.url import url_is_from_any_domain
 
-from cleaners.itemtypes import ItemType
 from crawler.extract import CompiledRule, Follow
 from crawler.rules import templates
-from crawler.rules.model import MISSING, Rule, StartSpec
+from crawler.rules.itemtypes import ItemType
+from crawler.rules.model import Rule
+from crawler.rules.requests import RequestSpec, RuleArgs, StartError, resolve_args, start_requests
+from crawler.rules.routing import ItemRoute, item_routes
+from crawler.spiders.requests import (
+    META_CARRY,
+    META_PAGE,
+    META_PAGENO,
+    inherited_headers,
+    to_request,
+)
+from crawler.store.base import StoreTarget
 
-META_PAGE = "rule_page"
-META_CARRY = "rule_carry"
-META_PAGENO = "rule_pageno"
-
-
-def rule_settings(rule: Rule) -> dict[str, Any]:
-    """The Scrapy settings a rule asks for: its ``settings:`` plus what its other sections mean."""
-    settings: dict[str, Any] = {}
-    if rule.antiban:
-        from crawler.antiban.rule import antiban_settings
-
-        settings.update(antiban_settings(dict(rule.antiban)))
-    if rule.encoding:
-        settings["RESPONSE_ENCODING"] = rule.encoding
-    settings.update(rule.settings)
-    return settings
+__all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleSpider"]
 
 
 class RuleSpider(scrapy.Spider):
     rule: ClassVar[Rule]
     item_types: ClassVar[Mapping[str, ItemType]] = {}  # the item types the rule's pages produce
+    routes: ClassVar[Mapping[str, ItemRoute]] = {}  # page type -> where its items go
 
     @classmethod
     def for_rule(
@@ -58,149 +58,90 @@ class RuleSpider(scrapy.Spider):
                 "name": rule.name,
                 "rule": rule,
                 "item_types": types,
-                "custom_settings": rule_settings(rule),
+                "routes": item_routes(rule, types),
+                "custom_settings": dict(rule.crawl_settings),
                 "__module__": __name__,
             },
+        )
+
+    @classmethod
+    def handles_request(cls, request: Request) -> bool:
+        """Whether this rule crawls ``request.url`` (``scrapy shell URL`` picks its spider so):
+        its allowed domains, or the hosts of its start URLs, or a page type's ``match``."""
+        rule = getattr(cls, "rule", None)
+        if rule is None:
+            return False
+        domains = list(rule.allowed_domains) or default_start_hosts(rule)
+        if domains and url_is_from_any_domain(request.url, domains):
+            return True
+        return not domains and any(
+            p.match and re.search(p.match, request.url) for p in rule.pages.values()
         )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         rule = self.rule
-        self.args = {name: kwargs.get(name, default) for name, default in rule.args.items()}
-        self.preview_url = kwargs.get("_preview_url")
-        self.preview_page = kwargs.get("_preview_page")
-        unknown = sorted(k for k in kwargs if k not in rule.args and not k.startswith("_"))
-        if unknown:
+        self.rule_args: RuleArgs = resolve_args(rule, kwargs)
+        self.args = dict(self.rule_args.values)
+        if self.rule_args.unknown:
             self.logger.warning(
                 "rule %s has no argument(s) %s; declared: %s",
                 rule.name,
-                ", ".join(unknown),
+                ", ".join(self.rule_args.unknown),
                 ", ".join(rule.args) or "none",
             )
         self.compiled = CompiledRule(rule, self.args)
-        self.missing_args = [name for name, value in self.args.items() if value is None]
-        self.allowed_domains = list(rule.allowed_domains) or self._start_hosts()
+        self.missing_args = list(self.rule_args.missing)
+        self.allowed_domains = list(rule.allowed_domains) or start_hosts(rule, self.args)
         self._logged: set[str] = set()
-
-    def _start_hosts(self) -> list[str]:
-        hosts: list[str] = []
-        for url, _ in self._start_urls():
-            host = urlsplit(url).hostname
-            if host and host not in hosts:
-                hosts.append(host)
-        return hosts
-
-    def _start_urls(self) -> list[tuple[str, StartSpec]]:
-        if self.missing_args:
-            return []
-        return [
-            (url, spec)
-            for spec in self.rule.start
-            for t in spec.urls
-            for url in templates.expand(t, self.args)
-        ]
 
     # --- requests ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        if self.missing_args:
-            names = ", ".join(self.missing_args)
-            example = " ".join(f"-a {n}=VALUE" for n in self.missing_args)
-            self.logger.error(
-                "rule %s needs argument(s) %s: scrapy crawl %s %s",
-                self.rule.name,
-                names,
-                self.name,
-                example,
+        stats = self.crawler.stats
+        try:
+            specs = start_requests(
+                self.rule,
+                self.rule_args,
+                max_requests=self.settings.getint("RULE_MAX_START_REQUESTS"),
+                on_bad_url=self._bad_start_url,
             )
-            self.crawler.stats.set_value("rule/missing_arguments", names)
+        except StartError as exc:  # no request at all; the run's status says why
+            self.logger.error("%s", exc)
+            stats.set_value("rule/start_error", str(exc))
+            if self.missing_args:
+                stats.set_value("rule/missing_arguments", ", ".join(self.missing_args))
             return
-        if self.preview_url is not None:
-            yield self.preview_request()
-            return
-        for url, spec in self._start_urls():
+        for spec in specs:
             try:
-                yield self.start_request(url, spec)
-            except ValueError as exc:  # e.g. an argument that made the URL invalid
-                self.crawler.stats.inc_value("rule/request_errors/bad_start_url")
-                self.logger.error(
-                    "rule %s: cannot request start URL %r: %s", self.rule.name, url, exc
-                )
+                yield self.request(spec)
+            except ValueError as exc:  # a URL Scrapy refuses, e.g. made invalid by an argument
+                self._bad_start_url(spec.url, str(exc))
 
-    # --- preview: one page, extracted and kept, nothing followed ------------------------------
+    def _bad_start_url(self, url: str, reason: str) -> None:
+        self.crawler.stats.inc_value("rule/request_errors/bad_start_url")
+        self.log_once("bad_start_url", f"cannot request start URL {url!r}: {reason}")
 
-    preview_url: str | None = None
-    preview_page: str | None = None
-    preview: dict | None = None
+    def request(self, spec: RequestSpec) -> Request:
+        return to_request(spec, self.parse_page, self.on_error)
 
-    def preview_request(self) -> Request:
-        url = self.preview_url
-        for start_url, spec in self._start_urls():
-            if start_url == url and self.preview_page in (None, spec.page):
-                request = self.start_request(url, spec)
-                break
-        else:
-            request = Request(
-                url, meta={META_PAGE: self.preview_page, META_CARRY: {}}, dont_filter=True
-            )
-        request.meta["allow_offsite"] = True
-        return request.replace(callback=self.parse_preview, errback=self.on_preview_error)
-
-    def parse_preview(self, response: Response) -> None:
-        page = response.meta.get(META_PAGE) or self.compiled.guess_page(response.url)
-        now = datetime.now(UTC)
-        result = self.compiled.extract(page, response, carry=response.meta.get(META_CARRY), now=now)
-        self.preview = {
-            "page": page,
-            "response": response,
-            "result": result,
-            "crawl_time": now,
-            "carry": response.meta.get(META_CARRY) or {},
-        }
-
-    def on_preview_error(self, failure: Any) -> None:
-        response = getattr(failure.value, "response", None)
-        self.preview = {"error": failure.getErrorMessage(), "response": response}
-
-    def start_request(self, url: str, spec: StartSpec) -> Request:
-        page = self.rule.pages[spec.page]
-        meta = {META_PAGE: spec.page, META_CARRY: dict(spec.carry)}
-        priority = spec.priority if spec.priority is not None else page.priority
-        headers = {k: templates.substitute(v, self.args) for k, v in spec.headers.items()}
-        common = {
-            "callback": self.parse_page,
-            "errback": self.on_error,
-            "meta": meta,
-            "priority": priority,
-            "headers": headers,
-            "dont_filter": True,
-        }
-        if spec.form is not None:
-            form = {
-                k: "" if v is None else templates.substitute(str(v), self.args)
-                for k, v in spec.form.items()
-            }
-            return FormRequest(url, method=spec.method, formdata=form, **common)
-        if spec.json is not MISSING:
-            return JsonRequest(
-                url, method=spec.method, data=_substitute_all(spec.json, self.args), **common
-            )
-        body = templates.substitute(spec.body, self.args) if spec.body is not None else None
-        return Request(url, method=spec.method, body=body, **common)
-
-    def follow_request(self, follow: Follow) -> Request:
-        meta = {META_PAGE: follow.page, META_CARRY: follow.carry}
-        if follow.pageno != 1:
-            meta[META_PAGENO] = follow.pageno
-        return Request(
-            follow.url,
-            callback=self.parse_page,
-            errback=self.on_error,
-            meta=meta,
+    def follow_request(self, follow: Follow, response: Response) -> Request:
+        spec = RequestSpec(
+            url=follow.url,
+            page=follow.page,
+            headers=inherited_headers(response.meta),
+            carry=follow.carry,
             priority=follow.priority,
+            pageno=follow.pageno,
         )
+        return self.request(spec)
 
     # --- responses --------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Any:
+        """A response with no page type known (``scrapy parse URL``): the one whose ``match``
+        fits its URL."""
+        return self.parse_page(response)
 
     def parse_page(self, response: Response) -> Any:
         meta = response.meta
@@ -209,6 +150,7 @@ class RuleSpider(scrapy.Spider):
         if page not in self.compiled.pages:
             page = self.compiled.guess_page(response.url)
             if page is None:
+                stats.inc_value("rule/problems/no_page_type")
                 self.log_once("no_page_type", f"no page type for {response.url}")
                 return
         result = self.compiled.extract(
@@ -229,7 +171,7 @@ class RuleSpider(scrapy.Spider):
                 stats.inc_value("rule/items/clean_errors")
             yield item
         for follow in result.follows:
-            yield self.follow_request(follow)
+            yield self.follow_request(follow, response)
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
@@ -241,36 +183,38 @@ class RuleSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
         self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
 
+    # --- the store seam (crawler.store.base.TargetsItems) -------------------------------------
+
+    def store_target(self, item: dict[str, Any]) -> StoreTarget:
+        route = self.routes.get(item.get("_page") or "") or self.routes[""]
+        return StoreTarget(route.collection, route.key_for(item), route.history)
+
     def log_once(self, reason: str, message: str) -> None:
         """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""
         level = logging.DEBUG if reason in self._logged else logging.WARNING
         self._logged.add(reason)
         self.logger.log(level, "%s: %s", reason, message)
 
-    # --- the store seam ---------------------------------------------------------------------
 
-    def store_target(self, item: dict) -> Any:
-        from crawler.store.base import StoreTarget
+def start_hosts(rule: Rule, args: Mapping[str, Any]) -> list[str]:
+    """Hosts of the rule's start URLs (its allowed domains when it names none), read from the
+    first URLs of each template (ranges vary paths, rarely hosts)."""
+    hosts: list[str] = []
+    for spec in rule.start:
+        for template in spec.urls:
+            try:
+                urls = list(itertools.islice(templates.expand(template, args), 1000))
+            except (KeyError, ValueError):
+                continue
+            for url in urls:
+                try:
+                    host = urlsplit(url).hostname
+                except ValueError:
+                    continue
+                if host and host not in hosts:
+                    hosts.append(host)
+    return hosts
 
-        page = item.get("_page")
-        target = self.rule.target(page) if page in self.rule.pages else self.rule.item
-        item_type = self.item_types.get(target.type) if target.type else None
-        key = (
-            target.key
-            or (item_type.key if item_type else None)
-            or (("url",) if item.get("url") else ("_url",))
-        )
-        history = item_type.history if item_type else False
-        return StoreTarget(
-            collection=target.collection or target.type or self.rule.name, key=key, history=history
-        )
 
-
-def _substitute_all(value: Any, args: dict) -> Any:
-    if isinstance(value, str):
-        return templates.substitute(value, args)
-    if isinstance(value, list):
-        return [_substitute_all(v, args) for v in value]
-    if isinstance(value, dict):
-        return {k: _substitute_all(v, args) for k, v in value.items()}
-    return value
+def default_start_hosts(rule: Rule) -> list[str]:
+    return start_hosts(rule, {k: v for k, v in rule.args.items() if v is not None})

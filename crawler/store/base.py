@@ -2,6 +2,7 @@
 
 >>> StoreTarget("products", key=("sku",))
 StoreTarget(collection='products', key=('sku',), history=False)
+>>> from crawler.store import open_store
 >>> s = open_store("sqlite://")
 >>> s.open()
 >>> s.upsert_many("books", [{"url": "u1", "title": "A"}], ("url",))
@@ -16,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from vocab import mask_url
 
@@ -33,6 +34,15 @@ class StoreTarget:
     collection: str
     key: tuple[str, ...] = ("url",)
     history: bool = False
+
+
+@runtime_checkable
+class TargetsItems(Protocol):
+    """A spider that says where each of its items goes (rule spiders do, from their rule; a
+    hand-written spider may). Other spiders' items go to a collection named after the spider,
+    keyed by page URL."""
+
+    def store_target(self, item: dict[str, Any]) -> StoreTarget: ...
 
 
 @dataclass(frozen=True)
@@ -137,20 +147,3 @@ class Store(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.display_uri!r})"
 
-
-def open_store(uri: str) -> Store:
-    """The backend for ``uri`` (not yet opened): ``sqlite:///path.db``, ``sqlite://`` (in memory),
-    ``mongodb://...`` or ``mongodb+srv://...``."""
-    scheme = uri.partition("://")[0].lower() if "://" in uri else ""
-    if scheme == "sqlite":
-        from crawler.store.sqlite import SqliteStore
-
-        return SqliteStore(uri)
-    if scheme in ("mongodb", "mongodb+srv"):
-        from crawler.store.mongo import MongoStore
-
-        return MongoStore(uri)
-    raise ValueError(
-        f"unsupported store URI {mask_url(uri)!r}: expected sqlite:///path/to/file.db, "
-        "sqlite:// (in memory), mongodb://host/db or mongodb+srv://host/db"
-    )

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from jsonschema import Draft202012Validator
 
-from cleaners import CleanContext, ItemType, Result, item_type_schema
-from cleaners.itemtypes import ItemTypeError
+from cleaners import CleanContext
+from crawler.rules.itemtypes import ItemType, ItemTypeError, Result, item_type_schema
 
 BOOK = {
     "name": "book",

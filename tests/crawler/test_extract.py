@@ -9,7 +9,7 @@ import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.extract import CompiledRule
-from crawler.rules.load import parse_rule
+from crawler.project import parse_rule
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 

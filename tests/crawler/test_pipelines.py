@@ -22,9 +22,10 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.pipelines import StorePipeline, StorePipelineSettings
-from crawler.store.base import Store, StoreTarget, open_store
+from crawler.store import Store, StoreTarget, open_store
 from crawler.store.spill import replay_file, spill_files
 from crawler.store.sqlite import SqliteStore
+from tests.settings import project_settings
 
 
 class FakeClock:
@@ -140,7 +141,7 @@ def make_pipeline(
         "STORE_RETRY_BACKOFF": 1.0,
         **settings,
     }
-    crawler = get_crawler(spidercls, values)
+    crawler = get_crawler(spidercls, project_settings(values))
     crawler.spider = spidercls.from_crawler(crawler)
     clock = FakeClock()
     pipeline = StorePipeline(
@@ -168,13 +169,13 @@ def stat(pipeline: StorePipeline, name: str) -> Any:
 
 
 def test_not_configured_without_store_uri() -> None:
-    crawler = get_crawler(RuleSpider, {"STORE_URI": ""})
+    crawler = get_crawler(RuleSpider, project_settings(STORE_URI=""))
     with pytest.raises(NotConfigured):
         StorePipeline.from_crawler(crawler)
 
 
 def test_bad_store_uri_stops_the_crawl_early() -> None:
-    crawler = get_crawler(RuleSpider, {"STORE_URI": "redis://u:pw@h/0"})
+    crawler = get_crawler(RuleSpider, project_settings(STORE_URI="redis://u:pw@h/0"))
     with pytest.raises(ValueError, match=r"redis://\*\*\*@h/0"):
         StorePipeline.from_crawler(crawler)
 

@@ -7,7 +7,8 @@ from scrapy.http import HtmlResponse
 
 import tests.crawler.example_plugins  # noqa: F401  (registers what PLUGIN_MODULES would)
 from crawler.extract import CompiledRule
-from crawler.rules.load import RuleError, parse_rule
+from crawler.project import parse_rule
+from crawler.rules import RuleError
 from tests.crawler.crawl import scrapy
 
 PAGE = b"""<html><head><meta property="og:title" content="Og Title">

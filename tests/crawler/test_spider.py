@@ -8,8 +8,9 @@ import json
 from scrapy.http import FormRequest, JsonRequest
 from scrapy.utils.test import get_crawler
 
-from crawler.rules.load import parse_rule
+from crawler.project import parse_rule
 from crawler.spiders.rule import RuleSpider
+from tests.settings import project_settings
 
 RULE = """\
 name: shop
@@ -39,7 +40,7 @@ pages:
 
 def start_requests(**kwargs):
     spidercls = RuleSpider.for_rule(parse_rule(RULE, filename="shop.yaml"))
-    crawler = get_crawler(spidercls)
+    crawler = get_crawler(spidercls, project_settings())
     spider = spidercls.from_crawler(crawler, **kwargs)
 
     async def collect():
@@ -81,7 +82,7 @@ def test_rule_settings_become_spider_settings():
         "CONCURRENT_REQUESTS": 4,
         "RESPONSE_ENCODING": "gb18030",
     }
-    crawler = get_crawler(spidercls)
+    crawler = get_crawler(spidercls, project_settings())
     assert crawler.settings.getfloat("DOWNLOAD_DELAY") == 0.25
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from scrapy.exceptions import DownloadConnectionRefusedError, DownloadTimeoutError
 from scrapy.http import HtmlResponse, Request, Response
-from scrapy.settings import Settings
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
 from twisted.internet import error
 
 from crawler.antiban.banpolicy import BanPolicy
 from proxies.model import Outcome
+from tests.settings import project_settings
 
 URL = "https://shop.example/item/1"
 
@@ -26,9 +28,8 @@ def reason(policy: BanPolicy, response: Response) -> str | None:
 
 @pytest.fixture
 def policy() -> BanPolicy:
-    return BanPolicy.from_settings(
-        Settings({"BAN_EXTRA_MARKERS": ["are you a robot"], "BAN_EXTRA_STATUSES": [418]})
-    )
+    settings = project_settings(BAN_EXTRA_MARKERS=["are you a robot"], BAN_EXTRA_STATUSES=[418])
+    return build_from_crawler(BanPolicy, get_crawler(settings_dict=settings))
 
 
 def test_statuses(policy):

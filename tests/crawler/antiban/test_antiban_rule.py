@@ -11,11 +11,11 @@ from jsonschema import Draft202012Validator
 import crawler.antiban.banpolicy
 import crawler.antiban.delays
 import crawler.antiban.rotation
-import crawler.antiban.rule
 import crawler.antiban.sessions
 import crawler.antiban.useragents
+import crawler.rules.sections.antiban
 import proxies.static
-from crawler.antiban.rule import ANTIBAN_SCHEMA, antiban_settings, check_antiban
+from crawler.rules.sections.antiban import ANTIBAN_SCHEMA, antiban_settings, check_antiban
 
 EXAMPLE = """
 user_agent: {browsers: [chrome, edge], platforms: [desktop], min_version: {chrome: 120}}
@@ -37,7 +37,7 @@ sessions:
         crawler.antiban.banpolicy,
         crawler.antiban.delays,
         crawler.antiban.rotation,
-        crawler.antiban.rule,
+        crawler.rules.sections.antiban,
         crawler.antiban.sessions,
         crawler.antiban.useragents,
         proxies.static,

@@ -11,6 +11,7 @@ import pytest
 
 from tests.crawler.crawl import ROOT, crawl, stat
 from tests.crawler.distributed.workers import Workers
+from tests.settings import project_settings
 
 BOOKS = 30
 
@@ -66,11 +67,11 @@ def test_refresh_after_lets_old_pages_through(tmp_path):
 
     from crawler.distributed.incremental_crawl import IncrementalMiddleware
     from crawler.distributed.seen import SqliteSeenState
-    from crawler.rules.load import load_rule
+    from crawler.rules import load_rule
     from crawler.spiders.rule import META_PAGE, RuleSpider
 
     rule = load_rule(incremental_rules(tmp_path, refresh="7d") / "sample_books.yaml")
-    crawler = get_crawler(RuleSpider.for_rule(rule))
+    crawler = get_crawler(RuleSpider.for_rule(rule), project_settings())
     state = SqliteSeenState(":memory:", rule.name)
     mw = IncrementalMiddleware(crawler, state, {"book": rule.pages["book"].refresh_after})
     now = time.time()

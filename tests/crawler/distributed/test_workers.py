@@ -12,6 +12,7 @@ import redis
 from tests.crawler.crawl import ROOT, stat
 from tests.crawler.distributed.workers import Workers, seed
 from tests.sample_site.data import catalogue
+from tests.settings import project_settings
 
 BOOKS = 40
 
@@ -76,7 +77,7 @@ def rule_spider(site: str):
 
     from crawler.spiderloader import RuleSpiderLoader
 
-    settings = get_crawler(settings_dict={"RULES_DIR": str(ROOT / "rules")}).settings
+    settings = get_crawler(settings_dict=project_settings(RULES_DIR=str(ROOT / "rules"))).settings
     return RuleSpiderLoader(settings).load("sample_books")(site=site)
 
 

@@ -92,8 +92,8 @@ def test_rotation_fetches_every_page_and_direct_gets_banned(tinyproxies, tmp_pat
     assert stats["antiban/bans"] >= state.captchas + state.too_many
     assert stats["antiban/bans/marker"] == state.captchas
     assert stats["antiban/bans/status_429"] == state.too_many
-    assert stats["antiban/retries"] >= stats["antiban/bans"]
-    assert "antiban/gave_up" not in stats
+    assert stats["antiban/retries/count"] >= stats["antiban/bans"]
+    assert "antiban/retries/max_reached" not in stats
     for p in proxies:
         assert stats[f"antiban/proxy/http://127.0.0.1:{p.port}/requests"] > 0
     assert stats["antiban/user_agent/profiles"] >= len(proxies)
@@ -106,7 +106,7 @@ def test_rotation_fetches_every_page_and_direct_gets_banned(tinyproxies, tmp_pat
     assert result.returncode == 0, result.log[-3000:]
     assert len(result.fetched) < BOOKS // 2
     assert set(result.errors) == set(urls) - set(result.fetched)
-    assert result.stats["antiban/gave_up"] == len(result.errors)
+    assert result.stats["antiban/retries/max_reached"] == len(result.errors)
     assert direct.state.banned_ips["127.0.0.1"] >= 1
     assert set(direct.state.by_ua) == {"Mozilla/5.0 (X11) Fixed/1.0"}
 

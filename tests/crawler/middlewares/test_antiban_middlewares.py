@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from scrapy import Spider
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
@@ -15,14 +16,16 @@ from crawler.middlewares.ban import BanMiddleware
 from crawler.middlewares.proxy import ProxyMiddleware
 from crawler.middlewares.useragent import UserAgentMiddleware
 from proxies.model import Outcome
+from tests.settings import project_settings
 
 URL = "http://shop.example/item/1"
 
 
 def crawler_with(settings=None, priority="project"):
-    crawler = get_crawler(settings_dict={})
+    crawler = get_crawler(settings_dict=project_settings())
     crawler.settings.frozen = False
     crawler.settings.setdict(settings or {}, priority=priority)
+    crawler.spider = Spider.from_crawler(crawler, name="t")  # retries are made for a spider
     return crawler
 
 
@@ -178,8 +181,8 @@ def test_banned_response_is_retried_then_dropped():
         mw.process_response(request, HtmlResponse(URL, status=403, request=request))
     assert crawler.stats.get_value("antiban/bans") == 3
     assert crawler.stats.get_value("antiban/bans/status_403") == 3
-    assert crawler.stats.get_value("antiban/retries") == 2
-    assert crawler.stats.get_value("antiban/gave_up") == 1
+    assert crawler.stats.get_value("antiban/retries/count") == 2
+    assert crawler.stats.get_value("antiban/retries/max_reached") == 1
 
 
 def test_direct_retry_waits_for_retry_after_and_goes_back_to_the_original_url():

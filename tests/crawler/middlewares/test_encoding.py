@@ -6,6 +6,7 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.encoding import EncodingMiddleware, detect_encoding
+from tests.settings import project_settings
 
 CHINESE = (
     "<html><body><h1>第十二届城市书展今日开幕</h1><p>"
@@ -15,7 +16,7 @@ CHINESE = (
 
 
 def middleware(**settings) -> EncodingMiddleware:
-    return EncodingMiddleware.from_crawler(get_crawler(settings_dict=settings))
+    return EncodingMiddleware.from_crawler(get_crawler(settings_dict=project_settings(settings)))
 
 
 def response(body: bytes, content_type: str = "text/html") -> HtmlResponse:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.rules.load import RuleError, load_rules, parse_rule
+from crawler.project import parse_rule
+from crawler.rules import RuleError, load_rules
 from crawler.rules.schema import schema_json
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.rules.load import RuleError, parse_rule
+from crawler.project import parse_rule
+from crawler.rules import RuleError
 
 BASE = """\
 args: {site: "http://x"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scrapy.cmdline import execute
 
-from crawler.store.base import open_store
+from crawler.store import open_store
 from crawler.store.spill import item_line
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from crawler.store.base import open_store
+from crawler.store import open_store
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_CRAWL = Path(__file__).with_name("tiny_crawl.py")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from crawler.store.base import UpsertResult, open_store
+from crawler.store import UpsertResult, open_store
 from crawler.store.mongo import MongoStore, mongo_database
 
 MONGO_URI = os.environ.get("MONGO_URI")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.store.base import StoreTarget, open_store
+from crawler.store import StoreTarget, open_store
 from crawler.store.documents import content_hash
 
 

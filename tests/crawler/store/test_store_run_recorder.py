@@ -13,8 +13,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.extensions.runs import RunRecorder, build_run_record
-from crawler.store.base import open_store
+from crawler.store import open_store
 from crawler.store.spill import replay_file
+from tests.settings import project_settings
 
 
 def test_build_run_record_counts_and_masks() -> None:
@@ -50,10 +51,10 @@ def test_build_run_record_counts_and_masks() -> None:
 
 def test_disabled_without_store_or_by_setting() -> None:
     with pytest.raises(NotConfigured):
-        RunRecorder.from_crawler(get_crawler(Spider, {"STORE_URI": ""}))
+        RunRecorder.from_crawler(get_crawler(Spider, project_settings(STORE_URI="")))
     with pytest.raises(NotConfigured):
         RunRecorder.from_crawler(
-            get_crawler(Spider, {"STORE_URI": "sqlite://", "STORE_RUNS_ENABLED": False})
+            get_crawler(Spider, project_settings(STORE_URI="sqlite://", STORE_RUNS_ENABLED=False))
         )
 
 
@@ -63,7 +64,7 @@ class Named(Spider):
 
 def test_records_run_or_spills_it(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'items.db'}"
-    crawler = get_crawler(Named, {"STORE_URI": uri, "STORE_SPILL_DIR": str(tmp_path / "spill")})
+    crawler = get_crawler(Named, project_settings(STORE_URI=uri, STORE_SPILL_DIR=str(tmp_path / "spill")))
     recorder = RunRecorder.from_crawler(crawler)
     spider = Named.from_crawler(crawler)
     crawler.stats.set_value("item_scraped_count", 5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store.base import open_store
+from crawler.store import open_store
 from crawler.store.sqlite import SqliteStore, sqlite_path, table_name
 
 

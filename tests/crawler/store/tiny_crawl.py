@@ -57,8 +57,16 @@ class TinySpider(Spider):
         return StoreTarget("tiny_items", ("url",), history=True)
 
 
+def store_defaults() -> dict[str, Any]:
+    """The platform's store settings (components read them without fallbacks)."""
+    import crawler.defaults.store
+
+    return {n: getattr(crawler.defaults.store, n) for n in dir(crawler.defaults.store) if n.isupper()}
+
+
 def main() -> None:
     settings = {
+        **store_defaults(),
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 900},
         "EXTENSIONS": {"crawler.extensions.runs.RunRecorder": 500},
         "TELNETCONSOLE_ENABLED": False,

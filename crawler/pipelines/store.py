@@ -4,17 +4,8 @@ Nothing is dropped: an item is upserted into its collection, or dead-lettered (m
 marked invalid upstream), or, if the store keeps failing, spilled to a JSONL file that
 ``scrapy store replay`` brings back later.
 
-Enable with ``ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 900}``; settings:
-
-==========================  ==================================================================
-``STORE_URI``               where to write (``sqlite:///...``, ``mongodb://...``); empty: off
-``STORE_BATCH_SIZE``        items per write (500)
-``STORE_BATCH_SECONDS``     a partial batch is written after this many seconds (2.0)
-``STORE_RETRY_TIMES``       retries of a failed batch before it is spilled (3)
-``STORE_RETRY_BACKOFF``     first retry delay in seconds, doubled at each retry (1.0)
-``STORE_BUFFER_MAX``        items held in memory while the store fails; beyond: spill (10000)
-``STORE_SPILL_DIR``         where spill files go (``<project>/data/spill``)
-==========================  ==================================================================
+Enable with ``ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 900}``; its ``STORE_*``
+settings and their defaults are in crawler/defaults/store.py.
 """
 
 from __future__ import annotations
@@ -33,7 +24,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler.store.base import Store, StoreTarget, open_store
+from crawler.store import build_store, open_store
+from crawler.store.base import Store, StoreTarget, TargetsItems
 from crawler.store.documents import missing_key_field
 from crawler.store.spill import dead_line, item_line
 
@@ -43,8 +35,6 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_SPILL_DIR = Path(__file__).resolve().parent.parent / "data" / "spill"
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -104,12 +94,12 @@ class StorePipelineSettings:
     """The ``STORE_*`` settings the pipeline reads."""
 
     uri: str
+    spill_dir: Path
     batch_size: int = 500
     batch_seconds: float = 2.0
     retry_times: int = 3
     retry_backoff: float = 1.0
     buffer_max: int = 10_000
-    spill_dir: Path = DEFAULT_SPILL_DIR
 
     @classmethod
     def from_settings(cls, settings: Any) -> StorePipelineSettings:
@@ -118,12 +108,12 @@ class StorePipelineSettings:
             raise NotConfigured("STORE_URI is empty")
         return cls(
             uri=uri,
-            batch_size=max(1, settings.getint("STORE_BATCH_SIZE", 500)),
-            batch_seconds=max(0.01, settings.getfloat("STORE_BATCH_SECONDS", 2.0)),
-            retry_times=max(0, settings.getint("STORE_RETRY_TIMES", 3)),
-            retry_backoff=max(0.0, settings.getfloat("STORE_RETRY_BACKOFF", 1.0)),
-            buffer_max=max(1, settings.getint("STORE_BUFFER_MAX", 10_000)),
-            spill_dir=Path(settings.get("STORE_SPILL_DIR") or DEFAULT_SPILL_DIR),
+            spill_dir=Path(settings.get("STORE_SPILL_DIR")),
+            batch_size=max(1, settings.getint("STORE_BATCH_SIZE")),
+            batch_seconds=max(0.01, settings.getfloat("STORE_BATCH_SECONDS")),
+            retry_times=max(0, settings.getint("STORE_RETRY_TIMES")),
+            retry_backoff=max(0.0, settings.getfloat("STORE_RETRY_BACKOFF")),
+            buffer_max=max(1, settings.getint("STORE_BUFFER_MAX")),
         )
 
 
@@ -170,7 +160,7 @@ class StorePipeline:
         stats: StatsCollector,
         *,
         crawler: Crawler | None = None,
-        store_factory: Callable[[str], Store] = open_store,
+        store_factory: Callable[[str], Store] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.config = config
@@ -178,7 +168,12 @@ class StorePipeline:
         self.crawler = crawler
         self.clock: Clock = clock or ScrapyClock()
         # Built now, so a bad STORE_URI stops the crawl before it starts.
-        self.store: Store = store_factory(config.uri)
+        if store_factory is not None:
+            self.store: Store = store_factory(config.uri)
+        elif crawler is not None:
+            self.store = build_store(crawler, config.uri)
+        else:
+            self.store = open_store(config.uri)
         self.spider: Spider | None = None
         self._store_open = False
         self._buffers: dict[Destination, Batch] = {}
@@ -271,7 +266,7 @@ class StorePipeline:
         """Where an item goes: ``(destination, dead-letter reason, dead-letter kind)``."""
         spider = self.spider
         fallback = spider.name if spider is not None else "items"
-        if spider is not None and hasattr(spider, "store_target"):
+        if isinstance(spider, TargetsItems):
             try:
                 target = spider.store_target(doc)
             except Exception as exc:

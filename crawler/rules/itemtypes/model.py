@@ -39,7 +39,7 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,14 +48,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from cleaners.registry import REGISTRY, Chain, CleanContext, CleanError, Registry, preview
+from crawler.rules.itemtypes.messages import context_of, describe, did_you_mean, path_text, top
+from crawler.rules.itemtypes.schema import FIELD_NAME, NAME, item_type_schema
 
 __all__ = ["ItemType", "ItemTypeError", "Result", "item_type_schema"]
 
-FIELD_TYPES = ("string", "number", "integer", "boolean", "array", "object")
-FORMATS = ("date", "date-time", "time", "uri", "uri-reference", "email", "ipv4", "ipv6", "uuid")
-_NAME = r"^[a-z][a-z0-9_]*$"
-_FIELD_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"  # a leading _ is reserved for platform metadata
-_CLEANER_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _OURS = ("required", "clean")  # keys of a field declaration that are not JSON Schema
 
 
@@ -133,7 +130,7 @@ class ItemType:
                 problems.append(
                     (
                         f"key[{i}]",
-                        f"{kname!r} is not a declared field{_did_you_mean(kname, fields)}",
+                        f"{kname!r} is not a declared field{did_you_mean(kname, fields)}",
                     )
                 )
 
@@ -168,7 +165,7 @@ class ItemType:
             if tfield not in self.fields:
                 problems.append(
                     f"mapping: {tfield!r} is not a field of item type {self.name!r}"
-                    f"{_did_you_mean(str(tfield), self.fields)}"
+                    f"{did_you_mean(str(tfield), self.fields)}"
                 )
             if not isinstance(source, str):
                 problems.append(
@@ -191,7 +188,7 @@ class ItemType:
         validated. Without ``ctx``, one is made from the item's ``_url`` and ``_crawled_at``.
         """
         mapping = mapping or {}
-        ctx = ctx if ctx is not None else _context_of(item)
+        ctx = ctx if ctx is not None else context_of(item)
         out: dict[str, Any] = {k: v for k, v in item.items() if k.startswith("_")}
         errors: list[tuple[str, str]] = []
         raw: dict[str, Any] = {}
@@ -212,9 +209,9 @@ class ItemType:
                     continue
             if present or value is not None:  # a cleaner such as `default` may supply a value
                 out[fname] = value
-        for top, message in self._validation_errors(out, mapping):
-            if top not in raw:  # the cleaner's error already explains this field
-                errors.append((top, message))
+        for field_name, message in self._validation_errors(out, mapping):
+            if field_name not in raw:  # the cleaner's error already explains this field
+                errors.append((field_name, message))
         order = {name: i for i, name in enumerate(self.fields)}
         errors.sort(key=lambda e: order.get(e[0], len(order)))  # stable: declaration order
         dropped = [k for k in item if not k.startswith("_") and k not in used]
@@ -230,9 +227,9 @@ class ItemType:
         order = {name: i for i, name in enumerate(self.fields)}
         found: dict[str, tuple[int, str]] = {}
         for error in self.validator.iter_errors(item):
-            for fname, message in _describe(error, self.key, mapping):
+            for fname, message in describe(error, self.key, mapping):
                 line = f"{fname}: {message}"
-                found.setdefault(line, (order.get(_top(fname), len(order)), _top(fname)))
+                found.setdefault(line, (order.get(top(fname), len(order)), top(fname)))
         ranked = sorted(found.items(), key=lambda kv: kv[1][0])  # in declaration order
         return [(top, line) for line, (_, top) in ranked]
 
@@ -246,7 +243,7 @@ def _shape_problems(data: Any) -> list[tuple[str, str]]:
     validator = Draft202012Validator(item_type_schema())
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path = _path(error.absolute_path)
+        path = path_text(error.absolute_path)
         problems.append((path, _shape_message(error)))
     return problems
 
@@ -256,19 +253,19 @@ def _shape_message(error: ValidationError) -> str:
         allowed = error.schema.get("properties", {})
         extra = [k for k in error.instance if k not in allowed]
         return (
-            "; ".join(f"unknown key {k!r}{_did_you_mean(str(k), allowed)}" for k in extra)
+            "; ".join(f"unknown key {k!r}{did_you_mean(str(k), allowed)}" for k in extra)
             or error.message
         )
     if error.validator == "enum":
         return (
             f"{preview(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
         )
-    if error.validator == "pattern" and error.validator_value == _FIELD_NAME:
+    if error.validator == "pattern" and error.validator_value == FIELD_NAME:
         return (
             f"field name {error.instance!r} is not valid: use letters, digits and _, starting "
             "with a letter (a leading _ is reserved for platform metadata)"
         )
-    if error.validator == "pattern" and error.validator_value == _NAME:
+    if error.validator == "pattern" and error.validator_value == NAME:
         return (
             f"{error.instance!r} is not a valid name: use lower-case letters, digits and _, "
             "starting with a letter"
@@ -361,294 +358,3 @@ def _format_checker() -> FormatChecker:
 
     return checker
 
-
-# -- applying --------------------------------------------------------------------------------
-
-
-def _context_of(item: Mapping[str, Any]) -> CleanContext:
-    url = item.get("_url")
-    crawled = item.get("_crawled_at")
-    if isinstance(crawled, str):
-        try:
-            crawled = datetime.fromisoformat(crawled.replace("Z", "+00:00"))
-        except ValueError:
-            crawled = None
-    if isinstance(crawled, datetime) and crawled.tzinfo is None:
-        crawled = crawled.replace(tzinfo=UTC)
-    return CleanContext(
-        url=url if isinstance(url, str) else None,
-        crawl_time=crawled if isinstance(crawled, datetime) else None,
-    )
-
-
-_TYPE_WORDS = {
-    "string": "a string",
-    "number": "a number",
-    "integer": "an integer",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping",
-    "null": "null",
-}
-
-_FORMAT_WORDS = {
-    "date": "a date in the form YYYY-MM-DD",
-    "date-time": "a date-time (ISO 8601, e.g. 2024-03-05T14:30:00)",
-    "time": "a time (HH:MM:SS)",
-    "uri": "an absolute URI",
-    "uri-reference": "a URI",
-    "email": "an email address",
-    "ipv4": "an IPv4 address",
-    "ipv6": "an IPv6 address",
-    "uuid": "a UUID",
-}
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object"
-
-
-def _type_hint(expected: str, value: Any) -> str:
-    """Which cleaner would most likely fix a type mismatch."""
-    got = _json_type(value)
-    if expected == "number" and got == "string":
-        return " (add to_number or price to its clean chain)"
-    if expected == "integer" and got == "string":
-        return " (add to_int to its clean chain)"
-    if expected == "integer" and got == "number":
-        return " (add to_int to its clean chain)"
-    if expected == "string" and got in ("number", "integer", "boolean"):
-        return " (add to_str to its clean chain)"
-    if expected == "string" and got == "array":
-        return " (add first or join to its clean chain)"
-    if expected == "boolean" and got in ("string", "integer"):
-        return " (add to_bool to its clean chain)"
-    if expected == "array" and got == "string":
-        return " (extract every match, or add split to its clean chain)"
-    return ""
-
-
-def _top(path: str) -> str:
-    return re.split(r"[.\[]", path, maxsplit=1)[0]
-
-
-def _path(path: Any) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _describe(
-    error: ValidationError, key: tuple[str, ...], mapping: Mapping[str, str]
-) -> list[tuple[str, str]]:
-    """``(field path, message)`` pairs for one jsonschema error, worded for a person."""
-    kind, expected, value = error.validator, error.validator_value, error.instance
-    where = _path(error.absolute_path)
-    if kind == "required":
-        missing = [f for f in expected if isinstance(value, Mapping) and f not in value]
-        return [
-            (
-                f,
-                ("key field" if f in key else "required field")
-                + f" is missing (no {mapping.get(f, f)!r} in the extracted item)",
-            )
-            for f in missing
-        ]
-    if kind == "additionalProperties" and isinstance(value, Mapping):
-        declared = error.schema.get("properties", {})
-        extra = [k for k in value if k not in declared and not str(k).startswith("_")]
-        return [
-            (str(k), f"is not a declared field{_did_you_mean(str(k), declared)}") for k in extra
-        ]
-    shown = preview(value)
-    if kind == "type":
-        types = expected if isinstance(expected, list) else [expected]
-        types = [t for t in types if t != "null"]
-        if value is None:
-            message = "is null, but a value is required"
-            if error.absolute_path and isinstance(error.absolute_path[-1], int):
-                message = "is null; lists may not hold nulls (add compact to its clean chain)"
-            return [(where, message)]
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-        return [
-            (
-                where,
-                f"{shown} is {_TYPE_WORDS[_json_type(value)]}, not {words}{_type_hint(types[0], value)}",
-            )
-        ]
-    if kind == "enum":
-        allowed = ", ".join(map(str, (v for v in expected if v is not None)))
-        return [(where, f"{shown} is not one of {allowed}")]
-    if kind == "format":
-        hint = ""
-        if expected == "uri" and isinstance(value, str) and not urlsplit(value).scheme:
-            hint = " (add absolute_url to its clean chain)"
-        if expected in ("date", "date-time") and not re.match(r"\d{4}-\d\d-\d\d", str(value)):
-            hint = " (add date to its clean chain)"
-        return [(where, f"{shown} is not {_FORMAT_WORDS.get(expected, expected)}{hint}")]
-    if kind == "minLength" and value == "":
-        return [(where, "is empty, but a value is required")]
-    if kind == "minLength":
-        return [(where, f"{shown} is shorter than {expected} characters")]
-    if kind == "maxLength":
-        return [(where, f"{shown} is longer than {expected} characters")]
-    if kind == "pattern":
-        return [(where, f"{shown} does not match the pattern {expected!r}")]
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        relation = {
-            "minimum": "less than the minimum of",
-            "maximum": "greater than the maximum of",
-            "exclusiveMinimum": "not greater than",
-            "exclusiveMaximum": "not less than",
-        }[kind]
-        return [(where, f"{shown} is {relation} {expected}")]
-    if kind == "minItems":
-        return [(where, f"has {len(value)} element(s), fewer than {expected}")]
-    if kind == "maxItems":
-        return [(where, f"has {len(value)} element(s), more than {expected}")]
-    if kind == "uniqueItems":
-        return [(where, "has repeated elements (add unique to its clean chain)")]
-    return [(where or "item", error.message)]
-
-
-def _did_you_mean(word: str, choices: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# -- the schema of the item-type YAML -------------------------------------------------------
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def item_type_schema(registry: Registry | None = None) -> dict[str, Any]:
-    """The JSON Schema (Draft 2020-12) of an item-type file, to validate it and to complete it.
-
-    Cleaner names are offered for completion (those registered when this is called) but not
-    enforced: :meth:`ItemType.from_dict` checks chains against the registry, with did-you-mean.
-    """
-    registry = registry or REGISTRY
-    names = registry.names()
-    # Shown by editors when completing {name: arguments}.
-    described = {
-        n: {"description": f"{registry.get(n).signature()}: {_first_line(registry.get(n).doc)}"}
-        for n in names
-    }
-    value_keys: dict[str, Any] = {
-        "type": {"enum": list(FIELD_TYPES), "description": "The JSON type of the cleaned value."},
-        "description": {"type": "string"},
-        "title": {"type": "string"},
-        "enum": {"type": "array", "minItems": 1, "description": "The allowed values."},
-        "const": {},
-        "format": {
-            "enum": list(FORMATS),
-            "description": "A format the value must have (uri means absolute).",
-        },
-        "pattern": {"type": "string", "format": "regex"},
-        "minimum": {"type": "number"},
-        "maximum": {"type": "number"},
-        "exclusiveMinimum": {"type": "number"},
-        "exclusiveMaximum": {"type": "number"},
-        "minLength": {"type": "integer", "minimum": 0},
-        "maxLength": {"type": "integer", "minimum": 0},
-        "minItems": {"type": "integer", "minimum": 0},
-        "maxItems": {"type": "integer", "minimum": 0},
-        "uniqueItems": {"type": "boolean"},
-        "items": {"$ref": "#/$defs/value"},
-        "examples": {"type": "array"},
-    }
-    cleaner_name = {
-        "anyOf": [{"enum": names}, {"type": "string", "pattern": _CLEANER_NAME}],
-        "description": "A registered cleaner.",
-    }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:crawler-platform:item-type",
-        "title": "Item type",
-        "description": "The fields of one business type of item, how to clean and validate them.",
-        "type": "object",
-        "required": ["name", "fields"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string", "pattern": _NAME, "description": "e.g. book, article"},
-            "description": {"type": "string"},
-            "key": {
-                "type": "array",
-                "items": {"type": "string"},
-                "minItems": 1,
-                "uniqueItems": True,
-                "description": "Fields identifying an item (default: [url]).",
-            },
-            "history": {
-                "type": "boolean",
-                "default": False,
-                "description": "Keep previous versions of an item when it changes.",
-            },
-            "fields": {
-                "type": "object",
-                "minProperties": 1,
-                "propertyNames": {"pattern": _FIELD_NAME},
-                "additionalProperties": {"$ref": "#/$defs/field"},
-            },
-        },
-        "$defs": {
-            "value": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": value_keys,
-            },
-            "field": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["type"],
-                "properties": {
-                    **value_keys,
-                    "required": {
-                        "type": "boolean",
-                        "default": False,
-                        "description": "The field must have a value (not null or empty).",
-                    },
-                    "clean": {"$ref": "#/$defs/chain"},
-                },
-            },
-            "chain": {
-                "description": "Cleaners run in order: a name, or a list of names and "
-                "{name: arguments} mappings.",
-                "anyOf": [
-                    {"type": "null"},
-                    {"$ref": "#/$defs/chain_item"},
-                    {"type": "array", "items": {"$ref": "#/$defs/chain_item"}},
-                ],
-            },
-            "chain_item": {
-                "anyOf": [
-                    {"$ref": "#/$defs/cleaner_name"},
-                    {
-                        "type": "object",
-                        "minProperties": 1,
-                        "maxProperties": 1,
-                        "propertyNames": {"$ref": "#/$defs/cleaner_name"},
-                        "properties": described,
-                    },
-                ]
-            },
-            "cleaner_name": cleaner_name,
-        },
-    }

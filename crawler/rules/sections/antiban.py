@@ -1,9 +1,9 @@
-"""A rule's ``antiban:`` section: its JSON Schema, its semantic checks, and its settings.
+"""``antiban:``: user agents, proxies, ban detection and cookie sessions of a rule's crawl.
 
-The rule loader embeds :data:`ANTIBAN_SCHEMA` in the rule schema, reports
-:func:`check_antiban`'s findings with the file and line of each field, and merges
-:func:`antiban_settings` into the spider's settings, so the middlewares read one thing:
-Scrapy settings. Example::
+Every key maps to a Scrapy setting (docs/antiban.md), so the middlewares read one thing:
+settings. A rule is data: it picks a proxy pool and a rotation policy by name, never by class
+path, and reads no local file (cookie files and proxy list files are project settings).
+Example::
 
     antiban:
       user_agent: {browsers: [chrome, edge], platforms: [desktop], min_version: {chrome: 120}}
@@ -16,6 +16,8 @@ Scrapy settings. Example::
 
 >>> antiban_settings({"proxies": {"policy": "lru", "list": ["10.0.0.1:3128"]}, "ban": {"retries": 3}})
 {'PROXY_POLICY': 'lru', 'PROXY_LIST': ['10.0.0.1:3128'], 'BAN_RETRY_TIMES': 3}
+>>> antiban_settings({"proxies": {"pool": "embedded"}})
+{'PROXY_POOL_CLASS': 'proxies.pool.EmbeddedProxyPool'}
 >>> check_antiban({"user_agent": {"browsers": ["safari"], "os": ["windows"]}})[0][0]
 'user_agent'
 """
@@ -24,11 +26,9 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from crawler.antiban.rotation import POLICIES
-from crawler.antiban.sessions import env_refs
 from crawler.antiban.useragents import (
     BROWSER_ALIASES,
     OS_ALIASES,
@@ -37,11 +37,24 @@ from crawler.antiban.useragents import (
     known_browsers,
     known_os,
 )
+from crawler.rules.context import BuildContext
+from crawler.rules.envvars import env_refs
+from crawler.rules.problems import split_path
+from crawler.rules.sections import Section
 from proxies.model import Proxy
 from proxies.static import parse_proxy_list
 from vocab import mask_url
 
-_DOTTED = r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+"
+# The rotation policies a rule may name (crawler.antiban.rotation implements them).
+POLICY_NAMES = ("random", "round_robin", "lru", "sticky_domain", "sticky_session")
+# The proxy pools a rule may name, and the classes the platform builds for them.
+POOLS = {
+    "static": "proxies.static.StaticProxyPool",
+    "embedded": "proxies.pool.EmbeddedProxyPool",
+    "redis": "proxies.pool.RedisProxyPool",
+    "api": "proxies.client.HttpApiProxyPool",
+}
+
 _REGEX_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _SECONDS = {"type": "number", "minimum": 0}
 
@@ -104,9 +117,10 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "pool": {
-                    "description": "Pool class path (default proxies.static.StaticProxyPool).",
-                    "type": "string",
-                    "pattern": f"^{_DOTTED}$",
+                    "description": "Which proxy pool: static (the list below, the default), "
+                    "embedded (the pool service's store, in process), redis (shared) or api "
+                    "(`scrapy proxies serve`).",
+                    "enum": list(POOLS),
                 },
                 "list": {
                     "description": "Proxies, [scheme://][user:pass@]host:port; prefer env for credentials.",
@@ -115,17 +129,15 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
                         {"type": "string"},
                     ],
                 },
-                "file": {"description": "A file of proxies, one a line.", "type": "string"},
                 "env": {
                     "description": "An environment variable holding proxies (comma or newline separated).",
                     "type": "string",
                     "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
                 },
                 "policy": {
-                    "description": "Rotation: random, round_robin, lru, sticky_domain, "
-                    "sticky_session, or a class path.",
-                    "type": "string",
-                    "pattern": f"^({'|'.join(POLICIES)}|{_DOTTED})$",
+                    "description": "Rotation: random, round_robin, lru, sticky_domain or "
+                    "sticky_session (a policy class is a project setting, PROXY_POLICY).",
+                    "enum": list(POLICY_NAMES),
                 },
                 "paid_only": {"description": "Use only proxies marked paid.", "type": "boolean"},
                 "direct": {
@@ -179,11 +191,6 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
                 "retry_after_max": dict(
                     _SECONDS, description="Longest Retry-After honoured, seconds."
                 ),
-                "policy": {
-                    "description": "Ban policy class path (default crawler.antiban.banpolicy.BanPolicy).",
-                    "type": "string",
-                    "pattern": f"^{_DOTTED}$",
-                },
             },
         },
         "sessions": {
@@ -195,11 +202,6 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
                 "rotate": {
                     "description": "How requests pick a session.",
                     "enum": ["round_robin", "random"],
-                },
-                "cookies_files": {
-                    "description": "Cookie files (JSON or cookies.txt), one session each.",
-                    "type": "array",
-                    "items": {"type": "string", "minLength": 1},
                 },
                 "max_bans": {
                     "description": "Bans before a session is retired.",
@@ -251,10 +253,8 @@ _DIRECT_KEYS: dict[tuple[str, str], str] = {
     ("user_agent", "platforms"): "USER_AGENT_PLATFORMS",
     ("user_agent", "min_version"): "USER_AGENT_MIN_VERSION",
     ("user_agent", "accept_language"): "USER_AGENT_ACCEPT_LANGUAGE",
-    ("proxies", "pool"): "PROXY_POOL_CLASS",
     ("proxies", "policy"): "PROXY_POLICY",
     ("proxies", "list"): "PROXY_LIST",
-    ("proxies", "file"): "PROXY_LIST_FILE",
     ("proxies", "env"): "PROXY_LIST_ENV",
     ("proxies", "paid_only"): "PROXY_PAID_ONLY",
     ("proxies", "direct"): "PROXY_DIRECT",
@@ -270,10 +270,8 @@ _DIRECT_KEYS: dict[tuple[str, str], str] = {
     ("ban", "retries"): "BAN_RETRY_TIMES",
     ("ban", "retry_delay"): "BAN_RETRY_DELAY",
     ("ban", "retry_after_max"): "BAN_RETRY_AFTER_MAX",
-    ("ban", "policy"): "BAN_POLICY_CLASS",
     ("sessions", "count"): "SESSION_COUNT",
     ("sessions", "rotate"): "SESSION_ROTATE",
-    ("sessions", "cookies_files"): "SESSION_COOKIES_FILES",
     ("sessions", "max_bans"): "SESSION_MAX_BANS",
 }
 _LOGIN_KEYS = {
@@ -290,7 +288,9 @@ def antiban_settings(section: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for group, values in (section or {}).items():
         for key, value in (values or {}).items():
-            if (group, key) in _DIRECT_KEYS:
+            if (group, key) == ("proxies", "pool"):
+                out["PROXY_POOL_CLASS"] = POOLS[value]
+            elif (group, key) in _DIRECT_KEYS:
                 out[_DIRECT_KEYS[(group, key)]] = value
             elif (group, key) == ("sessions", "login"):
                 for lkey, lvalue in value.items():
@@ -349,7 +349,7 @@ def _check_user_agent(ua: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def _check_proxies(proxies: dict[str, Any]) -> list[tuple[str, str]]:
+def _check_proxies(proxies: dict[str, Any], environ: Any) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for i, text in enumerate(parse_proxy_list(proxies.get("list"))):
         try:
@@ -365,31 +365,24 @@ def _check_proxies(proxies: dict[str, Any]) -> list[tuple[str, str]]:
                     "prefer proxies.env or proxies.file",
                 )
             )
-    if proxies.get("env") and proxies["env"] not in os.environ:
+    if proxies.get("env") and proxies["env"] not in environ:
         problems.append(
             ("proxies.env", f"warning: environment variable {proxies['env']} is not set")
         )
-    if proxies.get("file") and not Path(proxies["file"]).is_file():
-        problems.append(("proxies.file", f"warning: {proxies['file']} does not exist (yet)"))
-    has_source = any(proxies.get(k) for k in ("list", "env", "file", "pool"))
+    has_source = any(proxies.get(k) for k in ("list", "env", "pool"))
     if proxies.get("direct") == "until_blocked" and not has_source:
         problems.append(
-            ("proxies.direct", "until_blocked needs proxies to switch to (list, env, file or pool)")
+            ("proxies.direct", "until_blocked needs proxies to switch to (list, env or pool)")
         )
     return problems
 
 
-def _check_sessions(sessions: dict[str, Any]) -> list[tuple[str, str]]:
+def _check_sessions(sessions: dict[str, Any], environ: Any) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    for i, path in enumerate(sessions.get("cookies_files") or []):
-        if not Path(path).is_file():
-            problems.append(
-                (f"sessions.cookies_files[{i}]", f"warning: {path} does not exist (yet)")
-            )
     login = sessions.get("login") or {}
     for field, value in (login.get("form") or {}).items():
         for name in env_refs(str(value)):
-            if name not in os.environ:
+            if name not in environ:
                 problems.append(
                     (
                         f"sessions.login.form.{field}",
@@ -402,15 +395,40 @@ def _check_sessions(sessions: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def check_antiban(section: dict[str, Any] | None) -> list[tuple[str, str]]:
+def check_antiban(
+    section: dict[str, Any] | None, environ: Any = None
+) -> list[tuple[str, str]]:
     """Problems the schema cannot see, as (field.path, message); messages starting with
     ``warning:`` do not make the rule invalid."""
     section = section or {}
+    environ = os.environ if environ is None else environ
     problems: list[tuple[str, str]] = []
     problems += _check_user_agent(section.get("user_agent") or {})
-    problems += _check_proxies(section.get("proxies") or {})
+    problems += _check_proxies(section.get("proxies") or {}, environ)
     ban = section.get("ban") or {}
     problems += _regexes(ban.get("markers"), "ban.markers")
     problems += _regexes(ban.get("login_url_patterns"), "ban.login_url_patterns")
-    problems += _check_sessions(section.get("sessions") or {})
+    problems += _check_sessions(section.get("sessions") or {}, environ)
     return problems
+
+
+def build(ctx: BuildContext) -> MappingProxyType:
+    section = ctx.data.get("antiban")
+    if not isinstance(section, dict) or ctx.broken(("antiban",)):
+        return MappingProxyType({})
+    for sub, message in check_antiban(section, ctx.env.environ):
+        path = ("antiban", *split_path(sub))
+        if message.startswith("warning: "):
+            ctx.warning(path, message.removeprefix("warning: "))
+        else:
+            ctx.error(path, message)
+    return MappingProxyType(dict(section))
+
+
+SECTION = Section(
+    name="antiban",
+    order=50,
+    properties={"antiban": ANTIBAN_SCHEMA},
+    build=build,
+    settings=antiban_settings,
+)

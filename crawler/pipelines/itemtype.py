@@ -14,6 +14,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from crawler.spiders.rule import RuleSpider
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,11 +31,10 @@ class ItemTypePipeline:
 
     def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
-        rule = getattr(spider, "rule", None)
-        if rule is None or not isinstance(item, dict) or item.get("_page") not in rule.pages:
+        if not isinstance(spider, RuleSpider) or not isinstance(item, dict):
             return item
-        target = rule.target(item["_page"])
-        item_type = spider.item_types.get(target.type) if target.type else None
+        route = spider.routes.get(item.get("_page") or "")
+        item_type = route.item_type if route is not None else None
         if item_type is None:
             return item
         if (
@@ -41,7 +42,7 @@ class ItemTypePipeline:
         ):  # already invalid at extraction: keep it as it is for the dead letters
             self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
             return item
-        result = item_type.apply(item, target.map)
+        result = item_type.apply(item, route.map)
         out = result.item
         if result.raw:
             out["_raw"] = {**item.get("_raw", {}), **result.raw}

@@ -1,0 +1,192 @@
+"""The platform's settings and their defaults: one module per group (as Scrapy's
+``default_settings``), star-imported by the project's settings (``crawler/settings.py``).
+
+Components read settings without inline fallbacks. :func:`catalog` is what ``scrapy validate``
+knows about settings: a setting exists exactly when Scrapy or one of :data:`GROUPS` declares it;
+its type comes from its default (or the module's ``kinds`` when the default is None), its allowed
+values from ``choices``/``minimums``, and whether a rule may set it from ``rule_safe``. Scrapy's
+own settings that a rule may set are listed in :data:`SCRAPY_RULE_SAFE`: plain values only, never
+a class, a module, a file or an output.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+from crawler.rules.settings_catalog import SettingsCatalog, SettingSpec
+
+GROUPS = (
+    "crawler.defaults.rules",
+    "crawler.defaults.store",
+    "crawler.defaults.antiban",
+    "crawler.defaults.distributed",
+    "crawler.defaults.schedule",
+)
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+SCRAPY_RULE_SAFE = frozenset(
+    {
+        "AUTOTHROTTLE_DEBUG",
+        "AUTOTHROTTLE_ENABLED",
+        "AUTOTHROTTLE_MAX_DELAY",
+        "AUTOTHROTTLE_START_DELAY",
+        "AUTOTHROTTLE_TARGET_CONCURRENCY",
+        "CLOSESPIDER_ERRORCOUNT",
+        "CLOSESPIDER_ITEMCOUNT",
+        "CLOSESPIDER_PAGECOUNT",
+        "CLOSESPIDER_TIMEOUT",
+        "COMPRESSION_ENABLED",
+        "CONCURRENT_ITEMS",
+        "CONCURRENT_REQUESTS",
+        "CONCURRENT_REQUESTS_PER_DOMAIN",
+        "CONCURRENT_REQUESTS_PER_IP",
+        "COOKIES_ENABLED",
+        "DEFAULT_REQUEST_HEADERS",
+        "DEPTH_LIMIT",
+        "DEPTH_PRIORITY",
+        "DNS_TIMEOUT",
+        "DOWNLOAD_DELAY",
+        "DOWNLOAD_FAIL_ON_DATALOSS",
+        "DOWNLOAD_MAXSIZE",
+        "DOWNLOAD_TIMEOUT",
+        "DOWNLOAD_WARNSIZE",
+        "DUPEFILTER_DEBUG",
+        "HTTPERROR_ALLOWED_CODES",
+        "HTTPERROR_ALLOW_ALL",
+        "LOG_LEVEL",
+        "LOGSTATS_INTERVAL",
+        "METAREFRESH_ENABLED",
+        "METAREFRESH_MAXDELAY",
+        "RANDOMIZE_DOWNLOAD_DELAY",
+        "REDIRECT_ENABLED",
+        "REDIRECT_MAX_TIMES",
+        "REFERER_ENABLED",
+        "RETRY_ENABLED",
+        "RETRY_HTTP_CODES",
+        "RETRY_PRIORITY_ADJUST",
+        "RETRY_TIMES",
+        "ROBOTSTXT_OBEY",
+        "URLLENGTH_LIMIT",
+        "USER_AGENT",
+    }
+)
+# Scrapy settings whose default is None or an integer standing for any number (seconds), by type.
+SCRAPY_KINDS = {
+    "AUTOTHROTTLE_MAX_DELAY": "float",
+    "AUTOTHROTTLE_START_DELAY": "float",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": "float",
+    "CLOSESPIDER_TIMEOUT": "float",
+    "CLOSESPIDER_TIMEOUT_NO_ITEM": "float",
+    "DNS_TIMEOUT": "float",
+    "DOWNLOAD_DELAY": "float",
+    "DOWNLOAD_TIMEOUT": "float",
+    "LOGSTATS_INTERVAL": "float",
+    "METAREFRESH_MAXDELAY": "float",
+    "DOWNLOAD_BIND_ADDRESS": "any",
+    "FEED_EXPORT_ENCODING": "str",
+    "JOBDIR": "str",
+    "LOG_FILE": "str",
+    "ROBOTSTXT_USER_AGENT": "str",
+    "ASYNCIO_EVENT_LOOP": "str",
+}
+SCRAPY_CHOICES = {"LOG_LEVEL": LOG_LEVELS}
+SCRAPY_MINIMUMS = {
+    "CONCURRENT_ITEMS": 1,
+    "CONCURRENT_REQUESTS": 1,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "CONCURRENT_REQUESTS_PER_IP": 0,
+    "DEPTH_LIMIT": 0,
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_TIMEOUT": 0,
+    "DOWNLOAD_MAXSIZE": 0,
+    "DOWNLOAD_WARNSIZE": 0,
+    "RETRY_TIMES": 0,
+    "REDIRECT_MAX_TIMES": 0,
+    "CLOSESPIDER_TIMEOUT": 0,
+    "CLOSESPIDER_ITEMCOUNT": 0,
+    "CLOSESPIDER_PAGECOUNT": 0,
+    "CLOSESPIDER_ERRORCOUNT": 0,
+    "LOGSTATS_INTERVAL": 0,
+}
+
+
+def kind_of(value: Any) -> str:
+    """A setting's type, from its default value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return "any"
+
+
+def settings_of(module: ModuleType) -> dict[str, Any]:
+    return {name: getattr(module, name) for name in dir(module) if name.isupper()}
+
+
+def _specs(
+    module: ModuleType,
+    group: str,
+    *,
+    rule_safe: frozenset[str] | set[str],
+    kinds: dict[str, str],
+    choices: dict[str, tuple],
+    minimums: dict[str, float],
+) -> list[SettingSpec]:
+    specs = []
+    for name, default in settings_of(module).items():
+        kind = kinds.get(name) or kind_of(default)
+        specs.append(
+            SettingSpec(
+                name,
+                kind,
+                nullable=default is None,
+                choices=choices.get(name),
+                minimum=minimums.get(name),
+                rule_safe=name in rule_safe,
+                group=group,
+            )
+        )
+    return specs
+
+
+def _float_settings(module: ModuleType) -> dict[str, str]:
+    """Numbers written as floats in a defaults module take any number."""
+    return {n: "float" for n, v in settings_of(module).items() if isinstance(v, float)}
+
+
+@lru_cache(maxsize=1)
+def catalog() -> SettingsCatalog:
+    """Every setting Scrapy or a platform defaults module declares."""
+    from scrapy.settings import default_settings
+
+    specs = _specs(
+        default_settings,
+        "scrapy",
+        rule_safe=SCRAPY_RULE_SAFE,
+        kinds={**_float_settings(default_settings), **SCRAPY_KINDS},
+        choices=SCRAPY_CHOICES,
+        minimums=SCRAPY_MINIMUMS,
+    )
+    for name in GROUPS:
+        module = importlib.import_module(name)
+        specs += _specs(
+            module,
+            name,
+            rule_safe=getattr(module, "rule_safe", set()),
+            kinds={**_float_settings(module), **getattr(module, "kinds", {})},
+            choices=getattr(module, "choices", {}),
+            minimums=getattr(module, "minimums", {}),
+        )
+    return SettingsCatalog(specs)

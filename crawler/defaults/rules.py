@@ -1,0 +1,25 @@
+"""Rules and extraction: where rules live, what they may ask for, how responses are decoded.
+
+Lower-case names below are not settings: ``rule_safe`` lists the settings a rule's
+``settings:`` may set, ``kinds`` the types of settings whose default is None, ``choices`` their
+allowed values (read by :mod:`crawler.defaults` to build the settings catalog).
+"""
+
+from pathlib import Path
+
+project_root = Path(__file__).resolve().parents[2]
+
+# Where site rules (and item types, under types/) live.
+RULES_DIR = str(project_root / "rules")
+# Your own modules registering cleaners (@cleaner) and extractors (@extractor) that rules name.
+PLUGIN_MODULES: list[str] = []
+# The most start requests one rule may make (its templates' ranges multiplied out).
+RULE_MAX_START_REQUESTS = 100_000
+# Force one response encoding for every page (a rule's `encoding:` sets it for its spider).
+RESPONSE_ENCODING = None
+# Detect undeclared non-UTF-8 encodings (charset-normalizer, with the page's language as a hint).
+RESPONSE_ENCODING_DETECT = True
+
+rule_safe = {"RESPONSE_ENCODING", "RESPONSE_ENCODING_DETECT"}
+kinds = {"RESPONSE_ENCODING": "str", "PLUGIN_MODULES": "list"}
+minimums = {"RULE_MAX_START_REQUESTS": 1}

@@ -1,0 +1,32 @@
+"""The item store, the store pipeline and run records (crawler/store, crawler/pipelines,
+crawler/extensions/runs.py; docs/storage.md)."""
+
+from pathlib import Path
+
+project_root = Path(__file__).resolve().parents[2]
+
+# Where items go: sqlite:///path (embedded, the default), sqlite:// (memory), mongodb://...
+STORE_URI = f"sqlite:///{project_root / 'data' / 'items.db'}"
+# Store backends by URI scheme (as Scrapy's FEED_STORAGES); add your own in STORE_BACKENDS.
+STORE_BACKENDS_BASE = {
+    "sqlite": "crawler.store.sqlite.SqliteStore",
+    "mongodb": "crawler.store.mongo.MongoStore",
+    "mongodb+srv": "crawler.store.mongo.MongoStore",
+}
+STORE_BACKENDS: dict[str, str] = {}
+STORE_BATCH_SIZE = 500  # items per write
+STORE_BATCH_SECONDS = 2.0  # a partial batch is written after this long
+STORE_RETRY_TIMES = 3  # retries of a failed batch before it is spilled
+STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry, doubled at each retry
+STORE_BUFFER_MAX = 10_000  # items held in memory while the store fails; beyond: spill
+STORE_SPILL_DIR = str(project_root / "data" / "spill")  # where items go when the store fails
+STORE_RUNS_ENABLED = True  # keep a record of every crawl in the store
+
+rule_safe = {"STORE_BATCH_SIZE", "STORE_BATCH_SECONDS"}
+minimums = {
+    "STORE_BATCH_SIZE": 1,
+    "STORE_BATCH_SECONDS": 0.01,
+    "STORE_RETRY_TIMES": 0,
+    "STORE_RETRY_BACKOFF": 0,
+    "STORE_BUFFER_MAX": 1,
+}

@@ -1,0 +1,67 @@
+"""The project's view of its rules: the compile context built from Scrapy settings.
+
+The rule compiler (:mod:`crawler.rules`) is pure; here the Scrapy side tells it what this
+project has: cleaners and extractors (after importing ``PLUGIN_MODULES``), the settings catalog
+(:func:`crawler.defaults.catalog`), the start-request limit. The spider loader, every command
+and the data service compile rules through these functions, so they all agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
+
+from cleaners.registry import REGISTRY, load_modules
+from crawler.defaults import catalog
+from crawler.plugins import check_extractor, extractor_names
+from crawler.rules import CompileContext, Problem, Rule, compile_rule, load_rule, load_rules
+from crawler.rules.files import fingerprint
+
+
+def load_plugins(settings: BaseSettings) -> None:
+    """Import the project's plugin modules (``PLUGIN_MODULES``) so rules can name their cleaners
+    and extractors like the built-in ones. A module that fails to import is a usage error."""
+    try:
+        load_modules(settings.getlist("PLUGIN_MODULES"))
+    except ImportError as exc:
+        raise UsageError(str(exc), print_help=False) from None
+
+
+def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
+    """What rules of this project are compiled against (plugins imported first)."""
+    load_plugins(settings)
+    settings_catalog = catalog()
+    return CompileContext(
+        cleaners=REGISTRY.check,
+        extractors=check_extractor,
+        settings=settings_catalog,
+        max_start_requests=settings.getint("RULE_MAX_START_REQUESTS"),
+        fingerprint=fingerprint(
+            REGISTRY.names(), extractor_names(), len(settings_catalog), settings.getint("RULE_MAX_START_REQUESTS")
+        ),
+        **overrides,
+    )
+
+
+def project_rules(settings: BaseSettings) -> tuple[dict[str, Rule], list[Problem]]:
+    """Every rule under ``RULES_DIR``, and the problems of the broken ones."""
+    return load_rules(settings.get("RULES_DIR"), compile_context(settings))
+
+
+def project_rule(path: str | Path, settings: BaseSettings) -> Rule:
+    """One rule file, compiled as the crawl would (:class:`RuleError` lists its problems)."""
+    return load_rule(path, compile_context(settings))
+
+
+def parse_rule(
+    text: str, settings: BaseSettings | None = None, *, filename: str = "<rule>", **overrides: Any
+) -> Rule:
+    """Compile rule text (a test, the editor of the data service) with the project's context."""
+    if settings is None:
+        from scrapy.utils.project import get_project_settings
+
+        settings = get_project_settings()
+    return compile_rule(text, filename=filename, context=compile_context(settings, **overrides))

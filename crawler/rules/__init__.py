@@ -1,0 +1,28 @@
+"""The rule compiler: rule files in; typed rules, problems and request specifications out.
+
+No Scrapy here (a test checks it). What it owns:
+
+- reading files, bounded, with a cache a changed file invalidates (:mod:`.files`, :mod:`.yamlpos`)
+- one :class:`Problem` type with a severity and a position (:mod:`.problems`)
+- the sections of a rule, each declaring its schema, checks and settings (:mod:`.sections`),
+  and the JSON Schema generated from them (:mod:`.schema`)
+- expression checks (:mod:`.expressions`), URL templates (:mod:`.templates`)
+- item types (:mod:`.itemtypes`)
+- request specifications, a pure function of rule and arguments (:mod:`.requests`)
+"""
+
+from crawler.rules.compiler import compile_rule, load_rule, load_rules
+from crawler.rules.context import CompileContext
+from crawler.rules.model import Rule
+from crawler.rules.problems import Problem, RuleError, Severity
+
+__all__ = [
+    "CompileContext",
+    "Problem",
+    "Rule",
+    "RuleError",
+    "Severity",
+    "compile_rule",
+    "load_rule",
+    "load_rules",
+]

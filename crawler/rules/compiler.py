@@ -1,0 +1,122 @@
+"""The rule compiler: a rule file in, a typed :class:`Rule` (or every problem at once) out.
+
+    text --(bounded YAML with positions)--> data --(JSON Schema)--> sections build --> Rule
+
+Every section builds whatever the schema did not already find broken, so one pass reports the
+problems of the whole file. Nothing here imports Scrapy: what a rule may name (cleaners,
+extractors, item types, settings) comes in through a :class:`CompileContext`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext, CompileContext
+from crawler.rules.files import (
+    CompileCache,
+    fingerprint,
+    item_type_files,
+    read_text,
+    rule_files,
+    stamp,
+)
+from crawler.rules.itemtypes import load_item_types
+from crawler.rules.model import Rule
+from crawler.rules.problems import Problem, Reporter, RuleError, format_path
+from crawler.rules.schema import python_type, schema_problems
+from crawler.rules.sections import sections
+from crawler.rules.yamlpos import YamlError, load_yaml
+
+DEFAULT_CONTEXT = CompileContext()
+
+
+def compile_rule(
+    text: str,
+    *,
+    filename: str = "<rule>",
+    file: Path | None = None,
+    context: CompileContext | None = None,
+) -> Rule:
+    """Compile one rule's text; raise :class:`RuleError` listing every problem of the file."""
+    context = context or DEFAULT_CONTEXT
+    try:
+        data, positions = load_yaml(text, filename)
+    except YamlError as exc:
+        pos = exc.position
+        raise RuleError(
+            [Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]
+        ) from None
+    report = Reporter(filename, positions)
+    if not isinstance(data, dict):
+        report.error((), f"a rule file must be a mapping, got {python_type(data)}")
+        raise RuleError(report.problems)
+    broken = frozenset(schema_problems(data, report))
+    item_types = context.item_types
+    if item_types is None:
+        item_types = load_item_types(file.parent)[0] if file is not None else {}
+    ctx = BuildContext(data, report, context, item_types, broken)
+    values: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    for section in sections():
+        values[section.name] = value = section.build(ctx)
+        settings.update(section.settings(value))
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+    rule = Rule(
+        name=name or (file.stem if file is not None else "rule"),
+        path=file,
+        sections=MappingProxyType(values),
+        crawl_settings=MappingProxyType(settings),
+    )
+    if not report.has_errors:  # whole-rule checks assume each section built cleanly
+        for section in sections():
+            section.finish(rule, ctx)
+    if report.has_errors:
+        raise RuleError(report.sorted())
+    warnings = tuple(p for p in report.sorted() if not p.is_error)
+    if warnings:
+        rule = Rule(rule.name, rule.path, rule.sections, rule.crawl_settings, warnings)
+    return rule
+
+
+def load_rule(path: str | Path, context: CompileContext | None = None) -> Rule:
+    """Read and compile one rule file; item types default to those beside it (``types/``)."""
+    path = Path(path)
+    return compile_rule(read_text(path), filename=str(path), file=path, context=context)
+
+
+_cache = CompileCache()
+
+
+def load_rules(
+    rules_dir: str | Path, context: CompileContext | None = None
+) -> tuple[dict[str, Rule], list[Problem]]:
+    """Every rule under ``rules_dir`` and the problems of the broken ones: one bad file is
+    reported, never raised, so it cannot hide the others. Compiled files are cached until they,
+    an item type, the environment or the context change."""
+    context = context or DEFAULT_CONTEXT
+    problems: list[Problem] = []
+    if context.item_types is None:
+        item_types, problems = load_item_types(rules_dir)
+        context = dataclasses.replace(context, item_types=item_types)
+    depends_on = fingerprint(
+        [stamp(p) for p in item_type_files(rules_dir)],
+        sorted(context.environ.items()),
+        context.fingerprint,
+    )
+    rules: dict[str, Rule] = {}
+    for path in rule_files(rules_dir):
+        try:
+            rule = _cache.get(path, depends_on, lambda p: load_rule(p, context))
+        except RuleError as exc:
+            problems.extend(exc.problems)
+            continue
+        if rule.name in rules:
+            other = rules[rule.name].path
+            message = f"rule name {rule.name!r} is also used by {other}"
+            problems.append(Problem(str(path), 1, 1, "name", message))
+            continue
+        rules[rule.name] = rule
+    return rules, problems

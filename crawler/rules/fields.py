@@ -1,0 +1,231 @@
+"""Selectors, fields and links: their JSON Schema fragments and their typed builders.
+
+Shared by the sections that extract (page types, rows): a selector is one of xpath, css, json
+or regex; a field is a selector (or a constant value, or a plugin extractor) with what to take
+and how to clean it; a link is a selector for URLs and the page type they lead to.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext
+from crawler.rules.expressions import EXPRESSION_CHECKS, regex_problem
+from crawler.rules.model import MISSING, FieldSpec, LinkSpec, Selector
+from crawler.rules.problems import did_you_mean
+from crawler.rules.yamlpos import Path
+
+SELECTOR_KEYS = ("xpath", "css", "json", "regex")
+
+SELECTOR_PROPERTIES: dict[str, Any] = {
+    "xpath": {
+        "type": "string",
+        "description": "XPath 1.0 expression (EXSLT re: and set: available).",
+    },
+    "css": {
+        "type": "string",
+        "description": "CSS selector; ::text and ::attr(name) pseudo-elements work.",
+    },
+    "json": {
+        "type": "string",
+        "description": "JMESPath expression over a JSON response (or JSON row).",
+    },
+    "regex": {
+        "type": "string",
+        "description": "Regular expression: over the page (or row) text alone, or applied to the "
+        "values another selector found. The first group is taken when there is one.",
+    },
+}
+
+REGEX_LIST = {
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    "description": "A regular expression or a list of them, matched with search() against the absolute URL.",
+}
+
+CLEAN = {
+    "description": "A cleaner chain: a name, or a list of names and {name: arguments} mappings.",
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "object", "minProperties": 1, "maxProperties": 1},
+                ]
+            },
+        },
+    ],
+}
+
+DEFS: dict[str, Any] = {
+    "selector": {
+        "type": "object",
+        "description": "Where to find something: one of xpath, css, json or regex (regex may also follow another).",
+        "properties": dict(SELECTOR_PROPERTIES),
+        "additionalProperties": False,
+    },
+    "field": {
+        "type": "object",
+        "description": "One field: a selector, what to take from it, and how to clean it.",
+        "properties": {
+            **SELECTOR_PROPERTIES,
+            "value": {"description": "A constant value instead of a selector."},
+            "extractor": {
+                "type": "string",
+                "description": "A Python extractor registered by a module in PLUGIN_MODULES, instead of a selector.",
+            },
+            "args": {"type": "object", "description": "Keyword arguments for the extractor."},
+            "all": {
+                "type": "boolean",
+                "default": False,
+                "description": "Take every value as a list, not only the first.",
+            },
+            "text": {
+                "type": "boolean",
+                "default": False,
+                "description": "For elements: take their whole text content instead of their HTML.",
+            },
+            "default": {
+                "description": "Used when nothing was found (or the cleaners left nothing)."
+            },
+            "required": {
+                "type": "boolean",
+                "default": False,
+                "description": "An item whose required field is empty is kept aside as invalid (dead-letter).",
+            },
+            "clean": CLEAN,
+        },
+        "additionalProperties": False,
+    },
+    "fields": {
+        "type": "object",
+        "description": "Fields by name.",
+        "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+        "additionalProperties": {"$ref": "#/$defs/field"},
+    },
+    "link": {
+        "type": "object",
+        "description": "Links to follow: a selector for URLs (an <a> or <link> element gives its href), and the page type they lead to.",
+        "properties": {
+            **SELECTOR_PROPERTIES,
+            "to": {"type": "string", "description": "The page type of the linked pages."},
+            "allow": REGEX_LIST,
+            "deny": REGEX_LIST,
+            "max_depth": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Follow only from pages at most this deep.",
+            },
+            "priority": {
+                "type": "integer",
+                "description": "Request priority (higher first); defaults to the page type's.",
+            },
+            "carry": {
+                "description": "Fields of this page (or row) passed on to the linked page's items: true for all, or a list of names.",
+                "oneOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}],
+            },
+        },
+        "required": ["to"],
+        "additionalProperties": False,
+    },
+}
+
+
+def as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def build_selector(
+    ctx: BuildContext, spec: dict, path: Path, *, allow_regex_alone: bool = True
+) -> Selector:
+    primary = [k for k in ("xpath", "css", "json") if k in spec]
+    if len(primary) > 1:
+        ctx.error(path, f"use one of xpath, css or json, not {' and '.join(primary)}")
+    if not primary and "regex" not in spec:
+        ctx.error(path, "needs a selector: one of xpath, css, json or regex")
+    if not primary and "regex" in spec and not allow_regex_alone:
+        ctx.error(path, "a regex alone cannot select elements: use xpath or css")
+    selector = Selector(**{k: spec[k] for k in SELECTOR_KEYS if k in spec})
+    for kind, problem in EXPRESSION_CHECKS.items():
+        expression = getattr(selector, kind)
+        message = problem(expression) if expression is not None else None
+        if message:
+            ctx.error(path + (kind,), message)
+    return selector
+
+
+def build_fields(ctx: BuildContext, spec: dict, path: Path) -> tuple[FieldSpec, ...]:
+    return tuple(build_field(ctx, name, fspec, path + (name,)) for name, fspec in spec.items())
+
+
+def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSpec:
+    sources = [k for k in ("value", "extractor") if k in spec]
+    if any(k in spec for k in SELECTOR_KEYS):
+        sources.append("a selector")
+    if len(sources) > 1:
+        ctx.error(
+            path, f"a field takes one of a selector, value or extractor, not {' and '.join(sources)}"
+        )
+    if "args" in spec and "extractor" not in spec:
+        ctx.error(path + ("args",), "args are for an extractor")
+    selector = Selector()
+    if "extractor" in spec:
+        for message in ctx.env.extractors(spec["extractor"], spec.get("args")):
+            ctx.error(path + ("extractor",), message)
+    elif "value" not in spec:
+        selector = build_selector(ctx, spec, path)
+    clean = spec.get("clean")
+    if clean is not None:
+        for index, message in ctx.env.cleaners(clean):
+            sub = path + ("clean",) + ((index,) if isinstance(clean, list) else ())
+            ctx.error(sub, message)
+    return FieldSpec(
+        name=name,
+        selector=selector,
+        value=spec.get("value", MISSING),
+        extractor=spec.get("extractor"),
+        args=MappingProxyType(dict(spec.get("args", {}))),
+        all=spec.get("all", False),
+        text=spec.get("text", False),
+        default=spec.get("default"),
+        required=spec.get("required", False),
+        clean=clean,
+    )
+
+
+def build_links(
+    ctx: BuildContext, specs: list, path: Path, scope_fields: set[str]
+) -> tuple[LinkSpec, ...]:
+    return tuple(build_link(ctx, spec, path + (i,), scope_fields) for i, spec in enumerate(specs))
+
+
+def build_link(ctx: BuildContext, spec: dict, path: Path, scope_fields: set[str]) -> LinkSpec:
+    selector = build_selector(ctx, spec, path)
+    ctx.check_page_ref(spec.get("to"), path + ("to",))
+    allow, deny = as_tuple(spec.get("allow")), as_tuple(spec.get("deny"))
+    for key, patterns in (("allow", allow), ("deny", deny)):
+        for i, pattern in enumerate(patterns):
+            message = regex_problem(pattern)
+            if message:
+                sub = path + (key,) + ((i,) if isinstance(spec.get(key), list) else ())
+                ctx.error(sub, message)
+    carry = spec.get("carry", False)
+    if isinstance(carry, list):
+        for i, name in enumerate(carry):
+            if name not in scope_fields:
+                hint = did_you_mean(name, scope_fields)
+                ctx.error(path + ("carry", i), f"carries {name!r}, which is not a field here{hint}")
+        carry = tuple(carry)
+    return LinkSpec(
+        selector=selector,
+        to=spec.get("to", ""),
+        allow=allow,
+        deny=deny,
+        max_depth=spec.get("max_depth"),
+        priority=spec.get("priority"),
+        carry=carry,
+    )

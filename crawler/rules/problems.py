@@ -1,0 +1,118 @@
+"""Problems found in a rule or item-type file, and where in the file each one is.
+
+One :class:`Problem` type serves every check (YAML syntax, JSON Schema, the platform's own
+checks, settings): a severity, a ``file:line:column`` position and the dotted path of the field.
+A :class:`Reporter` collects them for one file, placing each at the closest position known.
+
+>>> report = Reporter("r.yaml", {("pages", "book"): Position(7, 3)})
+>>> report.error(("pages", "book", "fields", "x"), "no selector")
+>>> report.warning(("args",), "unused argument")
+>>> [str(p) for p in report.problems]
+['r.yaml:7:3: pages.book.fields.x: no selector', 'r.yaml:1:1: args: warning: unused argument']
+>>> did_you_mean("titel", ["title", "price"])
+" (did you mean 'title'?)"
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from crawler.rules.yamlpos import Path, Position
+
+
+class Severity(enum.Enum):
+    ERROR = "error"  # the rule cannot be used
+    WARNING = "warning"  # the rule works, but probably not as meant (reported, never fatal)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        kind = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.file}:{self.line}:{self.column}: {where}{kind}{self.message}"
+
+
+class RuleError(ValueError):
+    """A rule (or item-type) file with errors; ``problems`` lists each one, warnings included."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems if p.is_error))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+def format_path(path: Path) -> str:
+    """``("pages", "book", "links", 0)`` -> ``pages.book.links[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def split_path(text: str) -> Iterator[str | int]:
+    """The inverse of :func:`format_path`: ``"a.b[2]"`` -> ``a``, ``b``, ``2``."""
+    for part in re.split(r"\.|\[|\]", text):
+        if part:
+            yield int(part) if part.isdigit() else part
+
+
+def did_you_mean(word: object, candidates: Iterable[object]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class Reporter:
+    """Collects the problems of one file, each placed at the closest known position."""
+
+    def __init__(self, filename: str, positions: Mapping[Path, Position]):
+        self.filename = filename
+        self.positions = positions
+        self.problems: list[Problem] = []
+
+    def position(self, path: Path) -> Position:
+        probe = tuple(path)
+        while probe not in self.positions and probe:
+            probe = probe[:-1]
+        return self.positions.get(probe, Position(1, 1))
+
+    def add(self, path: Path, message: str, severity: Severity = Severity.ERROR) -> None:
+        pos = self.position(path)
+        self.problems.append(
+            Problem(self.filename, pos.line, pos.column, format_path(path), message, severity)
+        )
+
+    def error(self, path: Path, message: str) -> None:
+        self.add(path, message, Severity.ERROR)
+
+    def warning(self, path: Path, message: str) -> None:
+        self.add(path, message, Severity.WARNING)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.line, p.column))

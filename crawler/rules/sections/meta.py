@@ -1,0 +1,66 @@
+"""The rule's identity and inputs: ``name``, ``description``, ``needs_internet``, ``args``,
+``allowed_domains`` and ``encoding`` (which maps to the ``RESPONSE_ENCODING`` setting)."""
+
+from __future__ import annotations
+
+import codecs
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext
+from crawler.rules.model import RuleMeta
+from crawler.rules.sections import Section
+
+SCALAR = {"type": ["string", "number", "boolean", "null"]}
+
+PROPERTIES: dict[str, Any] = {
+    "$schema": {"type": "string"},
+    "name": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        "description": "Spider name (default: the file name without .yaml).",
+    },
+    "description": {"type": "string"},
+    "needs_internet": {
+        "type": "boolean",
+        "default": False,
+        "description": "The rule crawls a public site: skipped by offline tests.",
+    },
+    "args": {
+        "type": "object",
+        "description": "Arguments (-a name=value) with their defaults; null means required.",
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "additionalProperties": SCALAR,
+    },
+    "allowed_domains": {"type": "array", "items": {"type": "string"}},
+    "encoding": {
+        "type": "string",
+        "description": "Force this response encoding (else detected).",
+    },
+}
+
+
+def build(ctx: BuildContext) -> RuleMeta:
+    d = ctx.data
+    encoding = d.get("encoding") if not ctx.broken(("encoding",)) else None
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            ctx.error(("encoding",), f"unknown encoding {encoding!r}")
+    args = d.get("args") if not ctx.broken(("args",)) else None
+    domains = d.get("allowed_domains") if not ctx.broken(("allowed_domains",)) else None
+    return RuleMeta(
+        description=d.get("description", "") if isinstance(d.get("description"), str) else "",
+        needs_internet=d.get("needs_internet") is True,
+        args=MappingProxyType(dict(args or {})),
+        allowed_domains=tuple(domains or ()),
+        encoding=encoding,
+    )
+
+
+def settings(meta: RuleMeta) -> dict[str, Any]:
+    return {"RESPONSE_ENCODING": meta.encoding} if meta.encoding else {}
+
+
+SECTION = Section(name="meta", order=0, properties=PROPERTIES, build=build, settings=settings)

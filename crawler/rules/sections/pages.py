@@ -1,0 +1,263 @@
+"""``pages:``: page types, each with its fields, rows, links, pagination and item target."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext
+from crawler.rules.expressions import regex_problem
+from crawler.rules.fields import (
+    DEFS as FIELD_DEFS,
+)
+from crawler.rules.fields import (
+    SELECTOR_PROPERTIES,
+    build_fields,
+    build_links,
+    build_selector,
+)
+from crawler.rules.model import PageType, Pagination, RowsSpec, Rule, Selector
+from crawler.rules.sections import Section
+from crawler.rules.sections.item import build_target
+from crawler.rules.yamlpos import Path
+
+PAGINATION = {
+    "type": "object",
+    "description": "How to reach the next pages of this page type. Exactly one style: next, pages, offset or cursor.",
+    "properties": {
+        "next": {"$ref": "#/$defs/selector", "description": "A next-page link."},
+        "pages": {
+            "type": "object",
+            "description": "Page URLs generated from a template, from page `start` up to a count read from the first page.",
+            "properties": {
+                "template": {
+                    "type": "string",
+                    "description": "URL template with {page} (and {url}, rule arguments).",
+                },
+                "count": {
+                    "description": "The number of pages: a selector on the first page, or a number.",
+                    "oneOf": [{"type": "integer", "minimum": 1}, {"$ref": "#/$defs/selector"}],
+                },
+                "start": {"type": "integer", "default": 2},
+            },
+            "required": ["template", "count"],
+            "additionalProperties": False,
+        },
+        "offset": {
+            "type": "object",
+            "description": "An offset (or page number) query parameter stepped until a page comes back empty.",
+            "properties": {
+                "param": {"type": "string"},
+                "step": {"type": "integer", "minimum": 1, "default": 1},
+                "start": {"type": "integer", "default": 0},
+            },
+            "required": ["param"],
+            "additionalProperties": False,
+        },
+        "cursor": {
+            "type": "object",
+            "description": "A cursor query parameter whose next value is read from each page; stops when it is empty.",
+            "properties": {"param": {"type": "string"}, "value": {"$ref": "#/$defs/selector"}},
+            "required": ["param", "value"],
+            "additionalProperties": False,
+        },
+        "until_empty": {
+            "$ref": "#/$defs/selector",
+            "description": "For offset paging: stop when this finds nothing (default: the page's rows).",
+        },
+        "max_pages": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Never follow more pages than this.",
+        },
+    },
+    "additionalProperties": False,
+}
+
+ROWS = {
+    "type": "object",
+    "description": "Split the page into rows; fields and links below are relative to each row.",
+    "properties": {
+        **SELECTOR_PROPERTIES,
+        "fields": {"$ref": "#/$defs/fields"},
+        "links": {"type": "array", "items": {"$ref": "#/$defs/link"}},
+        "emit": {
+            "type": "boolean",
+            "default": True,
+            "description": "Each row is an item; false when rows only carry values to their links.",
+        },
+    },
+    "additionalProperties": False,
+}
+
+PAGE = {
+    "type": "object",
+    "description": "A page type: what a page of this kind yields and where it leads.",
+    "properties": {
+        "match": {
+            "type": "string",
+            "description": "A URL regex telling this page type apart (used by preview, parse and seed).",
+        },
+        "fields": {"$ref": "#/$defs/fields"},
+        "rows": ROWS,
+        "links": {"type": "array", "items": {"$ref": "#/$defs/link"}},
+        "pagination": PAGINATION,
+        "item": {"$ref": "#/$defs/item"},
+        "emit": {
+            "type": "boolean",
+            "default": True,
+            "description": "Page-level fields make an item (false: they are only carried to links).",
+        },
+        "priority": {
+            "type": "integer",
+            "description": "Request priority for pages of this type (higher first).",
+        },
+        "fetch": {
+            "enum": ["every", "once"],
+            "default": "every",
+            "description": "Incremental crawls: `every` run re-fetches pages of this type (lists); "
+            "`once` fetches each URL once across runs (details), until `refresh_after`.",
+        },
+        "refresh_after": {
+            "$ref": "#/$defs/duration",
+            "description": "For `fetch: once` pages: fetch a page again when its last fetch is this old.",
+        },
+    },
+    "additionalProperties": False,
+}
+
+DURATION = {
+    "type": "string",
+    "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(s|m|h|d|w)\s*$",
+    "description": "A duration: a number and a unit, s m h d or w (30s, 15m, 12h, 7d, 2w).",
+}
+
+
+def build(ctx: BuildContext) -> MappingProxyType:
+    pages = ctx.data.get("pages")
+    if not isinstance(pages, dict):
+        return MappingProxyType({})
+    return MappingProxyType(
+        {
+            name: build_page(ctx, name, spec, ("pages", name))
+            for name, spec in pages.items()
+            if not ctx.broken(("pages", name))
+        }
+    )
+
+
+def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType:
+    fields = build_fields(ctx, spec.get("fields", {}), path + ("fields",))
+    page_field_names = {f.name for f in fields}
+    rows = None
+    if "rows" in spec:
+        rspec, rpath = spec["rows"], path + ("rows",)
+        rsel = build_selector(ctx, rspec, rpath, allow_regex_alone=False)
+        rfields = build_fields(ctx, rspec.get("fields", {}), rpath + ("fields",))
+        scope = page_field_names | {f.name for f in rfields}
+        rlinks = build_links(ctx, rspec.get("links", []), rpath + ("links",), scope)
+        rows = RowsSpec(rsel, rfields, rlinks, rspec.get("emit", True))
+    links = build_links(ctx, spec.get("links", []), path + ("links",), page_field_names)
+    pagination = None
+    if "pagination" in spec:
+        pagination = build_pagination(ctx, spec["pagination"], path + ("pagination",), rows)
+    item = build_target(ctx, spec["item"], path + ("item",)) if "item" in spec else None
+    match = spec.get("match")
+    if match is not None:
+        message = regex_problem(match)
+        if message:
+            ctx.error(path + ("match",), message)
+    page = PageType(
+        name=name,
+        fields=fields,
+        rows=rows,
+        links=links,
+        pagination=pagination,
+        item=item,
+        emit=spec.get("emit", True),
+        priority=spec.get("priority", 0),
+        match=match,
+        fetch=spec.get("fetch", "every"),
+        refresh_after=ctx.duration(spec, "refresh_after", path),
+        extras=MappingProxyType({k: v for k, v in spec.items() if k not in PAGE["properties"]}),
+    )
+    if page.refresh_after is not None and page.fetch != "once":
+        ctx.error(
+            path + ("refresh_after",),
+            "refresh_after applies to pages fetched once: add `fetch: once`",
+        )
+    return page
+
+
+def build_pagination(
+    ctx: BuildContext, spec: dict, path: Path, rows: RowsSpec | None
+) -> Pagination:
+    styles = [s for s in ("next", "pages", "offset", "cursor") if s in spec]
+    if len(styles) != 1:
+        found = " and ".join(styles) if styles else "none"
+        ctx.error(path, f"needs exactly one style of next, pages, offset or cursor (found {found})")
+        return Pagination(style="none")
+    style = styles[0]
+    until_empty = None
+    if "until_empty" in spec:
+        until_empty = build_selector(ctx, spec["until_empty"], path + ("until_empty",))
+    common: dict[str, Any] = {"max_pages": spec.get("max_pages"), "until_empty": until_empty}
+    if style == "next":
+        return Pagination("next", next=build_selector(ctx, spec["next"], path + ("next",)), **common)
+    if style == "pages":
+        p = spec["pages"]
+        count = p.get("count")
+        if isinstance(count, dict):
+            count = build_selector(ctx, count, path + ("pages", "count"))
+        template = p.get("template", "")
+        ctx.check_template(template, path + ("pages", "template"), extra=frozenset({"page", "url"}))
+        return Pagination("pages", template=template, count=count, start=p.get("start", 2), **common)
+    if style == "offset":
+        p = spec["offset"]
+        if until_empty is None and rows is None:
+            ctx.error(
+                path + ("offset",),
+                "offset paging stops on an empty page: give until_empty, or rows on this page type",
+            )
+        return Pagination(
+            "offset", param=p.get("param"), step=p.get("step", 1), start=p.get("start", 0), **common
+        )
+    p = spec["cursor"]
+    cursor = build_selector(ctx, p.get("value", {}), path + ("cursor", "value"))
+    return Pagination("cursor", param=p.get("param"), cursor=cursor, **common)
+
+
+def finish(rule: Rule, ctx: BuildContext) -> None:
+    """Rows make several items per page, so the store needs a key to tell them apart."""
+    for name, page in rule.pages.items():
+        target = rule.item.merged(page.item)
+        if page.rows is not None and page.emits_items and not target.key:
+            names = {f.name for f in page.rows.fields} | {f.name for f in page.fields}
+            if "url" not in names:
+                ctx.error(
+                    ("pages", name, "rows"),
+                    "rows make several items per page, so they need a key: set item.key, "
+                    "or extract a 'url' field",
+                )
+
+
+PROPERTIES: dict[str, Any] = {
+    "pages": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+        "additionalProperties": {"$ref": "#/$defs/page"},
+    },
+}
+
+SECTION = Section(
+    name="pages",
+    order=10,
+    properties=PROPERTIES,
+    defs={**FIELD_DEFS, "page": PAGE, "duration": DURATION},
+    build=build,
+    finish=finish,
+    required=("pages",),
+)
+
+__all__ = ["PAGE", "SECTION", "Selector", "build_page"]
