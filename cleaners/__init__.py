@@ -27,4 +27,3 @@ __all__ = [
     "cleaner",
     "load_modules",
 ]
-

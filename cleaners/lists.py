@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cleaners.registry import KEEP, cleaner
+from cleaners.registry import cleaner
+from cleaners.signatures import KEEP
 
 
 def _empty(value: Any) -> bool:

@@ -40,7 +40,10 @@ def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
         settings=settings_catalog,
         max_start_requests=settings.getint("RULE_MAX_START_REQUESTS"),
         fingerprint=fingerprint(
-            REGISTRY.names(), extractor_names(), len(settings_catalog), settings.getint("RULE_MAX_START_REQUESTS")
+            REGISTRY.names(),
+            extractor_names(),
+            len(settings_catalog),
+            settings.getint("RULE_MAX_START_REQUESTS"),
         ),
         **overrides,
     )

@@ -1,16 +1,23 @@
 """``scrapy rules test [RULE...] [--update]``: re-run rules on their stored pages, offline, and
-report every value that changed; ``scrapy rules list``: rules with their page types and fixtures."""
+report every value that changed; ``scrapy rules list``: rules with their page types and fixtures;
+``scrapy rules new NAME URL``: fetch a page and write a first rule for its site."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.fixtures import fixtures_dir, run_fixture
 from crawler.project import compile_context
-from crawler.rules import RuleError, load_rule
+from crawler.rules import RuleError, compile_rule, load_rule
+from crawler.rules.requests import url_problem
+from crawler.scaffold import rule_yaml
 
 from .validate import resolve_rule_paths
 
@@ -21,10 +28,10 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "test|list [RULE...] [--update]"
+        return "test|list [RULE...] [--update] | new NAME URL"
 
     def short_desc(self) -> str:
-        return "Regression-test rules on their stored fixture pages (test), or list rules (list)"
+        return "Test rules on their fixture pages (test), list them (list), start one (new)"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -34,9 +41,13 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         context = compile_context(self.settings)
+        if args and args[0] == "new":
+            self.exitcode = new_rule(self.settings, args[1:], context)
+            return
         if not args or args[0] not in ("test", "list"):
             raise UsageError(
-                "use: scrapy rules test [RULE...] or scrapy rules list", print_help=False
+                "use: scrapy rules test [RULE...], scrapy rules list or scrapy rules new NAME URL",
+                print_help=False,
             )
         rules_dir = self.settings.get("RULES_DIR")
         paths = resolve_rule_paths(args[1:], rules_dir)
@@ -73,3 +84,64 @@ class Command(ScrapyCommand):
             print(summary + (f"; {broken_rules} rule(s) with problems" if broken_rules else ""))
         failed = broken_rules or (changed and not opts.update)
         self.exitcode = 1 if failed else 0
+
+
+def new_rule(settings: Any, args: list[str], context: Any) -> int:
+    """Fetch ``URL`` through the project's middlewares and write ``RULES_DIR/NAME.yaml``."""
+    if len(args) != 2:
+        raise UsageError("use: scrapy rules new NAME URL", print_help=False)
+    name, url = args
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise UsageError(
+            f"{name!r} cannot name a rule: use letters, digits, _ and -", print_help=False
+        )
+    problem = url_problem(url)
+    if problem:
+        raise UsageError(f"cannot fetch {url!r}: {problem}", print_help=False)
+    path = Path(settings.get("RULES_DIR")) / f"{name}.yaml"
+    if path.exists():
+        raise UsageError(f"{path} exists already: pick another name", print_help=False)
+    response, error = fetch_page(settings, url)
+    if response is None:
+        print(f"error: could not fetch {url}: {error}", file=sys.stderr)
+        return 1
+    text = rule_yaml(name, response.url, getattr(response, "text", ""))
+    try:
+        compile_rule(text, filename=str(path), file=path, context=context)
+    except RuleError as exc:  # a guess the compiler refuses is our bug: say so, write nothing
+        print(f"error: the rule guessed for {url} does not validate:\n{exc}", file=sys.stderr)
+        return 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    print(f"next: scrapy preview {name} {response.url}   (then edit the fields, and --save)")
+    return 0
+
+
+def fetch_page(settings: Any, url: str) -> tuple[Any, str | None]:
+    """One GET through the project's downloader middlewares (user agents, encodings...), with
+    nothing stored and no run recorded."""
+    from scrapy import Request, Spider
+    from scrapy.crawler import CrawlerProcess
+
+    got: dict[str, Any] = {}
+
+    class FetchSpider(Spider):
+        name = "rules-new"
+
+        async def start(self) -> Any:
+            yield Request(url, callback=self.keep, errback=self.failed, dont_filter=True)
+
+        def keep(self, response: Any) -> None:
+            got["response"] = response
+
+        def failed(self, failure: Any) -> None:
+            got["error"] = failure.getErrorMessage()
+
+    overrides = {"ITEM_PIPELINES": {}, "STORE_RUNS_ENABLED": False, "DISTRIBUTED": False}
+    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR"}
+    fetch_settings = settings.copy()
+    fetch_settings.setdict(overrides, priority="cmdline")
+    process = CrawlerProcess(fetch_settings)
+    process.crawl(FetchSpider)
+    process.start()
+    return got.get("response"), got.get("error", "no response")

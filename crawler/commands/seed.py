@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from scrapy import Request
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
@@ -71,32 +72,9 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             raise UsageError(f"rule {name} needs: scrapy seed {name} {example}", print_help=False)
         if opts.page is not None and opts.page not in rule.pages:
             raise UsageError(f"rule {rule.name} has no page type {opts.page!r}", print_help=False)
-        bad: list[str] = []
-        try:
-            if urls:
-                specs = [self.url_spec(rule, url, spider.args, opts.page) for url in urls]
-            else:
-                specs = list(
-                    start_requests(
-                        rule,
-                        spider.rule_args,
-                        max_requests=settings.getint("RULE_MAX_START_REQUESTS"),
-                        on_bad_url=lambda url, why: bad.append(f"{url}: {why}"),
-                    )
-                )
-        except StartError as exc:
-            raise UsageError(str(exc), print_help=False) from None
-        requests = []
-        for spec in specs:
-            try:
-                requests.append(spider.request(spec))
-            except ValueError as exc:
-                bad.append(f"{spec.url}: {exc}")
-        if bad:
-            raise UsageError(
-                f"rule {name}: cannot request {len(bad)} start URL(s), e.g. {bad[0]}",
-                print_help=False,
-            )
+        requests = requests_to_seed(
+            spider, urls, opts.page, settings.getint("RULE_MAX_START_REQUESTS")
+        )
         server = redis_from_settings(settings)
         try:
             check_reachable(server, settings)
@@ -109,12 +87,47 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         queued = server.zcard(keys.queue)
         print(f"seeded {count} request(s) into {keys.queue} ({queued} queued)")
 
-    @staticmethod
-    def url_spec(rule: Rule, url: str, args: dict, page: str | None) -> RequestSpec:
-        problem = url_problem(url)
-        if problem:
-            raise UsageError(f"cannot seed {url!r}: {problem}", print_help=False)
-        spec = url_request(rule, url, args, page=page)
-        if spec.page is None:
-            spec = url_request(rule, url, args, page=rule.start[0].page)
-        return spec
+
+def requests_to_seed(
+    spider: RuleSpider, urls: list[str], page: str | None, max_requests: int
+) -> list[Request]:
+    """The rule's start requests (or requests for ``urls``), as the spider would make them;
+    UsageError naming what cannot be requested."""
+    rule = spider.rule
+    bad: list[str] = []
+    try:
+        if urls:
+            specs = [url_spec(rule, url, spider.args, page) for url in urls]
+        else:
+            specs = list(
+                start_requests(
+                    rule,
+                    spider.rule_args,
+                    max_requests=max_requests,
+                    on_bad_url=lambda url, why: bad.append(f"{url}: {why}"),
+                )
+            )
+    except StartError as exc:
+        raise UsageError(str(exc), print_help=False) from None
+    requests = []
+    for spec in specs:
+        try:
+            requests.append(spider.request(spec))
+        except ValueError as exc:
+            bad.append(f"{spec.url}: {exc}")
+    if bad:
+        raise UsageError(
+            f"rule {rule.name}: cannot request {len(bad)} start URL(s), e.g. {bad[0]}",
+            print_help=False,
+        )
+    return requests
+
+
+def url_spec(rule: Rule, url: str, args: dict, page: str | None) -> RequestSpec:
+    problem = url_problem(url)
+    if problem:
+        raise UsageError(f"cannot seed {url!r}: {problem}", print_help=False)
+    spec = url_request(rule, url, args, page=page)
+    if spec.page is None:
+        spec = url_request(rule, url, args, page=rule.start[0].page)
+    return spec

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from crawler.store import Store, open_store
 from crawler.store.documents import utc_now_iso
 from crawler.store.spill import run_line
+from crawler.switches import off
 from vocab import mask_url
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class RunRecorder:
         settings = crawler.settings
         uri = settings.get("STORE_URI") or ""
         if not uri or not settings.getbool("STORE_RUNS_ENABLED"):
-            raise NotConfigured("STORE_URI is empty or STORE_RUNS_ENABLED is off")
+            raise off("RunRecorder", "STORE_URI is empty or STORE_RUNS_ENABLED is off")
         spill_dir = Path(settings.get("STORE_SPILL_DIR"))
         ext = cls(crawler, uri, spill_dir)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

@@ -22,13 +22,14 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.antiban.banpolicy import Verdict
 from crawler.antiban.delays import parse_retry_after, sleep
 from crawler.antiban.signals import request_banned
+from crawler.switches import off
 from vocab import Outcome
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class BanMiddleware:
     def from_crawler(cls, crawler: Crawler) -> BanMiddleware:
         s = crawler.settings
         if not s.getbool("BAN_ENABLED"):
-            raise NotConfigured("BAN_ENABLED is off")
+            raise off("BanMiddleware", "BAN_ENABLED is off")
         policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
         return cls(crawler, policy)
 

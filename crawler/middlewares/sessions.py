@@ -25,7 +25,7 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import FormRequest, Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -33,6 +33,7 @@ from twisted.internet.defer import Deferred
 
 from crawler.antiban.sessions import LoginStep, Session, SessionPool
 from crawler.antiban.signals import request_banned
+from crawler.switches import off
 from vocab import Outcome
 
 logger = logging.getLogger(__name__)
@@ -69,13 +70,13 @@ class SessionMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SessionMiddleware:
         s = crawler.settings
         if not s.getbool("SESSION_ENABLED"):
-            raise NotConfigured("SESSION_ENABLED is off")
+            raise off("SessionMiddleware", "SESSION_ENABLED is off")
         login = login_from_settings(s)
         files = s.getlist("SESSION_COOKIES_FILES")
         count = s.getint("SESSION_COUNT")
         if not (count or files or login):
-            raise NotConfigured(
-                "no sessions configured (SESSION_COUNT, _COOKIES_FILES, _LOGIN_URL)"
+            raise off(
+                "SessionMiddleware", "no sessions (SESSION_COUNT, _COOKIES_FILES, _LOGIN_URL)"
             )
         if login:
             missing = login.missing_env()

@@ -30,10 +30,10 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 
 from crawler.antiban.signals import request_banned
 from crawler.antiban.useragents import HeaderProfile, UserAgentCatalog
+from crawler.switches import off
 from vocab import Outcome
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class UserAgentMiddleware:
             if not s.getbool("USER_AGENT_ROTATE"):
                 fixed = s.get("USER_AGENT")
                 if not fixed:
-                    raise NotConfigured("no USER_AGENT and rotation is off")
+                    raise off("UserAgentMiddleware", "no USER_AGENT and rotation is off")
             else:
                 try:
                     catalog = catalog_from_settings(s)

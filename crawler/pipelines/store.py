@@ -13,21 +13,21 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
 
+from crawler.pipelines.clock import Cancellable, Clock, ScrapyClock
 from crawler.store import build_store, open_store
 from crawler.store.base import Store, StoreTarget, TargetsItems
 from crawler.store.documents import missing_key_field
 from crawler.store.spill import dead_line, item_line
+from crawler.switches import off
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -35,55 +35,6 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
-
-
-# -- time -------------------------------------------------------------------------------------
-
-
-class Cancellable(Protocol):
-    def cancel(self) -> None: ...
-
-
-class Clock(Protocol):
-    """The pipeline's view of time, so tests can drive it without waiting."""
-
-    def now(self) -> float: ...
-
-    def call_later(self, delay: float, func: Callable[[], object]) -> Cancellable: ...
-
-    def looping_call(self, interval: float, func: Callable[[], object]) -> Cancellable: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class ScrapyClock:
-    """Real time, on whatever loop Scrapy runs (Twisted reactor or asyncio)."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def call_later(self, delay: float, func: Callable[[], object]) -> Cancellable:
-        from scrapy.utils.asyncio import call_later
-
-        return call_later(delay, func)
-
-    def looping_call(self, interval: float, func: Callable[[], object]) -> Cancellable:
-        from scrapy.utils.asyncio import create_looping_call
-
-        loop = create_looping_call(func)
-        loop.start(interval, now=False)
-
-        class _Stop:
-            def cancel(self) -> None:
-                if loop.running:
-                    loop.stop()
-
-        return _Stop()
-
-    async def sleep(self, seconds: float) -> None:
-        from scrapy.utils.asyncio import sleep
-
-        await sleep(seconds)
 
 
 # -- configuration and batches ----------------------------------------------------------------
@@ -105,7 +56,7 @@ class StorePipelineSettings:
     def from_settings(cls, settings: Any) -> StorePipelineSettings:
         uri = settings.get("STORE_URI") or ""
         if not uri:
-            raise NotConfigured("STORE_URI is empty")
+            raise off("StorePipeline", "STORE_URI is empty")
         return cls(
             uri=uri,
             spill_dir=Path(settings.get("STORE_SPILL_DIR")),

@@ -106,7 +106,9 @@ class BuildContext:
 
     # -- checks several sections share ---------------------------------------------------------
 
-    def check_template(self, template: str, path: Path, extra: frozenset[str] = frozenset()) -> None:
+    def check_template(
+        self, template: str, path: Path, extra: frozenset[str] = frozenset()
+    ) -> None:
         try:
             names = templates.placeholders(template)
         except ValueError as exc:

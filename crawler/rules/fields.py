@@ -168,7 +168,8 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
         sources.append("a selector")
     if len(sources) > 1:
         ctx.error(
-            path, f"a field takes one of a selector, value or extractor, not {' and '.join(sources)}"
+            path,
+            f"a field takes one of a selector, value or extractor, not {' and '.join(sources)}",
         )
     if "args" in spec and "extractor" not in spec:
         ctx.error(path + ("args",), "args are for an extractor")

@@ -165,7 +165,9 @@ class RuleMeta:
 
     description: str = ""
     needs_internet: bool = False
-    args: MappingProxyType = field(default_factory=lambda: EMPTY)  # name -> default (None: required)
+    args: MappingProxyType = field(
+        default_factory=lambda: EMPTY
+    )  # name -> default (None: required)
     allowed_domains: tuple[str, ...] = ()
     encoding: str | None = None
 

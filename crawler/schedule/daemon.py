@@ -20,23 +20,22 @@ last fire time of each rule is kept in ``SCHEDULE_DIR/state.json`` for this.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
+from crawler.schedule.jobs import Job, Running, launch_scrapy
+from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.runs import complete_run_record
 from crawler.schedule.timing import missed_fire, next_fire
 
@@ -51,102 +50,6 @@ Launcher = Callable[[list[str], Path], subprocess.Popen]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
-    """Run ``scrapy ARGV`` from the project root, its output appended to ``log_file``."""
-    with open(log_file, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "scrapy.cmdline", *argv],
-            cwd=PROJECT_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        )
-
-
-# KEYS: lock. ARGV: owner, ttl ms. Extends (ttl > 0) or releases (ttl 0) a lock still ours.
-_OWNED_LOCK = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('DEL', KEYS[1])
-"""
-
-
-class SharedRuleLock:
-    """The Redis side of a rule's lock: ``<rule>:schedule:running`` holds the run id."""
-
-    def __init__(self, client, rule: str, owner: str, ttl: float) -> None:
-        self.client = client
-        self.key = f"{rule}:schedule:running"
-        self.owner = owner
-        self.ttl_ms = int(ttl * 1000)
-        self._owned = client.register_script(_OWNED_LOCK)
-
-    def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.owner, nx=True, px=self.ttl_ms))
-
-    def refresh(self) -> None:
-        self._owned(keys=[self.key], args=[self.owner, self.ttl_ms])
-
-    def release(self) -> None:
-        self._owned(keys=[self.key], args=[self.owner, 0])
-
-
-class RuleLock:
-    """An exclusive, non-blocking lock file per rule, released when its holder exits."""
-
-    def __init__(self, directory: Path, rule: str) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{rule}.lock"
-        self.file: IO[str] | None = None
-
-    def acquire(self) -> bool:
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open as long as the lock
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self.file = handle
-        return True
-
-    def release(self) -> None:
-        if self.file is not None:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
-            self.file = None
-
-
-@dataclass
-class Job:
-    """A scheduled rule, and where it stands."""
-
-    rule: str
-    schedule: Schedule
-    next_run: datetime
-    retry_at: datetime | None = None
-    attempt: int = 0  # attempts made for the current fire time
-    fire: datetime | None = None  # the fire time the current attempts belong to
-    skipped_overlap: int = 0
-
-
-@dataclass
-class Running:
-    rule: str
-    run_id: str
-    proc: subprocess.Popen
-    lock: RuleLock
-    log_file: Path
-    started_at: datetime
-    trigger: str  # schedule | catch_up | retry | manual
-    attempt: int
-    fire: datetime | None
-    deadline: datetime | None
-    shared_lock: SharedRuleLock | None = None
-    terminated_at: datetime | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

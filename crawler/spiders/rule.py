@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import UsageError
 from scrapy.http import Request, Response
-from scrapy.utils.url import url_is_from_any_domain
+from scrapy.settings import BaseSettings
 
+from crawler.defaults import catalog
 from crawler.extract import CompiledRule, Follow
 from crawler.rules import templates
 from crawler.rules.itemtypes import ItemType
 from crawler.rules.model import Rule
-from crawler.rules.requests import RequestSpec, RuleArgs, StartError, resolve_args, start_requests
+from crawler.rules.requests import (
+    RequestSpec,
+    RuleArgs,
+    StartError,
+    guess_page,
+    resolve_args,
+    start_requests,
+)
 from crawler.rules.routing import ItemRoute, item_routes
+from crawler.rules.sections.settings import setting_problems
 from crawler.spiders.requests import (
     META_CARRY,
     META_PAGE,
@@ -65,18 +74,30 @@ class RuleSpider(scrapy.Spider):
         )
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Apply the rule's settings, after checking them again here, where they take effect:
+        a rule may set only plain settings declared safe for rules (defence in depth: the
+        compiler checks them too)."""
+        refused = [message for _, message in setting_problems(cls.rule.settings, catalog())]
+        if refused:
+            raise UsageError(f"rule {cls.rule.name}: " + "; ".join(refused), print_help=False)
+        super().update_settings(settings)
+
+    @classmethod
     def handles_request(cls, request: Request) -> bool:
-        """Whether this rule crawls ``request.url`` (``scrapy shell URL`` picks its spider so):
-        its allowed domains, or the hosts of its start URLs, or a page type's ``match``."""
-        rule = getattr(cls, "rule", None)
-        if rule is None:
-            return False
+        """Whether ``request.url`` is a page of this rule (``scrapy shell URL`` picks its spider
+        so): on the rule's domains (its allowed domains, else the hosts of its start URLs) and
+        either a page type's ``match`` fits it or it is one of the rule's start URLs."""
+        rule = cls.rule
         domains = list(rule.allowed_domains) or default_start_hosts(rule)
-        if domains and url_is_from_any_domain(request.url, domains):
-            return True
-        return not domains and any(
-            p.match and re.search(p.match, request.url) for p in rule.pages.values()
-        )
+        try:
+            host = (urlsplit(request.url).hostname or "").lower()
+        except ValueError:
+            return False
+        if not any(host == d or host.endswith(f".{d}") for d in map(str.lower, domains)):
+            return False  # as the offsite middleware judges: by host name, whatever the port
+        defaults = {k: v for k, v in rule.args.items() if v is not None}
+        return guess_page(rule, request.url, defaults) is not None
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -146,4 +146,3 @@ class Store(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.display_uri!r})"
-

@@ -15,6 +15,7 @@ from crawler.rules.problems import did_you_mean
 
 __all__ = ["context_of", "describe", "did_you_mean", "path_text", "top"]
 
+
 def context_of(item: Mapping[str, Any]) -> CleanContext:
     url = item.get("_url")
     crawled = item.get("_crawled_at")
@@ -120,9 +121,7 @@ def describe(
     if kind == "additionalProperties" and isinstance(value, Mapping):
         declared = error.schema.get("properties", {})
         extra = [k for k in value if k not in declared and not str(k).startswith("_")]
-        return [
-            (str(k), f"is not a declared field{did_you_mean(str(k), declared)}") for k in extra
-        ]
+        return [(str(k), f"is not a declared field{did_you_mean(str(k), declared)}") for k in extra]
     shown = preview(value)
     if kind == "type":
         types = expected if isinstance(expected, list) else [expected]
@@ -172,5 +171,3 @@ def describe(
     if kind == "uniqueItems":
         return [(where, "has repeated elements (add unique to its clean chain)")]
     return [(where or "item", error.message)]
-
-

@@ -357,4 +357,3 @@ def _format_checker() -> FormatChecker:
         return True
 
     return checker
-

@@ -203,7 +203,9 @@ def build_pagination(
         until_empty = build_selector(ctx, spec["until_empty"], path + ("until_empty",))
     common: dict[str, Any] = {"max_pages": spec.get("max_pages"), "until_empty": until_empty}
     if style == "next":
-        return Pagination("next", next=build_selector(ctx, spec["next"], path + ("next",)), **common)
+        return Pagination(
+            "next", next=build_selector(ctx, spec["next"], path + ("next",)), **common
+        )
     if style == "pages":
         p = spec["pages"]
         count = p.get("count")
@@ -211,7 +213,9 @@ def build_pagination(
             count = build_selector(ctx, count, path + ("pages", "count"))
         template = p.get("template", "")
         ctx.check_template(template, path + ("pages", "template"), extra=frozenset({"page", "url"}))
-        return Pagination("pages", template=template, count=count, start=p.get("start", 2), **common)
+        return Pagination(
+            "pages", template=template, count=count, start=p.get("start", 2), **common
+        )
     if style == "offset":
         p = spec["offset"]
         if until_empty is None and rows is None:

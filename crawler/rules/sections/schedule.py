@@ -84,9 +84,7 @@ def build(ctx: BuildContext) -> Schedule | None:
     for name in args:
         if name not in ctx.arg_names:
             hint = did_you_mean(name, ctx.arg_names)
-            ctx.error(
-                path + ("args", name), f"argument {name!r} is not declared under args{hint}"
-            )
+            ctx.error(path + ("args", name), f"argument {name!r} is not declared under args{hint}")
     retry_delay = ctx.duration(spec, "retry_delay", path)
     return Schedule(
         cron=cron,

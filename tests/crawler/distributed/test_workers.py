@@ -82,27 +82,27 @@ def rule_spider(site: str):
 
 
 def seed_in_process(client, site: str) -> None:
-    from crawler.commands.seed import Command
+    from crawler.commands.seed import requests_to_seed
     from crawler.distributed.keys import CrawlKeys
     from crawler.distributed.seed import push_requests, reset_crawl
 
     spider = rule_spider(site)
     keys = CrawlKeys.for_rule("sample_books")
     reset_crawl(client, keys)
-    assert push_requests(client, spider, keys, Command.start_requests(spider)) == 1
+    assert push_requests(client, spider, keys, requests_to_seed(spider, [], None, 100)) == 1
 
 
 def test_priorities_reach_the_redis_queue(site, redis_url):
     """Detail pages (priority 10 in the rule) come out of the queue before list pages."""
-    from crawler.commands.seed import Command
+    from crawler.commands.seed import requests_to_seed
     from crawler.distributed.keys import CrawlKeys
     from crawler.distributed.seed import push_requests
 
     spider = rule_spider(site)
     keys = CrawlKeys.for_rule("sample_books")
     client = redis.Redis.from_url(redis_url)
-    lists = Command.url_requests(spider, [f"{site}/tag/fiction/"], None)
-    details = Command.url_requests(spider, [f"{site}/book/1.html"], None)
+    lists = requests_to_seed(spider, [f"{site}/tag/fiction/"], None, 100)
+    details = requests_to_seed(spider, [f"{site}/book/1.html"], None, 100)
     push_requests(client, spider, keys, lists + details)
     (first, score), (second, _) = client.zrange(keys.queue, 0, -1, withscores=True)
     assert score == -10 and b"/book/1.html" in first and b"/tag/fiction/" in second

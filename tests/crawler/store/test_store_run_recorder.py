@@ -64,7 +64,9 @@ class Named(Spider):
 
 def test_records_run_or_spills_it(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'items.db'}"
-    crawler = get_crawler(Named, project_settings(STORE_URI=uri, STORE_SPILL_DIR=str(tmp_path / "spill")))
+    crawler = get_crawler(
+        Named, project_settings(STORE_URI=uri, STORE_SPILL_DIR=str(tmp_path / "spill"))
+    )
     recorder = RunRecorder.from_crawler(crawler)
     spider = Named.from_crawler(crawler)
     crawler.stats.set_value("item_scraped_count", 5)

@@ -61,7 +61,9 @@ def store_defaults() -> dict[str, Any]:
     """The platform's store settings (components read them without fallbacks)."""
     import crawler.defaults.store
 
-    return {n: getattr(crawler.defaults.store, n) for n in dir(crawler.defaults.store) if n.isupper()}
+    return {
+        n: getattr(crawler.defaults.store, n) for n in dir(crawler.defaults.store) if n.isupper()
+    }
 
 
 def main() -> None:

@@ -1,0 +1,132 @@
+"""What the schema cannot see in an ``antiban:`` section: user-agent filters that match no agent,
+proxies that do not parse or carry credentials, regexes, unset environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from crawler.antiban.useragents import (
+    BROWSER_ALIASES,
+    OS_ALIASES,
+    UserAgentCatalog,
+    known_browsers,
+    known_os,
+)
+from crawler.rules.envvars import env_refs
+from proxies.model import Proxy
+from proxies.static import parse_proxy_list
+from vocab import mask_url
+
+
+def _regexes(items: Any, path: str) -> list[tuple[str, str]]:
+    problems = []
+    for i, pattern in enumerate(items or []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append((f"{path}[{i}]", f"bad regular expression {pattern!r}: {exc}"))
+    return problems
+
+
+def _check_user_agent(ua: dict[str, Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    browsers, systems = known_browsers(), known_os()
+    for i, name in enumerate(ua.get("browsers") or []):
+        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
+            problems.append(
+                (
+                    f"user_agent.browsers[{i}]",
+                    f"unknown browser {name!r} (use {', '.join(BROWSER_ALIASES)})",
+                )
+            )
+    for i, name in enumerate(ua.get("os") or []):
+        if name.lower().replace(" ", "") not in OS_ALIASES and name not in systems:
+            problems.append(
+                (f"user_agent.os[{i}]", f"unknown OS {name!r} (use {', '.join(OS_ALIASES)})")
+            )
+    for name in ua.get("min_version") or {}:
+        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
+            problems.append((f"user_agent.min_version.{name}", f"unknown browser {name!r}"))
+    if problems:
+        return problems
+    if ua.get("fixed"):
+        filters = [k for k in ("browsers", "os", "platforms", "min_version") if k in ua]
+        if filters:
+            problems.append(
+                ("user_agent.fixed", f"warning: a fixed agent ignores {', '.join(filters)}")
+            )
+        return problems
+    if ua.get("rotate", True):
+        try:
+            UserAgentCatalog(
+                browsers=ua.get("browsers"),
+                os=ua.get("os"),
+                platforms=ua.get("platforms") or ["desktop"],
+                min_version=ua.get("min_version"),
+            )
+        except ValueError as exc:
+            problems.append(("user_agent", str(exc)))
+    return problems
+
+
+def _check_proxies(proxies: dict[str, Any], environ: Any) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for i, text in enumerate(parse_proxy_list(proxies.get("list"))):
+        try:
+            proxy = Proxy.parse(text)
+        except ValueError as exc:
+            problems.append((f"proxies.list[{i}]", str(exc)))
+            continue
+        if proxy.username is not None:
+            problems.append(
+                (
+                    f"proxies.list[{i}]",
+                    f"warning: {mask_url(text)} has credentials in the rule; "
+                    "prefer proxies.env or proxies.file",
+                )
+            )
+    if proxies.get("env") and proxies["env"] not in environ:
+        problems.append(
+            ("proxies.env", f"warning: environment variable {proxies['env']} is not set")
+        )
+    has_source = any(proxies.get(k) for k in ("list", "env", "pool"))
+    if proxies.get("direct") == "until_blocked" and not has_source:
+        problems.append(
+            ("proxies.direct", "until_blocked needs proxies to switch to (list, env or pool)")
+        )
+    return problems
+
+
+def _check_sessions(sessions: dict[str, Any], environ: Any) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    login = sessions.get("login") or {}
+    for field, value in (login.get("form") or {}).items():
+        for name in env_refs(str(value)):
+            if name not in environ:
+                problems.append(
+                    (
+                        f"sessions.login.form.{field}",
+                        f"warning: environment variable {name} is not set",
+                    )
+                )
+    for key in ("success_marker", "failure_marker"):
+        if login.get(key):
+            problems += [(f"sessions.login.{key}", m) for _, m in _regexes([login[key]], key)]
+    return problems
+
+
+def check_antiban(section: dict[str, Any] | None, environ: Any = None) -> list[tuple[str, str]]:
+    """Problems the schema cannot see, as (field.path, message); messages starting with
+    ``warning:`` do not make the rule invalid."""
+    section = section or {}
+    environ = os.environ if environ is None else environ
+    problems: list[tuple[str, str]] = []
+    problems += _check_user_agent(section.get("user_agent") or {})
+    problems += _check_proxies(section.get("proxies") or {}, environ)
+    ban = section.get("ban") or {}
+    problems += _regexes(ban.get("markers"), "ban.markers")
+    problems += _regexes(ban.get("login_url_patterns"), "ban.login_url_patterns")
+    problems += _check_sessions(section.get("sessions") or {}, environ)
+    return problems

@@ -1,0 +1,59 @@
+"""A scheduled rule (:class:`Job`), a crawl it started (:class:`Running`), and how crawls are
+started: ``scrapy crawl`` in a process of its own, its output in a log file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from crawler.rules.model import Schedule
+from crawler.schedule.locks import RuleLock, SharedRuleLock
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
+    """Run ``scrapy ARGV`` from the project root, its output appended to ``log_file``."""
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scrapy.cmdline", *argv],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        )
+
+
+@dataclass
+class Job:
+    """A scheduled rule, and where it stands."""
+
+    rule: str
+    schedule: Schedule
+    next_run: datetime
+    retry_at: datetime | None = None
+    attempt: int = 0  # attempts made for the current fire time
+    fire: datetime | None = None  # the fire time the current attempts belong to
+    skipped_overlap: int = 0
+
+
+@dataclass
+class Running:
+    rule: str
+    run_id: str
+    proc: subprocess.Popen
+    lock: RuleLock
+    log_file: Path
+    started_at: datetime
+    trigger: str  # schedule | catch_up | retry | manual
+    attempt: int
+    fire: datetime | None
+    deadline: datetime | None
+    shared_lock: SharedRuleLock | None = None
+    terminated_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)

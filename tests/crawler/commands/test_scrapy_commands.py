@@ -1,0 +1,108 @@
+"""Scrapy's own commands on rule spiders (parse, shell, genspider), the rule scaffold
+(``scrapy rules new``) and ``scrapy seed`` errors, run as a user runs them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.crawler.crawl import ROOT, scrapy
+
+
+def rules_dir(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules" / "types", rules / "types")
+    return rules
+
+
+def test_parse_runs_the_page_type_whose_match_fits(sample_site):
+    proc = scrapy(
+        "parse",
+        "--spider",
+        "sample_books",
+        f"{sample_site}/book/3.html",
+        "-a",
+        f"site={sample_site}",
+        "--nolog",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "'_page': 'book'" in proc.stdout and "'upc':" in proc.stdout
+    assert "NotImplementedError" not in proc.stdout + proc.stderr
+
+
+def test_parse_callback_names_a_page_type(sample_site):
+    proc = scrapy(
+        "parse",
+        "--spider",
+        "sample_books",
+        f"{sample_site}/",
+        "--callback",
+        "index",
+        "-a",
+        f"site={sample_site}",
+        "--nolog",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"<GET {sample_site}/tag/travel/>" in proc.stdout
+
+
+def test_parse_records_no_run_and_stores_nothing(sample_site, tmp_path):
+    store = tmp_path / "items.db"
+    proc = scrapy(
+        "parse",
+        "--spider",
+        "sample_books",
+        f"{sample_site}/book/3.html",
+        "-a",
+        f"site={sample_site}",
+        "-s",
+        f"STORE_URI=sqlite:///{store}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not store.exists()
+
+
+def test_shell_picks_the_rule_whose_domains_and_pages_match(sample_site):
+    proc = scrapy("shell", f"{sample_site}/book/3.html", "-c", "(spider.name, response.status)")
+    assert proc.returncode == 0, proc.stderr
+    assert "('sample_books', 200)" in proc.stdout
+
+
+def test_rules_new_writes_a_rule_that_validates_and_previews(sample_site, tmp_path):
+    rules = rules_dir(tmp_path)
+    proc = scrapy("rules", "new", "shop", f"{sample_site}/tag/travel/", "-s", f"RULES_DIR={rules}")
+    assert proc.returncode == 0, proc.stderr
+    text = (rules / "shop.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=./rule.schema.json")
+    assert 'css: "article.book h3 a"' in text and 'next: {css: "li.next a"}' in text
+    valid = scrapy("validate", "shop", "-s", f"RULES_DIR={rules}")
+    assert valid.returncode == 0, valid.stdout
+    preview = scrapy("preview", "shop", f"{sample_site}/book/3.html", "-s", f"RULES_DIR={rules}")
+    assert preview.returncode == 0, preview.stderr
+    assert '"page": "detail"' in preview.stdout and '"title": "' in preview.stdout
+    again = scrapy("rules", "new", "shop", f"{sample_site}/", "-s", f"RULES_DIR={rules}")
+    assert again.returncode != 0 and "exists already" in again.stderr
+
+
+def test_genspider_points_to_the_rule_scaffold(sample_site, tmp_path):
+    rules = rules_dir(tmp_path)
+    proc = scrapy("genspider", "books", f"{sample_site}/book/3.html", "-s", f"RULES_DIR={rules}")
+    assert proc.returncode == 0, proc.stderr
+    assert "scrapy rules new books" in proc.stderr
+    assert (rules / "books.yaml").exists()
+
+
+def test_seed_with_a_broken_start_url_is_a_clear_error():
+    proc = scrapy("seed", "sample_books", "-a", "site=", "-s", "REDIS_URL=redis://127.0.0.1:1/0")
+    assert proc.returncode != 0
+    assert "cannot request 1 start URL(s), e.g. /: Missing scheme in request url: /" in proc.stderr
+    assert "Traceback" not in proc.stderr and "AttributeError" not in proc.stderr
+
+
+def test_seed_with_a_non_http_start_url_is_refused():
+    proc = scrapy(
+        "seed", "sample_books", "-a", "site=file:///etc", "-s", "REDIS_URL=redis://127.0.0.1:1/0"
+    )
+    assert proc.returncode != 0
+    assert "only http and https URLs can be crawled, not file:" in proc.stderr
+    assert "Traceback" not in proc.stderr
