@@ -157,7 +157,8 @@ class RedisScheduler(ScrapyRedisScheduler):
         if engine is not None and not engine.needs_backout():
             # The engine polls an empty scheduler (and checks for idleness) only every 5 s; wake
             # it for work other workers queued, or to notice the crawl went idle. There is no
-            # public call for this in Scrapy 2.19.
+            # public call for this in Scrapy 2.19: a private attribute, pinned by
+            # tests/crawler/distributed/test_scrapy_internals.py.
             slot = getattr(engine, "_slot", None)
             if slot is not None:
                 slot.nextcall.schedule()

@@ -36,6 +36,9 @@ def expected_book_urls(site: str) -> set[str]:
 @pytest.mark.parametrize("dupefilter", ["set", "bloom"])
 def test_two_workers_share_the_crawl(workers, site, redis_url, dupefilter):
     args = ("-a", f"site={site}", "-s", f"DISTRIBUTED_DUPEFILTER={dupefilter}")
+    # two requests at a time each: on a loaded machine one worker must not finish the whole
+    # crawl before the other has polled the queue once
+    args += ("-s", "CONCURRENT_REQUESTS=2")
     w1 = workers.start("sample_books", *args)
     w2 = workers.start("sample_books", *args)
     # both wait on the empty queue before the seed, so both get a share however slow starts are

@@ -43,8 +43,9 @@ def test_every_documented_setting_is_declared():
 
 
 def test_every_setting_safe_for_rules_validates_with_its_default():
-    import crawler.settings
     from scrapy.settings import default_settings
+
+    import crawler.settings
 
     defaults = {
         **{n: getattr(default_settings, n) for n in dir(default_settings) if n.isupper()},
