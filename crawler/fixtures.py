@@ -23,6 +23,7 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.extract import CompiledRule, PageResult, plain_items
 from crawler.rules.model import Rule
+from vocab.redaction import Redactor
 
 KEPT_HEADERS = ("Content-Type", "Content-Encoding-Declared", "Location")
 
@@ -71,7 +72,10 @@ def save_fixture(
     args: dict,
     carry: dict,
     crawl_time: datetime,
+    redactor: Redactor | None = None,
 ) -> Path:
+    """Store the page and what the rule extracted; secret values (``redactor``) are replaced by
+    ``***`` in the record (URL, arguments, output), never written under ``rules/``."""
     directory = fixtures_dir(rules_dir, rule.name)
     directory.mkdir(parents=True, exist_ok=True)
     name = fixture_name(response.url, page)
@@ -92,6 +96,8 @@ def save_fixture(
         "crawl_time": crawl_time.isoformat(),
         "expected": _portable(result_to_json(result), base),
     }
+    if redactor:
+        record = redactor.value(record)
     (directory / f"{name}.body").write_bytes(response.body)
     path = directory / f"{name}.json"
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

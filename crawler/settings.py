@@ -28,11 +28,17 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_ITEMS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_TIMEOUT = 30
+# Bounded responses: a bigger body, or a compressed one that inflates beyond this, is refused
+# (counted under rule/request_errors/too_large), never parsed. Scrapy's defaults are 1 GiB / 32 MiB.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Rule crawls: http and https only, never a URL's user info (redirects included).
+    "crawler.middlewares.urls.SafeUrlMiddleware": 50,
     "crawler.middlewares.encoding.EncodingMiddleware": 120,
     # Anti-ban (docs/antiban.md). process_request runs in ascending order: session, then proxy,
     # then the user-agent profile of that session/proxy; HttpProxyMiddleware (750) applies the
@@ -52,6 +58,7 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    "crawler.extensions.redaction.SecretRedaction": 0,  # secrets out of every log line
     "crawler.extensions.runs.RunRecorder": 500,
     "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }

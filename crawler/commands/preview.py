@@ -106,6 +106,8 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             "empty_fields": empty_fields(result.items),
         }
         output["links"] = output["links"][:200]
+        if spider.redactor:
+            output = spider.redactor.value(json.loads(json.dumps(output, default=str)))
         print(json.dumps(output, indent=2, ensure_ascii=False, default=str))
         if opts.save:
             path = save_fixture(
@@ -117,6 +119,7 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
                 args=spider.args,
                 carry=preview["carry"],
                 crawl_time=preview["crawl_time"],
+                redactor=spider.redactor,
             )
             print(f"saved fixture {path}", file=sys.stderr)
 

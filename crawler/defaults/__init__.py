@@ -51,9 +51,7 @@ SCRAPY_RULE_SAFE = frozenset(
         "DNS_TIMEOUT",
         "DOWNLOAD_DELAY",
         "DOWNLOAD_FAIL_ON_DATALOSS",
-        "DOWNLOAD_MAXSIZE",
         "DOWNLOAD_TIMEOUT",
-        "DOWNLOAD_WARNSIZE",
         "DUPEFILTER_DEBUG",
         "HTTPERROR_ALLOWED_CODES",
         "HTTPERROR_ALLOW_ALL",
@@ -94,6 +92,16 @@ SCRAPY_KINDS = {
     "ASYNCIO_EVENT_LOOP": "str",
 }
 SCRAPY_CHOICES = {"LOG_LEVEL": LOG_LEVELS}
+# Bounds of what a rule may ask for (the project's settings may go further).
+SCRAPY_MAXIMUMS = {
+    "CONCURRENT_ITEMS": 1000,
+    "CONCURRENT_REQUESTS": 1000,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1000,
+    "CONCURRENT_REQUESTS_PER_IP": 1000,
+    "DOWNLOAD_TIMEOUT": 3600,
+    "REDIRECT_MAX_TIMES": 100,
+    "RETRY_TIMES": 100,
+}
 SCRAPY_MINIMUMS = {
     "CONCURRENT_ITEMS": 1,
     "CONCURRENT_REQUESTS": 1,
@@ -143,6 +151,7 @@ def _specs(
     kinds: dict[str, str],
     choices: dict[str, tuple],
     minimums: dict[str, float],
+    maximums: dict[str, float] | None = None,
 ) -> list[SettingSpec]:
     specs = []
     for name, default in settings_of(module).items():
@@ -154,6 +163,7 @@ def _specs(
                 nullable=default is None,
                 choices=choices.get(name),
                 minimum=minimums.get(name),
+                maximum=(maximums or {}).get(name),
                 rule_safe=name in rule_safe,
                 group=group,
             )
@@ -178,6 +188,7 @@ def catalog() -> SettingsCatalog:
         kinds={**_float_settings(default_settings), **SCRAPY_KINDS},
         choices=SCRAPY_CHOICES,
         minimums=SCRAPY_MINIMUMS,
+        maximums=SCRAPY_MAXIMUMS,
     )
     for name in GROUPS:
         module = importlib.import_module(name)
@@ -188,5 +199,6 @@ def catalog() -> SettingsCatalog:
             kinds={**_float_settings(module), **getattr(module, "kinds", {})},
             choices=getattr(module, "choices", {}),
             minimums=getattr(module, "minimums", {}),
+            maximums=getattr(module, "maximums", {}),
         )
     return SettingsCatalog(specs)

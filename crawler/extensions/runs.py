@@ -133,6 +133,9 @@ class RunRecorder:
             started_at=self.started_at,
             finished_at=utc_now_iso(),
         )
+        redactor = getattr(spider, "redactor", None)  # a rule spider's: its secret values
+        if redactor:
+            record = redactor.value(record)
         self.last_record = record
         try:
             store = self.store_factory(self.store_uri)

@@ -61,8 +61,12 @@ def compile_rule(
     values: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     for section in sections():
-        values[section.name] = value = section.build(ctx)
-        settings.update(section.settings(value))
+        try:
+            values[section.name] = value = section.build(ctx)
+            settings.update(section.settings(value))
+        except Exception as exc:  # a checker's own failure is this file's problem, loudly
+            report.error((section.name,), f"cannot check this section: {type(exc).__name__}: {exc}")
+            values[section.name] = None
     name = data.get("name") if isinstance(data.get("name"), str) else None
     rule = Rule(
         name=name or (file.stem if file is not None else "rule"),

@@ -90,8 +90,13 @@ class BuildContext:
         self.schema_errors = schema_errors
         pages = data.get("pages")
         self.page_names = list(pages) if isinstance(pages, dict) else []
-        args = data.get("args")
-        self.arg_names = set(args) if isinstance(args, dict) else set()
+        args = data.get("args") if isinstance(data.get("args"), dict) else {}
+        self.arg_names = set(args)
+        # name -> declared default ({default: ...} or the value itself); None: required
+        self.arg_defaults = {
+            name: spec.get("default") if isinstance(spec, dict) else spec
+            for name, spec in args.items()
+        }
 
     def error(self, path: Path, message: str) -> None:
         self.report.error(path, message)

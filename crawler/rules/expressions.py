@@ -36,11 +36,27 @@ def css_to_xpath(query: str) -> str:
     return _css_translator.css_to_xpath(query)
 
 
-def xpath_problem(query: str) -> str | None:
+_PROBE = etree.fromstring("<html><head/><body><p class='x'>x</p></body></html>")
+_KINDS = {float: "a number", str: "a string", bool: "true or false"}
+
+
+def xpath_problem(query: str, *, nodes: bool = False) -> str | None:
+    """Compile ``query`` and run it once on a small page, as the crawl will (some mistakes,
+    such as a wrong number of arguments, only show when it runs). ``nodes``: the query must
+    select elements or values (rows, links, pagination), not compute a number or a truth."""
     try:
-        etree.XPath(query, namespaces=XPATH_NAMESPACES)
+        xpath = etree.XPath(query, namespaces=XPATH_NAMESPACES)
+        result = xpath(_PROBE)
     except etree.XPathSyntaxError as exc:
         return f"invalid XPath {query!r}: {exc}"
+    except etree.XPathError as exc:
+        return f"invalid XPath {query!r}: {exc}"
+    if nodes and not isinstance(result, list):
+        kind = next((w for t, w in _KINDS.items() if isinstance(result, t)), "a single value")
+        return (
+            f"XPath {query!r} gives {kind}, not elements: rows, links and pagination need a "
+            "selection such as //article or //a/@href"
+        )
     return None
 
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from crawler.rules.context import BuildContext
-from crawler.rules.expressions import EXPRESSION_CHECKS, regex_problem
+from crawler.rules.expressions import EXPRESSION_CHECKS, regex_problem, xpath_problem
 from crawler.rules.model import MISSING, FieldSpec, LinkSpec, Selector
 from crawler.rules.problems import did_you_mean
 from crawler.rules.yamlpos import Path
@@ -140,8 +140,15 @@ def as_tuple(value: Any) -> tuple[str, ...]:
 
 
 def build_selector(
-    ctx: BuildContext, spec: dict, path: Path, *, allow_regex_alone: bool = True
+    ctx: BuildContext,
+    spec: dict,
+    path: Path,
+    *,
+    allow_regex_alone: bool = True,
+    nodes: bool = False,
 ) -> Selector:
+    """A typed selector, its expressions checked; ``nodes``: it must select elements or values
+    (rows, links, pagination), not compute a number."""
     primary = [k for k in ("xpath", "css", "json") if k in spec]
     if len(primary) > 1:
         ctx.error(path, f"use one of xpath, css or json, not {' and '.join(primary)}")
@@ -152,7 +159,9 @@ def build_selector(
     selector = Selector(**{k: spec[k] for k in SELECTOR_KEYS if k in spec})
     for kind, problem in EXPRESSION_CHECKS.items():
         expression = getattr(selector, kind)
-        message = problem(expression) if expression is not None else None
+        if expression is None:
+            continue
+        message = xpath_problem(expression, nodes=nodes) if kind == "xpath" else problem(expression)
         if message:
             ctx.error(path + (kind,), message)
     return selector
@@ -205,7 +214,7 @@ def build_links(
 
 
 def build_link(ctx: BuildContext, spec: dict, path: Path, scope_fields: set[str]) -> LinkSpec:
-    selector = build_selector(ctx, spec, path)
+    selector = build_selector(ctx, spec, path, nodes=True)
     ctx.check_page_ref(spec.get("to"), path + ("to",))
     allow, deny = as_tuple(spec.get("allow")), as_tuple(spec.get("deny"))
     for key, patterns in (("allow", allow), ("deny", deny)):

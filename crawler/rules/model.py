@@ -170,6 +170,7 @@ class RuleMeta:
     )  # name -> default (None: required)
     allowed_domains: tuple[str, ...] = ()
     encoding: str | None = None
+    secret_args: frozenset[str] = frozenset()  # their values never reach logs, items, fixtures
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,10 @@ class Rule:
     @property
     def args(self) -> MappingProxyType:
         return self.meta.args
+
+    @property
+    def secret_args(self) -> frozenset[str]:
+        return self.meta.secret_args
 
     @property
     def allowed_domains(self) -> tuple[str, ...]:

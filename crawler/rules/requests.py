@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from crawler.rules import templates
 from crawler.rules.context import DEFAULT_MAX_START_REQUESTS
@@ -83,6 +83,24 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def strip_userinfo(url: str) -> str:
+    """``url`` without user info: a rule crawl never sends credentials (or a fake host) that a
+    page or a template put before the ``@``.
+
+    >>> strip_userinfo("http://evil.invalid@127.0.0.1:8790/x?a=1")
+    'http://127.0.0.1:8790/x?a=1'
+    >>> strip_userinfo("http://127.0.0.1/a@b")
+    'http://127.0.0.1/a@b'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def missing_variables(rule: Rule, environ: Mapping[str, str] | None = None) -> list[str]:
     """Environment variables the rule's requests refer to (``${NAME}``) that are not set."""
     env = os.environ if environ is None else environ
@@ -90,6 +108,24 @@ def missing_variables(rule: Rule, environ: Mapping[str, str] | None = None) -> l
     for value in header_templates(rule):
         names += [n for n in env_refs(value) if n not in env and n not in names]
     return names
+
+
+def env_names(rule: Rule) -> list[str]:
+    """Every environment variable the rule refers to (headers, login form): their values are
+    secrets of the run."""
+    values = list(header_templates(rule))
+    values += [str(v) for v in (rule.crawl_settings.get("SESSION_LOGIN_FORM") or {}).values()]
+    return list(dict.fromkeys(n for value in values for n in env_refs(value)))
+
+
+def secret_values(
+    rule: Rule, args: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The values a run must never show: its secret arguments and the environment variables
+    the rule refers to."""
+    env = os.environ if environ is None else environ
+    found = [str(v) for k, v in args.items() if k in rule.secret_args and v is not None]
+    return found + [env[name] for name in env_names(rule) if name in env]
 
 
 def header_templates(rule: Rule) -> Iterator[str]:

@@ -44,6 +44,7 @@ class SettingSpec:
     nullable: bool = False
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     rule_safe: bool = False
     group: str = ""  # where it is declared: "scrapy" or a defaults module
 
@@ -60,6 +61,8 @@ class SettingSpec:
             return f"must be one of {', '.join(map(str, self.choices))}; got {_show(value)}"
         if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
             return f"must be at least {self.minimum:g}; got {_show(value)}"
+        if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
+            return f"must be at most {self.maximum:g}; got {_show(value)}"
         return None
 
 

@@ -1,14 +1,23 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from, and refuses what a rule file has no
+business holding.
 
-Rule files are edited by people; every error must point at a line and column. PyYAML's
-composer gives node marks; this module builds plain Python data from the node tree and a
-map from each value's path to its position.
+Rule files are edited by people (and, through the data service, posted by browsers); every error
+must point at a line and column, and no file may exhaust the machine. PyYAML's safe composer
+gives node marks; this module builds plain Python data from the node tree, with a map from each
+value's path to its position, under limits: nesting depth, values after alias expansion (the
+"billion laughs" bomb), scalar length, digits of a number. Only the core tags are accepted (no
+``!!python/...``, no custom tags), and an unreadable character is reported at its real line and
+column.
 
 >>> data, pos = load_yaml("a:\\n  b: [1, 2]\\n", "x.yaml")
 >>> data
 {'a': {'b': [1, 2]}}
 >>> pos[("a", "b", 1)]
 Position(line=2, column=10)
+>>> load_yaml("a: !!python/name:os.system x")
+Traceback (most recent call last):
+...
+crawler.rules.yamlpos.YamlError: YAML tag '!!python/name:os.system' is not allowed in rules
 """
 
 from __future__ import annotations
@@ -20,6 +29,15 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+MAX_DEPTH = 64  # mappings and lists inside each other
+MAX_VALUES = 20_000  # values after aliases are expanded (a big rule has a few hundred)
+MAX_SCALAR = 100_000  # characters of one value
+MAX_DIGITS = 30  # digits of a number
+
+_CORE = "tag:yaml.org,2002:"
+ALLOWED_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+ALLOWED_TAGS.add(_CORE + "timestamp")  # plain dates; the schema then says where they may go
+
 
 @dataclass(frozen=True)
 class Position:
@@ -28,7 +46,8 @@ class Position:
 
 
 class YamlError(ValueError):
-    """A file that is not well-formed YAML, or a mapping with a repeated key."""
+    """A file that is not well-formed YAML, holds what rules may not (tags, merge keys, repeated
+    keys), or is beyond the limits."""
 
     def __init__(self, message: str, position: Position, path: Path = ()):
         super().__init__(message)
@@ -41,20 +60,48 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
+def _text_position(text: str, index: int) -> Position:
+    line = text.count("\n", 0, index) + 1
+    return Position(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting before composing (PyYAML's composer recurses once per level)."""
+    depth = 0
     try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(
+                token,
+                yaml.BlockMappingStartToken
+                | yaml.BlockSequenceStartToken
+                | yaml.FlowMappingStartToken
+                | yaml.FlowSequenceStartToken,
+            ):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlError(
+                        f"nesting deeper than {MAX_DEPTH} levels", _pos(token.start_mark)
+                    )
+            elif isinstance(
+                token, yaml.BlockEndToken | yaml.FlowMappingEndToken | yaml.FlowSequenceEndToken
+            ):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # composing reports the syntax error with its position
 
 
 def load_yaml(text: str, filename: str = "<string>") -> tuple[Any, dict[Path, Position]]:
-    """Parse one YAML document; return (data, {path: position}). Keys' positions are
-    stored under the path with a trailing ``("<key>",)`` marker-free form: the position of
-    a mapping value is where its key starts, which is where a person looks."""
+    """Parse one YAML document; return (data, {path: position}). The position of a mapping value
+    is where its key starts, which is where a person looks."""
     try:
+        _check_depth(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise YamlError(
+            f"invalid YAML: character {char!r} (U+{ord(char):04X}) is not allowed in a rule file",
+            _text_position(text, exc.position),
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _pos(mark) if mark else Position(1, 1)
@@ -62,39 +109,92 @@ def load_yaml(text: str, filename: str = "<string>") -> tuple[Any, dict[Path, Po
         if exc.context:
             problem = f"{exc.context}, {problem}"
         raise YamlError(f"invalid YAML: {problem}", where) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - composer errors are all marked
+    except yaml.YAMLError as exc:  # pragma: no cover - other errors are marked
         raise YamlError(f"invalid YAML: {exc}", Position(1, 1)) from None
+    except RecursionError:  # a structure the depth scan could not see (it never should)
+        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", Position(1, 1)) from None
     positions: dict[Path, Position] = {}
     if node is None:
         return None, positions
-    return _build(node, (), positions), positions
+    return _Builder(positions).build(node, (), 0), positions
 
 
-def _build(node: yaml.Node, path: Path, positions: dict[Path, Position]) -> Any:
-    positions.setdefault(path, _pos(node.start_mark))
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    def __init__(self, positions: dict[Path, Position]) -> None:
+        self.positions = positions
+        self.values = 0
+        self.active: set[int] = set()  # nodes being built: an alias back to one is a cycle
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise YamlError(
+                f"more than {MAX_VALUES:,} values once aliases are expanded",
+                _pos(node.start_mark),
+                path,
+            )
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", _pos(node.start_mark), path)
+        if node.tag not in ALLOWED_TAGS:
+            shown = node.tag.replace(_CORE, "!!")
+            raise YamlError(
+                f"YAML tag {shown!r} is not allowed in rules", _pos(node.start_mark), path
+            )
+        self.positions.setdefault(path, _pos(node.start_mark))
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node, path)
+        if id(node) in self.active:
+            raise YamlError(
+                "an alias refers to a value that contains it", _pos(node.start_mark), path
+            )
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, depth)
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _CORE + "merge":
                 raise YamlError(
                     "YAML merge keys (<<) are not supported in rules",
                     _pos(key_node.start_mark),
                     path,
                 )
-            key = _build(key_node, path + ("<key>",), {})
-            if isinstance(key, (list, dict)):
+            key = self.build(key_node, path + ("<key>",), depth + 1)
+            if isinstance(key, list | dict):
                 raise YamlError(
                     "a mapping key must be a plain value", _pos(key_node.start_mark), path
                 )
             if key in out:
-                first = positions.get(path + (key,))
+                first = self.positions.get(path + (key,))
                 where = f" (first at line {first.line})" if first else ""
                 raise YamlError(
                     f"duplicate key {key!r}{where}", _pos(key_node.start_mark), path + (key,)
                 )
-            positions[path + (key,)] = _pos(key_node.start_mark)
-            out[key] = _build(value_node, path + (key,), positions)
+            self.positions[path + (key,)] = _pos(key_node.start_mark)
+            out[key] = self.build(value_node, path + (key,), depth + 1)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(child, path + (i,), positions) for i, child in enumerate(node.value)]
-    return _scalar(node)
+
+
+def _scalar(node: yaml.ScalarNode, path: Path) -> Any:
+    if len(node.value) > MAX_SCALAR:
+        raise YamlError(
+            f"a value longer than {MAX_SCALAR:,} characters", _pos(node.start_mark), path
+        )
+    if node.tag in (_CORE + "int", _CORE + "float"):
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_DIGITS:
+            raise YamlError(
+                f"a number with more than {MAX_DIGITS} digits", _pos(node.start_mark), path
+            )
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        raise YamlError(f"invalid value: {exc}", _pos(node.start_mark), path) from None
+    finally:
+        loader.dispose()

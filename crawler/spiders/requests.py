@@ -14,7 +14,7 @@ from typing import Any
 from scrapy.http import FormRequest, JsonRequest, Request
 
 from crawler.rules.model import MISSING
-from crawler.rules.requests import RequestSpec
+from crawler.rules.requests import RequestSpec, strip_userinfo
 
 META_PAGE = "rule_page"
 META_CARRY = "rule_carry"
@@ -25,7 +25,8 @@ META_HEADERS = "rule_headers"
 def to_request(
     spec: RequestSpec, callback: Callable[..., Any], errback: Callable[..., Any]
 ) -> Request:
-    """The Scrapy request for ``spec``; ValueError when Scrapy refuses its URL."""
+    """The Scrapy request for ``spec`` (never with user info in its URL); ValueError when
+    Scrapy refuses its URL."""
     meta: dict[str, Any] = {META_PAGE: spec.page, META_CARRY: dict(spec.carry)}
     if spec.pageno != 1:
         meta[META_PAGENO] = spec.pageno
@@ -39,11 +40,12 @@ def to_request(
         "headers": dict(spec.headers) or None,
         "dont_filter": spec.start,
     }
+    url = strip_userinfo(spec.url)
     if spec.form is not None:
-        return FormRequest(spec.url, method=spec.method, formdata=dict(spec.form), **common)
+        return FormRequest(url, method=spec.method, formdata=dict(spec.form), **common)
     if spec.json is not MISSING:
-        return JsonRequest(spec.url, method=spec.method, data=spec.json, **common)
-    return Request(spec.url, method=spec.method, body=spec.body, **common)
+        return JsonRequest(url, method=spec.method, data=spec.json, **common)
+    return Request(url, method=spec.method, body=spec.body, **common)
 
 
 def inherited_headers(meta: Mapping[str, Any]) -> Mapping[str, str]:

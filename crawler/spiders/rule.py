@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import DownloadCancelledError, UsageError
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 
@@ -31,6 +31,7 @@ from crawler.rules.requests import (
     StartError,
     guess_page,
     resolve_args,
+    secret_values,
     start_requests,
 )
 from crawler.rules.routing import ItemRoute, item_routes
@@ -43,6 +44,7 @@ from crawler.spiders.requests import (
     to_request,
 )
 from crawler.store.base import StoreTarget
+from vocab.redaction import Redactor
 
 __all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleSpider"]
 
@@ -112,6 +114,7 @@ class RuleSpider(scrapy.Spider):
                 ", ".join(rule.args) or "none",
             )
         self.compiled = CompiledRule(rule, self.args)
+        self.redactor = Redactor(secret_values(rule, self.args))
         self.missing_args = list(self.rule_args.missing)
         self.allowed_domains = list(rule.allowed_domains) or start_hosts(rule, self.args)
         self._logged: set[str] = set()
@@ -190,7 +193,7 @@ class RuleSpider(scrapy.Spider):
             stats.inc_value("rule/items/invalid" if "_errors" in item else "rule/items/extracted")
             if "_clean_errors" in item:
                 stats.inc_value("rule/items/clean_errors")
-            yield item
+            yield self.redactor.value(item) if self.redactor else item
         for follow in result.follows:
             yield self.follow_request(follow, response)
 
@@ -200,7 +203,7 @@ class RuleSpider(scrapy.Spider):
         if response is not None:  # an HTTP error status, after Scrapy's own retries
             reason, detail = f"http_{response.status}", f"HTTP {response.status}"
         else:
-            reason, detail = type(failure.value).__name__, failure.getErrorMessage()
+            reason, detail = failure_reason(failure.value), failure.getErrorMessage()
         self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
         self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
 
@@ -215,6 +218,15 @@ class RuleSpider(scrapy.Spider):
         level = logging.DEBUG if reason in self._logged else logging.WARNING
         self._logged.add(reason)
         self.logger.log(level, "%s: %s", reason, message)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short stat key for a failed request. Bodies over DOWNLOAD_MAXSIZE (downloaded, or
+    inflated by decompression) are ``too_large``; Scrapy says so only in its messages, pinned
+    by tests/crawler/test_bounded_responses.py."""
+    if isinstance(exc, DownloadCancelledError) or "DOWNLOAD_MAXSIZE" in str(exc):
+        return "too_large"
+    return type(exc).__name__
 
 
 def start_hosts(rule: Rule, args: Mapping[str, Any]) -> list[str]:

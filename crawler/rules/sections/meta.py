@@ -1,9 +1,16 @@
 """The rule's identity and inputs: ``name``, ``description``, ``needs_internet``, ``args``,
-``allowed_domains`` and ``encoding`` (which maps to the ``RESPONSE_ENCODING`` setting)."""
+``allowed_domains`` and ``encoding`` (which maps to the ``RESPONSE_ENCODING`` setting).
+
+An argument is declared with its default (null: required), or as ``{default, secret,
+description}``. A secret argument's value (an API key) never reaches logs, stats, run records,
+items or fixtures; arguments whose name contains ``key``, ``token``, ``secret`` or ``password``
+are secret unless declared ``secret: false``.
+"""
 
 from __future__ import annotations
 
 import codecs
+import re
 from types import MappingProxyType
 from typing import Any
 
@@ -12,6 +19,7 @@ from crawler.rules.model import RuleMeta
 from crawler.rules.sections import Section
 
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
+SECRET_NAME = re.compile(r"key|token|secret|password", re.IGNORECASE)
 
 PROPERTIES: dict[str, Any] = {
     "$schema": {"type": "string"},
@@ -28,9 +36,23 @@ PROPERTIES: dict[str, Any] = {
     },
     "args": {
         "type": "object",
-        "description": "Arguments (-a name=value) with their defaults; null means required.",
+        "description": "Arguments (-a name=value) with their defaults; null means required. "
+        "Or {default, secret, description}: a secret value never reaches logs, items or fixtures.",
         "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-        "additionalProperties": SCALAR,
+        "additionalProperties": {
+            "oneOf": [
+                SCALAR,
+                {
+                    "type": "object",
+                    "properties": {
+                        "default": SCALAR,
+                        "secret": {"type": "boolean"},
+                        "description": {"type": "string"},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
     },
     "allowed_domains": {"type": "array", "items": {"type": "string"}},
     "encoding": {
@@ -49,11 +71,18 @@ def build(ctx: BuildContext) -> RuleMeta:
         except LookupError:
             ctx.error(("encoding",), f"unknown encoding {encoding!r}")
     args = d.get("args") if not ctx.broken(("args",)) else None
+    defaults, secret = {}, set()
+    for name, spec in (args or {}).items():
+        declared = spec if isinstance(spec, dict) else {"default": spec}
+        defaults[name] = declared.get("default")
+        if declared.get("secret", SECRET_NAME.search(name) is not None):
+            secret.add(name)
     domains = d.get("allowed_domains") if not ctx.broken(("allowed_domains",)) else None
     return RuleMeta(
         description=d.get("description", "") if isinstance(d.get("description"), str) else "",
         needs_internet=d.get("needs_internet") is True,
-        args=MappingProxyType(dict(args or {})),
+        args=MappingProxyType(defaults),
+        secret_args=frozenset(secret),
         allowed_domains=tuple(domains or ()),
         encoding=encoding,
     )

@@ -152,7 +152,7 @@ def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType
     rows = None
     if "rows" in spec:
         rspec, rpath = spec["rows"], path + ("rows",)
-        rsel = build_selector(ctx, rspec, rpath, allow_regex_alone=False)
+        rsel = build_selector(ctx, rspec, rpath, allow_regex_alone=False, nodes=True)
         rfields = build_fields(ctx, rspec.get("fields", {}), rpath + ("fields",))
         scope = page_field_names | {f.name for f in rfields}
         rlinks = build_links(ctx, rspec.get("links", []), rpath + ("links",), scope)
@@ -231,8 +231,35 @@ def build_pagination(
     return Pagination("cursor", param=p.get("param"), cursor=cursor, **common)
 
 
+def available_fields(rule: Rule) -> dict[str, set[str]]:
+    """Per page type, the fields its items can hold: its own (and its rows'), those links carry
+    to it, and those its start requests carry."""
+    available = {
+        name: {f.name for f in page.fields}
+        | ({f.name for f in page.rows.fields} if page.rows else set())
+        for name, page in rule.pages.items()
+    }
+    for page in rule.pages.values():
+        own = {f.name for f in page.fields}
+        row = {f.name for f in page.rows.fields} if page.rows else set()
+        links = [(link, own) for link in page.links]
+        links += [(link, own | row) for link in (page.rows.links if page.rows else ())]
+        for link, scope in links:
+            if link.to in available and link.carry:
+                available[link.to] |= scope if link.carry is True else set(link.carry)
+    for start in rule.start:
+        if start.page in available:
+            available[start.page] |= set(start.carry)
+    return available
+
+
 def finish(rule: Rule, ctx: BuildContext) -> None:
-    """Rows make several items per page, so the store needs a key to tell them apart."""
+    """Items need a key the rule extracts; rows make several items per page, so they need one
+    that tells them apart."""
+    available = available_fields(rule)
+    for name, page in rule.pages.items():
+        if page.emits_items:
+            check_key(rule, ctx, name, available[name])
     for name, page in rule.pages.items():
         target = rule.item.merged(page.item)
         if page.rows is not None and page.emits_items and not target.key:
@@ -243,6 +270,30 @@ def finish(rule: Rule, ctx: BuildContext) -> None:
                     "rows make several items per page, so they need a key: set item.key, "
                     "or extract a 'url' field",
                 )
+
+
+def check_key(rule: Rule, ctx: BuildContext, name: str, fields: set[str]) -> None:
+    target = rule.target(name)
+    item_type = ctx.item_types.get(target.type) if target.type else None
+    key = target.key or (item_type.key if item_type is not None else None)
+    if not key:
+        return  # the default key: `url` when extracted, else the page URL
+    for field in key:
+        source = target.map.get(field, field)
+        if source.startswith("_") or source in fields:
+            continue
+        if rule.pages[name].item and rule.pages[name].item.key:
+            path: Path = ("pages", name, "item", "key")
+        elif target.key:
+            path = ("item", "key")
+        else:
+            path = (("pages", name) if rule.pages[name].item else ()) + ("item", "type")
+        shown = ", ".join(sorted(fields)) or "none"
+        ctx.error(
+            path,
+            f"key {field!r} is not extracted on page type {name!r} (its fields: {shown}): "
+            f"add a {source!r} field, carry it there, or change the key",
+        )
 
 
 PROPERTIES: dict[str, Any] = {

@@ -8,6 +8,7 @@ from typing import Any
 from crawler.rules import templates
 from crawler.rules.context import BuildContext
 from crawler.rules.model import MISSING, StartSpec
+from crawler.rules.requests import url_problem
 from crawler.rules.sections import Section
 from crawler.rules.sections.headers import check_header_values
 from crawler.rules.yamlpos import Path
@@ -57,10 +58,23 @@ def build(ctx: BuildContext) -> tuple[StartSpec, ...]:
     return tuple(starts.values())
 
 
+def check_scheme(ctx: BuildContext, template: str, path: Path) -> None:
+    """A start URL must be http or https (with the declared defaults; the crawl checks again
+    with the arguments it is given)."""
+    args = {k: v for k, v in ctx.arg_defaults.items() if v is not None}
+    try:
+        first = next(templates.expand(template, args), None)
+    except (KeyError, ValueError):
+        return  # a required argument, or a template problem reported already
+    problem = url_problem(first) if first is not None else None
+    if problem:
+        ctx.error(path, f"{first!r}: {problem}")
+
+
 def check_count(ctx: BuildContext, starts: dict[int, StartSpec]) -> None:
     """With the declared defaults, the start URLs must stay within the limit (the crawl checks
     again with the arguments it is given)."""
-    args = ctx.data.get("args") if isinstance(ctx.data.get("args"), dict) else {}
+    args = {k: v for k, v in ctx.arg_defaults.items() if v is not None}
     total = 0
     for i, spec in starts.items():
         for j, template in enumerate(spec.urls):
@@ -83,7 +97,9 @@ def build_start(ctx: BuildContext, spec: dict, path: Path) -> StartSpec:
         ctx.error(path, "needs exactly one of url or urls")
     urls = [spec["url"]] if "url" in spec else list(spec.get("urls", []))
     for i, url in enumerate(urls):
-        ctx.check_template(url, path + (("url",) if "url" in spec else ("urls", i)))
+        sub = path + (("url",) if "url" in spec else ("urls", i))
+        ctx.check_template(url, sub)
+        check_scheme(ctx, url, sub)
     bodies = [k for k in ("form", "json", "body") if k in spec]
     if len(bodies) > 1:
         ctx.error(path, f"give one body: form, json or body (found {' and '.join(bodies)})")
