@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from proxies.defaults import *  # noqa: F401,F403
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 BOT_NAME = "crawler"
@@ -61,15 +63,9 @@ USER_AGENT_BAN_COOLDOWN = 300.0  # seconds a banned agent is not handed out agai
 # --- Anti-ban: proxies (crawler.middlewares.proxy, proxies.static) ---
 # No proxies configured: the proxy middleware disables itself and requests go direct.
 PROXY_POOL_CLASS = "proxies.static.StaticProxyPool"
-PROXY_LIST = []  # or a newline/comma separated string; http://user:pass@host:port
-PROXY_LIST_FILE = None
-PROXY_LIST_ENV = None
 PROXY_POLICY = "random"  # random | round_robin | lru | sticky_domain | sticky_session | class path
 PROXY_DIRECT = "never"  # never | fallback | until_blocked
 PROXY_PAID_ONLY = False
-PROXY_BAN_BACKOFF = 60.0  # seconds a ban benches a proxy for that domain, doubled per ban in a row
-PROXY_FAILURE_BACKOFF = 10.0  # seconds a failure benches a proxy everywhere, doubled likewise
-PROXY_BACKOFF_MAX = 1800.0
 PROXY_WAIT_MAX = 120.0  # no usable proxy for this long: the crawl stops (reason antiban_no_proxy)
 PROXY_WAIT_POLL = 1.0
 PROXY_DOWNLOAD_TIMEOUT = 0  # seconds; >0 caps download_timeout of proxied requests (tarpit proxies)
@@ -117,27 +113,6 @@ STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled at each ret
 STORE_BUFFER_MAX = 10_000
 STORE_SPILL_DIR = str(PROJECT_ROOT / "data" / "spill")
 STORE_RUNS_ENABLED = True
-
-# Proxy pool (proxies/, docs/proxies.md). The crawler's proxy middleware builds its pool from a
-# dotted class path; these configure the pools, the validator, the API and the judge.
-# PROXY_POOL_STORE: sqlite:///path (embedded, default), memory:, or redis://host:port/db (shared)
-PROXY_POOL_STORE = f"sqlite:///{PROJECT_ROOT / 'data' / 'proxies.db'}"
-PROXY_POOL_REDIS_PREFIX = "proxypool"
-PROXY_POOL_JUDGE_URL = "http://127.0.0.1:8899/"  # run one with `scrapy proxies judge`
-PROXY_POOL_JUDGE_HTTPS_URL = None  # e.g. https://127.0.0.1:8900/ with `judge --tls-port 8900`
-PROXY_POOL_JUDGE_TLS_VERIFY = True  # False for the judge's self-signed certificate
-PROXY_POOL_CHECK_TIMEOUT = 5.0
-PROXY_POOL_CHECK_CONCURRENCY = 200
-PROXY_POOL_TARGETS = {}  # {"example.com": {"url": "https://example.com/", "marker": "<title>Example"}}
-PROXY_POOL_SOURCES = []  # see proxies/sources.py
-PROXY_POOL_SOURCES_FILE = None
-PROXY_POOL_PAID_FILE = None  # one proxy URL a line, kept outside the repository
-PROXY_POOL_PAID_ENV = "PROXY_POOL_PAID_PROXIES"
-PROXY_POOL_PAID = None  # True: paid only, False: free only
-PROXY_POOL_MIN_ANONYMITY = None  # transparent | anonymous | elite
-PROXY_POOL_API_HOST = "127.0.0.1"
-PROXY_POOL_API_PORT = 5010
-PROXY_POOL_API_URL = "http://127.0.0.1:5010"
 
 # --- distributed crawls (crawler/distributed, docs/distributed.md) ---------------------------
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;

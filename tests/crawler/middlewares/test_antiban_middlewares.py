@@ -26,6 +26,18 @@ def crawler_with(settings=None, priority="project"):
     return crawler
 
 
+def proxy_crawler_with(settings=None):
+    """A crawler with the project's PROXY_* settings (the proxy middleware reads them without
+    fallbacks, as in a real crawl) plus ``settings``."""
+    import crawler.settings as project
+
+    defaults = {k: getattr(project, k) for k in dir(project) if k.startswith("PROXY_")}
+    crawler = get_crawler(settings_dict=defaults)
+    crawler.settings.frozen = False
+    crawler.settings.setdict(settings or {}, priority="project")
+    return crawler
+
+
 def run(coro_or_value):
     if asyncio.iscoroutine(coro_or_value):
         return asyncio.run(coro_or_value)
@@ -99,11 +111,11 @@ def test_a_filter_that_matches_nothing_fails_at_start():
 
 def test_no_proxies_means_plain_scrapy():
     with pytest.raises(NotConfigured):
-        ProxyMiddleware.from_crawler(crawler_with())
+        ProxyMiddleware.from_crawler(proxy_crawler_with())
 
 
 def test_assigns_proxies_with_credentials_and_leaves_spider_proxies_alone():
-    crawler = crawler_with(
+    crawler = proxy_crawler_with(
         {"PROXY_LIST": ["http://u:pw@10.0.0.1:3128"], "PROXY_DOWNLOAD_TIMEOUT": 5}
     )
     mw = ProxyMiddleware.from_crawler(crawler)
@@ -118,7 +130,7 @@ def test_assigns_proxies_with_credentials_and_leaves_spider_proxies_alone():
 
 
 def test_until_blocked_goes_direct_until_a_ban_then_proxies():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:3128"], "PROXY_DIRECT": "until_blocked"})
+    crawler = proxy_crawler_with({"PROXY_LIST": ["10.0.0.1:3128"], "PROXY_DIRECT": "until_blocked"})
     mw = ProxyMiddleware.from_crawler(crawler)
     request = Request(URL)
     run(mw.process_request(request))
@@ -135,7 +147,9 @@ def test_until_blocked_goes_direct_until_a_ban_then_proxies():
 
 
 def test_a_retry_prefers_a_proxy_it_was_not_banned_through():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:1", "10.0.0.2:2"], "PROXY_BAN_BACKOFF": 0})
+    crawler = proxy_crawler_with(
+        {"PROXY_LIST": ["10.0.0.1:1", "10.0.0.2:2"], "PROXY_BAN_BACKOFF": 0}
+    )
     mw = ProxyMiddleware.from_crawler(crawler)
     for _ in range(10):
         request = Request(URL, meta={"antiban_tried_proxies": ["http://10.0.0.1:1"]})
@@ -144,7 +158,7 @@ def test_a_retry_prefers_a_proxy_it_was_not_banned_through():
 
 
 def test_fallback_goes_direct_when_every_proxy_is_benched():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:1"], "PROXY_DIRECT": "fallback"})
+    crawler = proxy_crawler_with({"PROXY_LIST": ["10.0.0.1:1"], "PROXY_DIRECT": "fallback"})
     mw = ProxyMiddleware.from_crawler(crawler)
     first = Request(URL)
     run(mw.process_request(first))
@@ -251,7 +265,7 @@ def test_a_banned_agent_is_not_handed_out_again_soon():
 
 def test_socks_proxies_are_skipped():
     mw = ProxyMiddleware.from_crawler(
-        crawler_with({"PROXY_LIST": ["socks5://10.0.0.9:1080", "10.0.0.1:1"]})
+        proxy_crawler_with({"PROXY_LIST": ["socks5://10.0.0.9:1080", "10.0.0.1:1"]})
     )
     for _ in range(5):
         r = Request(URL)
