@@ -7,10 +7,11 @@ outcomes change them. Records carry credentials (the downloader needs them): ``t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from proxies.model import Anonymity, Proxy
 
@@ -98,7 +99,7 @@ class ProxyRecord:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return orjson.dumps(self.to_dict()).decode()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ProxyRecord:
@@ -138,7 +139,7 @@ class ProxyRecord:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ProxyRecord:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(orjson.loads(text))
 
     def public_dict(self) -> dict[str, Any]:
         """What an API or a listing may show: the label, never credentials."""
