@@ -202,6 +202,9 @@ class Validator:
     async def check(self, session: aiohttp.ClientSession, proxy: Proxy) -> CheckResult:
         """Check one proxy; never raises, never takes longer than about (1 + steps) timeouts."""
         if proxy.scheme in SOCKS_SCHEMES:
+            if not all(c is None or c.isascii() for c in (proxy.username, proxy.password)):
+                # SOCKS5 carries credentials as bytes; python-socks sends them as ASCII
+                return CheckResult(proxy, False, error="SOCKS credentials must be ASCII")
             async with self._socks_session(proxy) as socks:
                 return await self._check(socks, proxy)
         if proxy.scheme not in HTTP_SCHEMES:
