@@ -44,38 +44,10 @@ from typing import Any, Protocol
 import aiohttp
 
 from proxies.model import Proxy, mask_url
-from proxies.parsing import (
-    SourceError,
-    expand_env,
-    items_to_proxies,
-    parse_body,
-    parse_json,
-    parse_text,
-)
+from proxies.parsing import SourceError, expand_env, items_to_proxies, parse_body, parse_text
+from proxies.parsing import parse_json as parse_json  # re-exported
 from proxies.settings import PoolSettings
 from proxies.store import ProxyStore
-
-__all__ = [
-    "EnvSource",
-    "FetchReport",
-    "FileSource",
-    "ProxySource",
-    "RuleRunner",
-    "RuleSource",
-    "SourceError",
-    "SourceSchedule",
-    "UrlSource",
-    "expand_env",
-    "fetch_sources",
-    "items_to_proxies",
-    "load_paid",
-    "parse_body",
-    "parse_json",
-    "parse_text",
-    "register_fetcher",
-    "source_from_config",
-    "sources_from_settings",
-]
 
 logger = logging.getLogger(__name__)
 

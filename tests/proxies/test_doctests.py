@@ -13,6 +13,10 @@ MODULES = [
     "proxies.store",
     "proxies.validator",
     "proxies.sources",
+    "proxies.settings",
+    "proxies.anonymity",
+    "proxies.parsing",
+    "vocab.masking",
 ]
 
 

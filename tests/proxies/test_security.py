@@ -50,7 +50,10 @@ def pool():
     apply_results(
         p.store,
         p.policy,
-        [CheckResult(x, True, latency=0.1, anonymity=Anonymity.ELITE, https=True) for x in (paid, free)],
+        [
+            CheckResult(x, True, latency=0.1, anonymity=Anonymity.ELITE, https=True)
+            for x in (paid, free)
+        ],
     )
     p.paid_proxy = paid  # type: ignore[attr-defined]
     return p
@@ -110,7 +113,10 @@ def test_state_changes_need_the_token_and_are_never_plain_gets(pool) -> None:
         for headers in ({}, wrong):
             assert requests.post(f"{api}/report", json=report, headers=headers).status_code == 401
             assert requests.get(f"{api}/pop/", headers=headers).status_code == 401
-            assert requests.post(f"{api}/delete/?proxy=127.0.0.1:8080", headers=headers).status_code == 401
+            assert (
+                requests.post(f"{api}/delete/?proxy=127.0.0.1:8080", headers=headers).status_code
+                == 401
+            )
             assert requests.get(f"{api}/delete/?proxy=127.0.0.1:8080&token=x").status_code == 401
         assert requests.get(f"{api}/report?proxy=127.0.0.1:8080&outcome=success").status_code == 405
         assert requests.post(f"{api}/report", json=report, headers=auth).json()["src"] is True
@@ -124,7 +130,9 @@ def test_state_changes_need_the_token_and_are_never_plain_gets(pool) -> None:
         assert requests.post(f"{api}/report", json={}, headers=auth).status_code == 403
 
 
-def test_no_public_bind_without_a_token(pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_public_bind_without_a_token(
+    pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
 
     from proxies.api import build_app, start_api
@@ -150,7 +158,10 @@ def test_no_public_bind_without_a_token(pool, tmp_path: Path, monkeypatch: pytes
         configured_token({"PROXY_POOL_API_TOKEN_FILE": str(inside)})
     outside = tmp_path / "token.txt"
     outside.write_text("file-token-0123456789abcdef\n")
-    assert configured_token({"PROXY_POOL_API_TOKEN_FILE": str(outside)}) == "file-token-0123456789abcdef"
+    assert (
+        configured_token({"PROXY_POOL_API_TOKEN_FILE": str(outside)})
+        == "file-token-0123456789abcdef"
+    )
     # bound elsewhere (with a token), reads need the token too
     app = build_app(pool, API_TOKEN, open_reads=False)
     assert app is not None
@@ -224,7 +235,11 @@ def test_cli_listing_never_shows_the_password(tmp_path: Path) -> None:
     apply_results(store, pool.policy, [CheckResult(paid, True, latency=0.1, https=True)])
     store.close()
     out = io.StringIO()
-    for action, opts in [("list", {}), ("list", {"json_output": True}), ("stats", {"json_output": True})]:
+    for action, opts in [
+        ("list", {}),
+        ("list", {"json_output": True}),
+        ("stats", {"json_output": True}),
+    ]:
         assert run(action, [], opts, settings, out) == 0
     assert "***@127.0.0.1:3128" in out.getvalue()
     assert_no_secret(out.getvalue())

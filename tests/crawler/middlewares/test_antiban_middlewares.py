@@ -271,3 +271,23 @@ def test_socks_proxies_are_skipped():
         r = Request(URL)
         run(mw.process_request(r))
         assert r.meta["proxy"] == "http://10.0.0.1:1"
+
+
+def test_a_stored_pool_is_built_from_the_crawler_and_used_through_the_protocol(tmp_path):
+    from proxies.pool import EmbeddedProxyPool
+
+    crawler = proxy_crawler_with(
+        {
+            "PROXY_POOL_CLASS": "proxies.pool.EmbeddedProxyPool",
+            "PROXY_POOL_STORE": "memory:",
+            "PROXY_POOL_DATA_DIR": str(tmp_path),  # its generated key secret goes here
+            "PROXY_DIRECT": "fallback",
+        }
+    )
+    mw = ProxyMiddleware.from_crawler(crawler)  # an empty store may be filled later: enabled
+    assert isinstance(mw.pool, EmbeddedProxyPool) and len(mw.pool) == 0
+    assert mw.pool.next_available_in("shop.example") is None
+    request = Request(URL)
+    run(mw.process_request(request))
+    assert request.meta["proxy"] is None  # nothing usable: direct, as PROXY_DIRECT says
+    assert (tmp_path / "key-secret").exists()
