@@ -284,10 +284,15 @@ def test_a_stored_pool_is_built_from_the_crawler_and_used_through_the_protocol(t
             "PROXY_DIRECT": "fallback",
         }
     )
-    mw = ProxyMiddleware.from_crawler(crawler)  # an empty store may be filled later: enabled
-    assert isinstance(mw.pool, EmbeddedProxyPool) and len(mw.pool) == 0
-    assert mw.pool.next_available_in("shop.example") is None
-    request = Request(URL)
-    run(mw.process_request(request))
-    assert request.meta["proxy"] is None  # nothing usable: direct, as PROXY_DIRECT says
-    assert (tmp_path / "key-secret").exists()
+    from proxies import keys
+
+    try:
+        mw = ProxyMiddleware.from_crawler(crawler)  # an empty store may be filled: enabled
+        assert isinstance(mw.pool, EmbeddedProxyPool) and len(mw.pool) == 0
+        assert mw.pool.next_available_in("shop.example") is None
+        request = Request(URL)
+        run(mw.process_request(request))
+        assert request.meta["proxy"] is None  # nothing usable: direct, as PROXY_DIRECT says
+        assert (tmp_path / "key-secret").exists()
+    finally:
+        keys.use_secret(None)  # the generated secret was this test's only

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from proxies import keys
 from proxies.model import Proxy
 from tests.sample_site import SampleSite
 
@@ -65,6 +66,7 @@ def test_password_never_in_debug_logs_or_stats(
 ) -> None:
     # the same key secret here and in the crawl, so labels can be compared
     monkeypatch.setenv("PROXY_POOL_KEY_SECRET", KEY_SECRET)
+    keys.use_secret(None)  # the environment's, not one an earlier test settled on
     port = proxy_with_credentials
     good = Proxy("127.0.0.1", port, username=USER, password=PASSWORD)
     wrong = Proxy("127.0.0.1", port, username=USER, password=PASSWORD + "x")
