@@ -1,60 +1,112 @@
-"""Validator benchmark: 2,000 loopback proxies, the asyncio validator against a 20-thread pool.
+"""Validator benchmark: the project's validator against a plain aiohttp checker, side by side.
 
-The fleet (60% alive: elite, anonymous and transparent; the rest dead ports, slow proxies that
-answer after 3 s, and tarpits that never answer) and the judge run in a child process of their
-own. Both validators do the same checks with the same 2-second timeout: the judge through the
-proxy (reachability, latency, anonymity) and, with ``--https``, also the judge's HTTPS side
-through a CONNECT tunnel for every live proxy (a TLS handshake each, which on this 2-core
-machine costs more CPU than the plain check). The thread pool is the design of the common free-proxy pools: one proxy per thread,
-blocking urllib, 20 threads.
+One loopback fleet of 2,000 proxies (60% alive: elite, anonymous and transparent; 10% slow,
+answering after 1.5 s, so alive; 20% refusing connections; 10% tarpits that accept and never
+answer) and the judge run in a child process of their own. In the same run, on the same
+fleet, with the same 2 s timeout and concurrency 500:
 
-    .venv/bin/python benchmarks/bench_validator.py [--proxies 2000] [--timeout 2] [--threads 20]
+- **plain**: the floor, a bare asyncio/aiohttp checker: one GET of the judge per proxy
+  (and, with ``--https``, one GET of the judge's HTTPS side through CONNECT per live proxy),
+  alive when it answers 200; nothing read from the answer;
+- **validator**: ``proxies.validator.Validator`` (judge's own address asked first, answers
+  parsed, anonymity classified, results built);
+- **command**: ``python -m proxies check --all`` in a subprocess over a SQLite store holding
+  the fleet: start-up, store reads and writes, scoring, included;
+- **threads**: 20 threads, one proxy per thread, blocking urllib (jhao104/proxy_pool style).
+
+plain, validator and command run ``--runs`` times each, interleaved; the medians are printed
+with their ratios to plain's median. Every validator run must classify all 2,000 proxies
+correctly (alive or not, and the anonymity of the live ones).
+
+    .venv/bin/python benchmarks/bench_validator.py [--https] [--runs 5] [--skip-threads]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
 import ssl
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from proxies.model import Anonymity, Proxy  # noqa: E402
-from proxies.validator import Validator, classify  # noqa: E402
+from proxies.settings import PoolSettings  # noqa: E402
+from proxies.validator import CheckResult, Validator, classify  # noqa: E402
+
+ALIVE = ("elite", "anonymous", "transparent", "slow")
+EXPECTED = {
+    "elite": Anonymity.ELITE,
+    "slow": Anonymity.ELITE,
+    "anonymous": Anonymity.ANONYMOUS,
+    "transparent": Anonymity.TRANSPARENT,
+}
 
 
-def start_fleet(n: int) -> tuple[subprocess.Popen, dict]:
+def start_fleet(n: int, slow_delay: float) -> tuple[subprocess.Popen, dict]:
     alive = int(n * 0.6)
-    rest = n - alive
-    dead, slow = rest // 3, rest // 3
-    tarpit = rest - dead - slow
-    elite, anonymous = alive // 3, alive // 3
+    slow, dead = int(n * 0.1), int(n * 0.2)
+    tarpit = n - alive - slow - dead
+    elite = anonymous = alive // 3
     transparent = alive - elite - anonymous
     cmd = [
         sys.executable, "-m", "tests.proxies.fleet",
         "--elite", str(elite), "--anonymous", str(anonymous), "--transparent", str(transparent),
-        "--dead", str(dead), "--slow", str(slow), "--tarpit", str(tarpit), "--delay", "3.0",
+        "--slow", str(slow), "--dead", str(dead), "--tarpit", str(tarpit),
+        "--delay", str(slow_delay),
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert proc.stdout is not None
-    info = json.loads(proc.stdout.readline())
-    return proc, info
+    return proc, json.loads(proc.stdout.readline())
 
 
-# built once and shared, so the baseline does not pay for loading CA certificates per proxy
+# -- the floor: a plain aiohttp checker --------------------------------------------------------
+async def plain_check(
+    proxies: list[Proxy], judge: str, judge_https: str | None, timeout: float, concurrency: int
+) -> list[bool]:
+    slots = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=0, ssl=False)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+    ) as session:
+
+        async def one(proxy: Proxy) -> bool:
+            async with slots:
+                try:
+                    async with session.get(judge, proxy=proxy.url) as resp:
+                        await resp.read()
+                        alive = resp.status == 200
+                except Exception:  # noqa: BLE001
+                    return False
+                if alive and judge_https:
+                    try:
+                        async with session.get(judge_https, proxy=proxy.url) as resp:
+                            await resp.read()
+                    except Exception:  # noqa: BLE001
+                        pass
+                return alive
+
+        return await asyncio.gather(*(one(p) for p in proxies))
+
+
+# -- jhao104/proxy_pool style: threads, blocking urllib ------------------------------------------
 _TLS = ssl.create_default_context()
 _TLS.check_hostname = False
 _TLS.verify_mode = ssl.CERT_NONE
@@ -62,8 +114,7 @@ _TLS.verify_mode = ssl.CERT_NONE
 
 def thread_check(
     proxy: Proxy, judge: str, judge_https: str | None, timeout: float, own: set[str]
-) -> tuple[bool, Anonymity | None, bool | None]:
-    """One proxy, blocking, the way thread-pool validators do it."""
+) -> tuple[bool, Anonymity | None]:
     opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({"http": proxy.url, "https": proxy.url}),
         urllib.request.HTTPSHandler(context=_TLS),
@@ -71,18 +122,58 @@ def thread_check(
     try:
         with opener.open(judge, timeout=timeout) as resp:
             answer = json.loads(resp.read())
-    except Exception:  # noqa: BLE001
-        return False, None, None
-    anonymity = classify(answer, own)
-    https = None
-    if judge_https:
-        try:
+        if judge_https:
             with opener.open(judge_https, timeout=timeout) as resp:
                 resp.read()
-                https = resp.status == 200
-        except Exception:  # noqa: BLE001
-            https = False
-    return True, anonymity, https
+    except Exception:  # noqa: BLE001
+        return False, None
+    return True, classify(answer, own)
+
+
+def misclassified(results: list[CheckResult], kinds: list[str], https: bool) -> int:
+    wrong: Counter[str] = Counter()
+    for res, kind in zip(results, kinds, strict=True):
+        ok = bool(res.alive) == (kind in ALIVE)
+        if ok and res.alive:
+            ok = res.anonymity is EXPECTED[kind] and (res.https is True if https else True)
+        if not ok:
+            what = "https failed" if res.alive else (res.error or "dead")[:40]
+            wrong[f"{kind}: {what}"] += 1
+    if wrong:
+        print(f"  misclassified: {dict(wrong.most_common(4))}")
+    return sum(wrong.values())
+
+
+def run_command(
+    proxies: list[Proxy], judge: str, judge_https: str | None, args
+) -> tuple[float, int]:
+    """``python -m proxies check --all`` over a SQLite store of the fleet: its wall time and
+    how many proxies it found alive."""
+    from proxies.store import EmbeddedStore
+
+    with tempfile.TemporaryDirectory(prefix="bench-validator-") as tmp:
+        db = Path(tmp) / "proxies.db"
+        store = EmbeddedStore(db)
+        store.add(proxies)
+        store.close()
+        cmd = [
+            sys.executable, "-m", "proxies", "check", "--all", "--no-progress",
+            "--timeout", str(args.timeout), "--concurrency", str(args.concurrency),
+            "-s", f"PROXY_POOL_STORE=sqlite:///{db}", "-s", f"PROXY_POOL_JUDGE_URL={judge}",
+            "-s", f"PROXY_POOL_DATA_DIR={tmp}", "-s", "PROXY_POOL_JUDGE_TLS_VERIFY=false",
+        ]  # fmt: skip
+        if args.tls_concurrency:
+            cmd += ["-s", f"PROXY_POOL_CHECK_TLS_CONCURRENCY={args.tls_concurrency}"]
+        if judge_https:
+            cmd += ["-s", f"PROXY_POOL_JUDGE_HTTPS_URL={judge_https}"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0 or "checked" not in done.stdout:
+            raise RuntimeError(f"the command failed: {done.stdout}{done.stderr}")
+        last = done.stdout.strip().splitlines()[-1]
+        return seconds, int(last.split(": ", 1)[1].split(" alive")[0])
 
 
 def main() -> None:
@@ -92,83 +183,100 @@ def main() -> None:
     ap.add_argument("--proxies", type=int, default=2000)
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--concurrency", type=int, default=500)
+    ap.add_argument("--slow-delay", type=float, default=1.5, help="seconds a slow proxy waits")
     ap.add_argument("--threads", type=int, default=20)
-    ap.add_argument("--tls-concurrency", type=int, default=64, help="HTTPS checks at once")
+    ap.add_argument("--runs", type=int, default=5, help="runs of plain, validator and command")
     ap.add_argument("--https", action="store_true", help="also check HTTPS through CONNECT")
     ap.add_argument(
-        "--retry-timeouts",
-        action="store_true",
-        help="the validator's default second try for timed-out proxies (off here: one check "
-        "per proxy, like the thread pool)",
+        "--tls-concurrency", type=int, help="HTTPS checks at once (default: the setting's)"
     )
-    ap.add_argument("--skip-threads", action="store_true", help="only the asyncio validator")
+    ap.add_argument("--skip-threads", action="store_true", help="no thread-pool run (~40 s)")
+    ap.add_argument("--skip-command", action="store_true", help="no `python -m proxies check`")
     args = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    proc, info = start_fleet(args.proxies)
+    proc, info = start_fleet(args.proxies, args.slow_delay)
     try:
         kinds = [k for k, _ in info["proxies"]]
-        proxies = [
-            Proxy("127.0.0.1", port, source=f"fleet-{kind}") for kind, port in info["proxies"]
-        ]
-        expected_alive = sum(k in ("elite", "anonymous", "transparent") for k in kinds)
-        print(f"fleet: {len(proxies)} proxies {dict(Counter(kinds))}, judge {info['judge']}")
-
-        validator = Validator(
-            info["judge"], https_url=info["judge_https"] if args.https else None, timeout=args.timeout,
-            concurrency=args.concurrency, tls_verify=False, retry_timeouts=args.retry_timeouts,
-            tls_concurrency=args.tls_concurrency,
-        )  # fmt: skip
-        start = time.perf_counter()
-        results = validator.run(proxies)
-        async_s = time.perf_counter() - start
-        async_alive = sum(bool(r.alive) for r in results)
-        wrong = sum(
-            bool(r.alive) != (k in ("elite", "anonymous", "transparent"))
-            or (r.alive and r.anonymity is not Anonymity.parse(k))
-            for r, k in zip(results, kinds, strict=True)
-        )
-        checks = (
-            "judge + HTTPS via CONNECT"
-            if args.https
-            else "judge (reachability, latency, anonymity)"
-        )
-        print(f"checks: {checks}; timeout {args.timeout:g} s")
+        proxies = [Proxy("127.0.0.1", port, source=f"fleet-{k}") for k, port in info["proxies"]]
+        judge, judge_https = info["judge"], info["judge_https"] if args.https else None
+        print(f"fleet: {len(proxies)} proxies {dict(Counter(kinds))}")
+        checks = "judge + HTTPS through CONNECT" if args.https else "judge"
         print(
-            f"asyncio validator (concurrency {args.concurrency}): {len(results)} proxies in "
-            f"{async_s:.2f} s = {len(results) / async_s:.0f} proxies/s; alive {async_alive} "
-            f"(expected {expected_alive}), misclassified {wrong}"
-            + (f", HTTPS ok {sum(bool(r.https) for r in results)}" if args.https else "")
+            f"checks: {checks}; timeout {args.timeout:g} s; concurrency {args.concurrency}; "
+            f"{args.runs} runs each"
         )
-        failed = Counter(
-            r.error.split(" [")[0][:70]
-            for r, k in zip(results, kinds, strict=True)
-            if not r.alive and k in ("elite", "anonymous", "transparent")
-        )
-        if failed:
-            print(f"  live proxies reported dead: {dict(failed.most_common(3))}")
+        overrides = {
+            "PROXY_POOL_JUDGE_URL": judge,
+            "PROXY_POOL_JUDGE_HTTPS_URL": judge_https,
+            "PROXY_POOL_JUDGE_TLS_VERIFY": False,
+            "PROXY_POOL_CHECK_TIMEOUT": args.timeout,
+            "PROXY_POOL_CHECK_CONCURRENCY": args.concurrency,
+        }
+        if args.tls_concurrency:
+            overrides["PROXY_POOL_CHECK_TLS_CONCURRENCY"] = args.tls_concurrency
+        settings = PoolSettings(overrides=overrides)  # the defaults, as the command has them
+        times: dict[str, list[float]] = {"plain": [], "validator": [], "command": []}
+        wrong_runs: list[int] = []
+        plain_alive: list[int] = []
+        command_alive: list[int] = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            alive = asyncio.run(
+                plain_check(proxies, judge, judge_https, args.timeout, args.concurrency)
+            )
+            times["plain"].append(time.perf_counter() - start)
+            plain_alive.append(sum(alive))
+
+            validator = Validator.from_settings(settings)
+            start = time.perf_counter()
+            results = validator.run(proxies)
+            times["validator"].append(time.perf_counter() - start)
+            wrong_runs.append(misclassified(results, kinds, args.https))
+
+            if not args.skip_command:
+                seconds, alive_count = run_command(proxies, judge, judge_https, args)
+                times["command"].append(seconds)
+                command_alive.append(alive_count)
+
+        floor = statistics.median(times["plain"])
+        expected_alive = sum(k in ALIVE for k in kinds)
+        for name, values in times.items():
+            if not values:
+                continue
+            med = statistics.median(values)
+            runs = " ".join(f"{v:.2f}" for v in values)
+            extra = ""
+            if name == "plain":
+                extra = f"; alive {min(plain_alive)}..{max(plain_alive)} of {expected_alive}"
+            elif name == "validator":
+                extra = f"; misclassified per run {wrong_runs} of {len(proxies)}"
+            elif name == "command":
+                extra = f"; alive per run {command_alive} of {expected_alive}"
+            print(
+                f"{name:<10} median {med:5.2f} s  ({med / floor:4.2f}x plain)  runs: {runs}{extra}"
+            )
         if args.skip_threads:
             return
         own = set(validator.own_addresses)
-        judge_https = info["judge_https"] if args.https else None
         start = time.perf_counter()
         with ThreadPoolExecutor(args.threads) as pool:
             tres = list(
-                pool.map(
-                    lambda p: thread_check(p, info["judge"], judge_https, args.timeout, own),
-                    proxies,
-                )
+                pool.map(lambda p: thread_check(p, judge, judge_https, args.timeout, own), proxies)
             )
         thread_s = time.perf_counter() - start
-        thread_alive = sum(alive for alive, _, _ in tres)
-        print(
-            f"thread pool ({args.threads} threads, one proxy per thread): {len(tres)} proxies in "
-            f"{thread_s:.2f} s = {len(tres) / thread_s:.0f} proxies/s; alive {thread_alive}"
-            + (f", HTTPS ok {sum(bool(h) for _, _, h in tres)}" if args.https else "")
+        twrong = sum(
+            alive != (k in ALIVE) or (alive and anon is not EXPECTED[k])
+            for (alive, anon), k in zip(tres, kinds, strict=True)
         )
         print(
-            f"speed-up: asyncio validator is {thread_s / async_s:.1f}x faster than the thread pool"
+            f"{'threads':<10} {thread_s:12.2f} s  ({thread_s / floor:4.2f}x plain)  "
+            f"{args.threads} threads, one proxy each; misclassified {twrong}"
+        )
+        print(
+            f"validator is {thread_s / statistics.median(times['validator']):.1f}x faster than "
+            "the thread pool"
         )
     finally:
         if proc.stdin:

@@ -1,7 +1,8 @@
 """Free-proxy sites crawled by their rules: the crawler's side of the proxy pool's rule sources.
 
-The pool (``proxies/``) never imports the crawler; the ``scrapy proxies`` command registers
-:func:`crawl_rule_items` as its rule runner. A rule crawl runs as ``scrapy crawl`` in a child
+The pool (``proxies/``) never imports the crawler; the ``scrapy proxies`` command passes
+:func:`crawl_rule_items` to it as the rule runner (``python -m proxies`` has none and skips
+rule sources). A rule crawl runs as ``scrapy crawl`` in a child
 process, because the pool's checks run on asyncio while a crawl owns a Twisted reactor, and a
 crawl that fails must not take the pool service down with it.
 """
@@ -23,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 async def crawl_rule_items(
-    rule: str, args: Mapping[str, Any], *, timeout: float = 600.0, rules_dir: str | None = None
+    rule: str, args: Mapping[str, Any], *, timeout: float, rules_dir: str | None = None
 ) -> list[dict]:
     """Crawl ``rule`` with ``args`` and return its items (stored nowhere: the pool keeps them)."""
     with tempfile.TemporaryDirectory(prefix="proxy-source-") as tmp:

@@ -10,7 +10,7 @@ from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
 from crawler.defaults.store import *  # noqa: F403
-from crawler.defaults.store import project_root
+from proxies.defaults import *  # noqa: F403  (the proxy pools' own settings)
 
 BOT_NAME = "crawler"
 
@@ -68,29 +68,3 @@ ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
 
 # Incremental crawls: `fetch: once` pages are skipped when seen (crawler/defaults/distributed.py).
 SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}
-
-# --- Proxy pool (proxies/, docs/proxies.md) and the static pool's settings -------------------
-# PROXY_POOL_STORE: sqlite:///path (embedded, default), memory:, or redis://host:port/db (shared)
-PROXY_LIST = []  # or a newline/comma separated string; http://user:pass@host:port
-PROXY_LIST_FILE = None
-PROXY_LIST_ENV = None
-PROXY_BAN_BACKOFF = 60.0  # seconds a ban benches a proxy for that domain, doubled per ban in a row
-PROXY_FAILURE_BACKOFF = 10.0  # seconds a failure benches a proxy everywhere, doubled likewise
-PROXY_BACKOFF_MAX = 1800.0
-PROXY_POOL_STORE = f"sqlite:///{project_root / 'data' / 'proxies.db'}"
-PROXY_POOL_REDIS_PREFIX = "proxypool"
-PROXY_POOL_JUDGE_URL = "http://127.0.0.1:8899/"  # run one with `scrapy proxies judge`
-PROXY_POOL_JUDGE_HTTPS_URL = None  # e.g. https://127.0.0.1:8900/ with `judge --tls-port 8900`
-PROXY_POOL_JUDGE_TLS_VERIFY = True  # False for the judge's self-signed certificate
-PROXY_POOL_CHECK_TIMEOUT = 5.0
-PROXY_POOL_CHECK_CONCURRENCY = 200
-PROXY_POOL_TARGETS = {}  # {"example.com": {"url": "https://example.com/", "marker": "<title>Example"}}
-PROXY_POOL_SOURCES = []  # see proxies/sources.py
-PROXY_POOL_SOURCES_FILE = None
-PROXY_POOL_PAID_FILE = None  # one proxy URL a line, kept outside the repository
-PROXY_POOL_PAID_ENV = "PROXY_POOL_PAID_PROXIES"
-PROXY_POOL_PAID = None  # True: paid only, False: free only
-PROXY_POOL_MIN_ANONYMITY = None  # transparent | anonymous | elite
-PROXY_POOL_API_HOST = "127.0.0.1"
-PROXY_POOL_API_PORT = 5010
-PROXY_POOL_API_URL = "http://127.0.0.1:5010"

@@ -1,22 +1,28 @@
-"""The pool's HTTP API (``scrapy proxies serve``), loopback by default.
+"""The pool's HTTP API (``python -m proxies serve``), loopback by default.
 
-It speaks the paths of jhao104/proxy_pool, so that its clients work unchanged:
+It speaks the paths of jhao104/proxy_pool, so that its clients work with the token added:
 
 ``GET /get/``     one proxy: ``{"proxy": "host:port", "https": bool, "anonymous": ..., ...}``,
                   or ``{"code": 0, "src": "no proxy"}``
-``GET /pop/``     the same, and the proxy leaves the pool
 ``GET /all/``     every usable proxy, best first (also ``/get_all/``)
 ``GET /count/``   ``{"http_type": {"http": n, "https": m}, "source": {...}, "count": n}``
                   (also ``/get_status/``)
-``GET /delete/?proxy=host:port``   ``{"code": 0, "src": true|false}``
+``POST /pop/``    the same as ``/get/``, and the proxy leaves the pool (token)
+``POST /delete/?proxy=host:port``   ``{"code": 0, "src": true|false}`` (token)
 
 Query parameters: ``type=https`` (proxies that passed the CONNECT check), and ours:
 ``domain=`` (rank by that domain's score, proven proxies for a target domain), ``anonymity=``
 (minimum level: ``anonymous``, ``elite``), ``paid=`` (``1``/``0``). Paths work with and without
 the trailing slash. Beyond jhao104: ``POST /report`` (JSON ``{"key"|"proxy", "outcome",
-"domain", "latency"}``, or the same as query parameters) records an outcome, and ``GET /stats``
-returns the pool's summary. Credentials never leave the server: ``proxy`` is ``host:port`` and
-``key`` carries only a digest of them.
+"domain", "latency"}``, or the same as query parameters; token) records an outcome and answers
+the seconds the proxy is now benched for, and ``GET /stats`` returns the pool's summary.
+
+Security model: every state change needs the API token (``Authorization: Bearer <token>``,
+compared in constant time) and is never a plain GET, except jhao104's ``GET /delete`` and
+``GET /pop``, kept for its clients, which take the token as ``?token=`` too. Reads are open on
+loopback; bound elsewhere (allowed only with a configured token) every path needs the token.
+Bodies are bounded (``PROXY_POOL_API_MAX_BODY``). Credentials never leave the server: ``proxy``
+is ``host:port``, ``label`` is masked and ``key`` carries only a keyed digest of them.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool
 from proxies.scoring import ProxyRecord
 from proxies.store import summary
+from proxies.tokens import token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +46,15 @@ POOL_KEY: web.AppKey[StoredProxyPool] = web.AppKey("pool", StoredProxyPool)
 
 API_LIST = {
     "get": "get a usable proxy (?type=https&domain=&anonymity=&paid=)",
-    "pop": "get and delete a usable proxy",
+    "pop": "POST (token): get and delete a usable proxy",
     "all": "get all usable proxies, best first",
     "count": "proxy counts by type and source",
-    "delete?proxy=127.0.0.1:8080": "delete a proxy",
-    "report": "POST {key|proxy, outcome: success|failure|ban, domain, latency}",
+    "delete?proxy=127.0.0.1:8080": "POST (token): delete a proxy",
+    "report": "POST (token) {key|proxy, outcome: success|failure|ban, domain, latency}",
     "stats": "pool summary",
 }
+# jhao104/proxy_pool's clients change state with these GETs: kept, token required
+COMPAT_GET_CHANGES = ("/pop", "/delete")
 
 
 def jhao_dict(rec: ProxyRecord) -> dict[str, Any]:
@@ -105,8 +114,48 @@ def _find(pool: StoredProxyPool, ident: str) -> list[ProxyRecord]:
     return [r for r in pool.store.all() if r.proxy.address == wanted.address]
 
 
-def build_app(pool: StoredProxyPool) -> web.Application:
-    app = web.Application()
+def _presented_token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    if request.method == "GET" and request.path.rstrip("/") in COMPAT_GET_CHANGES:
+        return request.query.get("token")
+    return None
+
+
+def _auth_middleware(token: str | None, open_reads: bool) -> Any:
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        changes = request.method != "GET" or request.path.rstrip("/") in COMPAT_GET_CHANGES
+        if changes or not open_reads:
+            if token is None:
+                return web.json_response(
+                    {"code": 1, "src": "this service has no API token: state changes are off"},
+                    status=403,
+                )
+            if not token_matches(_presented_token(request), token):
+                return web.json_response(
+                    {"code": 1, "src": "a valid token is required (Authorization: Bearer ...)"},
+                    status=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return await handler(request)
+
+    return check
+
+
+def build_app(
+    pool: StoredProxyPool,
+    token: str | None = None,
+    *,
+    open_reads: bool = True,
+    max_body: int = 65536,
+) -> web.Application:
+    """The API over ``pool``. ``token``: what state changes (and, without ``open_reads``,
+    every request) must present; None refuses every state change."""
+    app = web.Application(
+        middlewares=[_auth_middleware(token, open_reads)], client_max_size=max_body
+    )
     app[POOL_KEY] = pool
 
     async def index(request: web.Request) -> web.Response:
@@ -143,7 +192,7 @@ def build_app(pool: StoredProxyPool) -> web.Application:
         return web.json_response({"http_type": http_type, "source": sources, "count": len(records)})
 
     async def delete(request: web.Request) -> web.Response:
-        ident = request.query.get("proxy") or request.query.get("key") or ""
+        ident = (request.query.get("proxy") or request.query.get("key") or "")[:512]
         found = _find(pool, ident) if ident else []
         removed = pool.store.remove([r.key for r in found]) if found else 0
         return web.json_response({"code": 0, "src": removed > 0})
@@ -173,12 +222,14 @@ def build_app(pool: StoredProxyPool) -> web.Application:
             latency = float(latency) if latency not in (None, "") else None
         except (TypeError, ValueError):
             return _error("latency must be a number of seconds")
-        found = _find(pool, str(ident))
+        found = _find(pool, str(ident)[:512])
         if not found:
             return web.json_response({"code": 0, "src": False}, status=404)
+        domain = str(data.get("domain") or "")[:253] or None
+        benched = 0.0
         for rec in found:
-            pool.report(rec.proxy, outcome, domain=data.get("domain") or None, latency=latency)
-        return web.json_response({"code": 0, "src": True})
+            benched = max(benched, pool.report(rec.proxy, outcome, domain=domain, latency=latency))
+        return web.json_response({"code": 0, "src": True, "benched": round(benched, 3)})
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(summary(pool.store.all()))
@@ -187,13 +238,14 @@ def build_app(pool: StoredProxyPool) -> web.Application:
         ("GET", "", index),
         ("GET", "get", get),
         ("GET", "pop", pop),
+        ("POST", "pop", pop),
         ("GET", "all", all_),
         ("GET", "get_all", all_),
         ("GET", "count", count),
         ("GET", "get_status", count),
         ("GET", "delete", delete),
+        ("POST", "delete", delete),
         ("GET", "refresh", refresh),
-        ("GET", "report", report),
         ("POST", "report", report),
         ("GET", "stats", stats),
     ]
@@ -209,10 +261,22 @@ def _error(message: str) -> web.Response:
 
 
 async def start_api(
-    pool: StoredProxyPool, host: str = "127.0.0.1", port: int = 5010
+    pool: StoredProxyPool,
+    host: str = "127.0.0.1",
+    port: int = 5010,
+    *,
+    token: str | None = None,
+    max_body: int = 65536,
 ) -> web.AppRunner:
-    """Start the API on ``host:port``; ``await runner.cleanup()`` stops it."""
-    runner = web.AppRunner(build_app(pool), access_log=None, handle_signals=False)
+    """Start the API on ``host:port``; ``await runner.cleanup()`` stops it. Anything but a
+    loopback address needs a ``token`` (every request must then present it)."""
+    from proxies.tokens import TokenError, is_loopback
+
+    loopback = is_loopback(host)
+    if not loopback and not token:
+        raise TokenError(f"refusing to listen on {host} (not loopback) without an API token")
+    app = build_app(pool, token, open_reads=loopback, max_body=max_body)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

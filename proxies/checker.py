@@ -43,7 +43,8 @@ def apply_results(
     """Write the validator's verdicts into ``store``; drop proxies dead past the bound."""
     now = time.time() if now is None else now
     report = CheckReport()
-    dead_keys: list[str] = []
+    changes: dict[str, Callable[[ProxyRecord], None]] = {}
+    checked: dict[str, Proxy] = {}
     for res in results:
         if res.alive is None:
             report.skipped += 1
@@ -66,12 +67,15 @@ def apply_results(
                 now=now,
             )
 
-        rec = store.update(res.proxy.key, change)
-        if rec is None:  # checked before being added: add, then record the verdict
-            store.add([res.proxy], now=now)
-            rec = store.update(res.proxy.key, change)
-        if rec is not None and policy.is_dead(rec):
-            dead_keys.append(rec.key)
+        changes[res.proxy.key] = change
+        checked[res.proxy.key] = res.proxy
+    # one batch for the store (one round trip to Redis, not one per proxy)
+    updated = store.update_many(changes)
+    unknown = [checked[k] for k, rec in updated.items() if rec is None]
+    if unknown:  # checked before being added: add, then record the verdict
+        store.add(unknown, now=now)
+        updated.update(store.update_many({p.key: changes[p.key] for p in unknown}))
+    dead_keys = [k for k, rec in updated.items() if rec is not None and policy.is_dead(rec)]
     if dead_keys:
         report.dropped = store.remove(dead_keys)
     store.flush()

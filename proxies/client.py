@@ -4,14 +4,17 @@
 (``/all``, ``/get``, ``/report``). The API never sends credentials; paid proxies get theirs
 back here, from this machine's own ``PROXY_POOL_PAID_FILE`` / ``PROXY_POOL_PAID_ENV`` (matched
 by the proxy's key, which carries a digest of them), and are skipped when unknown here.
-Candidate lists are cached for a moment; reports are queued and sent by a background thread
-(``flush()`` waits for them), so a slow API never stalls a crawl; if the API is down the pool
-answers "no proxy" and logs, it does not raise.
+Candidate lists are cached for a moment. Successes are queued and sent by a background
+thread (``flush()`` waits for them), so a slow API never stalls a crawl; failures and bans are
+sent at once, because ``report`` returns the seconds the server benched the proxy for. If the
+API is down the pool answers "no proxy" (and 0.0 for a report) and logs, it does not raise.
+Reports change state, so they carry the API token (:mod:`proxies.tokens`) in an
+``Authorization: Bearer`` header.
 
-Settings: ``PROXY_POOL_API_URL`` (default ``http://127.0.0.1:5010``),
-``PROXY_POOL_API_TIMEOUT`` (seconds, default 2), ``PROXY_POOL_API_CACHE`` (seconds a candidate
-list is reused, default 2), plus the filters ``PROXY_POOL_PAID``, ``PROXY_POOL_MIN_ANONYMITY``,
-``PROXY_POOL_HTTPS`` sent as query parameters.
+Settings: ``PROXY_POOL_API_URL``, ``PROXY_POOL_API_TIMEOUT`` (seconds),
+``PROXY_POOL_API_CACHE`` (seconds a candidate list is reused), the token settings, plus the
+filters ``PROXY_POOL_PAID``, ``PROXY_POOL_MIN_ANONYMITY``, ``PROXY_POOL_HTTPS`` sent as query
+parameters.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from proxies.model import Anonymity, Outcome, Proxy, mask_url
 from proxies.pool import filters_from_settings
 from proxies.scoring import Filters
+from proxies.settings import PoolSettings
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +50,14 @@ class HttpApiProxyPool:
         credentials: Iterable[Proxy] = (),
         rng: random.Random | None = None,
         background_reports: bool = True,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.cache_seconds = cache_seconds
         self.filters = filters or Filters()
         self.credentials = {p.key: p for p in credentials}
+        self._token = token
         self.rng = rng or random.Random()
         self._cache: dict[tuple, tuple[float, list[Proxy]]] = {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -62,15 +68,24 @@ class HttpApiProxyPool:
         self.dropped_reports = 0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> HttpApiProxyPool:
-        from proxies.sources import load_paid
+    def from_crawler(cls, crawler: Any) -> HttpApiProxyPool:
+        return cls.from_settings(crawler.settings)
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> HttpApiProxyPool:
+        from proxies.keys import configure_keys
+        from proxies.sources import load_paid
+        from proxies.tokens import client_token
+
+        s = PoolSettings.wrap(settings)
+        configure_keys(s)  # keys must match the server's to find local credentials
         return cls(
-            settings.get("PROXY_POOL_API_URL") or "http://127.0.0.1:5010",
-            timeout=float(settings.get("PROXY_POOL_API_TIMEOUT") or 2.0),
-            cache_seconds=float(settings.get("PROXY_POOL_API_CACHE") or 2.0),
-            filters=filters_from_settings(settings),
-            credentials=load_paid(settings),
+            s.get("PROXY_POOL_API_URL"),
+            timeout=s.getfloat("PROXY_POOL_API_TIMEOUT"),
+            cache_seconds=s.getfloat("PROXY_POOL_API_CACHE"),
+            filters=filters_from_settings(s),
+            credentials=load_paid(s),
+            token=client_token(s),
         )
 
     # -- the ProxyPool protocol -----------------------------------------------------------
@@ -101,13 +116,15 @@ class HttpApiProxyPool:
         outcome: Outcome,
         domain: str | None = None,
         latency: float | None = None,
-    ) -> None:
+    ) -> float:
+        """Successes go out in the background (they never bench: 0.0); failures and bans are
+        sent now, and the server's bench is returned (0.0 if the API did not answer)."""
         body = {"key": proxy.key, "outcome": outcome.value, "domain": domain, "latency": latency}
-        if outcome is not Outcome.SUCCESS:
+        if outcome is not Outcome.SUCCESS or not self.background_reports:
             self._cache.clear()  # the server benches it; do not keep handing it out
-        if not self.background_reports:
-            self._call("/report", None, body)
-            return
+            answer = self._call("/report", None, body)
+            benched = answer.get("benched") if isinstance(answer, dict) else None
+            return float(benched) if isinstance(benched, int | float) else 0.0
         if self._sender is None or not self._sender.is_alive():
             self._sender = threading.Thread(
                 target=self._send_reports, name="proxy-reports", daemon=True
@@ -116,7 +133,25 @@ class HttpApiProxyPool:
         try:
             self._reports.put_nowait(body)
         except queue.Full:
+            if not self.dropped_reports:
+                logger.warning("proxy pool API too slow: reports are being dropped")
             self.dropped_reports += 1
+        return 0.0
+
+    def __len__(self) -> int:
+        data = self._call("/count", {})
+        return int(data.get("count", 0)) if isinstance(data, dict) else 0
+
+    def next_available_in(self, domain: str) -> float | None:
+        return None  # the server knows; the caller polls
+
+    def unsupported(self, schemes: Collection[str]) -> list[Proxy]:
+        data = self._call("/all", {})
+        proxies = [self._proxy(d) for d in data] if isinstance(data, list) else []
+        return [p for p in proxies if p is not None and p.scheme not in schemes]
+
+    def not_configured(self) -> str | None:
+        return None
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until queued reports are sent (True) or ``timeout`` passes (False)."""
@@ -177,14 +212,22 @@ class HttpApiProxyPool:
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            url, data=data, headers={"Content-Type": "application/json"} if data else {}
-        )
+        headers = {"Content-Type": "application/json"} if data else {}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        req = urllib.request.Request(url, data=data, headers=headers)
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
-            if exc.code != 404:
+            if exc.code in (401, 403):
+                logger.warning(
+                    "proxy pool API %s refused the token (%s): set the same PROXY_POOL_API_TOKEN "
+                    "as the server's",
+                    mask_url(self.base_url + path),
+                    exc.code,
+                )
+            elif exc.code != 404:
                 logger.warning(
                     "proxy pool API %s answered %s", mask_url(self.base_url + path), exc.code
                 )

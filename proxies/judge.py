@@ -2,9 +2,13 @@
 
 The validator fetches the judge through each proxy; the judge's answer (client address and the
 proxy-revealing headers) tells how anonymous the proxy is. Run your own with
-``scrapy proxies judge --port 8899 [--tls-port 8900]``; the HTTPS side uses a self-signed
+``python -m proxies judge --port 8899 [--tls-port 8900]``; the HTTPS side uses a self-signed
 certificate (generated at start unless ``--cert``/``--key`` are given), so set
 ``PROXY_POOL_JUDGE_TLS_VERIFY = False`` for it.
+
+The judge changes no state (every method on every path only answers what it saw), so it needs
+no token and may listen on a public address, as it must for remote proxies to reach it; such a
+bind is warned about, because anyone can then see their own request headers echoed.
 
 Answer (JSON): ``{"remote_addr": "1.2.3.4", "method": "GET", "path": "/", "headers": {...}}``.
 """
@@ -22,24 +26,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-# Headers a proxy adds that reveal it, or the client behind it.
-PROXY_HEADERS = (
-    "via",
-    "x-forwarded-for",
-    "forwarded",
-    "x-real-ip",
-    "client-ip",
-    "x-client-ip",
-    "x-proxy-id",
-    "proxy-connection",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-tinyproxy",
-    "x-originating-ip",
-    "true-client-ip",
-    "proxy-client-ip",
-    "wl-proxy-client-ip",
-)
+from proxies.anonymity import PROXY_HEADERS
+
+__all__ = ["PROXY_HEADERS", "RunningJudge", "judge_app", "serve_judge", "start_judge"]
 
 
 async def _judge(request: web.Request) -> web.Response:

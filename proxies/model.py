@@ -7,7 +7,7 @@ A crawler asks a pool for a proxy with ``get(domain)`` (or lists the usable ones
 >>> p = Proxy.parse("http://alice:s3cret@10.0.0.1:3128")
 >>> p.host, p.port, p.username
 ('10.0.0.1', 3128, 'alice')
->>> "s3cret" in p.label or "alice" in p.label
+>>> "s3cret" in p.label or "alice" in p.label or "s3cret" in repr(p)
 False
 >>> Proxy.parse("10.0.0.1:8080").url
 'http://10.0.0.1:8080'
@@ -16,11 +16,12 @@ False
 from __future__ import annotations
 
 import enum
-import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from proxies.keys import credential_digest
 from vocab import Outcome, mask_url
 
 __all__ = ["Anonymity", "Outcome", "Proxy", "ProxyPool", "mask_url"]
@@ -118,30 +119,35 @@ class Proxy:
 
     @property
     def key(self) -> str:
-        """A stable identity: credentials are part of it, but only as a digest."""
-        if self.username is None:
+        """A stable identity: credentials are part of it, but only as a keyed digest
+        (HMAC-SHA256 with the deployment secret, :mod:`proxies.keys`)."""
+        if self.username is None and self.password is None:
             return f"{self.scheme}://{self.address}"
-        digest = hashlib.sha1(f"{self.username}:{self.password}".encode()).hexdigest()[:10]
-        return f"{self.scheme}://{self.address}#{digest}"
+        return f"{self.scheme}://{self.address}#{credential_digest(self.username, self.password)}"
 
     @property
     def label(self) -> str:
         """Safe to log, to put in stats and to show in an API: no user name, no password."""
-        if self.username is None:
+        if self.username is None and self.password is None:
             return f"{self.scheme}://{self.address}"
         return f"{self.scheme}://***@{self.address}#{self.key.rsplit('#', 1)[1][:6]}"
 
     def __str__(self) -> str:
         return self.label
 
+    def __repr__(self) -> str:
+        return f"Proxy({self.label!r}, source={self.source!r}, paid={self.paid})"
+
 
 class ProxyPool(Protocol):
-    """The seam between crawler and pool.
+    """The seam between crawler and pool: what every implementation offers and returns.
 
-    Implementations: proxies.static.StaticProxyPool, proxies.pool.EmbeddedProxyPool (in-process,
-    SQLite-backed), proxies.pool.RedisProxyPool (shared through Redis) and
-    proxies.client.HttpApiProxyPool (through ``scrapy proxies serve``). Each is built with
-    ``from_settings(settings)``.
+    Implementations: :class:`proxies.static.StaticProxyPool` (a fixed list),
+    :class:`proxies.pool.EmbeddedProxyPool` (in-process, SQLite-backed),
+    :class:`proxies.pool.RedisProxyPool` (shared through Redis) and
+    :class:`proxies.client.HttpApiProxyPool` (through ``python -m proxies serve``). Each is built
+    with ``from_settings(settings)``, or ``from_crawler(crawler)`` (what
+    ``scrapy.utils.misc.build_from_crawler`` calls) from the crawler's settings.
     """
 
     def get(self, domain: str) -> Proxy | None:
@@ -156,5 +162,21 @@ class ProxyPool(Protocol):
         outcome: Outcome,
         domain: str | None = None,
         latency: float | None = None,
-    ) -> None:
-        """Record how ``proxy`` did against ``domain``."""
+    ) -> float:
+        """Record how ``proxy`` did against ``domain``; return the seconds this outcome benches
+        it for (for ``domain`` after a ban, everywhere after a failure), 0.0 when not benched."""
+
+    def __len__(self) -> int:
+        """How many proxies the pool knows (usable or not), for logs."""
+
+    def next_available_in(self, domain: str) -> float | None:
+        """Seconds until some proxy may be usable for ``domain`` (0.0: one is now); None when
+        the pool cannot tell (the caller polls)."""
+
+    def unsupported(self, schemes: Collection[str]) -> list[Proxy]:
+        """The pool's proxies whose scheme is not in ``schemes`` (a client that speaks only
+        HTTP proxies lists the SOCKS ones it skips)."""
+
+    def not_configured(self) -> str | None:
+        """Why this pool can never serve a proxy (say, an empty static list: the caller turns
+        itself off), or None when it can or may later (a store filled by ``fetch``)."""

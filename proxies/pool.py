@@ -1,13 +1,14 @@
 """Scored proxy pools over a store: in-process (embedded store) or shared (Redis store).
 
-Both implement :class:`proxies.model.ProxyPool` and are built by the crawler's middleware with
-``from_settings``. Settings read here:
+Both implement :class:`proxies.model.ProxyPool` and are built with ``from_settings`` (or
+``from_crawler``, by the crawler's middleware through ``build_from_crawler``). Settings read
+here (defaults in :mod:`proxies.defaults`):
 
-``PROXY_POOL_STORE``          ``sqlite:///data/proxies.db`` (default), ``memory:``, ``redis://…``
+``PROXY_POOL_STORE``          ``sqlite:///…`` (embedded), ``memory:``, ``redis://…`` (shared)
 ``PROXY_POOL_REDIS_URL``      the Redis pool's server when ``PROXY_POOL_STORE`` is not a redis URL
-``PROXY_POOL_PAID``           True: paid proxies only; False: free only; None (default): both
-``PROXY_POOL_MIN_ANONYMITY``  ``transparent`` | ``anonymous`` | ``elite`` (default: any)
-``PROXY_POOL_HTTPS``          only proxies that passed the CONNECT check (default False)
+``PROXY_POOL_PAID``           True: paid proxies only; False: free only; None: both
+``PROXY_POOL_MIN_ANONYMITY``  ``transparent`` | ``anonymous`` | ``elite`` (None: any)
+``PROXY_POOL_HTTPS``          only proxies that passed the CONNECT check
 ``PROXY_POOL_TARGETS``        ``{domain: {"url": ..., "marker": ...}}``: target-specific checks;
                               for these domains the pool serves proxies proven on the site
 ``PROXY_POOL_PROVEN_ONLY``    True: never fall back to unproven proxies for a target domain
@@ -20,13 +21,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.scoring import Filters, ProxyRecord, ScoringPolicy
-from proxies.store import EmbeddedStore, ProxyStore, open_store
+from proxies.settings import PoolSettings
+from proxies.store import EmbeddedStore, ProxyStore, StoreError, open_store, store_from_uri
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class TargetCheck:
             import json
 
             value = json.loads(value)
+        if not isinstance(value, Mapping):
+            raise ValueError("PROXY_POOL_TARGETS must map a domain to {url, marker}")
         out = []
         for domain, spec in dict(value).items():
             if isinstance(spec, str):
@@ -56,19 +60,13 @@ class TargetCheck:
 
 
 def filters_from_settings(settings: Any) -> Filters:
-    paid = settings.get("PROXY_POOL_PAID")
-    if isinstance(paid, str):
-        paid = {"": None, "none": None, "true": True, "1": True, "false": False, "0": False}[
-            paid.strip().lower()
-        ]
-    anon = settings.get("PROXY_POOL_MIN_ANONYMITY")
-    https = settings.get("PROXY_POOL_HTTPS")
-    if isinstance(https, str):
-        https = https.strip().lower() in ("1", "true", "yes")
+    s = PoolSettings.wrap(settings)
+    paid = s.getoptional("PROXY_POOL_PAID")
+    anon = s.getoptional("PROXY_POOL_MIN_ANONYMITY")
     return Filters(
-        paid=paid,
+        paid=None if paid is None else s.getbool("PROXY_POOL_PAID"),
         min_anonymity=Anonymity.parse(anon) if anon else None,
-        https=bool(https),
+        https=s.getbool("PROXY_POOL_HTTPS"),
     )
 
 
@@ -103,17 +101,22 @@ class StoredProxyPool:
         self.rng = rng or random.Random()
 
     @classmethod
+    def from_crawler(cls, crawler: Any) -> StoredProxyPool:
+        return cls.from_settings(crawler.settings)
+
+    @classmethod
     def from_settings(cls, settings: Any) -> StoredProxyPool:
         return cls._build(open_store(settings), settings)
 
     @classmethod
     def _build(cls, store: ProxyStore, settings: Any) -> StoredProxyPool:
+        s = PoolSettings.wrap(settings)
         return cls(
             store,
-            policy=ScoringPolicy.from_settings(settings),
-            filters=filters_from_settings(settings),
-            targets=TargetCheck.parse_all(settings.get("PROXY_POOL_TARGETS")),
-            proven_only=_truthy(settings.get("PROXY_POOL_PROVEN_ONLY")),
+            policy=ScoringPolicy.from_settings(s),
+            filters=filters_from_settings(s),
+            targets=TargetCheck.parse_all(s.getdict("PROXY_POOL_TARGETS")),
+            proven_only=s.getbool("PROXY_POOL_PROVEN_ONLY"),
         )
 
     # -- the ProxyPool protocol -----------------------------------------------------------
@@ -148,6 +151,28 @@ class StoredProxyPool:
             self.store.remove([rec.key])
             logger.info("proxy %s dropped after %d failures in a row", proxy.label, rec.fail_streak)
         return benched[0]
+
+    def __len__(self) -> int:
+        return self.store.count()
+
+    def next_available_in(self, domain: str) -> float | None:
+        """Seconds until a benched proxy comes back for ``domain`` (0.0 if one is usable)."""
+        now = time.time()
+        if self._ranked(domain, {}):
+            return 0.0
+        waits = [
+            max(r.benched_until, r.domain_benched_until.get(domain, 0.0)) - now
+            for r in self.store.all()
+            if self.filters.accepts(r) and r.alive is not False
+        ]
+        waits = [w for w in waits if w > 0]
+        return min(waits) if waits else None
+
+    def unsupported(self, schemes: Collection[str]) -> list[Proxy]:
+        return [r.proxy for r in self.store.all() if r.proxy.scheme not in schemes]
+
+    def not_configured(self) -> str | None:
+        return None  # an empty store may be filled any time (`python -m proxies fetch`)
 
     # -- more than the protocol -----------------------------------------------------------
     def records(self, domain: str | None = None, **filters: Any) -> list[ProxyRecord]:
@@ -195,10 +220,11 @@ class EmbeddedProxyPool(StoredProxyPool):
 
     @classmethod
     def from_settings(cls, settings: Any) -> EmbeddedProxyPool:
-        uri = settings.get("PROXY_POOL_STORE") or "sqlite:///data/proxies.db"
-        if uri.startswith("redis"):
-            raise ValueError("EmbeddedProxyPool needs a sqlite:/// or memory: PROXY_POOL_STORE")
-        return cls._build(open_store(settings), settings)  # type: ignore[return-value]
+        s = PoolSettings.wrap(settings)
+        uri = s.get("PROXY_POOL_STORE")
+        if not str(uri).startswith(("sqlite:", "memory:")):
+            raise StoreError("EmbeddedProxyPool needs a sqlite:/// or memory: PROXY_POOL_STORE")
+        return cls._build(open_store(s), s)  # type: ignore[return-value]
 
 
 class RedisProxyPool(StoredProxyPool):
@@ -206,15 +232,14 @@ class RedisProxyPool(StoredProxyPool):
 
     @classmethod
     def from_settings(cls, settings: Any) -> RedisProxyPool:
-        from proxies.redis_store import RedisStore
+        from proxies.keys import configure_keys
 
-        uri = settings.get("PROXY_POOL_STORE") or ""
-        if not uri.startswith(("redis://", "rediss://", "unix://")):
-            uri = settings.get("PROXY_POOL_REDIS_URL") or "redis://127.0.0.1:6379/0"
-        store = RedisStore.from_url(
-            uri, prefix=settings.get("PROXY_POOL_REDIS_PREFIX") or "proxypool"
-        )
-        return cls._build(store, settings)  # type: ignore[return-value]
+        s = PoolSettings.wrap(settings)
+        uri = s.get("PROXY_POOL_STORE")
+        if not str(uri).startswith(("redis://", "rediss://", "unix://")):
+            uri = s.get("PROXY_POOL_REDIS_URL")
+        configure_keys(s)
+        return cls._build(store_from_uri(uri, s), s)  # type: ignore[return-value]
 
 
 def memory_pool(proxies: Iterable[Proxy] = (), **kwargs: Any) -> StoredProxyPool:
@@ -222,9 +247,3 @@ def memory_pool(proxies: Iterable[Proxy] = (), **kwargs: Any) -> StoredProxyPool
     store = EmbeddedStore(None)
     store.add(proxies)
     return StoredProxyPool(store, **kwargs)
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

@@ -17,13 +17,15 @@ processes reporting on the same proxy at once both count. Scoring is the same
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import redis
 
-from proxies.model import Proxy
+from proxies.model import Proxy, mask_url
 from proxies.scoring import INITIAL_SCORE, Filters, ProxyRecord, ScoringPolicy
+from proxies.settings import PoolSettings
+from proxies.store import StoreError
 
 CHUNK = 500
 
@@ -38,8 +40,22 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "proxypool", **kwargs: Any) -> RedisStore:
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        """Connect (and ping: an unreachable server is a :class:`StoreError` here, not a
+        traceback at the first read)."""
+        try:
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise StoreError(
+                f"cannot reach the proxy store at {mask_url(url)}: {type(exc).__name__}: "
+                f"{mask_url(str(exc))[:160]} (is redis-server running there? set PROXY_POOL_STORE)"
+            ) from None
         return cls(client, prefix=prefix, **kwargs)
+
+    @classmethod
+    def from_uri(cls, uri: str, settings: Any = None) -> RedisStore:
+        s = PoolSettings.wrap(settings)
+        return cls.from_url(uri, prefix=s.get("PROXY_POOL_REDIS_PREFIX"))
 
     # -- keys -----------------------------------------------------------------------------
     def _rec(self, key: str) -> str:
@@ -130,6 +146,38 @@ class RedisStore:
                 except redis.WatchError:
                     continue
         raise RuntimeError(f"too much contention updating proxy {key.split('#', 1)[0]}")
+
+    def update_many(
+        self, changes: Mapping[str, Callable[[ProxyRecord], None]]
+    ) -> dict[str, ProxyRecord | None]:
+        """Read every record in one round trip, change them, write them in one transaction
+        (``WATCH``ed: if another process changed one meanwhile, the batch is redone, and after
+        a few conflicts each record is updated on its own)."""
+        out: dict[str, ProxyRecord | None] = {}
+        keys = list(changes)
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i : i + CHUNK]
+            names = [self._rec(k) for k in chunk]
+            for _ in range(5):
+                with self.r.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(*names)
+                        raws = pipe.mget(names)
+                        recs = [ProxyRecord.from_json(raw) if raw else None for raw in raws]
+                        pipe.multi()
+                        for key, rec in zip(chunk, recs, strict=True):
+                            if rec is not None:
+                                changes[key](rec)
+                                self._write(pipe, rec)
+                        pipe.execute()
+                        out.update(zip(chunk, recs, strict=True))
+                        break
+                    except redis.WatchError:
+                        continue
+            else:
+                for key in chunk:
+                    out[key] = self.update(key, changes[key])
+        return out
 
     def remove(self, keys: Iterable[str]) -> int:
         keys = list(keys)

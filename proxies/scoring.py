@@ -21,163 +21,24 @@ so the embedded pool and the Redis pool behave the same.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from proxies.model import Anonymity, Outcome, Proxy
+from proxies.model import Anonymity, Outcome
+from proxies.record import INITIAL_SCORE, MAX_SCORE, MIN_SCORE, ProxyRecord
+from proxies.settings import PoolSettings
 
-INITIAL_SCORE = 10.0
-MAX_SCORE = 100.0
-MIN_SCORE = 0.0
-
-
-@dataclass
-class ProxyRecord:
-    """One proxy and its health. Mutable: stores load, update and save it."""
-
-    proxy: Proxy
-    score: float = INITIAL_SCORE
-    domain_scores: dict[str, float] = field(default_factory=dict)
-    latency: float | None = None  # seconds, smoothed
-    anonymity: Anonymity | None = None
-    https: bool | None = None
-    alive: bool | None = None  # None: never checked
-    fail_streak: int = 0
-    checks: int = 0
-    successes: int = 0
-    failures: int = 0
-    bans: int = 0
-    added_at: float = 0.0
-    checked_at: float | None = None
-    next_check_at: float = 0.0
-    benched_until: float = 0.0
-    domain_bans: dict[str, int] = field(default_factory=dict)  # bans in a row, per domain
-    domain_benched_until: dict[str, float] = field(default_factory=dict)
-    last_error: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.proxy.key
-
-    def domain_score(self, domain: str | None) -> float | None:
-        return self.domain_scores.get(domain) if domain else None
-
-    def proven(self, domain: str) -> bool:
-        """Has this proxy shown, on ``domain`` itself, that it gets through?"""
-        return self.domain_scores.get(domain, MIN_SCORE) > INITIAL_SCORE
-
-    def usable(self, now: float) -> bool:
-        """Alive, not benched, score above zero. An unchecked proxy is served only if paid
-        (a paid list is trusted until it fails); free ones wait for the validator."""
-        checked_ok = self.alive is True or (self.alive is None and self.proxy.paid)
-        return checked_ok and self.benched_until <= now and self.score > MIN_SCORE
-
-    def usable_for(self, domain: str | None, now: float) -> bool:
-        """Usable, and not benched by ``domain`` after a ban there."""
-        if not self.usable(now):
-            return False
-        return not domain or self.domain_benched_until.get(domain, 0.0) <= now
-
-    # -- serialisation (credentials included: only stores call these) --------------------
-    def to_dict(self) -> dict[str, Any]:
-        p = self.proxy
-        return {
-            "host": p.host,
-            "port": p.port,
-            "scheme": p.scheme,
-            "username": p.username,
-            "password": p.password,
-            "source": p.source,
-            "paid": p.paid,
-            "score": self.score,
-            "domain_scores": self.domain_scores,
-            "latency": self.latency,
-            "anonymity": self.anonymity.label if self.anonymity else None,
-            "https": self.https,
-            "alive": self.alive,
-            "fail_streak": self.fail_streak,
-            "checks": self.checks,
-            "successes": self.successes,
-            "failures": self.failures,
-            "bans": self.bans,
-            "added_at": self.added_at,
-            "checked_at": self.checked_at,
-            "next_check_at": self.next_check_at,
-            "benched_until": self.benched_until,
-            "domain_bans": self.domain_bans,
-            "domain_benched_until": self.domain_benched_until,
-            "last_error": self.last_error,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ProxyRecord:
-        proxy = Proxy(
-            host=d["host"],
-            port=int(d["port"]),
-            scheme=d.get("scheme") or "http",
-            username=d.get("username"),
-            password=d.get("password"),
-            source=d.get("source") or "",
-            paid=bool(d.get("paid")),
-        )
-        anon = d.get("anonymity")
-        return cls(
-            proxy=proxy,
-            score=float(d.get("score", INITIAL_SCORE)),
-            domain_scores={k: float(v) for k, v in (d.get("domain_scores") or {}).items()},
-            latency=d.get("latency"),
-            anonymity=Anonymity.parse(anon) if anon else None,
-            https=d.get("https"),
-            alive=d.get("alive"),
-            fail_streak=int(d.get("fail_streak", 0)),
-            checks=int(d.get("checks", 0)),
-            successes=int(d.get("successes", 0)),
-            failures=int(d.get("failures", 0)),
-            bans=int(d.get("bans", 0)),
-            added_at=float(d.get("added_at", 0.0)),
-            checked_at=d.get("checked_at"),
-            next_check_at=float(d.get("next_check_at", 0.0)),
-            benched_until=float(d.get("benched_until", 0.0)),
-            domain_bans={k: int(v) for k, v in (d.get("domain_bans") or {}).items()},
-            domain_benched_until={
-                k: float(v) for k, v in (d.get("domain_benched_until") or {}).items()
-            },
-            last_error=d.get("last_error") or "",
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ProxyRecord:
-        return cls.from_dict(json.loads(text))
-
-    def public_dict(self) -> dict[str, Any]:
-        """What an API or a listing may show: the label, never credentials."""
-        return {
-            "proxy": self.proxy.label,
-            "key": self.proxy.key,
-            "source": self.proxy.source,
-            "paid": self.proxy.paid,
-            "score": round(self.score, 2),
-            "domain_scores": {k: round(v, 2) for k, v in self.domain_scores.items()},
-            "latency": None if self.latency is None else round(self.latency, 4),
-            "anonymity": self.anonymity.label if self.anonymity else None,
-            "https": self.https,
-            "alive": self.alive,
-            "fail_streak": self.fail_streak,
-            "checks": self.checks,
-            "successes": self.successes,
-            "failures": self.failures,
-            "bans": self.bans,
-            "checked_at": self.checked_at,
-            "next_check_at": self.next_check_at,
-            "last_error": self.last_error,
-        }
+__all__ = [
+    "INITIAL_SCORE",
+    "MAX_SCORE",
+    "MIN_SCORE",
+    "Filters",
+    "ProxyRecord",
+    "ScoringPolicy",
+]
 
 
 @dataclass(frozen=True)
@@ -229,19 +90,16 @@ class ScoringPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ScoringPolicy:
-        def num(name: str, default: float) -> float:
-            value = settings.get(name)
-            return default if value is None else float(value)
-
+        s = PoolSettings.wrap(settings)
         return cls(
-            max_failures=int(num("PROXY_POOL_MAX_FAILURES", cls.max_failures)),
-            bench_base=num("PROXY_POOL_BENCH_BASE", cls.bench_base),
-            bench_max=num("PROXY_POOL_BENCH_MAX", cls.bench_max),
-            ban_bench_base=num("PROXY_POOL_BAN_BENCH_BASE", cls.ban_bench_base),
-            recheck_good=num("PROXY_POOL_RECHECK_GOOD", cls.recheck_good),
-            recheck_base=num("PROXY_POOL_RECHECK_BASE", cls.recheck_base),
-            recheck_max=num("PROXY_POOL_RECHECK_MAX", cls.recheck_max),
-            pick_top=int(num("PROXY_POOL_PICK_TOP", cls.pick_top)),
+            max_failures=s.getint("PROXY_POOL_MAX_FAILURES"),
+            bench_base=s.getfloat("PROXY_POOL_BENCH_BASE"),
+            bench_max=s.getfloat("PROXY_POOL_BENCH_MAX"),
+            ban_bench_base=s.getfloat("PROXY_POOL_BAN_BENCH_BASE"),
+            recheck_good=s.getfloat("PROXY_POOL_RECHECK_GOOD"),
+            recheck_base=s.getfloat("PROXY_POOL_RECHECK_BASE"),
+            recheck_max=s.getfloat("PROXY_POOL_RECHECK_MAX"),
+            pick_top=s.getint("PROXY_POOL_PICK_TOP"),
         )
 
     # -- outcomes -------------------------------------------------------------------------

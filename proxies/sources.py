@@ -21,9 +21,11 @@ environment variable named by ``PROXY_POOL_PAID_ENV`` (default ``PROXY_POOL_PAID
 comma- or newline-separated). Credentials live only there, never in the repository.
 
 Rule-based sources: a free-proxy site is a site rule like any other, whose items carry
-``host``, ``port``, ``protocol`` (and whatever else the page tells). The crawler registers how
-to run a rule with :func:`register_rule_runner`; :class:`RuleSource` then turns the items into
-proxies with :func:`items_to_proxies`. The pool does not depend on the crawler for this.
+``host``, ``port``, ``protocol`` (and whatever else the page tells). Crawling a rule is the
+crawler's job, so whoever fetches passes a rule runner explicitly
+(``fetch_sources(..., rule_runner=...)``; ``scrapy proxies fetch`` passes the crawler's);
+:class:`RuleSource` turns the items into proxies with :func:`items_to_proxies`. Without a
+runner (``python -m proxies fetch``) rule sources are skipped, with a line saying so.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import inspect
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ from typing import Any, Protocol
 import aiohttp
 
 from proxies.model import Proxy, mask_url
+from proxies.parsing import SourceError, expand_env, items_to_proxies, parse_body, parse_text
+from proxies.parsing import parse_json as parse_json  # re-exported
+from proxies.settings import PoolSettings
 from proxies.store import ProxyStore
 
 logger = logging.getLogger(__name__)
@@ -56,133 +60,6 @@ class ProxySource(Protocol):
     refresh: float
 
     async def fetch(self, session: aiohttp.ClientSession) -> list[Proxy]: ...
-
-
-class SourceError(Exception):
-    """A source cannot be configured or fetched; the message is safe to show."""
-
-
-# -- parsing ------------------------------------------------------------------------------
-_LINE_RE = re.compile(
-    r"^(?:(?P<scheme>https?|socks[45])://)?(?:(?P<auth>[^\s@/]+)@)?(?P<host>[^\s:/@]+):(?P<port>\d{1,5})$"
-)
-
-
-def parse_text(
-    text: str, source: str = "", paid: bool = False, scheme: str = "http"
-) -> list[Proxy]:
-    """Proxies from plain text: one ``[scheme://][user:pass@]host:port`` per line (comments
-    with ``#``); lines that are not proxies are skipped.
-
-    >>> [p.address for p in parse_text("1.2.3.4:80\\n# note\\nnot a proxy\\n5.6.7.8:3128")]
-    ['1.2.3.4:80', '5.6.7.8:3128']
-    """
-    out: list[Proxy] = []
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        for token in re.split(r"[\s,;]+", line):
-            m = _LINE_RE.match(token)
-            if not m:
-                continue
-            try:
-                proxy = Proxy.parse(
-                    token if m.group("scheme") else f"{scheme}://{token}", source=source, paid=paid
-                )
-            except ValueError:
-                continue
-            if 0 < proxy.port < 65536:
-                out.append(proxy)
-    return _dedupe(out)
-
-
-def items_to_proxies(
-    items: Iterable[Mapping[str, Any]], source: str = "", paid: bool = False
-) -> list[Proxy]:
-    """Proxies from items (a rule's output or a JSON list): ``host``/``ip``, ``port``,
-    ``protocol``/``scheme``/``type`` (``http``, ``https``, ``socks5``, ``"HTTP, HTTPS"``), and
-    optional ``username``/``password``. An ``https`` protocol means an HTTP proxy that
-    tunnels (CONNECT), so its scheme stays ``http``.
-
-    >>> items_to_proxies([{"ip": "1.2.3.4", "port": "8080", "protocol": "HTTPS"}])[0].url
-    'http://1.2.3.4:8080'
-    """
-    out: list[Proxy] = []
-    for item in items:
-        if isinstance(item, str):
-            out.extend(parse_text(item, source, paid))
-            continue
-        host = item.get("host") or item.get("ip") or item.get("addr") or item.get("address")
-        port = item.get("port")
-        if host and not port and ":" in str(host):
-            host, port = str(host).rsplit(":", 1)
-        try:
-            port = int(str(port).strip())
-        except (TypeError, ValueError):
-            continue
-        if not host or not 0 < port < 65536:
-            continue
-        protocol = str(
-            item.get("protocol") or item.get("scheme") or item.get("type") or "http"
-        ).lower()
-        scheme = next((s for s in ("socks5", "socks4") if s in protocol), "http")
-        out.append(
-            Proxy(
-                host=str(host).strip(),
-                port=port,
-                scheme=scheme,
-                username=item.get("username") or None,
-                password=item.get("password") or None,
-                source=source,
-                paid=paid,
-            )
-        )
-    return _dedupe(out)
-
-
-def parse_json(data: Any, source: str = "", paid: bool = False) -> list[Proxy]:
-    """Proxies from JSON: a list of strings or objects, or an object holding such a list
-    (under ``data``, ``proxies``, ``items``, ``result`` or its first list value)."""
-    if isinstance(data, dict):
-        for key in ("data", "proxies", "items", "result", "list"):
-            if isinstance(data.get(key), list | dict):
-                return parse_json(data[key], source, paid)
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if lists else [data]
-    if not isinstance(data, list):
-        return []
-    return items_to_proxies(data, source, paid)
-
-
-def parse_body(body: str, fmt: str, source: str, paid: bool, scheme: str = "http") -> list[Proxy]:
-    if fmt == "json" or (fmt == "auto" and body.lstrip()[:1] in ("[", "{")):
-        try:
-            return parse_json(json.loads(body), source, paid)
-        except ValueError:
-            if fmt == "json":
-                raise SourceError(f"source {source!r} did not return JSON") from None
-    return parse_text(body, source, paid, scheme)
-
-
-def _dedupe(proxies: list[Proxy]) -> list[Proxy]:
-    seen: dict[str, Proxy] = {}
-    for p in proxies:
-        seen.setdefault(p.key, p)
-    return list(seen.values())
-
-
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def expand_env(text: str, env: Mapping[str, str] | None = None) -> str:
-    """``${NAME}`` from the environment; a missing variable is an error naming it (not values)."""
-    env = os.environ if env is None else env
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in env:
-            raise SourceError(f"environment variable {m.group(1)} is not set")
-        return env[m.group(1)]
-
-    return _ENV_RE.sub(sub, text)
 
 
 # -- sources ------------------------------------------------------------------------------
@@ -256,36 +133,29 @@ class EnvSource:
 RuleRunner = Callable[
     [str, Mapping[str, Any]], Iterable[Mapping[str, Any]] | Awaitable[Iterable[Mapping[str, Any]]]
 ]
-_rule_runner: RuleRunner | None = None
+"""``runner(rule_name, args)`` returns (or resolves to) the items of a crawl of the rule."""
 
-
-def register_rule_runner(runner: RuleRunner | None) -> None:
-    """How to crawl a site rule and get its items: set by the crawler (the pool never imports
-    it). ``runner(rule_name, args)`` returns (or resolves to) the rule's items; ``args`` are the
-    rule's ``-a`` arguments from the source's configuration."""
-    global _rule_runner
-    _rule_runner = runner
+NO_RULE_RUNNER = (
+    "no rule runner: rule sources are crawled by the crawler, use `scrapy proxies fetch`"
+)
 
 
 @dataclass
 class RuleSource:
-    """A free-proxy site crawled by its rule; items become proxies."""
+    """A free-proxy site crawled by its rule; items become proxies. ``fetch`` needs a runner."""
 
     name: str
     rule: str
     args: dict[str, Any] = field(default_factory=dict)
     paid: bool = False
     refresh: float = 3600.0
-    runner: RuleRunner | None = None
 
-    async def fetch(self, session: aiohttp.ClientSession | None = None) -> list[Proxy]:
-        runner = self.runner or _rule_runner
-        if runner is None:
-            raise SourceError(
-                f"source {self.name!r} is a rule ({self.rule!r}) but no rule runner is registered "
-                "(proxies.sources.register_rule_runner)"
-            )
-        items = runner(self.rule, dict(self.args))
+    async def fetch(
+        self, session: aiohttp.ClientSession | None = None, rule_runner: RuleRunner | None = None
+    ) -> list[Proxy]:
+        if rule_runner is None:
+            raise SourceError(f"source {self.name!r} skipped: {NO_RULE_RUNNER}")
+        items = rule_runner(self.rule, dict(self.args))
         if inspect.isawaitable(items):
             items = await items
         return items_to_proxies(items, self.name, self.paid)
@@ -371,20 +241,24 @@ def _safe_cfg(cfg: Mapping[str, Any]) -> str:
 def sources_from_settings(settings: Any) -> list[ProxySource]:
     """Every configured source: ``PROXY_POOL_SOURCES``, ``PROXY_POOL_SOURCES_FILE``, and the
     paid list from ``PROXY_POOL_PAID_FILE`` / ``PROXY_POOL_PAID_ENV``."""
+    s = PoolSettings.wrap(settings)
     configs: list[Mapping[str, Any]] = []
-    value = settings.get("PROXY_POOL_SOURCES")
-    if isinstance(value, str) and value.strip():
-        value = json.loads(value)
-    configs.extend(value or [])
-    path = settings.get("PROXY_POOL_SOURCES_FILE")
+    try:
+        configs.extend(s.getlist("PROXY_POOL_SOURCES"))
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    path = s.getoptional("PROXY_POOL_SOURCES_FILE")
     if path:
         configs.extend(_read_sources_file(Path(path)))
+    for i, c in enumerate(configs):
+        if not isinstance(c, Mapping):
+            raise SourceError(f"proxy source #{i + 1} must be a mapping with a name and a type")
     sources = [source_from_config(c) for c in configs]
-    paid_file = settings.get("PROXY_POOL_PAID_FILE")
+    paid_file = s.getoptional("PROXY_POOL_PAID_FILE")
     if paid_file:
         sources.append(FileSource("paid-file", str(paid_file), paid=True))
-    var = settings.get("PROXY_POOL_PAID_ENV") or DEFAULT_PAID_ENV
-    if os.environ.get(var):
+    var = s.get("PROXY_POOL_PAID_ENV")
+    if var and os.environ.get(var):
         sources.append(EnvSource("paid-env", var, paid=True))
     names = [s.name for s in sources]
     dupes = {n for n in names if names.count(n) > 1}
@@ -398,12 +272,21 @@ def _read_sources_file(path: Path) -> list[Mapping[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"cannot read PROXY_POOL_SOURCES_FILE {path}: {exc.strerror}") from None
-    if path.suffix == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
 
-        data = yaml.safe_load(text)
+            data = yaml.safe_load(text)
+    except ValueError as exc:  # yaml.YAMLError is not one: caught below
+        raise SourceError(f"{path}: not valid JSON: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a YAML error: say where
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise SourceError(
+            f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     if isinstance(data, dict):
         data = data.get("sources", [])
     if not isinstance(data, list):
@@ -414,13 +297,13 @@ def _read_sources_file(path: Path) -> list[Mapping[str, Any]]:
 def load_paid(settings: Any) -> list[Proxy]:
     """Paid proxies, credentials included, from ``PROXY_POOL_PAID_FILE`` and the environment
     (synchronously: the HTTP-API client pool uses these to put credentials back)."""
+    s = PoolSettings.wrap(settings)
     out: list[Proxy] = []
-    paid_file = settings.get("PROXY_POOL_PAID_FILE")
+    paid_file = s.getoptional("PROXY_POOL_PAID_FILE")
     if paid_file:
         out.extend(FileSource("paid-file", str(paid_file), paid=True).read())
-    out.extend(
-        EnvSource("paid-env", settings.get("PROXY_POOL_PAID_ENV") or DEFAULT_PAID_ENV).read()
-    )
+    if s.get("PROXY_POOL_PAID_ENV"):
+        out.extend(EnvSource("paid-env", s.get("PROXY_POOL_PAID_ENV")).read())
     return out
 
 
@@ -431,27 +314,38 @@ class FetchReport:
     found: int = 0
     added: int = 0
     error: str = ""
+    skipped: bool = False  # a rule source fetched without a rule runner
 
 
 async def fetch_sources(
     sources: Iterable[ProxySource],
     store: ProxyStore | None = None,
     timeout: float = 30.0,
+    rule_runner: RuleRunner | None = None,
 ) -> tuple[list[Proxy], list[FetchReport]]:
-    """Fetch every source concurrently; add what they yield to ``store`` (when given)."""
+    """Fetch every source concurrently; add what they yield to ``store`` (when given). Rule
+    sources need ``rule_runner``; without one they are reported as skipped."""
     sources = list(sources)
     reports = [FetchReport(s.name) for s in sources]
     found: list[Proxy] = []
+
+    def one(source: ProxySource, session: aiohttp.ClientSession) -> Awaitable[list[Proxy]]:
+        if isinstance(source, RuleSource):
+            return source.fetch(session, rule_runner=rule_runner)
+        return source.fetch(session)
+
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout), trust_env=False
     ) as session:
-        results = await asyncio.gather(*(s.fetch(session) for s in sources), return_exceptions=True)
+        results = await asyncio.gather(*(one(s, session) for s in sources), return_exceptions=True)
     for source, report, result in zip(sources, reports, results, strict=True):
         if isinstance(result, BaseException):
             report.error = (
                 str(result) if isinstance(result, SourceError) else f"{type(result).__name__}"
             )
-            logger.warning("proxy source %s failed: %s", source.name, report.error)
+            report.skipped = isinstance(source, RuleSource) and rule_runner is None
+            if not report.skipped:
+                logger.warning("proxy source %s failed: %s", source.name, report.error)
             continue
         report.found = len(result)
         found.extend(result)

@@ -1,4 +1,4 @@
-"""A fixed list of proxies with per-domain health: the pool until the scored pool service lands.
+"""A fixed list of proxies with per-domain health: the crawler's default pool.
 
 Proxies come from the setting ``PROXY_LIST`` (a list, or a newline/comma separated string), from
 the file named by ``PROXY_LIST_FILE`` (one proxy a line, ``#`` comments), or from the environment
@@ -11,8 +11,8 @@ variable named by ``PROXY_LIST_ENV``. Health is kept per (proxy, domain):
 - a SUCCESS clears both streaks.
 
 >>> pool = StaticProxyPool(["127.0.0.1:1", "http://u:p@127.0.0.1:2"], clock=lambda: 0.0)
->>> [p.label for p in pool.candidates("a.example")]
-['http://127.0.0.1:1', 'http://***@127.0.0.1:2#26aef0']
+>>> [p.label for p in pool.candidates("a.example")]  # doctest: +ELLIPSIS
+['http://127.0.0.1:1', 'http://***@127.0.0.1:2#...']
 >>> pool.report(pool.candidates("a.example")[0], Outcome.BAN, domain="a.example")
 60.0
 >>> [p.address for p in pool.candidates("a.example")], len(pool.candidates("b.example"))
@@ -25,12 +25,13 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from proxies.model import Outcome, Proxy, mask_url
+from proxies.settings import PoolSettings
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,14 @@ class StaticProxyPool:
         self._stats: dict[str, dict[str, float]] = {}
 
     @classmethod
+    def from_crawler(cls, crawler: Any) -> StaticProxyPool:
+        return cls.from_settings(crawler.settings)
+
+    @classmethod
     def from_settings(cls, settings: Any) -> StaticProxyPool:
+        settings = PoolSettings.wrap(settings)
         items = parse_proxy_list(settings.get("PROXY_LIST"))
-        path = settings.get("PROXY_LIST_FILE")
+        path = settings.getoptional("PROXY_LIST_FILE")
         if path:
             try:
                 items += parse_proxy_list(Path(path).read_text(encoding="utf-8"))
@@ -97,20 +103,28 @@ class StaticProxyPool:
                 raise ValueError(
                     f"PROXY_LIST_FILE {path!r} cannot be read: {exc.strerror}"
                 ) from None
-        env = settings.get("PROXY_LIST_ENV")
+        env = settings.getoptional("PROXY_LIST_ENV")
         if env:
             if env not in os.environ:
                 logger.warning("PROXY_LIST_ENV names %s, which is not set", env)
             items += parse_proxy_list(os.environ.get(env, ""))
         return cls(
             items,
-            ban_backoff=settings.getfloat("PROXY_BAN_BACKOFF", 60.0),
-            failure_backoff=settings.getfloat("PROXY_FAILURE_BACKOFF", 10.0),
-            backoff_max=settings.getfloat("PROXY_BACKOFF_MAX", 1800.0),
+            ban_backoff=settings.getfloat("PROXY_BAN_BACKOFF"),
+            failure_backoff=settings.getfloat("PROXY_FAILURE_BACKOFF"),
+            backoff_max=settings.getfloat("PROXY_BACKOFF_MAX"),
         )
 
     def __len__(self) -> int:
         return len(self._proxies)
+
+    def unsupported(self, schemes: Collection[str]) -> list[Proxy]:
+        return [p for p in self._proxies.values() if p.scheme not in schemes]
+
+    def not_configured(self) -> str | None:
+        if self._proxies:
+            return None
+        return "no proxies configured (PROXY_LIST, PROXY_LIST_FILE, PROXY_LIST_ENV)"
 
     @property
     def proxies(self) -> list[Proxy]:
@@ -143,7 +157,8 @@ class StaticProxyPool:
         return self._rng.choice(best)
 
     def next_available_in(self, domain: str) -> float | None:
-        """Seconds until some proxy is usable for ``domain`` again (0 if one is), None if no proxies."""
+        """Seconds until some proxy is usable for ``domain`` again (0.0 if one is), None if the
+        list is empty."""
         if not self._proxies:
             return None
         now = self._clock()

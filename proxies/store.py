@@ -3,8 +3,9 @@
 The embedded store keeps every record in memory and persists it to SQLite (write-behind, at
 most every ``flush_interval`` seconds, and on ``close``), for one machine. The Redis store
 shares the same records between many crawl processes on many machines. ``open_store`` picks
-one from the ``PROXY_POOL_STORE`` setting: ``sqlite:///path/to/proxies.db``, ``memory:`` or
-``redis://host:port/db``.
+one from the ``PROXY_POOL_STORE`` setting (``sqlite:///path/to/proxies.db``, ``memory:`` or
+``redis://host:port/db``) by its URI scheme, through ``PROXY_POOL_STORES`` (scheme -> class
+path, as Scrapy's ``FEED_STORAGES``); every store class has ``from_uri(uri, settings)``.
 
 >>> from proxies.model import Proxy
 >>> store = EmbeddedStore(None)
@@ -21,14 +22,18 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from proxies.model import Proxy
+from proxies.keys import configure_keys
+from proxies.model import Proxy, mask_url
 from proxies.scoring import Filters, ProxyRecord, ScoringPolicy
+from proxies.settings import PoolSettings, load_object
 
-DEFAULT_STORE = "sqlite:///data/proxies.db"
+
+class StoreError(Exception):
+    """A store cannot be opened or written; the message says what failed and what to do."""
 
 
 class ProxyStore(Protocol):
@@ -46,6 +51,11 @@ class ProxyStore(Protocol):
 
     def update(self, key: str, change: Callable[[ProxyRecord], None]) -> ProxyRecord | None:
         """Apply ``change`` to one record atomically (read, change, write); None if unknown."""
+
+    def update_many(
+        self, changes: Mapping[str, Callable[[ProxyRecord], None]]
+    ) -> dict[str, ProxyRecord | None]:
+        """``update`` for many records in one batch; per key the record, or None if unknown."""
 
     def remove(self, keys: Iterable[str]) -> int: ...
 
@@ -77,6 +87,35 @@ class EmbeddedStore:
         path: str | os.PathLike[str] | None,
         flush_interval: float = 2.0,
         reload_interval: float = 30.0,
+    ) -> None:
+        try:
+            self._open(path, flush_interval, reload_interval)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"cannot open the proxy store {path}: {_reason(exc)} (check the path and its "
+                "permissions, or set PROXY_POOL_STORE)"
+            ) from None
+
+    @classmethod
+    def from_uri(cls, uri: str, settings: Any = None) -> EmbeddedStore:
+        """``sqlite:///path`` (persisted) or ``memory:`` (this process only)."""
+        s = PoolSettings.wrap(settings)
+        if uri.startswith("memory:"):
+            path = None
+        elif uri.startswith("sqlite:///") and len(uri) > len("sqlite:///"):
+            path = uri[len("sqlite:///") :]
+        else:
+            raise StoreError(
+                f"PROXY_POOL_STORE {mask_url(uri)!r}: use sqlite:///path/to/proxies.db"
+            )
+        return cls(
+            path,
+            flush_interval=s.getfloat("PROXY_POOL_FLUSH_INTERVAL"),
+            reload_interval=s.getfloat("PROXY_POOL_RELOAD_INTERVAL"),
+        )
+
+    def _open(
+        self, path: str | os.PathLike[str] | None, flush_interval: float, reload_interval: float
     ) -> None:
         self.path = Path(path) if path else None
         self.flush_interval = flush_interval
@@ -154,6 +193,20 @@ class EmbeddedStore:
             self._maybe_flush()
             return rec
 
+    def update_many(
+        self, changes: Mapping[str, Callable[[ProxyRecord], None]]
+    ) -> dict[str, ProxyRecord | None]:
+        with self._lock:
+            out: dict[str, ProxyRecord | None] = {}
+            for key, change in changes.items():
+                rec = self._records.get(key)
+                if rec is not None:
+                    change(rec)
+                    self._dirty.add(key)
+                out[key] = rec
+            self._maybe_flush()
+            return out
+
     def remove(self, keys: Iterable[str]) -> int:
         removed = 0
         with self._lock:
@@ -195,6 +248,16 @@ class EmbeddedStore:
     def flush(self) -> None:
         if self._db is None:
             return
+        try:
+            self._write()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot write the proxy store {self.path}: {_reason(exc)} (is the disk full, "
+                "or the file read-only?)"
+            ) from None
+
+    def _write(self) -> None:
+        assert self._db is not None
         with self._lock:
             rows = [(k, self._records[k].to_json()) for k in self._dirty if k in self._records]
             gone = [(k,) for k in self._removed]
@@ -220,26 +283,28 @@ class EmbeddedStore:
 
 
 def open_store(settings: Any) -> ProxyStore:
-    """The store named by ``PROXY_POOL_STORE`` (``sqlite:///…``, ``memory:``, ``redis://…``)."""
-    uri = settings.get("PROXY_POOL_STORE") or DEFAULT_STORE
-    return store_from_uri(uri, prefix=settings.get("PROXY_POOL_REDIS_PREFIX") or "proxypool")
+    """The store named by ``PROXY_POOL_STORE``, its class found by the URI's scheme in
+    ``PROXY_POOL_STORES``. Settles the proxy key secret first (keys persist in stores)."""
+    s = PoolSettings.wrap(settings)
+    configure_keys(s)
+    return store_from_uri(s.get("PROXY_POOL_STORE"), s)
 
 
-def store_from_uri(uri: str, prefix: str = "proxypool") -> ProxyStore:
-    if uri in ("memory:", "memory://"):
-        return EmbeddedStore(None)
-    if uri.startswith("sqlite:///"):
-        return EmbeddedStore(uri[len("sqlite:///") :])
-    if uri.startswith(("redis://", "rediss://", "unix://")):
-        from proxies.redis_store import RedisStore
+def store_from_uri(uri: str, settings: Any = None) -> ProxyStore:
+    s = PoolSettings.wrap(settings)
+    scheme = str(uri).split(":", 1)[0].lower() if ":" in str(uri) else ""
+    stores = s.getdict("PROXY_POOL_STORES")
+    if scheme not in stores:
+        raise StoreError(
+            f"PROXY_POOL_STORE {mask_url(str(uri))!r} is not understood: use one of "
+            f"{', '.join(f'{k}:' for k in stores)} (sqlite:///path/to/proxies.db, memory:, "
+            "redis://host:port/db), or add its scheme to PROXY_POOL_STORES"
+        )
+    return load_object(stores[scheme]).from_uri(str(uri), s)
 
-        return RedisStore.from_url(uri, prefix=prefix)
-    from proxies.model import mask_url
 
-    raise ValueError(
-        f"PROXY_POOL_STORE {mask_url(uri)!r} is not understood: "
-        "use sqlite:///path/to/proxies.db, memory: or redis://host:port/db"
-    )
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def source_stats(records: Iterable[ProxyRecord]) -> dict[str, dict[str, int]]:

@@ -1,39 +1,48 @@
-"""The asynchronous validator: checks hundreds of proxies at once, each check bounded in time.
+"""The asynchronous validator: one GET through each proxy, hundreds at once, each bounded in time.
 
-For each proxy, through one shared aiohttp session and at most ``concurrency`` checks at a time:
+For each proxy, at most ``concurrency`` checks at a time:
 
-1. reachability and latency: fetch the judge (``PROXY_POOL_JUDGE_URL``) through the proxy;
-2. anonymity: what the judge saw (client address, Via, X-Forwarded-For, Forwarded, ...)
-   compared with our own address as the judge sees it without a proxy;
-3. HTTPS: fetch ``PROXY_POOL_JUDGE_HTTPS_URL`` through a CONNECT tunnel (when configured);
-4. target checks: a site's own URL, with a body marker (``PROXY_POOL_TARGETS``).
+1. reachability, latency and anonymity: GET the judge (``PROXY_POOL_JUDGE_URL``) through the
+   proxy and read what the judge saw (:mod:`proxies.anonymity`), against our own address as the
+   judge sees it without a proxy;
+2. HTTPS: GET ``PROXY_POOL_JUDGE_HTTPS_URL`` through a CONNECT tunnel (when configured);
+3. target checks: a site's own URL, with a body marker (``PROXY_POOL_TARGETS``).
 
-Every step runs under its own timeout (``PROXY_POOL_CHECK_TIMEOUT``), so a tarpit that
-accepts and never answers costs one timeout per check and nothing more; a proxy that timed
-out is checked once more at the end of the batch before it is called dead.
+HTTP proxies share one aiohttp session; SOCKS4/SOCKS5 proxies go through python-socks
+(aiohttp-socks), one connector each. Every request runs under ``PROXY_POOL_CHECK_TIMEOUT``, so a
+tarpit that accepts and never answers costs one timeout and nothing more. Step 1 is the whole
+cost of a dead proxy: the validator is a plain "one GET per proxy" checker plus the reading of
+the answer, and ``benchmarks/bench_validator.py`` holds it to that.
+
+A judge answering in a shape it cannot read (plain text, HTML, JSON cut short) leaves anonymity
+unknown (None); liveness is still decided by whether the proxy relayed an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
-from proxies.judge import PROXY_HEADERS
+from proxies.anonymity import MAX_ANSWER, JudgeAnswer, classify, parse_answer
 from proxies.model import Anonymity, Proxy, mask_url
 from proxies.pool import TargetCheck
+from proxies.settings import PoolSettings
+
+__all__ = ["CheckResult", "JudgeUnavailable", "Validator", "classify"]
 
 logger = logging.getLogger(__name__)
 
-CHECKABLE_SCHEMES = ("http", "https")
+HTTP_SCHEMES = ("http", "https")
+SOCKS_SCHEMES = ("socks4", "socks5")
+CHECKABLE_SCHEMES = HTTP_SCHEMES + SOCKS_SCHEMES
 
 
 class JudgeUnavailable(Exception):
@@ -42,7 +51,8 @@ class JudgeUnavailable(Exception):
 
 @dataclass
 class CheckResult:
-    """The validator's verdict on one proxy. ``alive`` is None when the proxy was not checked."""
+    """The validator's verdict on one proxy. ``alive`` is None when the proxy was not checked;
+    ``anonymity`` is None when the judge's answer could not be read."""
 
     proxy: Proxy
     alive: bool | None
@@ -56,57 +66,33 @@ class CheckResult:
     def summary(self) -> str:
         if not self.alive:
             return f"{self.proxy.label} dead ({self.error or 'unreachable'})"
-        anon = self.anonymity.label if self.anonymity else "?"
+        anon = self.anonymity.label if self.anonymity else "unknown"
         return f"{self.proxy.label} alive {self.latency:.3f}s {anon} https={self.https}"
 
 
-def classify(answer: dict[str, Any], own_addresses: Iterable[str]) -> Anonymity:
-    """Anonymity from the judge's answer.
-
-    >>> classify({"remote_addr": "5.6.7.8", "headers": {}}, {"1.2.3.4"}).label
-    'elite'
-    >>> classify({"remote_addr": "5.6.7.8", "headers": {"Via": "1.1 squid"}}, {"1.2.3.4"}).label
-    'anonymous'
-    >>> classify({"remote_addr": "5.6.7.8", "headers": {"X-Forwarded-For": "1.2.3.4"}}, {"1.2.3.4"}).label
-    'transparent'
-    """
-    own = set(own_addresses)
-    if answer.get("remote_addr") in own:
-        return Anonymity.TRANSPARENT
-    headers = {str(k).lower(): str(v) for k, v in (answer.get("headers") or {}).items()}
-    revealing = {k: v for k, v in headers.items() if k in PROXY_HEADERS}
-    for value in revealing.values():
-        if own & _address_tokens(value):
-            return Anonymity.TRANSPARENT
-    return Anonymity.ANONYMOUS if revealing else Anonymity.ELITE
-
-
-_SPLIT = re.compile(r"[,;\s]+")
-
-
-def _address_tokens(value: str) -> set[str]:
-    tokens = set()
-    for part in _SPLIT.split(value):
-        part = part.strip().strip('"')
-        if "=" in part:
-            part = part.split("=", 1)[1].strip('"')
-        if part.startswith("["):  # [v6]:port
-            part = part[1:].split("]", 1)[0]
-        elif part.count(":") == 1:  # v4:port
-            part = part.split(":", 1)[0]
-        if part:
-            tokens.add(part)
-    return tokens
-
-
-def _safe_error(exc: BaseException, proxy: Proxy) -> str:
+def safe_error(exc: BaseException, proxy: Proxy | None = None) -> str:
+    """An error's text with the proxy's credentials (as typed and as URL-encoded) removed."""
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timeout"
     text = f"{type(exc).__name__}: {exc}"
-    for secret in (proxy.password, proxy.username):
-        if secret:
-            text = text.replace(secret, "***")
+    if proxy is not None:
+        for secret in (proxy.password, proxy.username):
+            if secret:
+                for form in {secret, quote(secret, safe=""), quote(secret)}:
+                    text = text.replace(form, "***")
     return mask_url(text)[:200]
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
+    """The body, at most ``MAX_ANSWER`` bytes of it (a hostile proxy may send without end)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ANSWER:
+            break
+    return b"".join(chunks)[:MAX_ANSWER]
 
 
 class Validator:
@@ -123,7 +109,7 @@ class Validator:
         own_addresses: Iterable[str] = (),
         targets: Sequence[TargetCheck] = (),
         tls_concurrency: int = 64,
-        retry_timeouts: bool = True,
+        retry_timeouts: bool = False,
     ) -> None:
         if not judge_url:
             raise ValueError("the validator needs a judge URL (setting PROXY_POOL_JUDGE_URL)")
@@ -136,27 +122,22 @@ class Validator:
         self.targets = list(targets)
         self.tls_concurrency = max(1, int(tls_concurrency))
         self.retry_timeouts = retry_timeouts
+        self.judge_readable = True  # False: the judge's answers are of a shape we cannot read
         self._tls_sem: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Validator:
-        verify = settings.get("PROXY_POOL_JUDGE_TLS_VERIFY")
-        if isinstance(verify, str):
-            verify = verify.strip().lower() not in ("0", "false", "no", "off")
-        own = settings.get("PROXY_POOL_OWN_ADDRESSES") or ()
-        if isinstance(own, str):
-            own = [a.strip() for a in own.split(",") if a.strip()]
+        s = PoolSettings.wrap(settings)
         return cls(
-            settings.get("PROXY_POOL_JUDGE_URL") or "",
-            https_url=settings.get("PROXY_POOL_JUDGE_HTTPS_URL") or None,
-            timeout=float(settings.get("PROXY_POOL_CHECK_TIMEOUT") or 5.0),
-            concurrency=int(settings.get("PROXY_POOL_CHECK_CONCURRENCY") or 200),
-            tls_concurrency=int(settings.get("PROXY_POOL_CHECK_TLS_CONCURRENCY") or 64),
-            retry_timeouts=str(settings.get("PROXY_POOL_CHECK_RETRY_TIMEOUTS", True)).lower()
-            not in ("0", "false", "no", "off"),
-            tls_verify=True if verify is None else bool(verify),
-            own_addresses=own,
-            targets=TargetCheck.parse_all(settings.get("PROXY_POOL_TARGETS")),
+            s.get("PROXY_POOL_JUDGE_URL") or "",
+            https_url=s.getoptional("PROXY_POOL_JUDGE_HTTPS_URL"),
+            timeout=s.getfloat("PROXY_POOL_CHECK_TIMEOUT"),
+            concurrency=s.getint("PROXY_POOL_CHECK_CONCURRENCY"),
+            tls_concurrency=s.getint("PROXY_POOL_CHECK_TLS_CONCURRENCY"),
+            retry_timeouts=s.getbool("PROXY_POOL_CHECK_RETRY_TIMEOUTS"),
+            tls_verify=s.getbool("PROXY_POOL_JUDGE_TLS_VERIFY"),
+            own_addresses=s.getlist("PROXY_POOL_OWN_ADDRESSES"),
+            targets=TargetCheck.parse_all(s.getdict("PROXY_POOL_TARGETS")),
         )
 
     def _tls_slots(self) -> asyncio.Semaphore:
@@ -165,57 +146,88 @@ class Validator:
             self._tls_sem = (loop, asyncio.Semaphore(self.tls_concurrency))
         return self._tls_sem[1]
 
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "trust_env": False,
+            "timeout": aiohttp.ClientTimeout(total=self.timeout),
+            "headers": {"User-Agent": "proxy-pool-validator/1.0", "Accept": "*/*"},
+            "skip_auto_headers": ("Accept-Encoding",),
+        }
+
     def _session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self.concurrency * 2, force_close=True, ssl=self.tls, ttl_dns_cache=300
+        connector = aiohttp.TCPConnector(limit=0, force_close=True, ssl=self.tls)
+        return aiohttp.ClientSession(connector=connector, **self._client_options())
+
+    def _socks_session(self, proxy: Proxy) -> aiohttp.ClientSession:
+        from aiohttp_socks import ProxyConnector, ProxyType
+
+        connector = ProxyConnector(
+            proxy.host,
+            proxy.port,
+            proxy_type=ProxyType.SOCKS4 if proxy.scheme == "socks4" else ProxyType.SOCKS5,
+            username=proxy.username,
+            password=proxy.password,
+            ssl=self.tls,
+            force_close=True,
         )
-        return aiohttp.ClientSession(
-            connector=connector,
-            trust_env=False,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            headers={"User-Agent": "proxy-pool-validator/1.0", "Accept": "*/*"},
-        )
+        return aiohttp.ClientSession(connector=connector, **self._client_options())
 
     async def discover_own_addresses(self, session: aiohttp.ClientSession) -> set[str]:
-        """Our address as the judge sees it without a proxy (what a transparent proxy leaks)."""
-        async with asyncio.timeout(self.timeout):
-            async with session.get(self.judge_url) as resp:
-                answer = json.loads(await resp.read())
-        addr = answer.get("remote_addr")
-        if addr:
-            self.own_addresses.add(addr)
+        """Our address as the judge sees it without a proxy (what a transparent proxy leaks);
+        also learns whether the judge's answers can be read at all."""
+        async with session.get(self.judge_url) as resp:
+            if resp.status != 200:
+                raise JudgeUnavailable(f"it answered HTTP {resp.status}")
+            body = await _read_bounded(resp)
+        answer = parse_answer(body)
+        self.judge_readable = answer is not None
+        if answer is None:
+            logger.warning(
+                "the judge %s answers in a shape that cannot be read: anonymity stays unknown",
+                mask_url(self.judge_url),
+            )
+        elif answer.remote_addr:
+            self.own_addresses.add(answer.remote_addr)
         return self.own_addresses
 
     async def _fetch(
         self, session: aiohttp.ClientSession, url: str, proxy: Proxy
     ) -> tuple[int, bytes, float]:
         start = time.perf_counter()
-        async with asyncio.timeout(self.timeout):
-            async with session.get(url, proxy=proxy.url, allow_redirects=False) as resp:
-                body = await resp.read()
-                return resp.status, body, time.perf_counter() - start
+        via = proxy.url if proxy.scheme in HTTP_SCHEMES else None
+        async with session.get(url, proxy=via, allow_redirects=False) as resp:
+            body = await _read_bounded(resp)
+            return resp.status, body, time.perf_counter() - start
 
     async def check(self, session: aiohttp.ClientSession, proxy: Proxy) -> CheckResult:
-        """Check one proxy; never raises, never takes longer than about (2 + targets) timeouts."""
-        if proxy.scheme not in CHECKABLE_SCHEMES:
+        """Check one proxy; never raises, never takes longer than about (1 + steps) timeouts."""
+        if proxy.scheme in SOCKS_SCHEMES:
+            if not all(c is None or c.isascii() for c in (proxy.username, proxy.password)):
+                # SOCKS5 carries credentials as bytes; python-socks sends them as ASCII
+                return CheckResult(proxy, False, error="SOCKS credentials must be ASCII")
+            async with self._socks_session(proxy) as socks:
+                return await self._check(socks, proxy)
+        if proxy.scheme not in HTTP_SCHEMES:
             return CheckResult(proxy, None, error=f"{proxy.scheme} proxies are not checked")
+        return await self._check(session, proxy)
+
+    async def _check(self, session: aiohttp.ClientSession, proxy: Proxy) -> CheckResult:
         try:
             status, body, latency = await self._fetch(session, self.judge_url, proxy)
-            if status != 200:
-                return CheckResult(proxy, False, error=f"judge answered {status} through proxy")
-            answer = json.loads(body)
-            if not isinstance(answer, dict) or "headers" not in answer:
-                raise ValueError("not a judge answer")
-        except (ValueError, UnicodeDecodeError):
-            return CheckResult(proxy, False, error="the proxy did not relay the judge's answer")
         except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
-            return CheckResult(proxy, False, error=_safe_error(exc, proxy))
+            return CheckResult(proxy, False, error=safe_error(exc, proxy))
+        if status != 200:
+            return CheckResult(proxy, False, error=f"judge answered {status} through proxy")
+        answer: JudgeAnswer | None = parse_answer(body)
+        if answer is None and self.judge_readable:
+            # the judge answers JSON when asked directly: this is the proxy's own page
+            return CheckResult(proxy, False, error="the proxy did not relay the judge's answer")
         result = CheckResult(
             proxy,
             True,
             latency=latency,
-            anonymity=classify(answer, self.own_addresses),
-            seen_address=answer.get("remote_addr"),
+            anonymity=classify(answer, self.own_addresses) if answer is not None else None,
+            seen_address=answer.remote_addr if answer is not None else None,
         )
         if self.https_url:
             # TLS handshakes cost CPU: a separate, smaller limit keeps a saturated machine
@@ -245,9 +257,8 @@ class Validator:
     ) -> list[CheckResult]:
         """Check every proxy, ``concurrency`` at a time; results in input order.
 
-        Proxies that timed out get one more check in a second round (``retry_timeouts``), so
-        a tarpit costs two timeouts in all, and a live proxy is not called dead because the
-        machine was busy for a moment."""
+        With ``retry_timeouts``, proxies that timed out get one more check in a second round
+        (a tarpit then costs two timeouts in all)."""
         items = list(proxies)
         results: list[CheckResult | None] = [None] * len(items)
         async with self._session() as session:
@@ -256,34 +267,26 @@ class Validator:
             try:
                 await self.discover_own_addresses(session)
             except Exception as exc:  # noqa: BLE001
+                reason = str(exc) if isinstance(exc, JudgeUnavailable) else safe_error(exc)
                 raise JudgeUnavailable(
-                    f"the judge {mask_url(self.judge_url)} does not answer "
-                    f"({_safe_error(exc, Proxy('-', 0))}): start one with `scrapy proxies judge` "
-                    "or set PROXY_POOL_JUDGE_URL"
+                    f"the judge {mask_url(self.judge_url)} does not answer ({reason}): start "
+                    "one with `python -m proxies judge` or set PROXY_POOL_JUDGE_URL"
                 ) from None
 
-            async def worker(queue: asyncio.Queue[int], final: bool) -> None:
-                while True:
-                    try:
-                        i = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
+            async def worker(indices: Iterable[int], final: bool) -> None:
+                for i in indices:
                     res = await self.check(session, items[i])
                     results[i] = res
                     if progress is not None and (final or res.error != "timeout"):
                         progress(res)
 
             async def round_(indices: list[int], final: bool) -> None:
-                queue: asyncio.Queue[int] = asyncio.Queue()
-                for i in indices:
-                    queue.put_nowait(i)
+                shared = iter(indices)  # every worker takes the next index
                 workers = min(self.concurrency, len(indices)) or 1
-                await asyncio.gather(*(worker(queue, final) for _ in range(workers)))
+                await asyncio.gather(*(worker(shared, final) for _ in range(workers)))
 
             await round_(list(range(len(items))), final=not self.retry_timeouts)
             if self.retry_timeouts:
-                # a busy machine (or a burst of slow answers) can time out a live proxy; one
-                # more try, with the dead ones out of the way, before calling it dead
                 again = [i for i, r in enumerate(results) if r is not None and r.error == "timeout"]
                 if again:
                     await round_(again, final=True)

@@ -113,8 +113,3 @@ def policy_class(name: str) -> type:
     if "." in name:
         return load_object(name)
     raise ValueError(f"PROXY_POLICY {name!r} is not one of {', '.join(POLICIES)} nor a class path")
-
-
-def load_policy(name: str) -> RotationPolicy:
-    """A policy instance by name or class path (policies take no settings)."""
-    return policy_class(name)()

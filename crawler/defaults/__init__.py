@@ -24,6 +24,7 @@ GROUPS = (
     "crawler.defaults.antiban",
     "crawler.defaults.distributed",
     "crawler.defaults.schedule",
+    "proxies.defaults",
 )
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")

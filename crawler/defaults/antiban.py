@@ -17,7 +17,7 @@ USER_AGENT_BAN_COOLDOWN = 300.0  # seconds a banned agent is not handed out agai
 USER_AGENT_SEED = None  # an integer: the same agents in the same order on every run (tests)
 
 # --- proxies (crawler.middlewares.proxy) ---
-PROXY_ENABLED = True  # no proxies configured: the middleware disables itself anyway
+PROXY_ENABLED = True  # False: the proxy middleware is off (no proxies: it is off anyway)
 PROXY_POOL_CLASS = "proxies.static.StaticProxyPool"
 PROXY_POLICY = "random"  # random | round_robin | lru | sticky_domain | sticky_session | class path
 PROXY_DIRECT = "never"  # never | fallback | until_blocked

@@ -2,10 +2,14 @@
 
 ``ProxyMiddleware`` sets ``request.meta["proxy"]`` (Scrapy's HttpProxyMiddleware at 750 then
 turns the credentials into a ``Proxy-Authorization`` header and tunnels HTTPS with CONNECT).
-The pool (``PROXY_POOL_CLASS``, default :class:`proxies.static.StaticProxyPool`) lists usable
-proxies for the request's domain; the policy (``PROXY_POLICY``) picks one, preferring proxies
-this request has not been banned through yet. Outcomes go back to the pool: successes from
-``process_response``, bans and failures from the ban middleware's ``request_banned`` signal.
+The pool (``PROXY_POOL_CLASS``, default :class:`proxies.static.StaticProxyPool`, built with
+``build_from_crawler``) is used only through the :class:`proxies.model.ProxyPool` protocol: it
+lists usable proxies for the request's domain; the policy (``PROXY_POLICY``) picks one,
+preferring proxies this request has not been banned through yet. Outcomes go back to the pool:
+successes from ``process_response``, bans and failures from the ban middleware's
+``request_banned`` signal. A proxy that fails (dead, stalled past its timeout, refusing our
+credentials) is logged once, with the reason, when the failure comes back, and again only
+after it has worked in between.
 
 ``PROXY_DIRECT``: ``never`` (default), ``fallback`` (direct when no proxy is usable) or
 ``until_blocked`` (direct for a domain until it bans us, then proxies). When no proxy is usable
@@ -29,14 +33,13 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.misc import load_object
+from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.antiban.delays import sleep
-from crawler.antiban.rotation import load_policy
+from crawler.antiban.rotation import policy_class
 from crawler.antiban.signals import request_banned
-from proxies.model import Proxy
-from proxies.static import StaticProxyPool
-from vocab import Outcome
+from proxies.model import Proxy, ProxyPool
+from vocab import Outcome, mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +49,23 @@ SCRAPY_PROXY_SCHEMES = ("http", "https")
 
 
 class ProxyMiddleware:
-    def __init__(self, crawler: Crawler, pool: Any, policy: Any) -> None:
+    def __init__(self, crawler: Crawler, pool: ProxyPool, policy: Any) -> None:
         s = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
         self.pool = pool
         self.policy = policy
-        self.direct = s.get("PROXY_DIRECT", "never")
+        self.direct = s.get("PROXY_DIRECT")
         if self.direct not in DIRECT_MODES:
             raise ValueError(
                 f"PROXY_DIRECT must be one of {', '.join(DIRECT_MODES)}, not {self.direct!r}"
             )
-        self.wait_max = s.getfloat("PROXY_WAIT_MAX", 120.0)
-        self.wait_poll = s.getfloat("PROXY_WAIT_POLL", 1.0)
-        self.download_timeout = s.getfloat("PROXY_DOWNLOAD_TIMEOUT", 0.0)
-        self.paid_only = s.getbool("PROXY_PAID_ONLY", False)
+        self.wait_max = s.getfloat("PROXY_WAIT_MAX")
+        self.wait_poll = s.getfloat("PROXY_WAIT_POLL")
+        self.download_timeout = s.getfloat("PROXY_DOWNLOAD_TIMEOUT")
+        self.paid_only = s.getbool("PROXY_PAID_ONLY")
         self._proxies: dict[str, Proxy] = {}
+        self._failing: set[str] = set()  # proxies whose failure was logged, until they work
         self._cooldown: dict[tuple[str, str], float] = {}  # (proxy key, domain) -> Retry-After end
         self._direct_blocked: set[str] = set()
         self._stopping = False
@@ -70,31 +74,24 @@ class ProxyMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProxyMiddleware:
         s = crawler.settings
-        if not s.getbool("PROXY_ENABLED", True):
+        if not s.getbool("PROXY_ENABLED"):
             raise NotConfigured("PROXY_ENABLED is off")
-        pool_cls = load_object(s.get("PROXY_POOL_CLASS") or "proxies.static.StaticProxyPool")
-        pool = pool_cls.from_settings(s)
-        if isinstance(pool, StaticProxyPool) and len(pool) == 0:
-            raise NotConfigured(
-                "no proxies configured (PROXY_LIST, PROXY_LIST_FILE, PROXY_LIST_ENV)"
-            )
-        mw = cls(crawler, pool, load_policy(s.get("PROXY_POLICY") or "random"))
+        pool: ProxyPool = build_from_crawler(load_object(s.get("PROXY_POOL_CLASS")), crawler)
+        reason = pool.not_configured()
+        if reason:
+            raise NotConfigured(reason)
+        mw = cls(crawler, pool, build_from_crawler(policy_class(s.get("PROXY_POLICY")), crawler))
         crawler.signals.connect(mw.on_banned, signal=request_banned)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
     def spider_opened(self, spider: Any) -> None:
-        size = len(self.pool) if hasattr(self.pool, "__len__") else "?"
-        unusable = [
-            p.label
-            for p in getattr(self.pool, "proxies", [])
-            if p.scheme not in SCRAPY_PROXY_SCHEMES
-        ]
+        unusable = [p.label for p in self.pool.unsupported(SCRAPY_PROXY_SCHEMES)]
         if unusable:
             logger.warning("Skipping proxies Scrapy cannot use (SOCKS): %s", ", ".join(unusable))
         logger.info(
-            "Proxies: %s from %s, policy %s, direct %s",
-            size,
+            "Proxies: %d from %s, policy %s, direct %s",
+            len(self.pool),
             type(self.pool).__name__,
             type(self.policy).__name__,
             self.direct,
@@ -147,11 +144,9 @@ class ProxyMiddleware:
             if now >= deadline:
                 return await self._give_up(domain)
             wait = self.wait_poll
-            next_in = getattr(self.pool, "next_available_in", None)
-            if next_in is not None:
-                hint = next_in(domain)
-                if hint:
-                    wait = max(0.05, min(wait, hint))
+            hint = self.pool.next_available_in(domain)
+            if hint:
+                wait = max(0.05, min(wait, hint))
             await sleep(min(wait, max(0.05, deadline - now)))
 
     async def _give_up(self, domain: str) -> None:
@@ -203,6 +198,9 @@ class ProxyMiddleware:
                 proxy, Outcome.SUCCESS, domain=urlparse_cached(request).hostname, latency=latency
             )
             self.stats.inc_value(f"antiban/proxy/{proxy.label}/success")
+            if key in self._failing:
+                self._failing.discard(key)
+                logger.info("Proxy %s works again", proxy.label)
         return response
 
     def on_banned(
@@ -233,8 +231,17 @@ class ProxyMiddleware:
             return
         benched = self.pool.report(proxy, outcome, domain=domain)
         self.stats.inc_value(f"antiban/proxy/{proxy.label}/{outcome.value}")
-        if isinstance(benched, (int, float)) and benched > 0:
+        if benched > 0:
             self.stats.inc_value(f"antiban/proxy/{proxy.label}/benched_seconds", round(benched, 3))
+        if outcome is Outcome.FAILURE and key not in self._failing:
+            # once per episode (until it works again), as soon as the failure comes back
+            self._failing.add(key)
+            logger.warning(
+                "Proxy %s failed (%s)%s",
+                proxy.label,
+                mask_url(str(reason)),
+                f": benched for {benched:.0f}s" if benched > 0 else "",
+            )
         if retry_after:
             until = time.monotonic() + retry_after
             self._cooldown[(key, domain)] = max(self._cooldown.get((key, domain), 0.0), until)

@@ -1,4 +1,6 @@
-"""Shared fixtures: a loopback judge and fleet, a Redis server of our own."""
+"""Shared fixtures: a loopback judge and fleet, a Redis server of our own, and the deployment
+secrets (proxy key secret, API token) in the environment, so that no test, and no command a
+test runs, generates them into the project's data/ directory."""
 
 from __future__ import annotations
 
@@ -19,6 +21,19 @@ FLEET_COUNTS = {
     "dead": 30,
     "garbage": 20,
 }
+
+
+KEY_SECRET = "tests-proxy-key-secret-0123456789"
+API_TOKEN = "tests-api-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deployment_secrets() -> Iterator[None]:
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PROXY_POOL_KEY_SECRET", KEY_SECRET)
+    patch.setenv("PROXY_POOL_API_TOKEN", API_TOKEN)
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,19 +15,23 @@ from proxies.client import HttpApiProxyPool
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool, memory_pool
 from proxies.validator import Validator
+from tests.proxies.conftest import API_TOKEN
 from tests.proxies.fleet import FleetProcess
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 class ApiThread:
-    def __init__(self, pool: StoredProxyPool) -> None:
+    def __init__(self, pool: StoredProxyPool, token: str | None = API_TOKEN) -> None:
         self.pool = pool
+        self.token = token
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> str:
         self.thread.start()
         self.runner = asyncio.run_coroutine_threadsafe(
-            start_api(self.pool, "127.0.0.1", 0), self.loop
+            start_api(self.pool, "127.0.0.1", 0, token=self.token), self.loop
         ).result(10)
         return f"http://127.0.0.1:{bound_port(self.runner)}"
 
@@ -58,12 +62,13 @@ def api(checked_pool: StoredProxyPool) -> Iterator[str]:
 
 
 def test_jhao104_client_recipe_works_unchanged(api: str, fleet: FleetProcess) -> None:
-    # the client code from jhao104/proxy_pool's README, with only the address changed
+    # the client code from jhao104/proxy_pool's README, with the address changed and the token
+    # added to its state change
     def get_proxy():
         return requests.get(f"{api}/get/").json()
 
     def delete_proxy(proxy):
-        requests.get(f"{api}/delete/?proxy={proxy}")
+        requests.get(f"{api}/delete/?proxy={proxy}&token={API_TOKEN}")
 
     info = get_proxy()
     assert set(info) >= {
@@ -121,10 +126,10 @@ def test_paths_with_and_without_slash_and_filters(api: str, checked_pool: Stored
 
 
 def test_pop_removes_and_delete_reports(api: str) -> None:
-    popped = requests.get(f"{api}/pop/").json()
+    popped = requests.get(f"{api}/pop/", headers=AUTH).json()
     assert "proxy" in popped
     assert all(p["proxy"] != popped["proxy"] for p in requests.get(f"{api}/all/").json())
-    assert requests.get(f"{api}/delete/?proxy={popped['proxy']}").json() == {
+    assert requests.post(f"{api}/delete/?proxy={popped['proxy']}", headers=AUTH).json() == {
         "code": 0,
         "src": False,
     }
@@ -134,23 +139,32 @@ def test_report_moves_scores(api: str, checked_pool: StoredProxyPool) -> None:
     first = requests.get(f"{api}/all/?domain=shop.test").json()[0]
     before = checked_pool.store.get(first["key"]).score
     r = requests.post(
-        f"{api}/report", json={"key": first["key"], "outcome": "ban", "domain": "shop.test"}
+        f"{api}/report",
+        json={"key": first["key"], "outcome": "ban", "domain": "shop.test"},
+        headers=AUTH,
     )
-    assert r.json() == {"code": 0, "src": True}
+    assert r.json()["code"] == 0 and r.json()["src"] is True
+    assert r.json()["benched"] == 60.0  # the ban benches it for that domain
     rec = checked_pool.store.get(first["key"])
     assert rec.score < before and rec.domain_scores["shop.test"] < 10
     assert requests.get(f"{api}/all/?domain=shop.test").json()[0]["key"] != first["key"]
-    # by host:port as a query, too
+    # by host:port as a query, too (a POST: no state changes through a plain GET)
     assert (
-        requests.get(f"{api}/report/?proxy={first['proxy']}&outcome=success").json()["src"] is True
+        requests.post(f"{api}/report/?proxy={first['proxy']}&outcome=success", headers=AUTH).json()[
+            "src"
+        ]
+        is True
     )
+    assert requests.get(f"{api}/report/?proxy={first['proxy']}&outcome=success").status_code == 405
     assert (
-        requests.post(f"{api}/report", json={"key": first["key"], "outcome": "meh"}).status_code
+        requests.post(
+            f"{api}/report", json={"key": first["key"], "outcome": "meh"}, headers=AUTH
+        ).status_code
         == 400
     )
     assert (
         requests.post(
-            f"{api}/report", json={"proxy": "10.255.0.1:1", "outcome": "success"}
+            f"{api}/report", json={"proxy": "10.255.0.1:1", "outcome": "success"}, headers=AUTH
         ).status_code
         == 404
     )

@@ -152,12 +152,19 @@ def test_api_over_the_redis_pool(pool: RedisProxyPool) -> None:
         pool.policy,
         [CheckResult(p, True, latency=0.05, https=i == 0) for i, p in enumerate(ps)],
     )
+    from tests.proxies.test_api import AUTH
+
     with ApiThread(pool) as api:
         assert requests.get(f"{api}/count/").json()["count"] == 3
         assert requests.get(f"{api}/get/?type=https").json()["proxy"] == "10.0.4.1:6001"
-        assert requests.get(f"{api}/delete/?proxy=10.0.4.2:6002").json() == {"code": 0, "src": True}
+        assert requests.post(f"{api}/delete/?proxy=10.0.4.2:6002", headers=AUTH).json() == {
+            "code": 0,
+            "src": True,
+        }
         assert requests.post(
-            f"{api}/report", json={"proxy": "10.0.4.3:6003", "outcome": "ban", "domain": "x.test"}
+            f"{api}/report",
+            json={"proxy": "10.0.4.3:6003", "outcome": "ban", "domain": "x.test"},
+            headers=AUTH,
         ).json()["src"]
     assert pool.store.count() == 2
     assert pool.store.get(ps[2].key).bans == 1

@@ -21,7 +21,6 @@ from proxies.sources import (
     load_paid,
     parse_text,
     register_fetcher,
-    register_rule_runner,
     source_from_config,
     sources_from_settings,
 )
@@ -130,7 +129,7 @@ def test_registered_fetcher_class() -> None:
     assert len(found) == 3 and all(p.source == "odd" for p in found)
 
 
-def test_rule_source_uses_the_registered_runner() -> None:
+def test_rule_source_uses_the_runner_it_is_given() -> None:
     items = [
         {"host": "10.5.0.1", "port": "3128", "protocol": "HTTP", "anonymity": "elite"},
         {"host": "10.5.0.2", "port": 1080, "protocol": "SOCKS5"},
@@ -147,11 +146,7 @@ def test_rule_source_uses_the_registered_runner() -> None:
         calls.append((rule, args))
         return items
 
-    register_rule_runner(runner)
-    try:
-        found, _ = asyncio.run(fetch_sources([src]))
-    finally:
-        register_rule_runner(None)
+    found, _ = asyncio.run(fetch_sources([src], rule_runner=runner))
     assert calls == [("free_proxy_site", {})]
     assert [(p.address, p.scheme, p.source) for p in found] == [
         ("10.5.0.1:3128", "http", "free-proxy-site"),

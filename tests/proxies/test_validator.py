@@ -104,8 +104,11 @@ def test_target_check_needs_the_marker(fleet: FleetProcess) -> None:
 
 
 def test_unsupported_scheme_is_not_checked(fleet: FleetProcess) -> None:
-    res = Validator(fleet.judge.url, timeout=1).run([Proxy("127.0.0.1", 1, scheme="socks5")])[0]
-    assert res.alive is None and "socks5" in res.error
+    # SOCKS4/5 are checked now (tests/proxies/test_socks.py); a scheme nobody speaks is not
+    res = Validator(fleet.judge.url, timeout=1).run([Proxy("127.0.0.1", 1, scheme="ftp")])[0]
+    assert res.alive is None and "ftp" in res.error
+    dead = Validator(fleet.judge.url, timeout=1).run([Proxy("127.0.0.1", 1, scheme="socks5")])[0]
+    assert dead.alive is False and "connect" in dead.error.lower()
 
 
 def test_classify_reads_forwarded_and_ports() -> None:

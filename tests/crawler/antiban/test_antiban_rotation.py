@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from crawler.antiban.rotation import (
+    POLICIES,
     LeastRecentlyUsedPolicy,
     RandomPolicy,
     StickySessionPolicy,
-    load_policy,
+    policy_class,
 )
 from proxies.model import Proxy
 
@@ -33,8 +34,14 @@ def test_sticky_session_keeps_a_proxy_per_session_and_moves_when_benched():
     assert sticky.choose([A, B, C], domain="x", session="s1") == moved
 
 
-def test_load_policy():
-    assert isinstance(load_policy("random"), RandomPolicy)
-    assert isinstance(load_policy("crawler.antiban.rotation.RandomPolicy"), RandomPolicy)
+def test_policy_class():
+    assert policy_class("random") is RandomPolicy
+    assert policy_class("crawler.antiban.rotation.RandomPolicy") is RandomPolicy
     with pytest.raises(ValueError, match="fastest"):
-        load_policy("fastest")
+        policy_class("fastest")
+
+
+def test_a_rule_may_name_exactly_the_policies_there_are():
+    from crawler.rules.sections.antiban import POLICY_NAMES
+
+    assert set(POLICY_NAMES) == set(POLICIES)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from proxies import keys
 from proxies.model import Proxy
 from tests.sample_site import SampleSite
 from tests.sample_site.antibot import antibot_middleware
@@ -149,7 +150,10 @@ def test_dead_and_tarpit_proxies_are_benched_and_the_crawl_completes(tinyproxies
 
 
 @pytest.mark.timeout(60)
-def test_proxy_credentials_http_and_https_never_logged(tinyproxies, tmp_path):
+def test_proxy_credentials_http_and_https_never_logged(tinyproxies, tmp_path, monkeypatch):
+    # labels carry a keyed digest: the same key secret here and in the crawl
+    monkeypatch.setenv("PROXY_POOL_KEY_SECRET", "antiban-crawl-key-secret-0123456")
+    keys.use_secret(None)  # the environment's, not one an earlier test settled on
     user, password = "crawluser7q", "s3cr3t-Pa55w0rd"
     authed = [tinyproxies(f"127.0.0.{n}", auth=(user, password)) for n in (2, 3)]
     wrong = tinyproxies("127.0.0.4", auth=(user, password))

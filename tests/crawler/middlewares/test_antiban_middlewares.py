@@ -29,6 +29,18 @@ def crawler_with(settings=None, priority="project"):
     return crawler
 
 
+def proxy_crawler_with(settings=None):
+    """A crawler with the project's PROXY_* settings (the proxy middleware reads them without
+    fallbacks, as in a real crawl) plus ``settings``."""
+    import crawler.settings as project
+
+    defaults = {k: getattr(project, k) for k in dir(project) if k.startswith("PROXY_")}
+    crawler = get_crawler(settings_dict=defaults)
+    crawler.settings.frozen = False
+    crawler.settings.setdict(settings or {}, priority="project")
+    return crawler
+
+
 def run(coro_or_value):
     if asyncio.iscoroutine(coro_or_value):
         return asyncio.run(coro_or_value)
@@ -102,11 +114,11 @@ def test_a_filter_that_matches_nothing_fails_at_start():
 
 def test_no_proxies_means_plain_scrapy():
     with pytest.raises(NotConfigured):
-        ProxyMiddleware.from_crawler(crawler_with())
+        ProxyMiddleware.from_crawler(proxy_crawler_with())
 
 
 def test_assigns_proxies_with_credentials_and_leaves_spider_proxies_alone():
-    crawler = crawler_with(
+    crawler = proxy_crawler_with(
         {"PROXY_LIST": ["http://u:pw@10.0.0.1:3128"], "PROXY_DOWNLOAD_TIMEOUT": 5}
     )
     mw = ProxyMiddleware.from_crawler(crawler)
@@ -121,7 +133,7 @@ def test_assigns_proxies_with_credentials_and_leaves_spider_proxies_alone():
 
 
 def test_until_blocked_goes_direct_until_a_ban_then_proxies():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:3128"], "PROXY_DIRECT": "until_blocked"})
+    crawler = proxy_crawler_with({"PROXY_LIST": ["10.0.0.1:3128"], "PROXY_DIRECT": "until_blocked"})
     mw = ProxyMiddleware.from_crawler(crawler)
     request = Request(URL)
     run(mw.process_request(request))
@@ -138,7 +150,9 @@ def test_until_blocked_goes_direct_until_a_ban_then_proxies():
 
 
 def test_a_retry_prefers_a_proxy_it_was_not_banned_through():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:1", "10.0.0.2:2"], "PROXY_BAN_BACKOFF": 0})
+    crawler = proxy_crawler_with(
+        {"PROXY_LIST": ["10.0.0.1:1", "10.0.0.2:2"], "PROXY_BAN_BACKOFF": 0}
+    )
     mw = ProxyMiddleware.from_crawler(crawler)
     for _ in range(10):
         request = Request(URL, meta={"antiban_tried_proxies": ["http://10.0.0.1:1"]})
@@ -147,7 +161,7 @@ def test_a_retry_prefers_a_proxy_it_was_not_banned_through():
 
 
 def test_fallback_goes_direct_when_every_proxy_is_benched():
-    crawler = crawler_with({"PROXY_LIST": ["10.0.0.1:1"], "PROXY_DIRECT": "fallback"})
+    crawler = proxy_crawler_with({"PROXY_LIST": ["10.0.0.1:1"], "PROXY_DIRECT": "fallback"})
     mw = ProxyMiddleware.from_crawler(crawler)
     first = Request(URL)
     run(mw.process_request(first))
@@ -254,9 +268,34 @@ def test_a_banned_agent_is_not_handed_out_again_soon():
 
 def test_socks_proxies_are_skipped():
     mw = ProxyMiddleware.from_crawler(
-        crawler_with({"PROXY_LIST": ["socks5://10.0.0.9:1080", "10.0.0.1:1"]})
+        proxy_crawler_with({"PROXY_LIST": ["socks5://10.0.0.9:1080", "10.0.0.1:1"]})
     )
     for _ in range(5):
         r = Request(URL)
         run(mw.process_request(r))
         assert r.meta["proxy"] == "http://10.0.0.1:1"
+
+
+def test_a_stored_pool_is_built_from_the_crawler_and_used_through_the_protocol(tmp_path):
+    from proxies.pool import EmbeddedProxyPool
+
+    crawler = proxy_crawler_with(
+        {
+            "PROXY_POOL_CLASS": "proxies.pool.EmbeddedProxyPool",
+            "PROXY_POOL_STORE": "memory:",
+            "PROXY_POOL_DATA_DIR": str(tmp_path),  # its generated key secret goes here
+            "PROXY_DIRECT": "fallback",
+        }
+    )
+    from proxies import keys
+
+    try:
+        mw = ProxyMiddleware.from_crawler(crawler)  # an empty store may be filled: enabled
+        assert isinstance(mw.pool, EmbeddedProxyPool) and len(mw.pool) == 0
+        assert mw.pool.next_available_in("shop.example") is None
+        request = Request(URL)
+        run(mw.process_request(request))
+        assert request.meta["proxy"] is None  # nothing usable: direct, as PROXY_DIRECT says
+        assert (tmp_path / "key-secret").exists()
+    finally:
+        keys.use_secret(None)  # the generated secret was this test's only
