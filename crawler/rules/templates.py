@@ -1,6 +1,7 @@
 """URL templates in rules: ``{name}`` from rule arguments, ``{1..50}`` (or ``{0..100..20}``) ranges.
 
-A range may use arguments for its bounds (``{1..{pages}}``); ``{{`` and ``}}`` are literal braces.
+A range may use arguments for its bounds (``{1..{pages}}``); ``{{`` and ``}}`` are literal braces;
+``${NAME}`` (an environment variable, in headers) is left for :mod:`crawler.rules.envvars`.
 Ranges are generated lazily, so a template standing for many URLs costs memory only for the
 requests in flight; :func:`count` says how many URLs a template stands for without making them.
 
@@ -12,6 +13,8 @@ requests in flight; :func:`count` says how many URLs a template stands for witho
 100000000
 >>> sorted(placeholders("{site}/x/{1..{n}}"))
 ['n', 'site']
+>>> substitute("Bearer ${TOKEN} for {user}", {"user": "ann"}), placeholders("${TOKEN}")
+('Bearer ${TOKEN} for ann', set())
 >>> placeholders("{0..10..0}")
 Traceback (most recent call last):
 ...
@@ -24,7 +27,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"\{\{|\}\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$\{[^{}]*\}")  # ${NAME}: an environment variable, expanded elsewhere
 _RANGE = re.compile(r"\{(-?\d{1,18})\.\.(-?\d{1,18})(?:\.\.(-?\d{1,18}))?\}")
 _ANY = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
 
@@ -49,6 +53,7 @@ def _range(match: re.Match) -> range:
 def placeholders(template: str) -> set[str]:
     """Names of the arguments a template uses; ValueError for a malformed placeholder."""
     names: set[str] = set()
+    template = _ENV.sub("", template)
     # an argument stands in as 1 here, so that a range with argument bounds checks its step only
     inner = _NAME.sub(lambda m: names.add(m.group(1)) or "1" if m.group(1) else "", template)
     for match in _ANY.finditer(inner):

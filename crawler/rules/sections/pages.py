@@ -280,8 +280,8 @@ def check_key(rule: Rule, ctx: BuildContext, name: str, fields: set[str]) -> Non
         return  # the default key: `url` when extracted, else the page URL
     for field in key:
         source = target.map.get(field, field)
-        if source.startswith("_") or source in fields:
-            continue
+        if source.startswith("_") or source == "url" or source in fields:
+            continue  # metadata (_url: the page URL), "url" (the URL), or extracted
         if rule.pages[name].item and rule.pages[name].item.key:
             path: Path = ("pages", name, "item", "key")
         elif target.key:
