@@ -120,14 +120,14 @@ async def start_judge(
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=4096)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bound = runner.addresses[0][1]  # the port the first site got (0 asks for any free one)
     tls_bound = None
     if tls_port is not None:
         if ssl_context is None:
             ssl_context = self_signed_context(tempfile.mkdtemp(prefix="judge-tls-"), host)
         tls_site = web.TCPSite(runner, host, tls_port, ssl_context=ssl_context, backlog=4096)
         await tls_site.start()
-        tls_bound = tls_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        tls_bound = runner.addresses[-1][1]
     return RunningJudge(runner, host, bound, tls_bound)
 
 
