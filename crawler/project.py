@@ -34,19 +34,31 @@ def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
     """What rules of this project are compiled against (plugins imported first)."""
     load_plugins(settings)
     settings_catalog = catalog()
+    providers = frozenset(oauth_provider_names(settings))
     return CompileContext(
         cleaners=REGISTRY.check,
         extractors=check_extractor,
         settings=settings_catalog,
         max_start_requests=settings.getint("RULE_MAX_START_REQUESTS"),
+        oauth_providers=providers,
         fingerprint=fingerprint(
             REGISTRY.names(),
             extractor_names(),
             len(settings_catalog),
             settings.getint("RULE_MAX_START_REQUESTS"),
+            sorted(providers),
         ),
         **overrides,
     )
+
+
+def oauth_provider_names(settings: BaseSettings) -> list[str]:
+    """The providers of ``OAUTH_PROVIDERS`` (a dict, or its JSON given with ``-s``)."""
+    try:
+        providers = settings.getdict("OAUTH_PROVIDERS")
+    except ValueError:
+        return []  # the crawl reports the broken setting where it reads it
+    return [str(name) for name in dict(providers)]
 
 
 def project_rules(settings: BaseSettings) -> tuple[dict[str, Rule], list[Problem]]:

@@ -6,6 +6,7 @@ only: see crawler/defaults/__init__.py for what a rule may set).
 """
 
 from crawler.defaults.antiban import *  # noqa: F403
+from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
@@ -49,6 +50,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.proxy.ProxyMiddleware": 545,
     "crawler.middlewares.useragent.UserAgentMiddleware": 548,
     "crawler.middlewares.ban.BanMiddleware": 585,
+    # OAuth tokens of a rule's auth: section (docs/auth.md): signs after the session and proxy
+    # choices; sees responses decompressed (590) and before RetryMiddleware (550).
+    "crawler.middlewares.oauth.OAuthMiddleware": 560,
 }
 
 # Validation marks invalid items (_errors, _raw) before the store writes them (dead letters).

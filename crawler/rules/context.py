@@ -54,6 +54,8 @@ class CompileContext:
     # rules are cached until this, a rule file, an item-type file or the environment changes.
     fingerprint: str = ""
     max_start_requests: int = DEFAULT_MAX_START_REQUESTS  # setting RULE_MAX_START_REQUESTS
+    # Names of the OAuth providers an ``auth:`` section may name (OAUTH_PROVIDERS); None: unknown.
+    oauth_providers: frozenset[str] | None = None
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
