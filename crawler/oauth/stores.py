@@ -99,8 +99,9 @@ class SqliteTokenStore:
 
     @classmethod
     def from_uri(cls, uri: str, *, lock_timeout: float, **_: object) -> SqliteTokenStore:
-        path = urlsplit(uri).path
-        if not path or path == "/":
+        scheme = urlsplit(uri).scheme
+        path = uri[len(f"{scheme}:///") :] if uri.startswith(f"{scheme}:///") else ""
+        if not path:
             raise ValueError(f"no file in token store URI {uri!r} (sqlite:///path/to/oauth.db)")
         return cls(path, lock_timeout=lock_timeout)
 

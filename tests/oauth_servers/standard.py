@@ -254,6 +254,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
         self.server.codes.pop(authorization_code.code, None)
+        if authorization_code.nonce:
+            self.server.nonces.add(authorization_code.nonce)
         self.server.state["codes_exchanged"] += 1
 
     def authenticate_user(self, authorization_code: Code) -> str:
@@ -290,13 +292,15 @@ class OpenIDCodeExtension(OpenIDCode):
         self.server = server
 
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
-        if nonce in self.server.nonces:
-            return True
-        self.server.nonces.add(nonce)
-        return False
+        """A nonce is used once: by a code issued, or exchanged, before."""
+        issued = any(code.nonce == nonce for code in self.server.codes.values())
+        return issued or nonce in self.server.nonces
 
-    def get_jwt_config(self, grant: Any, client: Any = None) -> dict[str, Any]:
-        return {"key": self.server.key, "alg": "RS256", "iss": self.server.issuer, "exp": 3600}
+    def get_client_algorithm(self, client: Any) -> str:
+        return "RS256"
+
+    def get_encode_header(self, client: Any) -> dict[str, str]:
+        return {"alg": "RS256", "kid": self.server.key.kid}
 
     def resolve_client_private_key(self, client: Any) -> RSAKey:
         return self.server.key
@@ -489,7 +493,13 @@ def create_app(
     latency: float = 0.0,
 ) -> web.Application:
     """The server's app; ``app[SERVER]`` is the Authlib server (its ``state``, clients...)."""
-    server = Server(clock=clock or Clock(), access_ttl=access_ttl, key=RSAKey.generate_key(2048))
+    server = Server(
+        clock=clock or Clock(),
+        access_ttl=access_ttl,
+        key=RSAKey.generate_key(
+            2048, parameters={"kid": "test-key-1", "use": "sig", "alg": "RS256"}
+        ),
+    )
     for client in clients or [Client("crawler", "crawler-secret-0123456789")]:
         server.clients[client.client_id] = client
     server.register_grant(
