@@ -84,7 +84,6 @@ class OAuthMiddleware:
         cls.__init__(mw, crawler, provider, keeper)
         mw.learn_secret(secret)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.engine_stopped, signal=signals.engine_stopped)
         return mw
 
@@ -106,6 +105,7 @@ class OAuthMiddleware:
         stored = self.keeper.store.get(self.keeper.key)
         if stored is not None:
             self.learn(stored)  # its refresh token goes out in a URL (WeChat) before any renewal
+        self.count_tokens()
         p = self.provider
         logger.info(
             "OAuth: provider %s (%s, %s grant), credential %s, tokens in %s, for %s",
@@ -113,7 +113,8 @@ class OAuthMiddleware:
             self.keeper.store.display_uri, ", ".join(p.hosts),
         )  # fmt: skip
 
-    def spider_closed(self, spider: Any) -> None:
+    def count_tokens(self) -> None:
+        # kept current (not set at the close: the run recorder reads the stats at spider_closed)
         for how, count in self.keeper.counts.items():
             self.stats.set_value(f"oauth/tokens/{how}", count)
 
@@ -228,6 +229,7 @@ class OAuthMiddleware:
             for waiter in waiters:
                 waiter.errback(exc)
             raise
+        self.count_tokens()
         waiters, self._waiters = self._waiters, None
         for waiter in waiters:
             waiter.callback(token)
