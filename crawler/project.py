@@ -35,7 +35,7 @@ def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
     load_plugins(settings)
     settings_catalog = catalog()
     providers = frozenset(oauth_provider_names(settings))
-    return CompileContext(
+    values: dict[str, Any] = dict(
         cleaners=REGISTRY.check,
         extractors=check_extractor,
         settings=settings_catalog,
@@ -48,8 +48,8 @@ def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
             settings.getint("RULE_MAX_START_REQUESTS"),
             sorted(providers),
         ),
-        **overrides,
     )
+    return CompileContext(**{**values, **overrides})
 
 
 def oauth_provider_names(settings: BaseSettings) -> list[str]:

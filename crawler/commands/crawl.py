@@ -40,4 +40,3 @@ class Command(ScrapyCrawl):
         status = oauth_status(crawler.stats.get_stats() if crawler.stats else {})
         if status is not None:
             self.exitcode = EXIT_CODES[status]
-

@@ -51,7 +51,9 @@ class Run:
         return self.records[-1]["stats"].get(name) if self.records else None
 
 
-def crawl_command(tmp_path: Path, name: str, site: str, providers: dict, *settings: str) -> list[str]:
+def crawl_command(
+    tmp_path: Path, name: str, site: str, providers: dict, *settings: str
+) -> list[str]:
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
     (rules / "oauth_items.yaml").write_text(RULE.format(provider=next(iter(providers))))
@@ -104,4 +106,8 @@ def leaks(run: Run, secrets: set[str]) -> dict[str, list[str]]:
     records, stats included)."""
     places = {"log": run.log, "items": json.dumps(run.items), "store": run.store_text,
               "records": json.dumps(run.records)}  # fmt: skip
-    return {where: sorted(s[:6] + "…" for s in secrets if s in text) for where, text in places.items() if any(s in text for s in secrets)}
+    return {
+        where: sorted(s[:6] + "…" for s in secrets if s in text)
+        for where, text in places.items()
+        if any(s in text for s in secrets)
+    }

@@ -17,7 +17,14 @@ from tests.oauth_servers.standard import StandardServer
 from tests.oauth_servers.wechat import WeChatServer
 
 from .crawling import crawl, crawl_command, environment, finish, leaks
-from .support import APP_SECRET, CLIENT_SECRET, client_for, person_opening, standard_spec, wechat_spec
+from .support import (
+    APP_SECRET,
+    CLIENT_SECRET,
+    client_for,
+    person_opening,
+    standard_spec,
+    wechat_spec,
+)
 
 ALL_IDS = list(range(1, 41))
 pytestmark = pytest.mark.timeout(180)
@@ -32,7 +39,11 @@ def authorized(tmp_path, name, spec):
 
 def standard_secrets(server: StandardServer) -> set[str]:
     issued = server.server.tokens.values()
-    return {CLIENT_SECRET} | {t.access_token for t in issued} | {t.refresh_token for t in issued if t.refresh_token}
+    return (
+        {CLIENT_SECRET}
+        | {t.access_token for t in issued}
+        | {t.refresh_token for t in issued if t.refresh_token}
+    )
 
 
 def wechat_secrets(server: WeChatServer) -> set[str]:
@@ -53,7 +64,9 @@ def test_tokens_are_renewed_before_they_expire_and_never_logged(make_server, tmp
     assert leaks(run, standard_secrets(server)) == {}
 
 
-def test_an_expired_answer_renews_once_and_retries_query_tokens_stay_out_of_sight(make_server, tmp_path):
+def test_an_expired_answer_renews_once_and_retries_query_tokens_stay_out_of_sight(
+    make_server, tmp_path
+):
     server = make_server(WeChatServer, auto_confirm=True)
     server.wechat.expire_after_uses = 3  # the provider says 42001 (in a 200 answer) after 3 uses
     spec = wechat_spec(server.url)
@@ -71,14 +84,22 @@ def test_an_expired_answer_renews_once_and_retries_query_tokens_stay_out_of_sigh
 
 
 @pytest.mark.parametrize("dialect", ["standard", "wechat"])
-def test_a_refused_refresh_token_stops_the_crawl_with_exit_5_and_what_to_do(make_server, tmp_path, dialect):
+def test_a_refused_refresh_token_stops_the_crawl_with_exit_5_and_what_to_do(
+    make_server, tmp_path, dialect
+):
     if dialect == "standard":
         server = make_server(StandardServer)
-        name, spec, refused = "local", standard_spec(server.url, grant="refresh_token"), "invalid_grant"
+        name, spec, refused = (
+            "local",
+            standard_spec(server.url, grant="refresh_token"),
+            "invalid_grant",
+        )
     else:
         server = make_server(WeChatServer)
         name, spec, refused = "wx", wechat_spec(server.url), "errcode 40030"
-    stale = Token("stale-access-token-1234", expires_at=0.0, refresh_token="revoked-refresh-token-5678")
+    stale = Token(
+        "stale-access-token-1234", expires_at=0.0, refresh_token="revoked-refresh-token-5678"
+    )
     with SqliteTokenStore(tmp_path / "oauth.db").exclusive(f"{name}/default") as tx:
         tx.put(stale)
     run = crawl(tmp_path, server.url, {name: spec})
@@ -101,11 +122,17 @@ def test_two_crawls_sharing_a_credential_renew_it_once(make_server, tmp_path):
     procs = {
         name: subprocess.Popen(
             crawl_command(tmp_path, name, server.url, {"local": spec}),
-            cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environment(),
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=environment(),
         )  # fmt: skip
         for name in ("first", "second")
     }
-    runs = [finish(tmp_path, name, proc.wait(120), proc.stderr.read()) for name, proc in procs.items()]
+    runs = [
+        finish(tmp_path, name, proc.wait(120), proc.stderr.read()) for name, proc in procs.items()
+    ]
     for run in runs:
         assert run.returncode == 0, run.log[-3000:]
         assert sorted(i["id"] for i in run.items) == ALL_IDS

@@ -41,15 +41,23 @@ def _stores(kind, tmp_path, redis_url_factory):
     if kind == "sqlite":
         return SqliteTokenStore(tmp_path / "oauth.db"), SqliteTokenStore(tmp_path / "oauth.db")
     url = redis_url_factory()
-    return RedisTokenStore.from_uri(url, lock_timeout=10), RedisTokenStore.from_uri(url, lock_timeout=10)
+    return RedisTokenStore.from_uri(url, lock_timeout=10), RedisTokenStore.from_uri(
+        url, lock_timeout=10
+    )
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_processes_sharing_a_credential_renew_it_once(kind, standard, tmp_path, request):
-    first_store, second_store = _stores(kind, tmp_path, lambda: request.getfixturevalue("redis_url"))
+    first_store, second_store = _stores(
+        kind, tmp_path, lambda: request.getfixturevalue("redis_url")
+    )
     client, token = _authorized(standard, first_store)
     keepers = [
-        keeper_for(client.provider, client_for("local", standard_spec(standard.url, grant="refresh_token")), s)
+        keeper_for(
+            client.provider,
+            client_for("local", standard_spec(standard.url, grant="refresh_token")),
+            s,
+        )
         for s in (first_store, second_store, first_store, second_store)
     ]
     for keeper in keepers:
