@@ -1,8 +1,9 @@
 """Crawls of sources behind OAuth 2.0 tokens (docs/auth.md).
 
 A rule's ``auth:`` section names a provider (configured in ``OAUTH_PROVIDERS``) and a stored
-credential. This package obtains, keeps and refreshes the tokens; it imports no Scrapy, so the
-``scrapy auth`` command and the downloader middleware (``crawler.middlewares.oauth``) share it:
+credential. This package obtains, keeps and refreshes the tokens. Only :mod:`~crawler.oauth.configured` (built
+from Scrapy settings) imports Scrapy; the ``scrapy auth`` command and the downloader middleware
+(``crawler.middlewares.oauth``, which also redacts the tokens from the log) share it all:
 
 - :mod:`~crawler.oauth.providers`: a provider's configuration, checked;
 - :mod:`~crawler.oauth.tokens`: a token as stored, without its secrets in any ``repr``;
@@ -13,6 +14,6 @@ credential. This package obtains, keeps and refreshes the tokens; it imports no 
   process (SQLite on one machine, Redis when distributed), one refresh at a time;
 - :mod:`~crawler.oauth.keeper`: a valid token for a credential, refreshed before it expires;
 - :mod:`~crawler.oauth.placement`: the token on a request, off it again, expired answers;
-- :mod:`~crawler.oauth.secrets`: the secrets of this process, kept out of logs;
-- :mod:`~crawler.oauth.authorize`: the one-time authorization through a loopback redirect.
+- :mod:`~crawler.oauth.authorize`: the one-time authorization through a loopback redirect;
+- :mod:`~crawler.oauth.configured`: a provider, the store and a keeper from Scrapy settings.
 """

@@ -114,3 +114,21 @@ def test_a_provider_that_cannot_work_closes_the_crawl_instead(tmp_path):
     assert isinstance(mw, StartProblem) and "no provider 'nope'" in mw.problem
     with pytest.raises(Exception, match="no provider"):
         mw.process_request(Request("https://api.example.test/"))
+
+
+def test_the_oauth_package_imports_no_scrapy_but_its_settings_adapter():
+    import subprocess
+    import sys
+
+    from tests.crawler.crawl import ROOT
+
+    code = (
+        "import sys\n"
+        "import crawler.oauth.authorize, crawler.oauth.keeper, crawler.oauth.placement\n"
+        "import crawler.oauth.redis_store, crawler.oauth.standard, crawler.oauth.wechat\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
