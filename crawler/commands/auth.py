@@ -58,6 +58,11 @@ class Authorize(Subcommand):
         from crawler.oauth.authorize import authorize
 
         provider = configured.provider(settings, args.provider)
+        if provider.grant != "refresh_token":
+            raise ProviderError(
+                f"provider {provider.name!r} uses the {provider.grant} grant: crawls fetch its "
+                "tokens themselves, there is nothing to authorize"
+            )
         store = configured.token_store(settings)
         keeper = configured.keeper(settings, provider, args.credential, store)
 

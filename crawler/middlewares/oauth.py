@@ -214,7 +214,13 @@ class OAuthMiddleware:
         if self._waiters is not None:
             waiter: Deferred = Deferred()
             self._waiters.append(waiter)
-            return await maybe_deferred_to_future(waiter)
+            try:
+                return await maybe_deferred_to_future(waiter)
+            except (
+                OAuthFailure,
+                LockTimeout,
+            ) as exc:  # the renewal it waited for stopped the crawl
+                raise IgnoreRequest(str(exc)) from None
         self._waiters = []
         call = self.keeper.token if rejected is None else (lambda: self.keeper.renew(rejected))
         try:

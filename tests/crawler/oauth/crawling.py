@@ -21,7 +21,7 @@ args:
   site: http://127.0.0.1:8000
 item: {{key: id}}
 start:
-  - url: "{{site}}/api/items?page=1"
+  - url: "{{site}}/api/items?page={pages}"
     page: items
 pages:
   items:
@@ -52,11 +52,13 @@ class Run:
 
 
 def crawl_command(
-    tmp_path: Path, name: str, site: str, providers: dict, *settings: str
+    tmp_path: Path, name: str, site: str, providers: dict, *settings: str, pages: str = "1"
 ) -> list[str]:
+    """The command line; ``pages`` is the start page, or a range of them (``{1..8}``)."""
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
-    (rules / "oauth_items.yaml").write_text(RULE.format(provider=next(iter(providers))))
+    rule = RULE.format(provider=next(iter(providers)), pages=pages)
+    (rules / "oauth_items.yaml").write_text(rule)
     out = tmp_path / f"{name}.jsonl"
     return [
         *SCRAPY, "crawl", "oauth_items", "-a", f"site={site}", "-O", str(out),
@@ -93,9 +95,11 @@ def finish(tmp_path: Path, name: str, returncode: int, log: str) -> Run:
     return Run(returncode, log, items, records, text)
 
 
-def crawl(tmp_path: Path, site: str, providers: dict, *settings: str, name: str = "run") -> Run:
+def crawl(
+    tmp_path: Path, site: str, providers: dict, *settings: str, name: str = "run", pages: str = "1"
+) -> Run:
     proc = subprocess.run(
-        crawl_command(tmp_path, name, site, providers, *settings),
+        crawl_command(tmp_path, name, site, providers, *settings, pages=pages),
         cwd=ROOT, capture_output=True, text=True, timeout=120, env=environment(),
     )  # fmt: skip
     return finish(tmp_path, name, proc.returncode, proc.stderr)

@@ -102,7 +102,8 @@ def test_a_refused_refresh_token_stops_the_crawl_with_exit_5_and_what_to_do(
     )
     with SqliteTokenStore(tmp_path / "oauth.db").exclusive(f"{name}/default") as tx:
         tx.put(stale)
-    run = crawl(tmp_path, server.url, {name: spec})
+    # eight start pages, four at a time: the requests waiting for the one renewal stop with it
+    run = crawl(tmp_path, server.url, {name: spec}, "-s", "CONCURRENT_REQUESTS=4", pages="{1..8}")
     assert run.returncode == 5, run.log[-3000:]
     assert f"run `scrapy auth authorize {name}` again" in run.log and refused in run.log
     assert run.stat("oauth/stopped") == "invalid_grant"
