@@ -156,4 +156,5 @@ def test_scrapy_validate_on_a_directory_of_mutants(tmp_path: Path) -> None:
     assert re.search(rf"{len(examples)} rule file\(s\)", proc.stdout), proc.stdout[-2000:]
     peak = float(re.search(r"MAXRSS_MB=([\d.]+)", proc.stderr).group(1))
     assert peak < 200, f"peak RSS {peak} MB"
+    print(f"validate of {len(examples)} mutants: peak RSS {peak} MB, {elapsed:.1f} s")
     assert elapsed < 10 * len(examples)  # a bound per file, as for one validate each

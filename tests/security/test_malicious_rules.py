@@ -102,14 +102,14 @@ def test_crawl_refuses_a_malicious_rule_without_a_traceback(rules: Path, name: s
 def test_the_alias_bomb_is_refused_fast_and_small():
     text = (CORPUS / "alias_bomb.yaml").read_text()
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on a shared machine do not count
     with pytest.raises(YamlError):
         load_yaml(text, "alias_bomb.yaml")
-    elapsed = time.perf_counter() - started
+    used = time.process_time() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 100 * 1024 * 1024, peak
-    assert elapsed < 1.0, elapsed  # a safety bound (refused, not expanded), not a speed target
+    assert used < 1.0, used  # a safety bound (refused, not expanded), not a speed target
 
 
 def test_a_file_too_big_to_be_a_rule_is_refused(rules: Path):
