@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from crawler.service.auth import read_access, require_role
+from crawler.service.auth import Editor, read_access
 from crawler.service.exports import EXPORT_FORMATS, export_stream
 from crawler.service.replay import replay, rule_routes
 from crawler.store.base import Store
@@ -235,7 +235,7 @@ def replay_dead(
     request: Request,
     name: str,
     body: ReplayRequest,
-    who: dict = Depends(require_role("editor")),
+    who: Editor,
 ) -> dict[str, Any]:
     """Validate dead letters again (the rule or item type may have been fixed): those that
     pass are stored, the others stay, with their new reason."""

@@ -17,7 +17,7 @@ from crawler.rules.files import read_text, rule_files
 from crawler.rules.requests import url_problem
 from crawler.schedule.pauses import Pauses
 from crawler.schedule.timing import next_fire
-from crawler.service.auth import read_access, require_role
+from crawler.service.auth import Editor, read_access
 from crawler.service.launcher import RuleBusy, iso
 from crawler.service.rulefiles import (
     PreviewError,
@@ -144,7 +144,7 @@ def _compile(request: Request, text: str, name: str | None) -> tuple[Rule | None
 
 @router.post("/validate")
 def validate(
-    request: Request, body: RuleText, who: dict = Depends(require_role("editor"))
+    request: Request, body: RuleText, who: Editor
 ) -> dict[str, Any]:
     rule, problems = _compile(request, body.yaml, body.name)
     return {"ok": rule is not None, "problems": [problem_json(p) for p in problems]}
@@ -152,7 +152,7 @@ def validate(
 
 @router.post("/preview")
 async def preview(
-    request: Request, body: PreviewRequest, who: dict = Depends(require_role("editor"))
+    request: Request, body: PreviewRequest, who: Editor
 ) -> Any:
     rule, problems = await run_in_threadpool(_compile, request, body.yaml, None)
     if rule is None:
@@ -193,7 +193,7 @@ async def preview(
 
 @router.put("/{name}")
 def save(
-    request: Request, name: str, body: RuleText, who: dict = Depends(require_role("editor"))
+    request: Request, name: str, body: RuleText, who: Editor
 ) -> Any:
     rule, problems = _compile(request, body.yaml, name)
     if rule is None:
@@ -226,7 +226,7 @@ def run_now(
     request: Request,
     name: str,
     body: RunRequest | None = None,
-    who: dict = Depends(require_role("editor")),
+    who: Editor,
 ) -> Any:
     try:
         check_name(name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from crawler.service.auth import read_access, require_role
+from crawler.service.auth import Editor, read_access
 from crawler.service.items import page_limit
 from crawler.service.runrecords import detail, exit_code_of, summary
 from crawler.store.browse import CursorError
@@ -116,9 +116,7 @@ def get_log(request: Request, run_id: str, offset: int = 0) -> dict[str, Any]:
 
 
 @router.post("/{run_id}/stop")
-def stop_run(
-    request: Request, run_id: str, who: dict = Depends(require_role("editor"))
-) -> dict[str, Any]:
+def stop_run(request: Request, run_id: str, who: Editor) -> dict[str, Any]:
     record, live = find_run(request, run_id)
     launcher = request.app.state.launcher
     own = launcher.find(run_id) or launcher.find(record.get("schedule_run_id") or "")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from crawler.schedule.pauses import Pauses
-from crawler.service.auth import read_access, require_role
+from crawler.service.auth import Editor, read_access
 from crawler.service.rulefiles import RuleFileError, check_name
 from crawler.service.rules import last_run, project_state, schedule_json
 
@@ -41,12 +41,12 @@ def _scheduled_rule(request: Request, rule: str) -> str:
 
 
 @router.post("/{rule}/pause")
-def pause(request: Request, rule: str, who: dict = Depends(require_role("editor"))) -> dict:
+def pause(request: Request, rule: str, who: Editor) -> dict:
     Pauses(request.app.state.config.schedule_dir).pause(_scheduled_rule(request, rule))
     return {"rule": rule, "paused": True}
 
 
 @router.post("/{rule}/resume")
-def resume(request: Request, rule: str, who: dict = Depends(require_role("editor"))) -> dict:
+def resume(request: Request, rule: str, who: Editor) -> dict:
     Pauses(request.app.state.config.schedule_dir).resume(_scheduled_rule(request, rule))
     return {"rule": rule, "paused": False}

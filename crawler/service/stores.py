@@ -7,6 +7,7 @@ connections); a test injects its own factory.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -60,8 +61,6 @@ class StoreProvider:
         with self._lock:
             opened, self._opened = self._opened, []
         for store in opened:
-            try:
+            with contextlib.suppress(Exception):  # at shutdown: nothing left to do about it
                 store.close()
-            except Exception:  # closing at shutdown: nothing left to do about it
-                pass
         self._local = threading.local()
