@@ -143,17 +143,13 @@ def _compile(request: Request, text: str, name: str | None) -> tuple[Rule | None
 
 
 @router.post("/validate")
-def validate(
-    request: Request, body: RuleText, who: Editor
-) -> dict[str, Any]:
+def validate(request: Request, body: RuleText, who: Editor) -> dict[str, Any]:
     rule, problems = _compile(request, body.yaml, body.name)
     return {"ok": rule is not None, "problems": [problem_json(p) for p in problems]}
 
 
 @router.post("/preview")
-async def preview(
-    request: Request, body: PreviewRequest, who: Editor
-) -> Any:
+async def preview(request: Request, body: PreviewRequest, who: Editor) -> Any:
     rule, problems = await run_in_threadpool(_compile, request, body.yaml, None)
     if rule is None:
         return JSONResponse(
@@ -192,9 +188,7 @@ async def preview(
 
 
 @router.put("/{name}")
-def save(
-    request: Request, name: str, body: RuleText, who: Editor
-) -> Any:
+def save(request: Request, name: str, body: RuleText, who: Editor) -> Any:
     rule, problems = _compile(request, body.yaml, name)
     if rule is None:
         return JSONResponse(
@@ -225,8 +219,8 @@ def _run_args(rule: Rule, args: dict[str, Scalar], maximum: int) -> dict[str, st
 def run_now(
     request: Request,
     name: str,
-    body: RunRequest | None = None,
     who: Editor,
+    body: RunRequest | None = None,
 ) -> Any:
     try:
         check_name(name)
