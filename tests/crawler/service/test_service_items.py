@@ -27,7 +27,9 @@ def seed(service: Service, n: int = 30) -> None:
 
 def test_collections_list_counts_dead_letters_and_history(service: Service) -> None:
     seed(service)
-    service.store.upsert_many("books", [{"url": "http://x/1", "price": 5.0}], ("url",), history=True)
+    service.store.upsert_many(
+        "books", [{"url": "http://x/1", "price": 5.0}], ("url",), history=True
+    )
     service.store.dead_letter("books", [{"url": "bad"}], ["missing title"])
     service.store.dead_letter("lost", [{"x": 1}], ["no key"])  # every item went to dead letters
     answer = service.client.get("/api/collections").json()["items"]
@@ -98,8 +100,14 @@ def test_one_item_with_its_history_newest_first(service: Service) -> None:
 def test_dead_letters_listed_and_replayed_after_the_fix(service: Service) -> None:
     # Items of the sample_books rule (item type book) that failed validation: price missing.
     dead = [
-        {"_url": f"http://x/book/{i}.html", "_rule": "sample_books", "_page": "book",
-         "title": f"B{i}", "price": None, "_errors": ["price: None is not of type 'number'"]}
+        {
+            "_url": f"http://x/book/{i}.html",
+            "_rule": "sample_books",
+            "_page": "book",
+            "title": f"B{i}",
+            "price": None,
+            "_errors": ["price: None is not of type 'number'"],
+        }
         for i in range(3)
     ]
     service.store.dead_letter("sample_books", dead, ["price: None is not of type 'number'"] * 3)
@@ -108,7 +116,10 @@ def test_dead_letters_listed_and_replayed_after_the_fix(service: Service) -> Non
     assert listed["items"][0]["_reason"].startswith("price")
     ids = [d["_dead_id"] for d in listed["items"]]
     body = {"ids": ids}
-    assert service.client.post("/api/collections/sample_books/dead/replay", json=body).status_code == 401
+    assert (
+        service.client.post("/api/collections/sample_books/dead/replay", json=body).status_code
+        == 401
+    )
     # Not fixed yet: they stay dead.
     answer = service.client.post(
         "/api/collections/sample_books/dead/replay", json=body, headers=service.auth
@@ -133,8 +144,15 @@ def test_dead_letters_listed_and_replayed_after_the_fix(service: Service) -> Non
 def test_replay_keeps_an_item_aside_under_its_new_reason(service: Service) -> None:
     service.store.dead_letter(
         "sample_books",
-        [{"_url": "http://x/book/1.html", "_rule": "sample_books", "_page": "book",
-          "title": "", "price": 3}],
+        [
+            {
+                "_url": "http://x/book/1.html",
+                "_rule": "sample_books",
+                "_page": "book",
+                "title": "",
+                "price": 3,
+            }
+        ],
         ["old reason"],
     )
     answer = service.client.post(

@@ -17,8 +17,14 @@ def test_rules_listed_with_validity_schedule_and_last_run(service: Service) -> N
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("\nstart:", '\nschedule: {cron: "0 3 * * *"}\nstart:', 1))
     service.store.record_run(
-        {"run_id": "r1", "rule": "sample_books", "started_at": "2026-01-01T00:00:00Z",
-         "finished_at": "2026-01-01T00:01:00Z", "finish_reason": "finished", "items": 61}
+        {
+            "run_id": "r1",
+            "rule": "sample_books",
+            "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": "2026-01-01T00:01:00Z",
+            "finish_reason": "finished",
+            "items": 61,
+        }
     )
     rules = {r["name"]: r for r in service.client.get("/api/rules").json()["items"]}
     assert rules["broken"]["valid"] is False and rules["broken"]["problems"] >= 1
@@ -27,7 +33,10 @@ def test_rules_listed_with_validity_schedule_and_last_run(service: Service) -> N
     assert books["schedule"]["cron"] == "0 3 * * *" and books["schedule"]["paused"] is False
     assert books["schedule"]["next_run"].endswith("T03:00:00.000Z")
     assert books["last_run"] == {
-        "run_id": "r1", "status": "finished", "finished_at": "2026-01-01T00:01:00Z", "items": 61
+        "run_id": "r1",
+        "status": "finished",
+        "finished_at": "2026-01-01T00:01:00Z",
+        "items": 61,
     }
     schedules = service.client.get("/api/schedules").json()["items"]
     assert [s["rule"] for s in schedules] == ["sample_books"]
@@ -68,7 +77,9 @@ def test_validate_reports_problems_at_their_line(service: Service) -> None:
 def test_a_rule_that_would_run_code_or_touch_files_is_refused(service: Service) -> None:
     text = (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
     evil = text + "settings:\n  ITEM_PIPELINES: {os.system: 1}\n  FEEDS: {/tmp/x.json: {}}\n"
-    answer = service.client.put("/api/rules/sample_books", json={"yaml": evil}, headers=service.auth)
+    answer = service.client.put(
+        "/api/rules/sample_books", json={"yaml": evil}, headers=service.auth
+    )
     assert answer.status_code == 422
     messages = " ".join(p["message"] for p in answer.json()["problems"])
     assert "ITEM_PIPELINES cannot be set by a rule" in messages
@@ -80,7 +91,9 @@ def test_save_is_validated_atomic_and_keeps_the_previous_version(service: Servic
     before = path.read_text(encoding="utf-8")
     after = before.replace("Books of the bundled sample site", "Edited from the dashboard")
     assert service.client.put("/api/rules/sample_books", json={"yaml": after}).status_code == 401
-    answer = service.client.put("/api/rules/sample_books", json={"yaml": after}, headers=service.auth)
+    answer = service.client.put(
+        "/api/rules/sample_books", json={"yaml": after}, headers=service.auth
+    )
     assert answer.status_code == 200, answer.text
     previous = Path(answer.json()["previous"])
     assert answer.json()["saved"] is True and previous.read_text(encoding="utf-8") == before
@@ -109,7 +122,7 @@ def test_save_is_validated_atomic_and_keeps_the_previous_version(service: Servic
 def test_preview_runs_the_posted_rule_on_a_page(sqlite_service: Service, sample_site: str) -> None:
     service = sqlite_service
     text = (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
-    text = text.replace('name: sample_books', 'name: draft_books')
+    text = text.replace("name: sample_books", "name: draft_books")
     body = {"yaml": text, "url": f"{sample_site}/", "args": {"site": sample_site}}
     answer = service.client.post("/api/rules/preview", json=body, headers=service.auth)
     assert answer.status_code == 200, answer.text

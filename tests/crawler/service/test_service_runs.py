@@ -20,8 +20,15 @@ def record(store, run_id: str, rule: str, started: str, **fields) -> None:
 
 def test_runs_newest_first_filtered_and_paged(service: Service) -> None:
     for i in range(6):
-        record(service.store, f"r{i}", "a" if i % 2 else "b", f"2026-01-0{i + 1}T00:00:00Z",
-               finish_reason="finished", exit_code=0 if i != 5 else 7, items=i)
+        record(
+            service.store,
+            f"r{i}",
+            "a" if i % 2 else "b",
+            f"2026-01-0{i + 1}T00:00:00Z",
+            finish_reason="finished",
+            exit_code=0 if i != 5 else 7,
+            items=i,
+        )
     record(service.store, "old", "a", "2025-01-01T00:00:00Z", finish_reason="finished")
     runs = service.client.get("/api/runs").json()
     assert [r["run_id"] for r in runs["items"]] == ["r5", "r4", "r3", "r2", "r1", "r0", "old"]
@@ -122,7 +129,8 @@ def test_run_now_streams_progress_and_log_then_end(launched) -> None:
     service, launcher = launched
     assert service.client.post("/api/rules/sample_books/run").status_code == 401
     answer = service.client.post(
-        "/api/rules/sample_books/run", json={"args": {"site": "http://127.0.0.1:9"}},
+        "/api/rules/sample_books/run",
+        json={"args": {"site": "http://127.0.0.1:9"}},
         headers=service.auth,
     )
     assert answer.status_code == 200, answer.text
@@ -181,7 +189,8 @@ def test_stop_a_running_crawl(backend, tmp_path) -> None:
 def test_a_real_crawl_run_from_the_api(tmp_path, sample_site) -> None:
     for service in make_service("sqlite", tmp_path):
         answer = service.client.post(
-            "/api/rules/sample_books/run", json={"args": {"site": sample_site}},
+            "/api/rules/sample_books/run",
+            json={"args": {"site": sample_site}},
             headers=service.auth,
         )
         run_id = answer.json()["run_id"]
