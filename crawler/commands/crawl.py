@@ -1,8 +1,7 @@
-"""``scrapy crawl``: Scrapy's command, plus the exit status of a crawl that a component stopped.
-
-Today that is the OAuth middleware (crawler/middlewares/oauth.py): stat ``oauth/stopped`` makes
-the crawl exit 5 (``blocked``: the authorization failed), or 4 (``start_error``) when it names a
-provider configuration that cannot work. The exit-status contract is crawler/exitcodes.py.
+"""``scrapy crawl``: Scrapy's command, plus the exit status of a crawl that a component stopped
+or judged: stat ``oauth/stopped`` (the OAuth middleware) exits 5 (``blocked``), or 4
+(``start_error``) for a provider configuration that cannot work; ``monitors/failed`` above 0
+exits 7 (``monitor_failed``). The exit-status contract is crawler/exitcodes.py.
 """
 
 from __future__ import annotations
@@ -26,6 +25,12 @@ def oauth_status(stats: dict) -> str | None:
     return "start_error" if reason == "not_configured" else "blocked"
 
 
+def final_status(stats: dict) -> str | None:
+    if (stats.get("monitors/failed") or 0) > 0:
+        return "monitor_failed"
+    return oauth_status(stats)
+
+
 class Command(ScrapyCrawl):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
@@ -37,6 +42,6 @@ class Command(ScrapyCrawl):
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
             return
-        status = oauth_status(crawler.stats.get_stats() if crawler.stats else {})
+        status = final_status(crawler.stats.get_stats() if crawler.stats else {})
         if status is not None:
             self.exitcode = EXIT_CODES[status]

@@ -25,6 +25,9 @@ GROUPS = (
     "crawler.defaults.distributed",
     "crawler.defaults.schedule",
     "crawler.defaults.auth",
+    "crawler.defaults.service",
+    "crawler.defaults.monitors",
+    "crawler.defaults.push",
     "proxies.defaults",
 )
 
