@@ -1,0 +1,90 @@
+// Building DOM nodes: h() for elements, plus the few formatters every page shows values with.
+// Text always goes in as text nodes (never innerHTML), so data from the API cannot inject markup.
+
+import { locale } from "./i18n.js";
+
+/** h("a.btn", {href: "#/"}, "text", child, ...): an element with classes, attributes, children. */
+export function h(tag, attrs, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const node = document.createElement(name || "div");
+  if (classes.length) node.className = classes.join(" ");
+  if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
+    children.unshift(attrs);
+    attrs = null;
+  }
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "dataset") {
+      Object.assign(node.dataset, value);
+    } else if (key === "value" || key === "checked") {
+      node[key] = value;
+    } else {
+      node.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace every child of node with children. */
+export function replace(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+/** A number in the current locale ("—" when absent). */
+export function num(value) {
+  if (value === undefined || value === null || value === "") return "—";
+  if (typeof value !== "number") return String(value);
+  return new Intl.NumberFormat(locale()).format(value);
+}
+
+/** A share 0..1 as a percentage ("—" when absent). */
+export function pct(value) {
+  if (value === undefined || value === null || Number.isNaN(value)) return "—";
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(
+    value,
+  );
+}
+
+/** An ISO timestamp as a short local date and time ("—" when absent). */
+export function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "medium" }).format(
+    date,
+  );
+}
+
+/** Seconds between two ISO timestamps, as "1 min 5 s" ("—" when unknown). */
+export function duration(start, end) {
+  if (!start) return "—";
+  const seconds = Math.max(0, ((end ? new Date(end) : new Date()) - new Date(start)) / 1000);
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds % 60)} s`;
+}
+
+/** errors / pages as a share, or null when nothing was fetched. */
+export function rate(part, whole) {
+  return whole ? (part || 0) / whole : null;
+}
+
+/** A status badge coloured by kind (ok, live, warn, bad), with its text. */
+export function badge(status, text) {
+  const kinds = { finished: "ok", ok: "ok", true: "ok", running: "live", interrupted: "warn" };
+  const kind = kinds[String(status)] || (status === undefined || status === null ? "warn" : "bad");
+  return h(`span.badge.badge-${kind}`, text ?? String(status ?? "—"));
+}
