@@ -3,12 +3,21 @@
 
 import { locale } from "./i18n.js";
 
-/** h("a.btn", {href: "#/"}, "text", child, ...): an element with classes, attributes, children. */
+/**
+ * h("a#id.btn.big", {href: "#/"}, "text", child, ...): an element with an id, classes,
+ * attributes and children (strings become text nodes; null, undefined and false are left out).
+ */
 export function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split(".");
-  const node = document.createElement(name || "div");
+  const [name, ...parts] = tag.split(/(?=[.#])/);
+  const node = document.createElement(name.startsWith(".") || name.startsWith("#") ? "div" : name);
+  if (name.startsWith(".") || name.startsWith("#")) parts.unshift(name);
+  const classes = parts.filter((p) => p.startsWith(".")).map((p) => p.slice(1));
+  const id = parts.find((p) => p.startsWith("#"));
+  if (id) node.id = id.slice(1);
   if (classes.length) node.className = classes.join(" ");
-  if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
+  const plain =
+    attrs && typeof attrs === "object" && !(attrs instanceof Node) && !Array.isArray(attrs);
+  if (!plain) {
     children.unshift(attrs);
     attrs = null;
   }

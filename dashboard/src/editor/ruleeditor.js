@@ -2,8 +2,9 @@
 // rule JSON Schema (rules/rule.schema.json, bundled at build time, through codemirror-json-schema),
 // plus the compiler's own problems (POST /api/rules/validate) shown inline at their line.
 
+import { indentWithTab } from "@codemirror/commands";
 import { EditorState } from "@codemirror/state";
-import { EditorView } from "@codemirror/view";
+import { EditorView, keymap } from "@codemirror/view";
 import { forceLinting, lintGutter, linter } from "@codemirror/lint";
 import { basicSetup } from "codemirror";
 import { yamlSchema } from "codemirror-json-schema/yaml";
@@ -32,6 +33,8 @@ export function createRuleEditor(parent, { doc, label, validate, onChange }) {
       doc,
       extensions: [
         basicSetup,
+        // Tab indents; Escape then Tab leaves the editor (CodeMirror's tab focus mode)
+        keymap.of([indentWithTab]),
         yamlSchema(schema),
         compilerLint,
         lintGutter(),

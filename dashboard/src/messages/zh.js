@@ -161,7 +161,7 @@ export const zh = {
   "editor.newRule": "新规则：保存时才会写入文件。",
   "editor.yaml": "规则 YAML",
   "editor.yamlOf": "规则 {name} 的 YAML",
-  "editor.keys": "Ctrl-Space 补全；Ctrl-] 与 Ctrl-[ 缩进；先按 Esc 再按 Tab 离开编辑器。",
+  "editor.keys": "Ctrl-Space 补全；Tab 缩进；先按 Esc 再按 Tab 离开编辑器。",
   "editor.problems": "问题",
   "editor.valid": "有效：编译器未发现问题。",
   "editor.problemCount": "{errors} 个错误，{warnings} 个警告",
