@@ -256,10 +256,12 @@ export async function render(main, [runId]) {
   }
 
   drawAll();
-  await readLog();
   if (record.live) {
+    // The stream starts with the log's tail; the whole file is read again when the crawl ends.
     status.textContent = t("run.following");
     follow();
+  } else {
+    await readLog();
   }
   return () => closeStream?.();
 }
@@ -269,9 +271,7 @@ function fact(term, value) {
 }
 
 function rateText(value) {
-  return value === undefined || value === null
-    ? "—"
-    : t("run.perMinute", { n: num(Math.round(value)) });
+  return value === undefined || value === null ? "—" : num(Math.round(value));
 }
 
 async function waitForRecord(runId, main) {
