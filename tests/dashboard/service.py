@@ -32,6 +32,7 @@ class Workspace:
         self.site = site
         self.rules = root / "rules"
         self.store_uri = f"sqlite:///{root / 'store.db'}"
+        self.pool_uri = f"sqlite:///{root / 'proxies.db'}"  # no pool until something writes it
         self.rules.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "rules" / "types", self.rules / "types", dirs_exist_ok=True)
         shutil.copy(ROOT / "rules" / "rule.schema.json", self.rules)
@@ -46,6 +47,8 @@ class Workspace:
             "SERVICE_DATA_DIR": self.root / "service",
             "SERVICE_TOKENS_FILE": self.root / "tokens.json",
             "INCREMENTAL_STATE_URI": f"sqlite:///{self.root / 'seen.db'}",
+            "PROXY_POOL_STORE": self.pool_uri,
+            "PROXY_POOL_DATA_DIR": self.root / "proxies",
         }
         return [arg for name, value in values.items() for arg in ("-s", f"{name}={value}")]
 

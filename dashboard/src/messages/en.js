@@ -195,7 +195,7 @@ export const en = {
   "proxies.count": "Proxies",
   "proxies.health": "Pool health",
   "proxies.range": "Over",
-  "proxies.hours": "{n} hours",
+  "proxies.hours": "last {n} h",
   "proxies.noHistory": "No history recorded yet.",
   "proxies.healthLabel": "Alive and dead proxies, {n} points over {hours} hours",
   "proxies.latency": "Latency",

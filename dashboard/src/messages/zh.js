@@ -194,7 +194,7 @@ export const zh = {
   "proxies.count": "代理数",
   "proxies.health": "代理池健康度",
   "proxies.range": "时间范围",
-  "proxies.hours": "{n} 小时",
+  "proxies.hours": "最近 {n} 小时",
   "proxies.noHistory": "还没有历史记录。",
   "proxies.healthLabel": "可用与失效代理数，{hours} 小时内 {n} 个数据点",
   "proxies.latency": "延迟",

@@ -6,7 +6,7 @@ import { COLORS, chart, timeAxis } from "../charts.js";
 import { h, num, pct, replace } from "../dom.js";
 import { t } from "../i18n.js";
 
-const HOURS = [6, 24, 72, 168];
+const HOURS = [1, 6, 24, 72, 168];
 
 export async function render(main, _args, query) {
   const hours = HOURS.includes(Number(query.get("hours"))) ? Number(query.get("hours")) : 24;
@@ -111,7 +111,16 @@ export async function render(main, _args, query) {
     chart(
       latencyBox,
       {
-        xAxis: { type: "category", name: "ms", data: histogram.map(([upper]) => `≤ ${upper}`) },
+        xAxis: {
+          type: "category",
+          name: "ms",
+          // the last bucket has no upper bound: it holds what is slower than the one before
+          data: histogram.map(([upper], i) =>
+            upper === null || upper === undefined
+              ? `> ${histogram[i - 1]?.[0] ?? 0}`
+              : `≤ ${upper}`,
+          ),
+        },
         yAxis: { type: "value", minInterval: 1 },
         series: [
           {
