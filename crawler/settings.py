@@ -9,6 +9,7 @@ from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
+from crawler.defaults.service import *  # noqa: F403
 from crawler.defaults.store import *  # noqa: F403
 from proxies.defaults import *  # noqa: F403  (the proxy pools' own settings)
 

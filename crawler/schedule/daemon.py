@@ -36,6 +36,7 @@ from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
 from crawler.schedule.jobs import Job, Running, launch_scrapy
 from crawler.schedule.locks import RuleLock, SharedRuleLock
+from crawler.schedule.pauses import Pauses
 from crawler.schedule.runs import complete_run_record
 from crawler.schedule.timing import missed_fire, next_fire
 
@@ -85,6 +86,7 @@ class ScheduleDaemon:
         self.lock_dir = config.state_dir / "locks"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.state = self._read_state()
+        self.pauses = Pauses(config.state_dir)
         self.redis = None
         if config.redis_url:
             import redis
@@ -158,6 +160,10 @@ class ScheduleDaemon:
                 job.attempt += 1
                 self.start(job.rule, trigger="retry", attempt=job.attempt, fire=job.fire)
             if now < job.next_run:
+                continue
+            if self.pauses.is_paused(job.rule):  # paused from the data service: let it pass
+                self._remember_fire(job.rule, job.next_run)
+                job.next_run = next_fire(job.schedule, now)
                 continue
             fire = job.next_run
             job.next_run = next_fire(job.schedule, now)
@@ -377,6 +383,7 @@ class ScheduleDaemon:
                     "last_fire": self.state.get(name, {}).get("last_fire"),
                     "catch_up": job.schedule.catch_up,
                     "retries": job.schedule.retries,
+                    "paused": self.pauses.is_paused(name),
                 }
             )
         return rows

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, Self, runtime_checkable
 
+from crawler.store.browse import ItemQuery, Page
 from vocab import mask_url
 
 #: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
@@ -132,6 +133,73 @@ class Store(ABC):
     @abstractmethod
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent run records, newest first, optionally of one rule only."""
+
+    # -- reading, for the data service, exports and push sinks (crawler/store/browse.py) ----
+    # Not abstract: a backend of its own may leave them out and still store items.
+
+    def page_items(self, collection: str, query: ItemQuery) -> Page:
+        """One page of ``collection`` (keyset-paged, filtered, sorted; see :class:`ItemQuery`);
+        each document carries its key as text in ``_key``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot page items")
+
+    def iter_items(self, collection: str, query: ItemQuery) -> Iterator[dict[str, Any]]:
+        """Every document ``query`` matches, streamed page by page (never all in memory)."""
+        cursor = query.cursor
+        while True:
+            page = self.page_items(collection, replace(query, cursor=cursor, count=False))
+            yield from page.items
+            if page.next is None:
+                return
+            cursor = page.next
+
+    def get_item(self, collection: str, key: str) -> dict[str, Any] | None:
+        """The document whose ``_key`` is ``key``, or None."""
+        raise NotImplementedError(f"{type(self).__name__} cannot get one item")
+
+    def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]:
+        """Earlier versions of one item (``{collection}__history``), newest first."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no readable history")
+
+    def ensure_index(self, collection: str, fields: Sequence[str]) -> bool:
+        """An index on ``fields`` (in order), created if missing; False if the collection does
+        not exist."""
+        raise NotImplementedError(f"{type(self).__name__} cannot create indexes")
+
+    def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page:
+        """One page of ``{collection}__dead``, oldest first; each with ``_reason`` and
+        ``_dead_id``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list dead letters")
+
+    def dead_by_ids(self, collection: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} cannot read dead letters")
+
+    def remove_dead(self, collection: str, ids: Sequence[str]) -> int:
+        """Delete dead letters (after a replay stored them); how many were deleted."""
+        raise NotImplementedError(f"{type(self).__name__} cannot remove dead letters")
+
+    def changes(
+        self, collection: str, limit: int, cursor: str | None, before: str | None = None
+    ) -> Page:
+        """Documents new or changed since ``cursor`` (None: from the start), ordered by
+        ``_updated_at`` then by the backend's tie-breaker; ``next`` is where to go on from,
+        set even on the last page (a business system polls with it).
+
+        ``before`` (ISO UTC) leaves out documents changed at or after it. A reader passes a
+        time a little in the past: a write stamped in the same millisecond as the last document
+        read, or committed a moment after its stamp by another process, then still comes after
+        the cursor instead of being passed over."""
+        raise NotImplementedError(f"{type(self).__name__} has no change feed")
+
+    def runs_page(
+        self, rule: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Run records newest first (by ``started_at``), keyset-paged: ``(records, next)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot page run records")
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run record whose ``run_id`` (or ``schedule_run_id``, or the scheduled run id
+        in its stats) is ``run_id``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot get one run record")
 
     @abstractmethod
     def close(self) -> None:

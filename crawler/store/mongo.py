@@ -28,6 +28,7 @@ from crawler.store.documents import (
     plan_upsert,
     utc_now_iso,
 )
+from crawler.store.mongo_browse import MongoBrowsing
 
 DEFAULT_DATABASE = "crawler"
 # A crawl should learn quickly that the server is away (then retry, then spill) rather than
@@ -52,7 +53,7 @@ def _sort_spec(sort: Sort) -> list[tuple[str, int]]:
     return [(field, DESCENDING if direction < 0 else ASCENDING) for field, direction in sort]
 
 
-class MongoStore(Store):
+class MongoStore(MongoBrowsing, Store):
     """The MongoDB backend; see the module docstring."""
 
     def __init__(self, uri: str, client: Any = None) -> None:

@@ -38,6 +38,7 @@ from crawler.store.documents import (
     plan_upsert,
     utc_now_iso,
 )
+from crawler.store.sqlite_browse import SqliteBrowsing
 
 # SQLite builds before 3.32 allow 999 parameters per statement.
 _IN_CHUNK = 900
@@ -123,7 +124,7 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
-class SqliteStore(Store):
+class SqliteStore(SqliteBrowsing, Store):
     """The embedded backend; see the module docstring for the layout."""
 
     def __init__(self, uri: str) -> None:

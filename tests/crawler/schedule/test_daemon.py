@@ -272,3 +272,22 @@ def test_daemons_on_two_machines_share_a_lock_in_redis(tmp_path, rules, launcher
     for daemon in daemons:
         daemon.tick()
     assert len(launcher.started) == 2
+
+
+def test_a_paused_schedule_lets_its_fire_times_pass_until_resumed(tmp_path, rules, launcher):
+    from crawler.schedule.pauses import Pauses
+
+    write_rule(rules, '{cron: "* * * * *"}')
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, 59, tzinfo=UTC))
+    daemon = make_daemon(tmp_path, rules, clock, launcher)
+    Pauses(tmp_path / "schedule").pause("sample_books")
+    daemon.tick()
+    clock.advance(seconds=1)  # 12:01: due, but paused
+    daemon.tick()
+    assert launcher.started == []
+    assert daemon.jobs["sample_books"].next_run == datetime(2026, 3, 1, 12, 2, tzinfo=UTC)
+    assert daemon.listing()[0]["paused"] is True
+    Pauses(tmp_path / "schedule").resume("sample_books")
+    clock.advance(minutes=1)  # 12:02: runs again
+    daemon.tick()
+    assert len(launcher.started) == 1

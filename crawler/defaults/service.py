@@ -1,0 +1,42 @@
+"""The data service (`scrapy serve`, crawler/service; docs/service.md) and its API tokens
+(`scrapy tokens`)."""
+
+from pathlib import Path
+
+project_root = Path(__file__).resolve().parents[2]
+
+SERVICE_HOST = "127.0.0.1"  # a non-loopback address is refused unless API tokens are configured
+SERVICE_PORT = 6800
+# API tokens, hashed (`scrapy tokens create`): a file outside the repository (data/ is ignored).
+SERVICE_TOKENS_FILE = str(project_root / "data" / "service" / "tokens.json")
+# Name of an environment variable holding more tokens (comma-separated, 16+ characters each).
+SERVICE_TOKENS_ENV = "CRAWLER_SERVICE_TOKENS"
+SERVICE_DATA_DIR = str(project_root / "data" / "service")  # proxy pool samples
+# The dashboard's built assets, served at / when present (index.html).
+SERVICE_DASHBOARD_DIR = str(project_root / "dashboard" / "dist")
+SERVICE_PAGE_MAX = 500  # the most documents one page of any list may ask for
+SERVICE_HISTORY_MAX = 100  # earlier versions returned with one item
+SERVICE_LOG_CHUNK = 65536  # bytes of a log returned per request
+SERVICE_EVENTS_POLL = 1.0  # seconds between looks at a running crawl's record and log
+SERVICE_EVENTS_MAX_SECONDS = 86400.0  # an event stream ends after this long whatever happens
+SERVICE_PREVIEW_TIMEOUT = 60.0  # seconds a preview (a `scrapy preview` process) may take
+SERVICE_PREVIEW_MAX_OUTPUT = 4_000_000  # bytes of a preview's output read back
+SERVICE_CHANGES_SETTLE = 2.0  # the change feed leaves out writes younger than this (seconds)
+SERVICE_AUTO_INDEX = True  # create the index a sorted or filtered item listing needs
+SERVICE_AUTO_INDEX_MAX = 8  # ... at most this many per collection and service process
+SERVICE_REPLAY_MAX = 10_000  # dead letters replayed by one request
+SERVICE_RUN_ARGS_MAX = 50  # rule arguments one run request may pass
+SERVICE_PROXY_SAMPLE_INTERVAL = 300.0  # seconds between samples of the proxy pool's health
+SERVICE_PROXY_HISTORY_DAYS = 7.0  # samples kept
+SERVICE_PROXY_RUNS = 200  # recent run records the per-domain proxy success is computed from
+
+minimums = {
+    "SERVICE_PORT": 0,
+    "SERVICE_PAGE_MAX": 1,
+    "SERVICE_HISTORY_MAX": 0,
+    "SERVICE_LOG_CHUNK": 1024,
+    "SERVICE_EVENTS_POLL": 0.01,
+    "SERVICE_PREVIEW_TIMEOUT": 1,
+    "SERVICE_CHANGES_SETTLE": 0,
+    "SERVICE_PROXY_SAMPLE_INTERVAL": 1,
+}

@@ -1,0 +1,89 @@
+"""What the data service is configured with, read once from the Scrapy settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+
+# Settings a crawl started by the service must not inherit from its command line.
+NOT_FORWARDED = frozenset(
+    {"LOG_FILE", "LOG_ENABLED", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED", "SERVICE_HOST"}
+)
+
+
+def forwarded_settings(settings: BaseSettings) -> tuple[tuple[str, str], ...]:
+    """``-s NAME=VALUE`` given to ``scrapy serve``, passed on to the crawls and previews it
+    starts (as ``scrapy schedule`` does)."""
+    cmdline = SETTINGS_PRIORITIES["cmdline"]
+    return tuple(
+        (name, str(attr.value))
+        for name, attr in settings.attributes.items()
+        if attr.priority >= cmdline
+        and name not in NOT_FORWARDED
+        and isinstance(attr.value, str | int | float | bool)
+    )
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    store_uri: str
+    rules_dir: Path
+    schedule_dir: Path
+    data_dir: Path
+    dashboard_dir: Path
+    tokens_file: Path
+    tokens_env: str
+    page_max: int
+    history_max: int
+    log_chunk: int
+    events_poll: float
+    events_max_seconds: float
+    preview_timeout: float
+    preview_max_output: int
+    changes_settle: float
+    auto_index: bool
+    auto_index_max: int
+    replay_max: int
+    run_args_max: int
+    stop_grace: float
+    proxy_sample_interval: float
+    proxy_history_days: float
+    proxy_runs: int
+    crawl_settings: tuple[tuple[str, str], ...] = ()
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, **overrides: Any) -> ServiceConfig:
+        s = settings
+        values: dict[str, Any] = {
+            "store_uri": s.get("STORE_URI") or "",
+            "rules_dir": Path(s.get("RULES_DIR")),
+            "schedule_dir": Path(s.get("SCHEDULE_DIR")),
+            "data_dir": Path(s.get("SERVICE_DATA_DIR")),
+            "dashboard_dir": Path(s.get("SERVICE_DASHBOARD_DIR")),
+            "tokens_file": Path(s.get("SERVICE_TOKENS_FILE")).expanduser(),
+            "tokens_env": s.get("SERVICE_TOKENS_ENV"),
+            "page_max": s.getint("SERVICE_PAGE_MAX"),
+            "history_max": s.getint("SERVICE_HISTORY_MAX"),
+            "log_chunk": s.getint("SERVICE_LOG_CHUNK"),
+            "events_poll": s.getfloat("SERVICE_EVENTS_POLL"),
+            "events_max_seconds": s.getfloat("SERVICE_EVENTS_MAX_SECONDS"),
+            "preview_timeout": s.getfloat("SERVICE_PREVIEW_TIMEOUT"),
+            "preview_max_output": s.getint("SERVICE_PREVIEW_MAX_OUTPUT"),
+            "changes_settle": s.getfloat("SERVICE_CHANGES_SETTLE"),
+            "auto_index": s.getbool("SERVICE_AUTO_INDEX"),
+            "auto_index_max": s.getint("SERVICE_AUTO_INDEX_MAX"),
+            "replay_max": s.getint("SERVICE_REPLAY_MAX"),
+            "run_args_max": s.getint("SERVICE_RUN_ARGS_MAX"),
+            "stop_grace": s.getfloat("SCHEDULE_STOP_GRACE"),
+            "proxy_sample_interval": s.getfloat("SERVICE_PROXY_SAMPLE_INTERVAL"),
+            "proxy_history_days": s.getfloat("SERVICE_PROXY_HISTORY_DAYS"),
+            "proxy_runs": s.getint("SERVICE_PROXY_RUNS"),
+            "crawl_settings": forwarded_settings(s),
+            "host": s.get("SERVICE_HOST"),
+        }
+        values.update(overrides)
+        return cls(**values)

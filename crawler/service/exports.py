@@ -1,0 +1,100 @@
+"""Streamed exports of a collection: JSON Lines, CSV or one JSON array, written page by page
+(keyset cursors), so the service never holds the collection in memory.
+
+CSV needs its columns first: a first pass collects the field names (only the names are kept),
+a second writes the rows; nested values are written as JSON text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from crawler.store.base import Store
+from crawler.store.browse import ItemQuery
+from crawler.store.documents import dumps
+
+EXPORT_FORMATS = ("jsonl", "csv", "json")
+MEDIA_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+_FLUSH_BYTES = 64 * 1024
+
+
+def documents(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[dict]:
+    cursor = None
+    while True:
+        page = get_store().page_items(collection, replace(query, cursor=cursor, count=False))
+        yield from page.items
+        if page.next is None:
+            return
+        cursor = page.next
+
+
+def _buffered(pieces: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _FLUSH_BYTES:
+            yield "".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
+
+
+def _jsonl(docs: Iterator[dict]) -> Iterator[str]:
+    for doc in docs:
+        yield dumps(doc) + "\n"
+
+
+def _json(docs: Iterator[dict]) -> Iterator[str]:
+    yield "["
+    first = True
+    for doc in docs:
+        yield ("\n" if first else ",\n") + dumps(doc)
+        first = False
+    yield "\n]\n"
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return value
+
+
+def _csv(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[str]:
+    names: dict[str, None] = {"_key": None}
+    for doc in documents(get_store, collection, query):
+        for name in doc:
+            names.setdefault(name, None)
+    columns = list(names)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for doc in documents(get_store, collection, query):
+        writer.writerow([_cell(doc.get(c)) for c in columns])
+        if out.tell() >= _FLUSH_BYTES:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def export_stream(
+    get_store: Callable[[], Store], collection: str, query: ItemQuery, fmt: str
+) -> tuple[str, Iterator[bytes]]:
+    """``(media type, body chunks)`` of an export."""
+    if fmt == "csv":
+        return MEDIA_TYPES[fmt], _buffered(_csv(get_store, collection, query))
+    docs = documents(get_store, collection, query)
+    pieces = _jsonl(docs) if fmt == "jsonl" else _json(docs)
+    return MEDIA_TYPES[fmt], _buffered(pieces)

@@ -1,0 +1,200 @@
+"""Crawls started from the service ("run now"): ``scrapy crawl`` in a process of its own, as
+the scheduler starts them (:func:`crawler.schedule.jobs.launch_scrapy`), under the same per-rule
+lock, its output in a log file under ``SCHEDULE_DIR/logs``.
+
+The run id is passed as ``SCHEDULE_RUN_ID``, so the crawl's own run record carries it; when the
+process ends, the exit status and log file are merged into that record, as the scheduler does
+(:func:`crawler.schedule.runs.complete_run_record`), through the service's own store.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.schedule.jobs import launch_scrapy
+from crawler.schedule.locks import RuleLock
+from crawler.service.config import ServiceConfig
+from crawler.store import Store
+
+logger = logging.getLogger(__name__)
+
+Launcher = Callable[[list[str], Path], subprocess.Popen]
+
+
+class RuleBusy(RuntimeError):
+    """The rule is being crawled already (from here, the scheduler or another process)."""
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class ServiceRun:
+    run_id: str
+    rule: str
+    proc: subprocess.Popen
+    lock: RuleLock
+    log_file: Path
+    started_at: datetime
+    args: dict[str, str] = field(default_factory=dict)
+    terminated_at: datetime | None = None
+    exit_code: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        """What the service knows of the run before the crawl's own record exists."""
+        return {
+            "run_id": self.run_id,
+            "rule": self.rule,
+            "status": "running" if self.exit_code is None else None,
+            "exit_code": self.exit_code,
+            "started_at": iso(self.started_at),
+            "log_file": str(self.log_file),
+            "trigger": "service",
+        }
+
+
+class CrawlLauncher:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        store: Callable[[], Store] | None = None,
+        launcher: Launcher = launch_scrapy,
+    ) -> None:
+        self.config = config
+        self.store = store  # this thread's open store (the service's), for run records
+        self.launcher = launcher
+        self.running: dict[str, ServiceRun] = {}
+        self.finished: dict[str, ServiceRun] = {}  # recently ended, by run id
+        self._lock = threading.Lock()
+
+    def argv(self, rule: str, args: Mapping[str, str], run_id: str) -> list[str]:
+        argv = ["crawl", rule]
+        for name, value in args.items():
+            argv += ["-a", f"{name}={value}"]
+        for name, value in [*self.config.crawl_settings, ("SCHEDULE_RUN_ID", run_id)]:
+            argv += ["-s", f"{name}={value}"]
+        return argv
+
+    def start(self, rule: str, args: Mapping[str, str]) -> ServiceRun:
+        lock = RuleLock(self.config.schedule_dir / "locks", rule)
+        if not lock.acquire():
+            raise RuleBusy(f"{rule} is already being crawled")
+        now = datetime.now(UTC)
+        run_id = uuid.uuid4().hex
+        log_dir = self.config.schedule_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = log_dir / f"{rule}-{now.strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
+        try:
+            proc = self.launcher(self.argv(rule, args, run_id), log_file)
+        except OSError:
+            lock.release()
+            raise
+        run = ServiceRun(run_id, rule, proc, lock, log_file, now, dict(args))
+        with self._lock:
+            self.running[run_id] = run
+        logger.info("started %s (run %s, pid %d), log %s", rule, run_id, proc.pid, log_file)
+        return run
+
+    def find(self, run_id: str) -> ServiceRun | None:
+        with self._lock:
+            return self.running.get(run_id) or self.finished.get(run_id)
+
+    def is_running(self, run_id: str) -> bool:
+        with self._lock:
+            run = self.running.get(run_id)
+        return run is not None and run.proc.poll() is None
+
+    def stop(self, run_id: str) -> bool:
+        """SIGTERM (Scrapy closes the crawl cleanly), SIGKILL after ``SCHEDULE_STOP_GRACE``."""
+        with self._lock:
+            run = self.running.get(run_id)
+        if run is None or run.proc.poll() is not None:
+            return False
+        if run.terminated_at is None:
+            run.terminated_at = datetime.now(UTC)
+            run.notes.append("stopped from the service")
+            run.proc.send_signal(signal.SIGTERM)
+            timer = threading.Timer(self.config.stop_grace, self._kill, args=(run,))
+            timer.daemon = True
+            timer.start()
+        return True
+
+    @staticmethod
+    def _kill(run: ServiceRun) -> None:
+        if run.proc.poll() is None:
+            run.proc.kill()
+
+    def reap(self) -> list[ServiceRun]:
+        """Record the crawls that ended; the ones reaped."""
+        with self._lock:
+            ended = [r for r in self.running.values() if r.proc.poll() is not None]
+            for run in ended:
+                del self.running[run.run_id]
+        for run in ended:
+            run.lock.release()
+            run.exit_code = run.proc.returncode
+            self._record(run)
+            with self._lock:
+                self.finished[run.run_id] = run
+                while len(self.finished) > 100:
+                    self.finished.pop(next(iter(self.finished)))
+        return ended
+
+    def _record(self, run: ServiceRun) -> None:
+        record = {
+            "schedule_run_id": run.run_id,
+            "rule": run.rule,
+            "process_started_at": iso(run.started_at),
+            "process_finished_at": iso(datetime.now(UTC)),
+            "exit_status": run.exit_code,
+            "exit_code": run.exit_code,
+            "log_file": str(run.log_file),
+            "trigger": "service",
+            "attempt": 1,
+            "notes": run.notes,
+        }
+        if self.store is None:
+            return
+        try:
+            store = self.store()
+            merged = store.get_run(run.run_id)  # the crawl's own record, found by its run id
+            if merged is None:
+                merged = {
+                    "run_id": run.run_id,
+                    "rule": run.rule,
+                    "started_at": record["process_started_at"],
+                    "finished_at": record["process_finished_at"],
+                    "finish_reason": "exited" if run.exit_code == 0 else "process_failed",
+                    "pages": 0,
+                    "items": 0,
+                }
+            store.record_run({**merged, **record})
+        except Exception as exc:  # the store being down must not stop the service
+            logger.error("%s: could not record run %s in the store: %s", run.rule, run.run_id, exc)
+
+    def shutdown(self) -> None:
+        """Stop the crawls started here (as the scheduler does when it stops), record them."""
+        with self._lock:
+            runs = list(self.running.values())
+        for run in runs:
+            if run.proc.poll() is None:
+                run.notes.append("service stopped")
+                run.proc.send_signal(signal.SIGTERM)
+        for run in runs:
+            try:
+                run.proc.wait(timeout=self.config.stop_grace)
+            except subprocess.TimeoutExpired:
+                run.proc.kill()
+                run.proc.wait()
+        self.reap()

@@ -1,0 +1,188 @@
+"""Rule files as the service edits them: names checked, paths kept inside ``RULES_DIR``,
+text compiled with the project's compiler before anything is written, saves atomic (a
+temporary file renamed over the rule) with the previous version kept under
+``RULES_DIR/.history/<name>/``, and previews run by ``scrapy preview`` on a temporary rules
+directory, bounded in time and output.
+
+A rule is data: the compiler refuses settings that name code, files or outputs, and nothing
+here runs what a rule says except through the crawl's own engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.rules import Problem, Rule, RuleError
+from crawler.rules.files import MAX_FILE_BYTES, RULE_SUFFIXES
+from crawler.schedule.jobs import PROJECT_ROOT
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+HISTORY_DIR = ".history"
+
+
+class RuleFileError(ValueError):
+    """A name or text the service refuses; the message is for the caller."""
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a rule file (letters, digits, ``_`` and ``-``)."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise RuleFileError(f"not a rule name: {name!r} (letters, digits, _ and -, up to 100)")
+    return name
+
+
+def rule_path(rules_dir: Path, name: str) -> Path:
+    """The file of rule ``name`` (an existing ``.yml`` is kept), always inside ``rules_dir``."""
+    check_name(name)
+    base = rules_dir.resolve()
+    for suffix in RULE_SUFFIXES:
+        candidate = base / f"{name}{suffix}"
+        if candidate.is_file():
+            break
+    else:
+        candidate = base / f"{name}.yaml"
+    if candidate.resolve().parent != base:  # a symlink pointing elsewhere
+        raise RuleFileError(f"rule {name!r} is not a file of the rules directory")
+    return candidate
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "line": problem.line,
+        "column": problem.column,
+        "path": problem.path,
+        "message": problem.message,
+        "severity": problem.severity.value,
+    }
+
+
+def check_text(text: str) -> None:
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise RuleFileError(f"a rule file is at most {MAX_FILE_BYTES:,} bytes")
+
+
+def compile_text(
+    text: str, settings: Any, name: str | None, item_types: Mapping[str, Any]
+) -> tuple[Rule | None, list[Problem]]:
+    """``(rule, problems)``: the rule if it compiles (its warnings in ``problems``), else None
+    and every problem of the text."""
+    from crawler.project import parse_rule
+
+    check_text(text)
+    filename = f"{name or 'rule'}.yaml"
+    try:
+        rule = parse_rule(text, settings, filename=filename, item_types=item_types)
+    except RuleError as exc:
+        return None, list(exc.problems)
+    problems = list(rule.warnings)
+    if name is not None and rule.name != name:
+        problems.insert(
+            0,
+            Problem(
+                filename, 1, 1, "name", f"the rule is named {rule.name!r}: save it as {rule.name}"
+            ),
+        )
+        return None, problems
+    return rule, problems
+
+
+def save_rule(rules_dir: Path, name: str, text: str) -> Path | None:
+    """Write the rule atomically; the previous version (if any) is kept in the history first.
+    Returns where the previous version went."""
+    check_text(text)
+    target = rule_path(rules_dir, name)
+    previous = None
+    if target.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        history = rules_dir.resolve() / HISTORY_DIR / name
+        history.mkdir(parents=True, exist_ok=True)
+        previous = history / f"{stamp}{target.suffix}"
+        shutil.copy2(target, previous)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return previous
+
+
+class PreviewError(RuntimeError):
+    """The preview process failed; the message is its last words."""
+
+
+def run_preview(
+    rule: Rule,
+    text: str,
+    url: str,
+    *,
+    rules_dir: Path,
+    page: str | None,
+    args: Mapping[str, str],
+    timeout: float,
+    max_output: int,
+    crawl_settings: tuple[tuple[str, str], ...] = (),
+) -> dict[str, Any]:
+    """What ``scrapy preview`` prints for ``text`` (a compiled rule) on ``url``, as JSON."""
+    with tempfile.TemporaryDirectory(prefix="rule-preview-") as tmp:
+        work = Path(tmp)
+        (work / f"{rule.name}.yaml").write_text(text, encoding="utf-8")
+        types = rules_dir / "types"
+        if types.is_dir():
+            shutil.copytree(types, work / "types")
+        argv = [sys.executable, "-m", "scrapy.cmdline", "preview", rule.name, url]
+        if page:
+            argv += ["--page", page]
+        for key, value in args.items():
+            argv += ["-a", f"{key}={value}"]
+        for key, value in [*crawl_settings, ("RULES_DIR", str(work))]:
+            argv += ["-s", f"{key}={value}"]
+        out_path, err_path = work / "stdout", work / "stderr"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                argv,
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            )
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise PreviewError(f"the preview took longer than {timeout:g} s") from None
+        output = _head(out_path, max_output)
+        if code != 0:
+            raise PreviewError(_last_words(_head(err_path, 65536)) or f"exit status {code}")
+        try:
+            return json.loads(output)
+        except ValueError:
+            raise PreviewError("the preview printed no JSON (output too large?)") from None
+
+
+def _head(path: Path, limit: int) -> str:
+    with path.open("rb") as f:
+        return f.read(limit).decode("utf-8", "replace")
+
+
+def _last_words(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:") or "Error" in line]
+    return (errors or lines or [""])[-1][:500]

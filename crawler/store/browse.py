@@ -1,0 +1,144 @@
+"""What a reader asks of a store beyond writing (the data service, exports, push sinks): pages
+of items by keyset cursor, filtered and sorted, with a count; dead letters; a change feed.
+
+Pure shapes shared by every backend: :class:`ItemQuery`, :class:`Page` and the opaque cursors.
+A cursor is the position after the last document returned (the sort value and the backend's
+own tie-breaker), never an offset, so a deep page costs what the first one does.
+
+Documents whose sort field is missing or null are listed too: before the others when sorting
+ascending, after them when descending (a cursor says which of the two parts it is in).
+
+>>> q = ItemQuery(sort="-price", limit=2)
+>>> q.sort_field, q.descending
+('price', True)
+>>> decode_cursor(encode_cursor(["v", 12.5, 7]))
+['v', 12.5, 7]
+>>> filter_value('12'), filter_value('"12"'), filter_value('true'), filter_value('abc')
+(12, '12', True, 'abc')
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The crawl time of an item (set at extraction); ``since``/``until`` filter on it.
+CRAWLED_AT_FIELD = "_crawled_at"
+#: Documents carry their key as text (``["value", ...]``, canonical JSON) in this field.
+KEY_FIELD = "_key"
+
+# A field a query may name: word characters, dots (nested, in MongoDB) and dashes; never an
+# operator ($...) or anything that needs quoting beyond a JSON path.
+_FIELD = re.compile(r"^\w[\w.\-]{0,127}$")
+
+
+class CursorError(ValueError):
+    """A cursor that this store did not hand out (or that belongs to another query)."""
+
+
+def check_field(name: str) -> str:
+    """``name`` if it may be queried, else ValueError.
+
+    >>> check_field("price")
+    'price'
+    >>> check_field("$where")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a field name: '$where'
+    """
+    if not isinstance(name, str) or not _FIELD.match(name):
+        raise ValueError(f"not a field name: {name!r}")
+    return name
+
+
+def filter_value(text: str) -> Any:
+    """A filter value from a query string: JSON scalars (numbers, true, false, null, "quoted
+    text") as themselves, anything else as text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, dict | list):
+        return text
+    return value
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """Which documents of a collection, in which order, from where."""
+
+    filters: Mapping[str, Any] = field(default_factory=dict)  # field -> value (equality)
+    since: str | None = None  # ``_crawled_at >= since`` (ISO 8601, UTC)
+    until: str | None = None  # ``_crawled_at < until``
+    sort: str | None = None  # ``field`` or ``-field``; None: storage order
+    limit: int = 50
+    cursor: str | None = None
+    count: bool = False  # also count every document matching (without the cursor)
+
+    def __post_init__(self) -> None:
+        for name in self.filters:
+            check_field(name)
+        if self.sort is not None:
+            check_field(self.sort.removeprefix("-"))
+        if self.limit < 1:
+            raise ValueError("limit must be at least 1")
+
+    @property
+    def sort_field(self) -> str | None:
+        return self.sort.removeprefix("-") if self.sort else None
+
+    @property
+    def descending(self) -> bool:
+        return bool(self.sort and self.sort.startswith("-"))
+
+    def index_fields(self) -> list[str]:
+        """The fields an index serving this query covers: equality filters, then the sort."""
+        fields = sorted(self.filters)
+        if self.sort_field and self.sort_field not in fields:
+            fields.append(self.sort_field)
+        return fields
+
+
+@dataclass
+class Page:
+    """One page of documents and the cursor of the next (None: this was the last)."""
+
+    items: list[dict[str, Any]]
+    next: str | None = None
+    count: int | None = None
+
+
+def encode_cursor(position: list[Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(text: str | None) -> list[Any] | None:
+    """The position a cursor stands for; CursorError if it is not one of ours."""
+    if not text:
+        return None
+    if len(text) > 4096:
+        raise CursorError("cursor too long")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        value = json.loads(raw)
+    except ValueError:
+        raise CursorError("invalid cursor") from None
+    if not isinstance(value, list) or not value:
+        raise CursorError("invalid cursor")
+    return value
+
+
+def sort_phases(descending: bool) -> tuple[str, str]:
+    """The two parts of a sorted listing, in order: ``"n"`` (sort value missing or null) and
+    ``"v"`` (a value). Null sorts first ascending (as SQLite and MongoDB sort it)."""
+    return ("v", "n") if descending else ("n", "v")
+
+
+def strip_dead_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A dead letter back as the item it was (its reason, time and id removed)."""
+    return {k: v for k, v in doc.items() if k not in ("_reason", "_dead_at", "_dead_id")}
