@@ -61,11 +61,19 @@ export function createRuleEditor(parent, { doc, label, validate, onChange }) {
   };
 }
 
-/** A compiler problem as a CodeMirror diagnostic: from its column to the end of its line. */
+/**
+ * A compiler problem as a CodeMirror diagnostic: the word at its line and column (up to a space
+ * or YAML punctuation), or the rest of the line when no word starts there.
+ */
 export function diagnostic(state, problem) {
   const line = state.doc.line(clamp(problem.line || 1, 1, state.doc.lines));
   const from = Math.min(line.from + Math.max(0, (problem.column || 1) - 1), line.to);
-  const to = from < line.to ? line.to : Math.min(from + 1, state.doc.length);
+  const word = /^[^\s,[\]{}:#]+/.exec(line.text.slice(from - line.from));
+  const to = word
+    ? from + word[0].length
+    : from < line.to
+      ? line.to
+      : Math.min(from + 1, state.doc.length);
   const where = problem.path ? `${problem.path}: ` : "";
   return {
     from,

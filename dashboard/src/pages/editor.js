@@ -32,6 +32,7 @@ export async function render(main, [name]) {
   const status = h("p.notice#editor-status", { role: "status", "aria-live": "polite" });
   const problemsBox = h("div#problems", { "aria-live": "polite" });
   const verdict = h("p#verdict");
+  const note = h("p.small.muted#validate-note");
   const saveButton = h("button#save", { type: "button", onclick: save }, t("action.save"));
   const runButton = h("button#run-now", { type: "button", onclick: runNow }, t("action.runNow"));
   const host = h("div.editor-host#editor");
@@ -51,9 +52,21 @@ export async function render(main, [name]) {
   async function validate(text) {
     try {
       const answer = await post("/rules/validate", { yaml: text, name });
+      note.textContent = "";
       showProblems(answer.problems || [], answer.ok);
       return answer.problems || [];
     } catch (error) {
+      if (error instanceof ApiError && error.status === 401 && !isNew) {
+        // The service checks posted YAML for token holders only: without a token, the problems
+        // of the file as saved (from GET /api/rules/{name}) are what is known.
+        if (text === saved) {
+          showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
+          note.textContent = t("editor.tokenToCheck");
+          return loadProblems;
+        }
+        note.textContent = t("editor.tokenToCheckEdits");
+        return null;
+      }
       verdict.textContent = t("editor.validateFailed", { error: errorText(error) });
       return null;
     }
@@ -96,6 +109,7 @@ export async function render(main, [name]) {
     try {
       const answer = await put(`/rules/${encodeURIComponent(name)}`, { yaml: editor.text() });
       saved = editor.text();
+      loadProblems = [];
       isNew = false;
       refreshButtons();
       status.textContent = answer.previous
@@ -144,6 +158,7 @@ export async function render(main, [name]) {
           { "aria-labelledby": "problems-h" },
           h("h2#problems-h", t("editor.problems")),
           verdict,
+          note,
           problemsBox,
         ),
       ),
@@ -156,9 +171,16 @@ export async function render(main, [name]) {
     validate,
     onChange: refreshButtons,
   });
-  if (loadProblems.length) showProblems(loadProblems, false);
+  if (loadProblems.length) {
+    showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
+  }
   refreshButtons();
-  return () => editor.destroy();
+  const relint = () => editor.relint();
+  window.addEventListener("tokenchange-dashboard", relint);
+  return () => {
+    window.removeEventListener("tokenchange-dashboard", relint);
+    editor.destroy();
+  };
 }
 
 function picker(rules, current) {

@@ -181,7 +181,15 @@ export async function render(main, [runId]) {
   async function readLog(chunks = LOG_CHUNKS) {
     more.hidden = true;
     for (let i = 0; i < chunks; i++) {
-      const answer = await get(`/runs/${encodeURIComponent(runId)}/log`, { offset: logOffset });
+      let answer;
+      try {
+        answer = await get(`/runs/${encodeURIComponent(runId)}/log`, { offset: logOffset });
+      } catch (error) {
+        // a crawl run outside the service without LOG_FILE has no log the service can read
+        if (!(error instanceof ApiError) || error.status !== 404) throw error;
+        replace(logBox, h("span.muted", t("run.noLog", { detail: errorText(error) })));
+        return false;
+      }
       if (!answer.text) return false;
       appendLog(answer.text);
       if (answer.offset === logOffset) return false;
