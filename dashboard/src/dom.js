@@ -86,6 +86,19 @@ export function duration(start, end) {
   return `${minutes} min ${Math.round(seconds % 60)} s`;
 }
 
+/** A key as people read it: the SQLite store keeps a key as JSON text (["http://…"]). */
+export function keyLabel(key) {
+  if (typeof key === "string" && key.startsWith("[")) {
+    try {
+      const parts = JSON.parse(key);
+      if (Array.isArray(parts)) return parts.map(String).join(" · ");
+    } catch {
+      // not JSON after all: shown as it is
+    }
+  }
+  return Array.isArray(key) ? key.map(String).join(" · ") : String(key ?? "");
+}
+
 /** errors / pages as a share, or null when nothing was fetched. */
 export function rate(part, whole) {
   return whole ? (part || 0) / whole : null;

@@ -140,17 +140,19 @@ def main(out: Path) -> None:
                 ),
             )
             page.goto(service.url + "/#/rules/sample_draft")
-            page.locator("#problems li").first.wait_for()
-            page.locator("#problems li button").first.click()
-            page.locator("#preview-url").fill(f"{site.url}/book/5.html")
-            page.locator("#preview-args").fill(f"site={site.url}")
             page.locator("#token").fill(service.token)
             page.locator("#token").press("Enter")
-            page.get_by_role("button", name="Preview", exact=True).click()
-            page.locator("#preview-result table, #preview-result .error").first.wait_for(
-                timeout=60_000
-            )
+            page.locator("#problems li").first.wait_for()
+            page.locator("#problems li button").first.click()
             shoot(page, out / "editor.png", full=False)
+            page.keyboard.press("End")  # the typo is the line's last character
+            page.keyboard.press("Backspace")
+            page.locator("#verdict.ok").wait_for()
+            page.locator("#preview-url").fill(f"{site.url}/book/5.html")
+            page.locator("#preview-args").fill(f"site={site.url}")
+            page.get_by_role("button", name="Preview", exact=True).click()
+            page.locator("#preview-result table").first.wait_for(timeout=60_000)
+            shoot(page, out / "editor-preview.png", full=False)
 
             slow = SampleSite(books=60, latency=0.15).__enter__()
             try:

@@ -2,7 +2,7 @@
 
 import { errorText, get } from "../api.js";
 import { diffItems } from "../diff.js";
-import { h, replace, when } from "../dom.js";
+import { h, keyLabel, replace, when } from "../dom.js";
 import { t } from "../i18n.js";
 
 /** Show the item with key of collection in the panel `detail`. */
@@ -90,7 +90,7 @@ export async function showItem(detail, collection, key) {
         t("action.close"),
       ),
     ),
-    h("p.small", h("code", String(key))),
+    h("p.small", h("code", keyLabel(key))),
     answer.item._url
       ? h(
           "p.small",
@@ -101,8 +101,6 @@ export async function showItem(detail, collection, key) {
           ),
         )
       : null,
-    h("div.row", h("label", { for: "item-shown" }, t("item.show")), shown),
-    jsonBox,
     h("h3", t("item.history", { n: versions.length })),
     versions.length > 1
       ? [
@@ -116,6 +114,9 @@ export async function showItem(detail, collection, key) {
           diffBox,
         ]
       : h("p.muted", t("item.noHistory")),
+    h("h3", "JSON"),
+    h("div.row", h("label", { for: "item-shown" }, t("item.show")), shown),
+    jsonBox,
   );
   if (versions.length > 1) drawDiff();
   detail.querySelector("h2").setAttribute("tabindex", "-1");

@@ -3,7 +3,7 @@
 // Filters, sort and cursor live in the URL hash, so a view can be bookmarked and Back works.
 
 import { apiUrl, get } from "../api.js";
-import { h, num, replace, when } from "../dom.js";
+import { h, keyLabel, num, replace, when } from "../dom.js";
 import { t } from "../i18n.js";
 import { renderDeadLetters } from "./deadletters.js";
 import { showItem } from "./itemdetail.js";
@@ -148,7 +148,7 @@ function cell(value) {
 }
 
 function short(key) {
-  const text = String(key ?? "");
+  const text = keyLabel(key);
   return text.length > 40 ? `…${text.slice(-39)}` : text;
 }
 

@@ -31,7 +31,19 @@ export function previewPanel(text) {
       });
       replace(result, ...showResult(answer));
     } catch (error) {
-      replace(result, h("p.error", { role: "alert" }, errorText(error)));
+      const problems = error.body?.problems || [];
+      replace(
+        result,
+        h("p.error", { role: "alert" }, errorText(error)),
+        problems.length
+          ? h(
+              "ul.problems",
+              problems.map((p) =>
+                h("li.error", t("editor.at", p), " ", p.path ? `${p.path}: ` : "", p.message),
+              ),
+            )
+          : null,
+      );
     } finally {
       button.disabled = false;
     }

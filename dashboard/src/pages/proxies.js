@@ -37,10 +37,16 @@ export async function render(main, _args, query) {
       ["total", "alive", "dead"].map((key) =>
         h("div", h("dt", t(`proxies.${key}`)), h("dd", num(summary[key]))),
       ),
-      Object.entries(summary.by_state || {}).map(([state, n]) =>
-        h("div", h("dt", state), h("dd", num(n))),
-      ),
     ),
+    Object.keys(summary.by_state || {}).length
+      ? h(
+          "p#proxy-states",
+          t("proxies.byState"),
+          Object.entries(summary.by_state).map(([state, n]) =>
+            h("span.pill", `${stateText(state)}: ${num(n)}`),
+          ),
+        )
+      : null,
     h(
       "section",
       { "aria-labelledby": "health-h" },
@@ -90,7 +96,7 @@ export async function render(main, _args, query) {
             showSymbol: false,
             areaStyle: {},
             color: COLORS.alive,
-            data: points.map((p) => [p.t, p.alive]),
+            data: points.map((p) => [instant(p.t), p.alive]),
           },
           {
             name: t("proxies.dead"),
@@ -99,7 +105,7 @@ export async function render(main, _args, query) {
             showSymbol: false,
             areaStyle: {},
             color: COLORS.errors,
-            data: points.map((p) => [p.t, p.dead]),
+            data: points.map((p) => [instant(p.t), p.dead]),
           },
         ],
       },
@@ -134,6 +140,16 @@ export async function render(main, _args, query) {
       t("proxies.latencyLabel"),
     );
   } else latencyBox.remove();
+}
+
+function stateText(state) {
+  const key = `proxies.state.${state}`;
+  return t(key) === key ? state : t(key);
+}
+
+/** A sample's time: epoch seconds (as the service writes them), milliseconds, or ISO text. */
+function instant(value) {
+  return typeof value === "number" && value < 1e11 ? value * 1000 : value;
 }
 
 function latencyText(latency) {

@@ -87,7 +87,10 @@ export async function render(main, [runId]) {
         fact(t("run.exitCode"), record.exit_code ?? "—"),
         fact(t("run.started"), when(record.started_at)),
         fact(t("run.finished"), when(record.finished_at)),
-        fact(t("run.duration"), duration(record.started_at, record.finished_at)),
+        fact(
+          t("run.duration"),
+          h("span#run-duration", duration(record.started_at, record.finished_at)),
+        ),
         fact(t("run.finishReason"), record.finish_reason || "—"),
       ),
       live ? h("button.danger", { type: "button", onclick: stop }, t("action.stop")) : null,
@@ -217,6 +220,8 @@ export async function render(main, [runId]) {
         progress: (data) => {
           Object.assign(values, data);
           drawCounters(values);
+          const since = head.querySelector("#run-duration");
+          if (since) since.textContent = duration(record.started_at, record.finished_at);
         },
         log: (data) => {
           // A line the log file read already returned carries an offset at or below ours.
