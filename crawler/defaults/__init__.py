@@ -25,6 +25,7 @@ GROUPS = (
     "crawler.defaults.distributed",
     "crawler.defaults.schedule",
     "crawler.defaults.service",
+    "crawler.defaults.monitors",
     "proxies.defaults",
 )
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.exitcodes import STATUSES
+from crawler.monitors.coverage import field_coverage
 
 COUNTERS = ("pages", "items", "new", "updated", "unchanged", "dead", "spilled", "errors", "bans")
-COVERAGE_PREFIX = "coverage/"
 LIVE_STATUSES = frozenset({"running", "starting"})
 
 
@@ -50,15 +50,13 @@ def status_of(record: dict[str, Any], live: bool = False) -> str:
 
 
 def coverage_of(record: dict[str, Any]) -> dict[str, float]:
+    """``{field: share}``: the record's own coverage when flat, else from its stats (either
+    ``coverage/<field>`` shares or per page type counts, :mod:`crawler.monitors.coverage`)."""
     coverage = record.get("coverage")
-    if isinstance(coverage, dict):
+    if isinstance(coverage, dict) and all(isinstance(v, int | float) for v in coverage.values()):
         return {str(k): v for k, v in coverage.items()}
     stats = record.get("stats") if isinstance(record.get("stats"), dict) else {}
-    return {
-        name[len(COVERAGE_PREFIX) :]: value
-        for name, value in sorted(stats.items())
-        if name.startswith(COVERAGE_PREFIX) and isinstance(value, int | float)
-    }
+    return field_coverage(stats)
 
 
 def monitors_of(record: dict[str, Any]) -> list[dict[str, Any]]:

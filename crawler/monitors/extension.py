@@ -1,0 +1,205 @@
+"""The ``Monitors`` extension: runs a rule's monitors with Spidermon and records the outcome.
+
+At the close of the crawl (``spider_closed``, before the run recorder) the suite's monitors run
+on the final stats; ``monitors/failed`` (how many failed), ``monitors/passed`` and
+``monitors/results`` (``[{name, ok, message}]``) go to the stats, which the run record and the
+exit status read. When one failed, the alerts (Spidermon actions) are sent from a thread, off
+the reactor; the crawl waits for them (each bounded by ``ALERT_TIMEOUT``). With
+``MONITORS_INTERVAL`` the rate and coverage checks also run during the crawl, their failures
+counted under ``monitors/periodic_failed`` and alerted the same way.
+
+Settings: ``MONITORS_RULES`` (set by the rule's ``monitors:``; empty: off), ``MONITORS_INTERVAL``,
+``MONITORS_ALERTS`` and ``MONITORS_ALERT_ACTIONS`` (crawler/defaults/monitors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from scrapy import signals
+from scrapy.utils.misc import load_object
+from spidermon.contrib.scrapy.runners import SpiderMonitorRunner
+from spidermon.settings import MONITOR
+from twisted.internet import task, threads
+
+from crawler.monitors.suites import build_suite
+from crawler.switches import off
+
+logger = logging.getLogger(__name__)
+
+
+class StepRunner(SpiderMonitorRunner):
+    """Spidermon's runner, split in two: the monitors now, the actions later (in a thread)."""
+
+    def run_suite(self) -> Any:
+        self.result.start()
+        self.run_monitors()
+        return self.result
+
+    def finish(self) -> None:
+        self.run_actions()
+        self.result.finish()
+
+
+def _message(item: Any) -> str:
+    text = item.error or item.reason or ""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    return last.split(": ", 1)[1] if last.startswith(("AssertionError", "SkipTest")) else last
+
+
+def results_of(result: Any) -> list[dict[str, Any]]:
+    """``[{name, ok, message}]`` from a Spidermon result."""
+    out = []
+    for item in result.monitor_results:
+        monitor = item.item
+        check = getattr(monitor, "check", "") or monitor.name
+        name = check
+        method = getattr(monitor, "_testMethodName", "")  # unittest's: one result per test
+        if check == "min_coverage" and method.startswith("test_coverage_"):
+            name = f"min_coverage/{method[len('test_coverage_') :]}"
+        ok = item.status in MONITOR.STATUSES.SUCCESSFUL
+        message = _message(item)
+        if item.status == MONITOR.STATUS.SKIPPED:
+            message = f"skipped: {message}" if message else "skipped"
+        out.append({"name": name, "ok": ok, "message": message})
+    return out
+
+
+def successful(record: Mapping[str, Any]) -> bool:
+    """A run that counts as a baseline for ``max_item_drop``."""
+    status = record.get("status")
+    if status:
+        return status == "finished"
+    code = record.get("exit_code", record.get("exit_status"))
+    if isinstance(code, int):
+        return code == 0
+    return record.get("finish_reason") == "finished"
+
+
+class Monitors:
+    def __init__(self, crawler: Any, rules: dict[str, Any], interval: float, alerts: list[Any]):
+        self.crawler = crawler
+        self.rules = rules
+        self.interval = interval
+        self.alerts = alerts
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Monitors:
+        settings = crawler.settings
+        rules = settings.getdict("MONITORS_RULES")
+        if not rules:
+            raise off("Monitors", "the rule has no monitors: section")
+        ext = cls(crawler, rules, settings.getfloat("MONITORS_INTERVAL"), alert_actions(settings))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    # -- the two moments --------------------------------------------------------------------
+
+    def spider_opened(self, spider: Any) -> None:
+        if self.interval > 0:
+            self.loop = task.LoopingCall(self.periodic, spider)
+            self.loop.start(self.interval, now=False)
+
+    def periodic(self, spider: Any) -> None:
+        try:
+            runner, results = self.run(spider, periodic=True)
+        except Exception:  # a looping call stops for good on an exception
+            logger.exception("periodic monitors failed to run")
+            return
+        failed = sum(not r["ok"] for r in results)
+        if failed:
+            self.crawler.stats.inc_value("monitors/periodic_failed", failed)
+            threads.deferToThread(self.send_alerts, runner).addErrback(self._alerts_failed)
+
+    def spider_closed(self, spider: Any, reason: str) -> Any:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        runner, results = self.run(spider, periodic=False)
+        failed = [r for r in results if not r["ok"]]
+        stats = self.crawler.stats
+        stats.set_value("monitors/failed", len(failed))
+        stats.set_value("monitors/passed", len(results) - len(failed))
+        stats.set_value("monitors/results", results)
+        if not failed:
+            logger.info("Monitors: %d passed", len(results))
+            return None
+        logger.error(
+            "Monitors: %d of %d failed: %s",
+            len(failed),
+            len(results),
+            "; ".join(f"{r['name']}: {r['message']}" for r in failed),
+        )
+        if not self.alerts:
+            return None
+        return threads.deferToThread(self.send_alerts, runner).addErrback(self._alerts_failed)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self, spider: Any, periodic: bool) -> tuple[StepRunner, list[dict[str, Any]]]:
+        previous = None if periodic or "max_item_drop" not in self.rules else self.previous_items()
+        suite = build_suite(
+            self.crawler, self.rules, self.alerts, periodic=periodic, previous_items=previous
+        )
+        runner = StepRunner(spider=spider)
+        stats = dict(self.crawler.stats.get_stats())
+        runner.run(suite, stats=stats, stats_history=[], crawler=self.crawler, spider=spider)
+        results = results_of(runner.result)
+        runner.data.meta["results"] = results
+        runner.data.meta["rule"] = spider.name
+        runner.data.meta["periodic"] = periodic
+        return runner, results
+
+    def previous_items(self) -> int | None:
+        """Items of the rule's last successful run (the store's run records)."""
+        uri = self.crawler.settings.get("STORE_URI")
+        if not uri:
+            return None
+        from crawler.store import open_store
+
+        try:
+            with open_store(uri) as store:
+                records = store.runs(rule=self.crawler.spider.name, limit=50)
+        except Exception as exc:
+            logger.warning("max_item_drop: cannot read earlier runs (%s); skipped", exc)
+            return None
+        for record in records:
+            if successful(record) and isinstance(record.get("items"), int):
+                return record["items"]
+        return None
+
+    def send_alerts(self, runner: StepRunner) -> None:
+        runner.finish()
+        stats = self.crawler.stats
+        for item in runner.result.monitors_failed_action_results:
+            name = getattr(item.item, "alert", item.item.name)
+            stats.inc_value(f"monitors/alerts/{name}/{item.status.lower()}")
+
+    @staticmethod
+    def _alerts_failed(failure: Any) -> None:
+        logger.error("Sending alerts failed: %s", failure.getErrorMessage())
+
+
+def alert_actions(settings: Any) -> list[Any]:
+    """The alert action classes ``MONITORS_ALERTS`` names that are configured; each one asked
+    for but not usable is logged once, with what is missing."""
+    classes = settings.getdict("MONITORS_ALERT_ACTIONS")
+    actions = []
+    for name in settings.getlist("MONITORS_ALERTS"):
+        path = classes.get(name)
+        if not path:
+            logger.error("alert %r is unknown: one of %s", name, ", ".join(sorted(classes)))
+            continue
+        action = load_object(path)
+        problem = action.configuration_problem(settings)
+        if problem:
+            logger.error("alert %r is not sent: %s", name, problem)
+            continue
+        actions.append(action)
+    return actions

@@ -1,0 +1,133 @@
+"""``monitors:``: checks of each crawl's outcome, run by Spidermon at the end of the crawl (and
+every ``every`` during it): a failed monitor fails the run (status ``monitor_failed``, exit 7)
+and sends the alerts configured in the project's settings (``MONITORS_ALERTS``).
+
+    monitors:
+      min_items: 50              # items scraped, at least
+      max_error_rate: 0.05       # ERROR log lines per page fetched, at most
+      max_ban_rate: 0.2          # bans per request, at most
+      min_coverage: {title: 1.0, price: 0.9}   # share of items with the field filled
+      finish_reasons: [finished] # how the crawl may end
+      max_item_drop: 0.5         # items may fall by half against the last successful run
+      every: 10m                 # also check rates and coverage while the crawl runs
+
+Maps to the settings ``MONITORS_RULES`` (the checks), ``MONITORS_INTERVAL`` (seconds, 0: at
+the end only) and Spidermon's ``SPIDERMON_EXPECTED_FINISH_REASONS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext
+from crawler.rules.sections import Section
+
+SHARE = {"type": "number", "minimum": 0, "maximum": 1}
+FIELD = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+MONITORS = {
+    "type": "object",
+    "description": "Checks of each crawl's outcome (Spidermon); a failed one fails the run "
+    "(exit 7) and sends the alerts configured in the project's settings.",
+    "properties": {
+        "min_items": {"type": "integer", "minimum": 0, "description": "Items scraped, at least."},
+        "max_error_rate": {**SHARE, "description": "ERROR log lines per page fetched, at most."},
+        "max_ban_rate": {**SHARE, "description": "Bans per request sent, at most."},
+        "min_coverage": {
+            "type": "object",
+            "description": "Per field, the share of items (0..1) that must have it filled.",
+            "propertyNames": {"pattern": FIELD},
+            "additionalProperties": SHARE,
+        },
+        "finish_reasons": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "description": "How the crawl may end (Scrapy's finish reasons; default: finished).",
+        },
+        "max_item_drop": {
+            **SHARE,
+            "description": "How far the item count may fall against the last successful run "
+            "of the rule (0.5: by half).",
+        },
+        "every": {
+            "$ref": "#/$defs/duration",
+            "description": "Also run the rate and coverage checks this often during the crawl.",
+        },
+    },
+    "additionalProperties": False,
+}
+
+MIN_INTERVAL = 10.0  # seconds
+
+
+@dataclass(frozen=True)
+class Monitors:
+    """The checks of the ``monitors:`` section (None: not asked for)."""
+
+    min_items: int | None = None
+    max_error_rate: float | None = None
+    max_ban_rate: float | None = None
+    min_coverage: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    finish_reasons: tuple[str, ...] = ()
+    max_item_drop: float | None = None
+    every: float | None = None  # seconds
+
+    def rules(self) -> dict[str, Any]:
+        """The checks as plain values (the ``MONITORS_RULES`` setting)."""
+        out: dict[str, Any] = {}
+        for name in ("min_items", "max_error_rate", "max_ban_rate", "max_item_drop"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.min_coverage:
+            out["min_coverage"] = dict(self.min_coverage)
+        if self.finish_reasons:
+            out["finish_reasons"] = list(self.finish_reasons)
+        return out
+
+
+def build(ctx: BuildContext) -> Monitors | None:
+    spec = ctx.data.get("monitors")
+    if not isinstance(spec, dict) or ctx.broken(("monitors",)):
+        return None
+    path = ("monitors",)
+    every = ctx.duration(spec, "every", path)
+    if every is not None and every < MIN_INTERVAL:
+        ctx.error(path + ("every",), f"checks run at most every {MIN_INTERVAL:g} seconds")
+    monitors = Monitors(
+        min_items=spec.get("min_items"),
+        max_error_rate=spec.get("max_error_rate"),
+        max_ban_rate=spec.get("max_ban_rate"),
+        min_coverage=MappingProxyType(dict(spec.get("min_coverage", {}))),
+        finish_reasons=tuple(spec.get("finish_reasons", ())),
+        max_item_drop=spec.get("max_item_drop"),
+        every=every,
+    )
+    if not monitors.rules():
+        ctx.warning(path, "no check is declared: this section does nothing")
+    return monitors
+
+
+def to_settings(monitors: Monitors | None) -> dict[str, Any]:
+    if monitors is None or not monitors.rules():
+        return {}
+    out: dict[str, Any] = {
+        "MONITORS_RULES": monitors.rules(),
+        "MONITORS_INTERVAL": monitors.every or 0.0,
+    }
+    if monitors.finish_reasons:
+        out["SPIDERMON_EXPECTED_FINISH_REASONS"] = list(monitors.finish_reasons)
+    return out
+
+
+SECTION = Section(
+    name="monitors",
+    order=70,
+    properties={"monitors": {"$ref": "#/$defs/monitors"}},
+    defs={"monitors": MONITORS},
+    build=build,
+    settings=to_settings,
+)

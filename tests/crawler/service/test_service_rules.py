@@ -1,0 +1,140 @@
+"""Rules and schedules API: listing with validity, schedule and last run; one rule; validate
+and preview posted YAML with the crawl's own engines; saving (validated, atomic, previous
+kept, never outside the rules directory); pause and resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.crawler.service.conftest import Service
+
+BROKEN = "name: sample_books\nstart: [{url: 'http://x.test/', page: nope}]\npages: {p: {}}\n"
+
+
+def test_rules_listed_with_validity_schedule_and_last_run(service: Service) -> None:
+    (service.rules_dir / "broken.yaml").write_text("start: [\n", encoding="utf-8")
+    path = service.rules_dir / "sample_books.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nstart:", '\nschedule: {cron: "0 3 * * *"}\nstart:', 1))
+    service.store.record_run(
+        {
+            "run_id": "r1",
+            "rule": "sample_books",
+            "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": "2026-01-01T00:01:00Z",
+            "finish_reason": "finished",
+            "items": 61,
+        }
+    )
+    rules = {r["name"]: r for r in service.client.get("/api/rules").json()["items"]}
+    assert rules["broken"]["valid"] is False and rules["broken"]["problems"] >= 1
+    books = rules["sample_books"]
+    assert books["valid"] is True and books["file"] == "sample_books.yaml"
+    assert books["schedule"]["cron"] == "0 3 * * *" and books["schedule"]["paused"] is False
+    assert books["schedule"]["next_run"].endswith("T03:00:00.000Z")
+    assert books["last_run"] == {
+        "run_id": "r1",
+        "status": "finished",
+        "finished_at": "2026-01-01T00:01:00Z",
+        "items": 61,
+    }
+    schedules = service.client.get("/api/schedules").json()["items"]
+    assert [s["rule"] for s in schedules] == ["sample_books"]
+    assert schedules[0]["last_status"] == "finished"
+    # pause and resume: a flag the scheduler daemon reads
+    assert service.client.post("/api/schedules/sample_books/pause").status_code == 401
+    answer = service.client.post("/api/schedules/sample_books/pause", headers=service.auth)
+    assert answer.json() == {"rule": "sample_books", "paused": True}
+    assert (service.tmp / "schedule" / "paused" / "sample_books").exists()
+    assert service.client.get("/api/schedules").json()["items"][0]["paused"] is True
+    service.client.post("/api/schedules/sample_books/resume", headers=service.auth)
+    assert service.client.get("/api/schedules").json()["items"][0]["paused"] is False
+    missing = service.client.post("/api/schedules/sample_api/pause", headers=service.auth)
+    assert missing.status_code == 404  # no schedule
+
+
+def test_one_rule_with_its_text_and_problems(service: Service) -> None:
+    answer = service.client.get("/api/rules/sample_books").json()
+    assert answer["yaml"] == (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
+    assert answer["problems"] == []
+    assert service.client.get("/api/rules/nope").status_code == 404
+    assert service.client.get("/api/rules/..%2Fsecrets").status_code in (404, 422)
+
+
+def test_validate_reports_problems_at_their_line(service: Service) -> None:
+    assert service.client.post("/api/rules/validate", json={"yaml": BROKEN}).status_code == 401
+    answer = service.client.post(
+        "/api/rules/validate", json={"yaml": BROKEN}, headers=service.auth
+    ).json()
+    assert answer["ok"] is False
+    problem = next(p for p in answer["problems"] if "nope" in p["message"])
+    assert problem["line"] == 2 and problem["column"] > 1 and problem["severity"] == "error"
+    good = (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
+    ok = service.client.post("/api/rules/validate", json={"yaml": good}, headers=service.auth)
+    assert ok.json() == {"ok": True, "problems": []}
+
+
+def test_a_rule_that_would_run_code_or_touch_files_is_refused(service: Service) -> None:
+    text = (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
+    evil = text + "settings:\n  ITEM_PIPELINES: {os.system: 1}\n  FEEDS: {/tmp/x.json: {}}\n"
+    answer = service.client.put(
+        "/api/rules/sample_books", json={"yaml": evil}, headers=service.auth
+    )
+    assert answer.status_code == 422
+    messages = " ".join(p["message"] for p in answer.json()["problems"])
+    assert "ITEM_PIPELINES cannot be set by a rule" in messages
+    assert service.rules_dir.joinpath("sample_books.yaml").read_text(encoding="utf-8") == text
+
+
+def test_save_is_validated_atomic_and_keeps_the_previous_version(service: Service) -> None:
+    path = service.rules_dir / "sample_books.yaml"
+    before = path.read_text(encoding="utf-8")
+    after = before.replace("Books of the bundled sample site", "Edited from the dashboard")
+    assert service.client.put("/api/rules/sample_books", json={"yaml": after}).status_code == 401
+    answer = service.client.put(
+        "/api/rules/sample_books", json={"yaml": after}, headers=service.auth
+    )
+    assert answer.status_code == 200, answer.text
+    previous = Path(answer.json()["previous"])
+    assert answer.json()["saved"] is True and previous.read_text(encoding="utf-8") == before
+    assert previous.parent == service.rules_dir / ".history" / "sample_books"
+    assert path.read_text(encoding="utf-8") == after
+    assert not [p for p in service.rules_dir.iterdir() if p.name.endswith(".tmp")]
+    listed = {r["name"]: r for r in service.client.get("/api/rules").json()["items"]}
+    assert listed["sample_books"]["description"].startswith("Edited from the dashboard")
+    # invalid text is never written
+    bad = service.client.put("/api/rules/sample_books", json={"yaml": BROKEN}, headers=service.auth)
+    assert bad.status_code == 422 and bad.json()["problems"]
+    assert path.read_text(encoding="utf-8") == after
+    # a new rule is a new file; its name must match and stay inside the rules directory
+    new = after.replace("name: sample_books", "name: books_copy")
+    created = service.client.put("/api/rules/books_copy", json={"yaml": new}, headers=service.auth)
+    assert created.json() == {"saved": True, "previous": None}
+    assert (service.rules_dir / "books_copy.yaml").is_file()
+    wrong = service.client.put("/api/rules/other_name", json={"yaml": new}, headers=service.auth)
+    assert wrong.status_code == 422 and "books_copy" in wrong.json()["problems"][0]["message"]
+    for name in ("..%2F..%2Fx", ".hidden", "a b"):
+        answer = service.client.put(f"/api/rules/{name}", json={"yaml": new}, headers=service.auth)
+        assert answer.status_code in (404, 405, 422)
+    assert not (service.rules_dir.parent / "x.yaml").exists()
+
+
+def test_preview_runs_the_posted_rule_on_a_page(sqlite_service: Service, sample_site: str) -> None:
+    service = sqlite_service
+    text = (service.rules_dir / "sample_books.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: sample_books", "name: draft_books")
+    body = {"yaml": text, "url": f"{sample_site}/", "args": {"site": sample_site}}
+    answer = service.client.post("/api/rules/preview", json=body, headers=service.auth)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["page"] == "index" and result["status"] == 200
+    assert result["links"] and all(link["page"] == "tag_list" for link in result["links"])
+    broken = service.client.post(
+        "/api/rules/preview", json={**body, "yaml": BROKEN}, headers=service.auth
+    )
+    assert broken.status_code == 422 and broken.json()["problems"]
+    bad_url = service.client.post(
+        "/api/rules/preview", json={**body, "url": "file:///etc/passwd"}, headers=service.auth
+    )
+    assert bad_url.status_code == 422
+    assert not (service.rules_dir / "draft_books.yaml").exists()  # a preview saves nothing

@@ -1,0 +1,209 @@
+"""Runs API: listing and filters, one run (records of any age), logs, the live event stream
+of a crawl the service started, stopping it; and a real crawl run from the API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.crawler.service.conftest import Service, make_service
+
+
+def record(store, run_id: str, rule: str, started: str, **fields) -> None:
+    store.record_run({"run_id": run_id, "rule": rule, "started_at": started, **fields})
+
+
+def test_runs_newest_first_filtered_and_paged(service: Service) -> None:
+    for i in range(6):
+        record(
+            service.store,
+            f"r{i}",
+            "a" if i % 2 else "b",
+            f"2026-01-0{i + 1}T00:00:00Z",
+            finish_reason="finished",
+            exit_code=0 if i != 5 else 7,
+            items=i,
+        )
+    record(service.store, "old", "a", "2025-01-01T00:00:00Z", finish_reason="finished")
+    runs = service.client.get("/api/runs").json()
+    assert [r["run_id"] for r in runs["items"]] == ["r5", "r4", "r3", "r2", "r1", "r0", "old"]
+    assert runs["items"][0]["status"] == "monitor_failed" and runs["items"][0]["exit_code"] == 7
+    assert runs["items"][-1]["status"] == "finished" and runs["items"][-1]["exit_code"] is None
+    assert runs["items"][0]["live"] is False and runs["items"][0]["items"] == 5
+    page = service.client.get("/api/runs", params={"rule": "a", "limit": 2}).json()
+    rest = service.client.get("/api/runs", params={"rule": "a", "cursor": page["next"]}).json()
+    assert [r["run_id"] for r in page["items"] + rest["items"]] == ["r5", "r3", "r1", "old"]
+    failed = service.client.get("/api/runs", params={"status": "monitor_failed"}).json()
+    assert [r["run_id"] for r in failed["items"]] == ["r5"]
+    finished = service.client.get("/api/runs", params={"status": "finished", "limit": 2}).json()
+    more = service.client.get(
+        "/api/runs", params={"status": "finished", "limit": 2, "cursor": finished["next"]}
+    ).json()
+    assert [r["run_id"] for r in finished["items"] + more["items"]] == ["r4", "r3", "r2", "r1"]
+
+
+def test_one_run_whole_with_coverage_and_monitors(service: Service, tmp_path: Path) -> None:
+    log = tmp_path / "r1.log"
+    log.write_text("line one\nline two\n" + "x" * 5000 + "\nlast\n", encoding="utf-8")
+    stats = {
+        "coverage/title": 1.0,
+        "coverage/price": 0.5,
+        "monitors/failed": 1,
+        "monitors/results": [{"name": "min_items", "ok": False, "message": "3 < 10"}],
+    }
+    record(service.store, "r1", "a", "2026-01-01T00:00:00Z", stats=stats, log_file=str(log))
+    run = service.client.get("/api/runs/r1").json()
+    assert run["coverage"] == {"price": 0.5, "title": 1.0}
+    assert run["monitors"][0]["ok"] is False and run["status"] == "monitor_failed"
+    assert run["log_file"] == str(log) and run["stats"]["monitors/failed"] == 1
+    text, offset = "", 0
+    for _ in range(20):
+        chunk = service.client.get("/api/runs/r1/log", params={"offset": offset}).json()
+        if chunk["offset"] == offset:
+            break
+        text += chunk["text"]
+        offset = chunk["offset"]
+    assert text == log.read_text(encoding="utf-8")
+    assert service.client.get("/api/runs/nope").status_code == 404
+    record(service.store, "r2", "a", "2026-01-02T00:00:00Z", log_file="/etc/passwd")
+    assert service.client.get("/api/runs/r2/log").status_code == 404  # not a .log file
+
+
+class ScriptLauncher:
+    """Starts a stand-in crawl: writes Scrapy-like log lines, then exits with ``status``."""
+
+    def __init__(self, seconds: float = 1.0, status: int = 0) -> None:
+        self.seconds, self.status = seconds, status
+        self.argvs: list[list[str]] = []
+        self.procs: list[subprocess.Popen] = []
+
+    def __call__(self, argv: list[str], log_file: Path) -> subprocess.Popen:
+        self.argvs.append(argv)
+        code = (
+            "import sys, time\n"
+            f"for i in range(1, 6):\n"
+            f"    print(f'[scrapy.extensions.logstats] INFO: Crawled {{i*10}} pages (at 60 pages/min), "
+            f"scraped {{i*5}} items (at 30 items/min)', flush=True)\n"
+            f"    time.sleep({self.seconds} / 5)\n"
+            "print('[x] ERROR: one error', flush=True)\n"
+            f"sys.exit({self.status})\n"
+        )
+        out = open(log_file, "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        self.procs.append(proc)
+        return proc
+
+
+@pytest.fixture
+def launched(backend, tmp_path):
+    launcher = ScriptLauncher()
+    for service in make_service(backend, tmp_path, launcher=launcher):
+        yield service, launcher
+    for proc in launcher.procs:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def read_events(service: Service, run_id: str) -> list[tuple[str, dict]]:
+    events = []
+    with service.client.stream("GET", f"/api/runs/{run_id}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[len("data: ") :])))
+                if name == "end":
+                    break
+    return events
+
+
+def test_run_now_streams_progress_and_log_then_end(launched) -> None:
+    service, launcher = launched
+    assert service.client.post("/api/rules/sample_books/run").status_code == 401
+    answer = service.client.post(
+        "/api/rules/sample_books/run",
+        json={"args": {"site": "http://127.0.0.1:9"}},
+        headers=service.auth,
+    )
+    assert answer.status_code == 200, answer.text
+    run_id = answer.json()["run_id"]
+    argv = launcher.argvs[0]
+    assert argv[:2] == ["crawl", "sample_books"] and f"SCHEDULE_RUN_ID={run_id}" in argv
+    assert "site=http://127.0.0.1:9" in argv
+    # A second run of the same rule while this one goes on is refused.
+    again = service.client.post("/api/rules/sample_books/run", headers=service.auth)
+    assert again.status_code == 409
+    listed = service.client.get("/api/runs").json()["items"]
+    assert listed[0]["run_id"] == run_id and listed[0]["live"] is True
+    events = read_events(service, run_id)
+    names = [name for name, _ in events]
+    assert names[-1] == "end" and "log" in names and "progress" in names
+    progress = [data for name, data in events if name == "progress"][-1]
+    assert progress["pages"] == 50 and progress["items"] == 25 and progress["errors"] == 1
+    assert events[-1][1] == {"status": "finished", "exit_code": 0}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the background thread records the ended crawl
+        stored = service.store.get_run(run_id)
+        if stored and stored.get("exit_code") == 0:
+            break
+        time.sleep(0.05)
+    assert stored["exit_code"] == 0 and stored["log_file"].endswith(".log")
+    assert service.client.get(f"/api/runs/{run_id}").json()["status"] == "finished"
+
+
+def test_bad_run_requests(launched) -> None:
+    service, _ = launched
+    auth = service.auth
+    assert service.client.post("/api/rules/nope/run", headers=auth).status_code == 404
+    bad_arg = service.client.post(
+        "/api/rules/sample_books/run", json={"args": {"nope": 1}}, headers=auth
+    )
+    assert bad_arg.status_code == 422 and "nope" in bad_arg.json()["detail"]
+    assert service.client.post("/api/rules/..%2Fetc/run", headers=auth).status_code in (404, 422)
+
+
+def test_stop_a_running_crawl(backend, tmp_path) -> None:
+    launcher = ScriptLauncher(seconds=60)
+    for service in make_service(backend, tmp_path, launcher=launcher):
+        run_id = service.client.post("/api/rules/sample_books/run", headers=service.auth).json()[
+            "run_id"
+        ]
+        assert service.client.post(f"/api/runs/{run_id}/stop").status_code == 401
+        stop = service.client.post(f"/api/runs/{run_id}/stop", headers=service.auth)
+        assert stop.json() == {"stopping": True}
+        assert launcher.procs[0].wait(timeout=10) != 0
+        events = read_events(service, run_id)
+        assert events[-1][0] == "end" and events[-1][1]["status"] != "finished"
+        record(service.store, "other", "a", "2026-01-01T00:00:00Z")
+        assert service.client.post("/api/runs/other/stop", headers=service.auth).status_code == 409
+
+
+def test_a_real_crawl_run_from_the_api(tmp_path, sample_site) -> None:
+    for service in make_service("sqlite", tmp_path):
+        answer = service.client.post(
+            "/api/rules/sample_books/run",
+            json={"args": {"site": sample_site}},
+            headers=service.auth,
+        )
+        run_id = answer.json()["run_id"]
+        events = read_events(service, run_id)
+        assert events[-1] == ("end", {"status": "finished", "exit_code": 0})
+        deadline = time.monotonic() + 30
+        run = {}
+        while time.monotonic() < deadline:
+            run = service.client.get(f"/api/runs/{run_id}").json()
+            if run.get("exit_code") == 0 and run.get("items"):
+                break
+            time.sleep(0.1)
+        assert run["rule"] == "sample_books" and run["items"] > 0 and run["pages"] > 0
+        assert run["stats"]["schedule/run_id"] == run_id
+        items = service.client.get("/api/collections/sample_books/items?count=true").json()
+        assert items["count"] > 0
