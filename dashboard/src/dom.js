@@ -106,7 +106,14 @@ export function rate(part, whole) {
 
 /** A status badge coloured by kind (ok, live, warn, bad), with its text. */
 export function badge(status, text) {
-  const kinds = { finished: "ok", ok: "ok", true: "ok", running: "live", interrupted: "warn" };
+  const kinds = {
+    finished: "ok",
+    ok: "ok",
+    true: "ok",
+    running: "live",
+    starting: "live",
+    interrupted: "warn",
+  };
   const kind = kinds[String(status)] || (status === undefined || status === null ? "warn" : "bad");
   return h(`span.badge.badge-${kind}`, text ?? String(status ?? "—"));
 }

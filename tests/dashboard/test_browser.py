@@ -10,9 +10,12 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from crawler.monitors.coverage import field_coverage
 from crawler.store.backends import open_store
 from tests.crawler.crawl import scrapy
 
+# Monitors the slow crawl passes: its page shows their results.
+MONITORS = "monitors:\n  min_items: 10\n  finish_reasons: [finished]\n"
 # The sample rule with one typo: line and column come from `scrapy validate`, not from here.
 TYPO = ("clean: [collapse_whitespace]}", "clean: [collapse_whitespac]}")
 
@@ -124,7 +127,8 @@ def test_the_run_page_follows_a_crawl_live(page, service, workspace, make_sample
     slow = make_sample_site(books=60, latency=0.15)
     text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")
     text = text.replace(workspace.site, slow.url).replace("name: sample_books", "name: sample_slow")
-    workspace.add_rule("sample_slow", text + "settings:\n  CONCURRENT_REQUESTS: 1\n")
+    extra = "settings:\n  CONCURRENT_REQUESTS: 1\n" + MONITORS
+    workspace.add_rule("sample_slow", text + extra)
     run_id = service.post("/api/rules/sample_slow/run", {"args": {}})["run_id"]
     page.goto(f"{service.url}/#/runs/{run_id}")
     page.evaluate("window.notReloaded = true")
@@ -143,6 +147,19 @@ def test_the_run_page_follows_a_crawl_live(page, service, workspace, make_sample
     assert len(seen_lines) >= 3, seen_lines
     expect(page.locator("#run-status")).to_have_text("finished", timeout=60_000)
     assert page.evaluate("window.notReloaded") is True
-    record = service.wait_run(run_id)
+    service.wait_run(run_id)
+    record = store_run(workspace.store_uri, run_id)
     expect(page.locator('#counters [data-counter="pages"] dd')).to_have_text(str(record["pages"]))
     expect(page.locator("#log")).to_contain_text("Spider closed (finished)")
+    # the finished run's coverage per field and monitor results, as the crawl recorded them
+    coverage = field_coverage(record["stats"])
+    expect(page.locator("#coverage tbody tr")).to_have_count(len(coverage))
+    for field, share in coverage.items():
+        row = page.locator("#coverage tbody tr").filter(has_text=field)
+        expect(row).to_contain_text(f"{round(share * 100, 1):g}%")
+    if not coverage:  # no component writes coverage stats yet: the page says so
+        expect(page.locator("#coverage")).to_have_text("No coverage recorded.")
+    results = record["stats"]["monitors/results"]
+    assert len(results) >= 2 and all(r["ok"] for r in results), results
+    expect(page.locator("#monitors li")).to_have_count(len(results))
+    expect(page.locator("#monitors .badge-ok")).to_have_count(len(results))

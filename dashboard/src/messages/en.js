@@ -35,6 +35,7 @@ export const en = {
   "status.data_not_stored": "data not stored",
   "status.monitor_failed": "monitor failed",
   "status.interrupted": "interrupted",
+  "status.starting": "starting",
   "status.running": "running",
   "overview.rules": "Rules",
   "overview.chart": "Items and errors per run",

@@ -34,6 +34,7 @@ export const zh = {
   "status.data_not_stored": "数据未入库",
   "status.monitor_failed": "监控未通过",
   "status.interrupted": "已中断",
+  "status.starting": "启动中",
   "status.running": "运行中",
   "overview.rules": "规则",
   "overview.chart": "每次运行的数据量与错误数",
