@@ -28,6 +28,7 @@ from tests.sample_site import SampleSite
 PRICE = re.compile(rb"\xc2\xa3(\d+)\.(\d\d)")  # "£12.34" in UTF-8
 BOOK = re.compile(r"^/book/(\d+)\.html$")
 SOURCES = ("free-list", "paid-pool")
+MONITORS = "monitors:\n  min_items: 10\n  max_ban_rate: 0.1\n  finish_reasons: [finished]\n"
 
 
 def price_changes(state: dict[str, bool]):
@@ -154,14 +155,14 @@ def main(out: Path) -> None:
             page.locator("#preview-result table").first.wait_for(timeout=60_000)
             shoot(page, out / "editor-preview.png", full=False)
 
-            slow = SampleSite(books=60, latency=0.15).__enter__()
-            try:
+            with SampleSite(books=60, latency=0.15) as slow:
                 workspace.add_rule(
                     "sample_slow",
                     text.replace(site.url, slow.url).replace(
                         "name: sample_books", "name: sample_slow"
                     )
-                    + "settings:\n  CONCURRENT_REQUESTS: 1\n",
+                    + "settings:\n  CONCURRENT_REQUESTS: 1\n"
+                    + MONITORS,
                 )
                 run_id = service.post("/api/rules/sample_slow/run", {"args": {}})["run_id"]
                 page.goto(f"{service.url}/#/runs/{run_id}")
@@ -170,8 +171,9 @@ def main(out: Path) -> None:
                 ).wait_for(timeout=60_000)
                 shoot(page, out / "run-live.png", full=False)
                 service.wait_run(run_id)
-            finally:
-                slow.__exit__(None, None, None)
+                page.locator("#monitors li").first.wait_for(timeout=30_000)
+                page.locator("#log").evaluate("box => box.scrollTop = box.scrollHeight")
+                shoot(page, out / "run.png")
 
             page.goto(service.url + "/#/proxies?hours=1")
             page.locator("#health-chart svg, main .notice").first.wait_for()
