@@ -12,7 +12,9 @@ from tests.dashboard.browser import CHROMIUM, MISSING, VIEWPORT, chromium
 from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open, the main thread counts as
+# running an asyncio loop, and later tests that call asyncio.run() there would fail.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.skip(MISSING)
