@@ -10,6 +10,7 @@ import pytest
 
 from tests.dashboard.browser import CHROMIUM, MISSING, VIEWPORT, chromium
 from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace
+from tests.sample_site import SampleSite
 
 
 # Module scope, not session: while Playwright's sync API is open, the main thread counts as
@@ -24,10 +25,12 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory, sample_site) -> Workspace:
-    workspace = Workspace(tmp_path_factory.mktemp("dashboard"), sample_site)
-    workspace.sample_rule("sample_books")
-    return workspace
+def workspace(tmp_path_factory) -> Iterator[Workspace]:
+    """A workspace whose sample rule crawls a small sample site of its own (20 books: fast)."""
+    with SampleSite(books=20) as site:
+        workspace = Workspace(tmp_path_factory.mktemp("dashboard"), site.url)
+        workspace.sample_rule("sample_books")
+        yield workspace
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def crawled(workspace, service):
     """One crawl of the sample site, run by the test the way a user runs it."""
     result = workspace.crawl("sample_books")
     assert result.returncode == 0, result.log[-3000:]
-    assert len(result.items) > 40
+    assert len(result.items) >= 20
     (record,) = store_runs(workspace.store_uri, "sample_books")
     return record
 
@@ -118,13 +118,13 @@ def test_a_fixed_rule_is_saved_and_run_from_the_page(page, service, workspace):
     expect(page.locator("#run-status")).to_have_text("finished", timeout=120_000)
     record = store_run(workspace.store_uri, run_id)
     assert record["rule"] == "sample_broken"
-    assert record["items"] > 40
+    assert record["items"] >= 20
     expect(page.locator('#counters [data-counter="items"] dd')).to_have_text(str(record["items"]))
     expect(page.locator("#log")).to_contain_text("Spider closed (finished)")
 
 
 def test_the_run_page_follows_a_crawl_live(page, service, workspace, make_sample_site):
-    slow = make_sample_site(books=60, latency=0.15)
+    slow = make_sample_site(books=30, latency=0.15)  # about 40 pages, one at a time: 6 s
     text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")
     text = text.replace(workspace.site, slow.url).replace("name: sample_books", "name: sample_slow")
     extra = "settings:\n  CONCURRENT_REQUESTS: 1\n" + MONITORS

@@ -13,13 +13,12 @@ from playwright.sync_api import expect
 from crawler.store.backends import open_store
 from tests.crawler.crawl import crawl
 from tests.dashboard.screenshots import price_changes
+from tests.sample_site import SampleSite
 
 
 @pytest.fixture(scope="module")
 def two_crawls(workspace, service):
     """Two crawls of a sample site whose every fifth book costs £1 more the second time."""
-    from tests.sample_site import SampleSite
-
     state = {"bump": False}
     with SampleSite(books=20, middlewares=[price_changes(state)]) as site:
         results = []
