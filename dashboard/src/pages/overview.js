@@ -108,6 +108,7 @@ export async function render(main) {
         "th",
         { scope: "row" },
         h("a", { href: `#/rules/${encodeURIComponent(rule.name)}` }, rule.name),
+        rule.valid === false ? " " : null,
         rule.valid === false
           ? h("span.badge.badge-bad", t("overview.invalid", { n: rule.problems }))
           : null,
