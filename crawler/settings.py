@@ -8,6 +8,7 @@ only: see crawler/defaults/__init__.py for what a rule may set).
 from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
+from crawler.defaults.push import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
 from crawler.defaults.service import *  # noqa: F403
@@ -61,7 +62,8 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.redaction.SecretRedaction": 0,  # secrets out of every log line
-    "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (before the run record)
+    "crawler.monitors.extension.Monitors": 450,
+    "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)  # a rule's monitors: (before the run record)
     "crawler.extensions.runs.RunRecorder": 500,
     "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }

@@ -26,6 +26,7 @@ GROUPS = (
     "crawler.defaults.schedule",
     "crawler.defaults.service",
     "crawler.defaults.monitors",
+    "crawler.defaults.push",
     "proxies.defaults",
 )
 

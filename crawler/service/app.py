@@ -22,6 +22,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from scrapy.settings import BaseSettings
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crawler.service import events, items, proxies, rules, runs, schedules
@@ -119,6 +120,16 @@ def add_dashboard(app: FastAPI, dist: Path) -> None:
         return HTMLResponse(FALLBACK_PAGE)
 
 
+def warm_up(settings: BaseSettings) -> None:
+    """Compile the rules once at start, so the first listing does not pay for it."""
+    from crawler.project import project_rules
+
+    try:
+        project_rules(settings)
+    except Exception:  # a broken plugin module: the listing reports it
+        logger.exception("compiling the rules at start failed")
+
+
 def create_app(
     settings: BaseSettings,
     *,
@@ -134,6 +145,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(warm_up, settings)
         worker = Background(app) if background else None
         if worker is not None:
             worker.thread.start()

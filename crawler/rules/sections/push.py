@@ -1,0 +1,62 @@
+"""``push:``: deliver this rule's new and changed items to business systems while the crawl
+stores them (crawler/push). The sinks' addresses and secrets are the project's (environment
+variables named by ``PUSH_*`` settings); a rule only says which sinks, and the batch size.
+
+    push:
+      sinks: [webhook, redis]
+      batch_size: 100
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from crawler.rules.context import BuildContext
+from crawler.rules.sections import Section
+
+SINKS = ("webhook", "redis")
+
+PUSH = {
+    "type": "object",
+    "description": "Deliver new and changed items to business systems as they are stored.",
+    "properties": {
+        "sinks": {
+            "type": "array",
+            "items": {"enum": list(SINKS)},
+            "minItems": 1,
+            "uniqueItems": True,
+            "description": "webhook (PUSH_WEBHOOK_URL) and/or redis (a Redis stream per "
+            "collection).",
+        },
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+    "required": ["sinks"],
+    "additionalProperties": False,
+}
+
+
+def build(ctx: BuildContext) -> MappingProxyType:
+    spec = ctx.data.get("push")
+    if not isinstance(spec, dict) or ctx.broken(("push",)):
+        return MappingProxyType({})
+    return MappingProxyType(dict(spec))
+
+
+def to_settings(spec: Any) -> dict[str, Any]:
+    if not spec:
+        return {}
+    out: dict[str, Any] = {"PUSH_SINKS": list(spec["sinks"])}
+    if "batch_size" in spec:
+        out["PUSH_BATCH_SIZE"] = spec["batch_size"]
+    return out
+
+
+SECTION = Section(
+    name="push",
+    order=80,
+    properties={"push": {"$ref": "#/$defs/push"}},
+    defs={"push": PUSH},
+    build=build,
+    settings=to_settings,
+)
