@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint format bench schema system-deps clean
+.PHONY: demo test lint format bench schema system-deps dashboard screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,24 +14,47 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
+# The web dashboard (dashboard/): npm packages from the lockfile, then the bundle in dashboard/dist/,
+# which `scrapy serve` serves at /. Each step runs again only when its inputs changed.
+DASH       := dashboard
+DASH_NPM   := $(DASH)/node_modules/.installed
+DASH_BUILT := $(DASH)/dist/.built
+DASH_SRC   := $(shell find $(DASH)/src -type f) $(DASH)/index.html $(DASH)/build.mjs rules/rule.schema.json
+
+$(DASH_NPM): $(DASH)/package.json $(DASH)/package-lock.json
+	cd $(DASH) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DASH_BUILT): $(DASH_NPM) $(DASH_SRC)
+	cd $(DASH) && npm run --silent build
+	touch $@
+
+dashboard: $(DASH_BUILT)
+
 # Serve the bundled sample site on 127.0.0.1, crawl it into the embedded store, print a summary.
-demo: $(STAMP)
+demo: $(STAMP) $(DASH_BUILT)
 	$(BIN)/scrapy demo
 
 # Debian packages the integration tests talk to (redis-server, tinyproxy); skipped when not root.
 system-deps:
 	bash .ci/system-deps
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(DASH_BUILT) system-deps
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+# Screenshots of every dashboard page into docs/screenshots/ (a real crawl, the real service).
+screenshots: $(STAMP) $(DASH_BUILT)
+	$(BIN)/python -m tests.dashboard.screenshots docs/screenshots
+
+lint: $(STAMP) $(DASH_NPM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd $(DASH) && npm run --silent lint
 
-format: $(STAMP)
+format: $(STAMP) $(DASH_NPM)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	cd $(DASH) && npm run --silent format
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crawl.py
@@ -46,4 +69,4 @@ schema: $(STAMP)
 	$(BIN)/python -c "from crawler.rules.schema import schema_json; open('rules/rule.schema.json', 'w').write(schema_json())"
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache $(DASH)/node_modules $(DASH)/dist

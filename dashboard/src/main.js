@@ -1,0 +1,137 @@
+// The dashboard's shell: header (navigation, language, API token), the hash router, and the
+// page in <main>. Each page module exports render(main, params) → an optional cleanup function.
+
+import "./style.css";
+import { setToken, token } from "./api.js";
+import { disposeCharts } from "./charts.js";
+import { h, replace } from "./dom.js";
+import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
+import * as items from "./pages/items.js";
+import * as overview from "./pages/overview.js";
+import * as proxies from "./pages/proxies.js";
+import * as run from "./pages/run.js";
+
+// The rule editor (CodeMirror and its schema support) loads when first opened.
+const editor = { render: (...args) => import("./pages/editor.js").then((m) => m.render(...args)) };
+
+const ROUTES = [
+  { pattern: /^\/?$/, page: overview, nav: "overview" },
+  { pattern: /^\/runs\/([^/]+)$/, page: run, nav: "overview" },
+  { pattern: /^\/items(?:\/([^/]+))?$/, page: items, nav: "items" },
+  { pattern: /^\/rules(?:\/([^/]+))?$/, page: editor, nav: "rules" },
+  { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },
+];
+
+const NAV = [
+  ["overview", "#/"],
+  ["items", "#/items"],
+  ["rules", "#/rules"],
+  ["proxies", "#/proxies"],
+];
+
+const header = h("header.top");
+const main = h("main#main", { tabindex: "-1" });
+let cleanup = null;
+let renderSerial = 0;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  for (const route of ROUTES) {
+    const match = path.match(route.pattern);
+    if (!match) continue;
+    const args = match.slice(1).map((arg) => (arg === undefined ? arg : decodeURIComponent(arg)));
+    return { route, args, query: new URLSearchParams(query) };
+  }
+  return null;
+}
+
+function renderHeader(active) {
+  const tokenInput = h("input#token", {
+    type: "password",
+    autocomplete: "off",
+    placeholder: token() ? t("token.set") : t("token.placeholder"),
+    "aria-describedby": "token-state",
+  });
+  const form = h(
+    "form.token",
+    {
+      onsubmit: (event) => {
+        event.preventDefault();
+        setToken(tokenInput.value.trim());
+        tokenInput.value = "";
+      },
+    },
+    h("label", { for: "token" }, t("token.label")),
+    tokenInput,
+    h("button", { type: "submit" }, t("token.save")),
+    token()
+      ? h("button", { type: "button", onclick: () => setToken("") }, t("token.forget"))
+      : null,
+    h("span#token-state.muted", { "aria-live": "polite" }, token() ? t("token.kept") : ""),
+  );
+  const languageSelect = h(
+    "select#language",
+    { onchange: (event) => setLanguage(event.target.value) },
+    Object.entries(LANGUAGES).map(([code, name]) =>
+      h("option", { value: code, selected: code === language() }, name),
+    ),
+  );
+  replace(
+    header,
+    h("a.skip", { href: "#main", onclick: skipToMain }, t("nav.skip")),
+    h("a.brand", { href: "#/" }, t("app.title")),
+    h(
+      "nav",
+      { "aria-label": t("nav.label") },
+      h(
+        "ul",
+        NAV.map(([key, href]) =>
+          h(
+            "li",
+            h("a", { href, "aria-current": key === active ? "page" : null }, t(`nav.${key}`)),
+          ),
+        ),
+      ),
+    ),
+    h("div.settings", h("label", { for: "language" }, t("nav.language")), languageSelect, form),
+  );
+}
+
+function skipToMain(event) {
+  event.preventDefault();
+  main.focus();
+}
+
+async function renderRoute() {
+  const serial = ++renderSerial;
+  cleanup?.();
+  cleanup = null;
+  disposeCharts();
+  const found = parseHash();
+  renderHeader(found?.route.nav);
+  document.title = t("app.title");
+  if (!found) {
+    replace(main, h("h1", t("page.notFound")), h("p", h("a", { href: "#/" }, t("nav.overview"))));
+    return;
+  }
+  replace(main, h("p.muted", { role: "status" }, t("loading")));
+  try {
+    const done = await found.route.page.render(main, found.args, found.query);
+    if (serial !== renderSerial) done?.();
+    else cleanup = done || null;
+  } catch (error) {
+    if (serial !== renderSerial) return;
+    replace(main, h("p.error", { role: "alert" }, t("error.load", { error: error.message })));
+  }
+}
+
+document.documentElement.lang = locale();
+document.body.append(header, main);
+window.addEventListener("hashchange", () => {
+  renderRoute();
+  main.focus({ preventScroll: true });
+});
+window.addEventListener("languagechange-dashboard", renderRoute);
+window.addEventListener("tokenchange-dashboard", () => renderHeader(parseHash()?.route.nav));
+renderRoute();

@@ -1,0 +1,78 @@
+// Every message key used in the sources exists in English and Chinese, and both languages have
+// the same keys with the same {placeholders} (node --test; run by tests/dashboard/test_units.py).
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { en } from "../src/messages/en.js";
+import { zh } from "../src/messages/zh.js";
+
+const SRC = new URL("../src/", import.meta.url).pathname;
+
+function sources(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : entry.name.endsWith(".js")
+        ? [readFileSync(join(dir, entry.name), "utf8")]
+        : [],
+  );
+}
+
+const placeholders = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+test("English and Chinese have the same keys and placeholders", () => {
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+  for (const key of Object.keys(en)) {
+    assert.deepEqual(placeholders(zh[key]), placeholders(en[key]), key);
+  }
+});
+
+test("every literal key passed to t() exists", () => {
+  const used = new Set();
+  for (const text of sources(SRC)) {
+    for (const match of text.matchAll(/\bt\(\s*"([\w.]+)"/g)) used.add(match[1]);
+  }
+  assert.ok(used.size > 100, `found only ${used.size} keys: the scan is broken`);
+  const missing = [...used].filter((key) => !(key in en));
+  assert.deepEqual(missing, []);
+});
+
+test("every key built from a prefix (t(`prefix.${x}`)) has its known values", () => {
+  const families = {
+    counter: [
+      "pages",
+      "items",
+      "new",
+      "updated",
+      "unchanged",
+      "dead",
+      "spilled",
+      "errors",
+      "bans",
+      "rate",
+      "queue",
+    ],
+    "overview.col": ["rule", "schedule", "lastRun", "items", "errorRate", "banRate", "actions"],
+    "runs.col": ["run", "rule", "status", "started", "pages", "items", "errors", "bans"],
+    item: ["field", "before", "after", "added", "removed", "changed"],
+    dead: ["reason", "url", "when", "item"],
+    nav: ["overview", "items", "rules", "proxies"],
+    "proxies.col": ["source", "domain", "total", "alive", "requests", "success_rate"],
+    status: [
+      "finished",
+      "failed",
+      "usage_error",
+      "rule_error",
+      "start_error",
+      "blocked",
+      "data_not_stored",
+      "monitor_failed",
+      "interrupted",
+      "running",
+    ],
+  };
+  for (const [prefix, names] of Object.entries(families)) {
+    for (const name of names) assert.ok(`${prefix}.${name}` in en, `${prefix}.${name}`);
+  }
+});

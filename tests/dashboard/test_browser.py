@@ -1,0 +1,165 @@
+"""The dashboard in a real headless Chromium against a real ``scrapy serve``: the overview shows
+the runs of a crawl the test performed, the editor shows a broken rule's error at its line, a
+fixed rule is saved and run from the page, and the run page follows a crawl live."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from crawler.monitors.coverage import field_coverage
+from crawler.store.backends import open_store
+from tests.crawler.crawl import scrapy
+
+# Monitors the slow crawl passes: its page shows their results.
+MONITORS = "monitors:\n  min_items: 10\n  finish_reasons: [finished]\n"
+# The sample rule with one typo: line and column come from `scrapy validate`, not from here.
+TYPO = ("clean: [collapse_whitespace]}", "clean: [collapse_whitespac]}")
+
+
+def store_runs(uri: str, rule: str | None) -> list[dict]:
+    with open_store(uri) as store:
+        return store.runs(rule=rule, limit=50)
+
+
+def store_run(uri: str, run_id: str) -> dict:
+    """The crawl's own record of a run the service started (its id is in the record's stats)."""
+    with open_store(uri) as store:
+        record = store.get_run(run_id)
+    assert record is not None, f"no run record for {run_id}"
+    return record
+
+
+@pytest.fixture(scope="module")
+def crawled(workspace, service):
+    """One crawl of the sample site, run by the test the way a user runs it."""
+    result = workspace.crawl("sample_books")
+    assert result.returncode == 0, result.log[-3000:]
+    assert len(result.items) >= 20
+    (record,) = store_runs(workspace.store_uri, "sample_books")
+    return record
+
+
+def test_overview_shows_the_runs_of_a_crawl(page, service, workspace, crawled):
+    page.goto(service.url + "/")
+    row = page.locator(f'#runs-table tr[data-run="{crawled["run_id"]}"]')
+    expect(row).to_be_visible()
+    expect(row.locator("td").nth(0)).to_have_text("sample_books")
+    expect(row).to_contain_text("finished")
+    expect(row.locator("td").nth(4)).to_have_text(str(crawled["items"]))
+    rule_row = page.locator('#rules-table tr[data-rule="sample_books"]')
+    expect(rule_row.locator("td").nth(2)).to_have_text(str(crawled["items"]))
+    runs = store_runs(workspace.store_uri, None)
+    expect(page.locator("#runs-chart")).to_have_attribute("data-points", str(len(runs)))
+    expect(page.locator("#runs-chart svg")).to_be_visible()
+    # the run links to its page, which shows the recorded counters
+    row.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(f"#/runs/{crawled['run_id']}$"))
+    items = page.locator('#counters [data-counter="items"] dd')
+    expect(items).to_have_text(str(crawled["items"]))
+
+
+def broken_rule(workspace) -> tuple[str, int, int]:
+    """Write rule sample_broken (the sample rule with a typo); its error's line and column as
+    `scrapy validate` reports them."""
+    text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")
+    assert TYPO[0] in text
+    text = text.replace(TYPO[0], TYPO[1], 1).replace("name: sample_books", "name: sample_broken")
+    path = workspace.add_rule("sample_broken", text)
+    proc = scrapy("validate", "-s", f"RULES_DIR={workspace.rules}", "sample_broken")
+    assert proc.returncode != 0
+    match = re.search(rf"{re.escape(str(path))}:(\d+):(\d+): (.*unknown cleaner.*)", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    return match.group(3), int(match.group(1)), int(match.group(2))
+
+
+def test_editor_shows_a_broken_rules_error_at_its_line(page, service, workspace):
+    message, line, column = broken_rule(workspace)
+    page.goto(f"{service.url}/#/rules/sample_broken")
+    problem = page.locator(f'#problems li.error[data-line="{line}"][data-column="{column}"]')
+    expect(problem).to_contain_text("unknown cleaner 'collapse_whitespac'")
+    expect(page.locator("#problems li")).to_have_count(1)
+    expect(page.locator("#verdict")).to_have_text("1 errors, 0 warnings")
+    # jumping to the problem puts the cursor on that line, underlined, with a gutter marker
+    problem.get_by_role("button").click()
+    expect(page.locator(".cm-activeLineGutter").first).to_have_text(str(line))
+    expect(page.locator(".cm-activeLine .cm-lintRange-error")).to_have_text("collapse_whitespac")
+    expect(page.locator(".cm-lint-marker-error")).to_have_count(1)
+    assert message.split(": ", 1)[-1] in problem.inner_text()
+
+
+def test_a_fixed_rule_is_saved_and_run_from_the_page(page, service, workspace):
+    _, line, column = broken_rule(workspace)
+    path = workspace.rules / "sample_broken.yaml"
+    page.goto(f"{service.url}/#/rules/sample_broken")
+    page.locator("#token").fill(service.token)
+    page.locator("#token").press("Enter")
+    expect(page.locator("#token-state")).to_have_text("Token set")
+    problem = page.locator(f'#problems li[data-line="{line}"]')
+    problem.get_by_role("button").click()  # the cursor goes to the typo
+    for _ in range(len("collapse_whitespac")):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.type("e")
+    expect(page.locator("#verdict")).to_have_text("Valid: the compiler found no problem.")
+    expect(page.locator("#problems li")).to_have_count(0)
+    expect(page.locator("#run-now")).to_be_disabled()  # unsaved
+    page.locator("#save").click()
+    expect(page.locator("#editor-status")).to_contain_text("Saved")
+    assert TYPO[0] in path.read_text(encoding="utf-8")
+    kept = list((workspace.rules / ".history" / "sample_broken").glob("*.yaml"))
+    assert len(kept) == 1 and TYPO[1] in kept[0].read_text(encoding="utf-8")
+
+    page.locator("#run-now").click()
+    expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"), timeout=30_000)
+    run_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator("#run-status")).to_have_text("finished", timeout=120_000)
+    record = store_run(workspace.store_uri, run_id)
+    assert record["rule"] == "sample_broken"
+    assert record["items"] >= 20
+    expect(page.locator('#counters [data-counter="items"] dd')).to_have_text(str(record["items"]))
+    expect(page.locator("#log")).to_contain_text("Spider closed (finished)")
+
+
+def test_the_run_page_follows_a_crawl_live(page, service, workspace, make_sample_site):
+    slow = make_sample_site(books=30, latency=0.15)  # about 40 pages, one at a time: 6 s
+    text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")
+    text = text.replace(workspace.site, slow.url).replace("name: sample_books", "name: sample_slow")
+    extra = "settings:\n  CONCURRENT_REQUESTS: 1\n" + MONITORS
+    workspace.add_rule("sample_slow", text + extra)
+    run_id = service.post("/api/rules/sample_slow/run", {"args": {}})["run_id"]
+    page.goto(f"{service.url}/#/runs/{run_id}")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#run-status")).to_have_text("running")
+    expect(page.get_by_role("status").first).to_contain_text("following it live")
+
+    pages = page.locator('#counters [data-counter="pages"] dd')
+    seen_pages, seen_lines = set(), set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and page.locator("#run-status").inner_text() == "running":
+        seen_pages.add(pages.inner_text())
+        seen_lines.add(page.locator("#log").inner_text().count("\n"))
+        page.wait_for_timeout(300)
+    # counters and log grew while the crawl ran, on a page that was never reloaded
+    assert len(seen_pages) >= 3, seen_pages
+    assert len(seen_lines) >= 3, seen_lines
+    expect(page.locator("#run-status")).to_have_text("finished", timeout=60_000)
+    assert page.evaluate("window.notReloaded") is True
+    service.wait_run(run_id)
+    record = store_run(workspace.store_uri, run_id)
+    expect(page.locator('#counters [data-counter="pages"] dd')).to_have_text(str(record["pages"]))
+    expect(page.locator("#log")).to_contain_text("Spider closed (finished)")
+    # the finished run's coverage per field and monitor results, as the crawl recorded them
+    coverage = field_coverage(record["stats"])
+    expect(page.locator("#coverage tbody tr")).to_have_count(len(coverage))
+    for field, share in coverage.items():
+        row = page.locator("#coverage tbody tr").filter(has_text=field)
+        expect(row).to_contain_text(f"{round(share * 100, 1):g}%")
+    if not coverage:  # no component writes coverage stats yet: the page says so
+        expect(page.locator("#coverage")).to_have_text("No coverage recorded.")
+    results = record["stats"]["monitors/results"]
+    assert len(results) >= 2 and all(r["ok"] for r in results), results
+    expect(page.locator("#monitors li")).to_have_count(len(results))
+    expect(page.locator("#monitors .badge-ok")).to_have_count(len(results))
