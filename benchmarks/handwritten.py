@@ -78,7 +78,9 @@ class HandwrittenBooks(scrapy.Spider):
             "_crawled_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         errors = [
-            f"{name}: required field is empty" for name in ("title", "price") if not item[name]
+            f"{name}: required field is empty"
+            for name in ("title", "price")
+            if item[name] in (None, "")
         ]
         if errors:  # worded as the rule spider words it
             item["_errors"] = errors

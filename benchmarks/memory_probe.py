@@ -6,7 +6,7 @@ Each sample records the resident set (``/proc/self/statm``), the live objects Sc
 (``scrapy.utils.trackref``: responses, requests, selectors), the scraper's backlog (responses
 queued or being processed and the body bytes it counts), the downloader's active requests, the
 item pipelines' buffered items, and, with ``--tracemalloc N``, the Python heap tracemalloc sees.
-When the resident set reaches a new high (by 4 MiB or more), a tracemalloc snapshot is taken;
+When the traced heap reaches a new high (by 4 MiB or more), a tracemalloc snapshot is taken;
 the last one (the peak) is written as its top allocation sites (file:line) and its top
 tracebacks. tracemalloc does not see libxml2's allocations (lxml trees): the live selector and
 response counts stand in for those. Measuring slows the crawl: never mix with timed runs.
@@ -14,6 +14,7 @@ response counts stand in for those. Measuring slows the crawl: never mix with ti
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -40,6 +41,8 @@ class MemoryProbe:
         self.samples: list[dict[str, Any]] = []
         self.peak: dict[str, Any] | None = None
         self.snapshot: tracemalloc.Snapshot | None = None
+        self.snapshot_mib = 0.0
+        self.snapshot_row: dict[str, Any] | None = None
         self._loop: Any = None
         self._t0 = time.monotonic()
         if frames:
@@ -73,21 +76,27 @@ class MemoryProbe:
             "downloading": len(engine.downloader.active) if engine else None,
             "store_buffered": getattr(store, "_buffered", None),
             "responses": self.crawler.stats.get_value("response_received_count", 0),
+            "gc_full_collections": gc.get_stats()[2]["collections"],
         }
         if self.frames:
             current, peak = tracemalloc.get_traced_memory()
             row["traced_mib"] = round(current / 2**20, 1)
             row["traced_peak_mib"] = round(peak / 2**20, 1)
         self.samples.append(row)
-        if self.peak is None or row["rss_mib"] >= self.peak["rss_mib"] + 4:
+        if self.peak is None or row["rss_mib"] > self.peak["rss_mib"]:
             self.peak = row
-            if self.frames:
-                self.snapshot = tracemalloc.take_snapshot()
+        # tracemalloc slows the crawl several times over, which moves the collector's timing:
+        # under it, snapshot at the highest traced heap rather than at the highest RSS
+        if self.frames and row["traced_mib"] >= self.snapshot_mib + 4:
+            self.snapshot_mib = row["traced_mib"]
+            self.snapshot_row = row
+            self.snapshot = tracemalloc.take_snapshot()
 
     def write(self) -> None:
         out: dict[str, Any] = {"peak": self.peak, "samples": self.samples}
         if self.snapshot is not None:
             snap = self.snapshot.filter_traces((tracemalloc.Filter(False, tracemalloc.__file__),))
+            out["snapshot_at"] = self.snapshot_row
             out["top_lines"] = [
                 f"{s.size / 2**20:8.1f} MiB {s.count:8d} blocks  {s.traceback[0]}"
                 for s in snap.statistics("lineno")[:30]
