@@ -19,6 +19,7 @@ import jmespath
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 from scrapy.http import Response, TextResponse
+from scrapy.selector import Selector as ResponseSelector
 
 from cleaners.registry import REGISTRY, CleanContext, CleanError
 from crawler.rules import templates
@@ -104,7 +105,11 @@ class PageInput:
         if self._root is MISSING:
             if not isinstance(self.response, TextResponse):
                 raise ExtractError("not_text", "response is not text, cannot run XPath/CSS on it")
-            self._root = self.response.selector.root
+            # Our own Selector, not the response's cached one: response.selector points back at
+            # the response (scrapy/scrapy#2977), a reference cycle that keeps the body, its text
+            # and the lxml tree alive until the collector's next full pass (~100 pages at once on
+            # big pages). Nothing points back at this one: all is freed when extraction ends.
+            self._root = ResponseSelector(self.response).root
         return self._root
 
     def root_or_none(self) -> Any:
