@@ -310,3 +310,20 @@ def test_an_extracted_page_is_freed_without_the_cycle_collector():
         assert kept() is not None
     finally:
         gc.enable()
+
+
+def test_text_of_an_element_is_its_text_nodes_without_comments_or_its_tail():
+    body = (
+        "<html><body><div id=a>x<!-- c -->y<b>z</b>t<?pi q?>u<script>s<1</script><br>v&amp;w"
+        "</div>tail<p id=e></p></body></html>"
+    )
+    compiled = rule("""\
+  p:
+    fields:
+      text: {css: "div#a", text: true}
+      empty: {css: "p#e", text: true}
+      attr: {css: "div#a::attr(id)", text: true}
+""")
+    [item] = extract(compiled, html(body=body)).items
+    assert item["text"] == "xyztus<1v&w"
+    assert item["empty"] == "" and item["attr"] == "a"
