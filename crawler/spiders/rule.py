@@ -81,6 +81,10 @@ class RuleSpider(scrapy.Spider):
         self.missing_args = [name for name, value in self.args.items() if value is None]
         self.allowed_domains = list(rule.allowed_domains) or self._start_hosts()
         self._logged: set[str] = set()
+        # One bound method for every request: Scrapy caches its check of a callback's source
+        # (is_generator_with_return_value) under a weak reference to the callback object, so a
+        # new bound method per request re-read and re-parsed parse_page's source per response.
+        self.parse_page = self.parse_page
 
     def _start_hosts(self) -> list[str]:
         hosts: list[str] = []
