@@ -12,7 +12,8 @@ they are (pipelines, extensions, concurrency) and stores into a SQLite file in a
 directory that is removed afterwards; ``default`` is ``off`` for small and ``on`` for big.
 
 The JSON line: pages, items, seconds (wall), cpu_seconds, peak_rss_kib (this process's peak
-resident set, ``getrusage`` ``ru_maxrss``), start_rss_kib (the same, just before the crawl).
+resident set, ``getrusage`` ``ru_maxrss``), start_rss_kib (the same, just before the crawl),
+sys_seconds and minor_faults (kernel time and page faults during the crawl).
 ``--digest FILE`` writes ``{url: sha1 of the item's fields}`` as the spider yielded them (a
 pipeline placed first; ``_crawled_at`` and ``_rule`` left out), so two spiders can be compared
 field by field. ``--probe FILE`` records what holds memory while crawling (see memory_probe).
@@ -120,11 +121,13 @@ def main(argv: list[str] | None = None) -> None:
 
         probe = MemoryProbe(crawler, opts.probe, frames=opts.tracemalloc)
     start_rss = peak_rss_kib()
+    usage_started = resource.getrusage(resource.RUSAGE_SELF)
     started, cpu_started = time.perf_counter(), time.process_time()
     process.crawl(crawler, site=opts.site)
     process.start()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = peak_rss_kib()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     if probe is not None:
         probe.write()
     tmp.cleanup()
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
                 "cpu_seconds": cpu,
                 "peak_rss_kib": peak,
                 "start_rss_kib": start_rss,
+                "sys_seconds": usage.ru_stime - usage_started.ru_stime,
+                "minor_faults": usage.ru_minflt - usage_started.ru_minflt,
                 "stored": stats.get("store/items/new", 0),
                 "errors": stats.get("log_count/ERROR", 0),
             }
