@@ -19,9 +19,9 @@ import jmespath
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 from scrapy.http import Response, TextResponse
-from scrapy.selector import Selector as ResponseSelector
 
 from cleaners.registry import REGISTRY, CleanContext, CleanError
+from crawler.pagetree import page_root
 from crawler.rules import templates
 from crawler.rules.load import XPATH_NAMESPACES
 from crawler.rules.model import MISSING, FieldSpec, LinkSpec, PageType, Pagination, Rule, Selector
@@ -105,11 +105,8 @@ class PageInput:
         if self._root is MISSING:
             if not isinstance(self.response, TextResponse):
                 raise ExtractError("not_text", "response is not text, cannot run XPath/CSS on it")
-            # Our own Selector, not the response's cached one: response.selector points back at
-            # the response (scrapy/scrapy#2977), a reference cycle that keeps the body, its text
-            # and the lxml tree alive until the collector's next full pass (~100 pages at once on
-            # big pages). Nothing points back at this one: all is freed when extraction ends.
-            self._root = ResponseSelector(self.response).root
+            # Not response.selector (a reference cycle; see pagetree): freed when extraction ends.
+            self._root = page_root(self.response)
         return self._root
 
     def root_or_none(self) -> Any:
