@@ -176,9 +176,7 @@ def _blog_page(request: web.Request, page: int) -> web.Response:
     content = request.app[CONTENT]
     if not content.posts or page > content.blog_pages:
         return _not_found()
-    return _html(
-        content.cached(("blog", page), lambda: blog.blog_list_page(content.posts, page))
-    )
+    return _html(content.cached(("blog", page), lambda: blog.blog_list_page(content.posts, page)))
 
 
 async def blog_post(request: web.Request) -> web.Response:
