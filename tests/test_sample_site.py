@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
@@ -19,7 +20,7 @@ import pytest
 from aiohttp import web
 from parsel import Selector
 
-from tests.sample_site import SampleSite, create_app
+from tests.sample_site import SampleSite, blog, create_app
 from tests.sample_site.data import (
     BOOKS_PAGE_SIZE,
     BROKEN_LINKS,
@@ -537,7 +538,7 @@ def test_module_doctests():
 
     from tests.sample_site import data, server
 
-    for module in (data, server):
+    for module in (data, server, blog):
         assert doctest.testmod(module).failed == 0
 
 
@@ -551,3 +552,80 @@ def test_start_on_a_busy_port_raises(make_sample_site):
     busy = make_sample_site(books=1)
     with pytest.raises(RuntimeError, match="failed to start"):
         SampleSite(books=1, port=busy.port).start()
+
+
+# --- big-page mode: the blog of long posts --------------------------------------------------
+
+
+def test_blog_posts_are_deterministic_and_prefix_stable():
+    first, again = blog.posts(40), blog.posts(40)
+    assert first == again and blog.posts(400)[:40] == first
+    assert [p.id for p in first] == list(range(1, 41))
+    assert [blog.post_page(p) for p in first[:5]] == [blog.post_page(p) for p in again[:5]]
+    # the same bytes on every run and machine: pinned, so a change to the generator shows
+    third = blog.post_page(first[2])
+    assert len(third) == 151_736
+    assert hashlib.sha256(third).hexdigest()[:16] == "53902646edbb1577"
+    for post in first:
+        assert 1 <= len(post.categories) <= 3 and set(post.categories) <= set(blog.CATEGORIES)
+    with pytest.raises(ValueError):
+        blog.posts(-1)
+
+
+def test_blog_post_pages_are_50_to_300_kb_and_spread_over_the_range():
+    sizes = [len(blog.post_page(p)) for p in blog.posts(300)]
+    assert all(blog.BIG_PAGE_MIN <= s <= blog.BIG_PAGE_MAX for s in sizes), (min(sizes), max(sizes))
+    assert blog.BIG_PAGE_MIN <= 50_000 and blog.BIG_PAGE_MAX <= 300_000
+    assert min(sizes) < 70_000 and max(sizes) > 270_000  # the whole range, not one size
+
+
+def test_blog_over_http(make_sample_site):
+    site = make_sample_site(books=0, big_pages=25)
+    posts = blog.posts(25)
+    url, listed, visited = site.url + "/blog/", [], []
+    while url:
+        reply = fetch(url)
+        assert reply.status == 200 and reply.headers["Content-Type"] == "text/html; charset=utf-8"
+        visited.append(path_of(url))
+        sel = reply.sel()
+        listed += sel.css("h2.entry-title a::attr(href)").getall()
+        href = sel.css("a.next::attr(href)").get()
+        url = urljoin(url, href) if href else None
+    assert visited == ["/blog/", "/blog/page/2/", "/blog/page/3/"]
+    assert listed == [p.url for p in posts]
+    for post in (posts[0], posts[2], posts[24]):
+        reply = fetch(site.url + post.url)
+        assert reply.status == 200 and reply.body == blog.post_page(post)
+        sel = reply.sel()
+        assert sel.css("h1.entry-title::text").get() == post.title
+        assert sel.css("time.published::attr(datetime)").get() == post.published.isoformat()
+        assert sel.css("span.cat-links a[rel~=tag]::text").getall() == list(post.categories)
+        text = sel.css("div.entry-content").xpath("string()").get()
+        assert " ".join(text.split()) == blog.article_text(post)
+        assert len(blog.article_text(post)) > 20_000
+    for missing in (
+        "/blog/26.html",
+        "/blog/0.html",
+        "/blog/01.html",
+        "/blog/page/4/",
+        "/blog/page/1/",
+    ):
+        assert fetch(site.url + missing).status == 404, missing
+
+
+def test_blog_is_off_unless_asked_for(sample_site):
+    assert fetch(sample_site + "/blog/").status == 404
+    assert fetch(sample_site + "/blog/1.html").status == 404
+
+
+def test_cli_big_pages():
+    command = [sys.executable, "-m", "tests.sample_site", "--books", "0", "--big-pages", "12"]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            url = proc.stdout.readline().strip()
+            assert fetch(url + "/blog/12.html").body == blog.post_page(blog.posts(12)[11])
+            assert fetch(url + "/blog/page/2/").status == 200
+            assert fetch(url + "/blog/13.html").status == 404
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=5)

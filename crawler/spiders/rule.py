@@ -118,6 +118,10 @@ class RuleSpider(scrapy.Spider):
         self.missing_args = list(self.rule_args.missing)
         self.allowed_domains = list(rule.allowed_domains) or start_hosts(rule, self.args)
         self._logged: set[str] = set()
+        # One bound method for every request: Scrapy caches its check of a callback's source
+        # (is_generator_with_return_value) under a weak reference to the callback object, so a
+        # new bound method per request re-read and re-parsed parse_page's source per response.
+        self.parse_page = self.parse_page
 
     # --- requests ---------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from datetime import UTC, datetime
 
 import pytest
@@ -278,3 +280,50 @@ def test_row_links_are_followed_once_per_page():
     )
     result = extract(compiled, html(body=f"<html><body><ul>{rows}</ul></body></html>"))
     assert [f.url for f in result.follows] == [f"http://example.com/i/{i}" for i in range(500)]
+
+
+def test_an_extracted_page_is_freed_without_the_cycle_collector():
+    # The response's cached selector points back at the response (a reference cycle that held
+    # ~100 big pages, trees included, between the collector's full passes): extraction must not
+    # create it, so the page, its text and its tree go as soon as the last reference does.
+    compiled = rule("""\
+  p:
+    fields:
+      heading: {css: h1, text: true}
+      ids: {css: "li::attr(data-id)", all: true}
+    links:
+      - {css: ul.list a, to: p}
+""")
+    gc.disable()
+    try:
+        response = html()
+        result = extract(compiled, response)
+        assert result.items[0]["ids"] == ["1", "2", "3"] and result.follows
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None
+        # the same check holds the cycle to account: a cached selector keeps the page alive
+        cycled = html()
+        cycled.css("h1")
+        kept = weakref.ref(cycled)
+        del cycled
+        assert kept() is not None
+    finally:
+        gc.enable()
+
+
+def test_text_of_an_element_is_its_text_nodes_without_comments_or_its_tail():
+    body = (
+        "<html><body><div id=a>x<!-- c -->y<b>z</b>t<?pi q?>u<script>s<1</script><br>v&amp;w"
+        "</div>tail<p id=e></p></body></html>"
+    )
+    compiled = rule("""\
+  p:
+    fields:
+      text: {css: "div#a", text: true}
+      empty: {css: "p#e", text: true}
+      attr: {css: "div#a::attr(id)", text: true}
+""")
+    [item] = extract(compiled, html(body=body)).items
+    assert item["text"] == "xyztus<1v&w"
+    assert item["empty"] == "" and item["attr"] == "a"

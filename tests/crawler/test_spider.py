@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 
-from scrapy.http import FormRequest, JsonRequest
+from scrapy.http import FormRequest, JsonRequest, Request, Response
 from scrapy.utils.test import get_crawler
 
+from crawler.extract import Follow
 from crawler.project import parse_rule
 from crawler.spiders.rule import RuleSpider
 from tests.settings import project_settings
@@ -90,3 +92,19 @@ def test_a_required_argument_left_out_yields_no_requests():
     spider, requests = start_requests()  # token is required (null default)
     assert requests == []
     assert spider.crawler.stats.get_value("rule/missing_arguments") == "token"
+
+
+def test_every_request_shares_one_callback_object():
+    # Scrapy checks each response's callback source (is_generator_with_return_value) and caches
+    # the answer under a weak reference to the callback object: one object for all requests
+    # keeps that cache warm instead of re-parsing parse_page's source per response.
+    spider, requests = start_requests(cat="music")
+    page = Response("http://shop.test/", request=Request("http://shop.test/"))
+    follows = [
+        spider.follow_request(Follow(f"http://shop.test/{n}", "listing"), page) for n in "ab"
+    ]
+    callbacks = {id(r.callback) for r in [*requests, *follows]}
+    assert callbacks == {id(spider.parse_page)}
+    assert all(r.to_dict(spider=spider)["callback"] == "parse_page" for r in follows)
+    held = weakref.ref(spider.parse_page)
+    assert held() is not None  # held by the spider, so the cache entry stays

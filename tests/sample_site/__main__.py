@@ -1,6 +1,7 @@
 """Command line: serve the sample site in the foreground until SIGTERM or SIGINT.
 
     python -m tests.sample_site [--host 127.0.0.1] [--port 0] [--books 60] [--latency-ms 0]
+                                [--big-pages 0]
 
 The first line on stdout is exactly the base URL (``http://127.0.0.1:PORT``), flushed at once,
 so a parent process can read the port; nothing is logged per request.
@@ -26,11 +27,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="fixed delay added to every response"
     )
+    parser.add_argument(
+        "--big-pages",
+        type=int,
+        default=0,
+        help="long blog posts (50-300 KB pages) served under /blog/ (default 0: none)",
+    )
     return parser.parse_args(argv)
 
 
 async def main(args: argparse.Namespace) -> None:
-    app = create_app(args.books, latency=args.latency_ms / 1000)
+    app = create_app(args.books, latency=args.latency_ms / 1000, big_pages=args.big_pages)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

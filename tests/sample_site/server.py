@@ -3,7 +3,8 @@
 ``create_app`` builds the aiohttp application (routes in ``ROUTES`` order); ``SampleSite`` runs
 one on 127.0.0.1 in a background thread with its own event loop; ``serve`` is the loop both it
 and the command line (``python -m tests.sample_site``) use. Pages are rendered on first request
-and their bytes kept, since the same URLs are fetched thousands of times by the benchmarks.
+and their bytes kept, since the same URLs are fetched thousands of times by the benchmarks; the
+big-page blog's posts (``blog``) are the exception, built on every request.
 
 Status codes beyond the spec: ``/tag/{slug}/page/1/`` and ids or page numbers with leading zeros
 are 404 (one URL per page, so crawl counts are exact); ``/error/{code}`` answers any code in
@@ -24,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import markup
+from . import blog, markup
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -55,8 +56,10 @@ JSON = {"Content-Type": "application/json"}
 class SiteContent:
     """The catalogue a running app serves, indexed once, plus the cache of rendered pages."""
 
-    def __init__(self, books: list[Book]) -> None:
+    def __init__(self, books: list[Book], posts: list[blog.Post] | None = None) -> None:
         self.books = books
+        self.posts = posts or []
+        self.blog_pages = pages(len(self.posts), blog.BLOG_PAGE_SIZE)
         self.by_id = {b.id: b for b in books}
         self.by_tag = {slug: books_in_tag(slug, books) for slug, _ in TAGS}
         self.tag_pages = {slug: pages(len(bs), TAG_PAGE_SIZE) for slug, bs in self.by_tag.items()}
@@ -156,6 +159,34 @@ async def book(request: web.Request) -> web.Response:
     if found is None:
         return _not_found()
     return _html(content.cached(("book", found.id), lambda: markup.book_page(found)))
+
+
+async def blog_first_page(request: web.Request) -> web.Response:
+    return _blog_page(request, 1)
+
+
+async def blog_page(request: web.Request) -> web.Response:
+    page = _parse_positive(request.match_info["page"])
+    if page is None or page < 2:
+        return _not_found()
+    return _blog_page(request, page)
+
+
+def _blog_page(request: web.Request, page: int) -> web.Response:
+    content = request.app[CONTENT]
+    if not content.posts or page > content.blog_pages:
+        return _not_found()
+    return _html(content.cached(("blog", page), lambda: blog.blog_list_page(content.posts, page)))
+
+
+async def blog_post(request: web.Request) -> web.Response:
+    content = request.app[CONTENT]
+    post_id = _parse_positive(request.match_info["id"])
+    if post_id is None or not 1 <= post_id <= len(content.posts):
+        return _not_found()
+    # Not cached: thousands of 50-300 KB pages would cost the server hundreds of MB, and
+    # building one from its pre-rendered blocks takes under a millisecond.
+    return _html(blog.post_page(content.posts[post_id - 1]))
 
 
 async def broken_book(request: web.Request) -> web.Response:
@@ -321,6 +352,9 @@ ROUTES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", "/free-proxies/", free_proxies),
     ("GET", "/robots.txt", robots_txt),
     ("GET", "/private/secret.html", private_page),
+    ("GET", "/blog/", blog_first_page),
+    ("GET", "/blog/page/{page}/", blog_page),
+    ("GET", r"/blog/{id:\d+}.html", blog_post),
 )
 
 
@@ -345,14 +379,19 @@ def latency_middleware(latency: float) -> Callable[..., Any]:
 
 
 def create_app(
-    books: int = 60, *, latency: float = 0.0, middlewares: Sequence[Any] = ()
+    books: int = 60,
+    *,
+    latency: float = 0.0,
+    middlewares: Sequence[Any] = (),
+    big_pages: int = 0,
 ) -> web.Application:
-    """The sample site serving ``catalogue(books)``.
+    """The sample site serving ``catalogue(books)``, and ``blog.posts(big_pages)`` under /blog/.
 
     ``latency`` (seconds) delays every response, 404s and rejections by ``middlewares``
     included. ``middlewares`` (aiohttp ``@web.middleware`` callables, e.g. an anti-bot mode) run
     inside the latency and outside the HTML 404 page, so they see every response the site makes.
-    The catalogue size is ``app["books"]`` and the latency ``app["latency"]``.
+    The catalogue size is ``app["books"]`` and the latency ``app["latency"]``. ``big_pages``
+    (0: none, /blog/ is 404) is the number of long posts of the big-page mode (see ``blog``).
     """
     if books < 0:
         raise ValueError(f"books must be >= 0, got {books}")
@@ -361,7 +400,7 @@ def create_app(
     chain: list[Any] = [latency_middleware(latency)] if latency > 0 else []
     chain += [*middlewares, html_not_found]
     app = web.Application(middlewares=chain)
-    app[CONTENT] = SiteContent(catalogue(books))
+    app[CONTENT] = SiteContent(catalogue(books), blog.posts(big_pages))
     with warnings.catch_warnings():
         # Plain string keys are the documented way for other components to read these two.
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
@@ -416,8 +455,10 @@ class SampleSite:
         *,
         host: str = "127.0.0.1",
         middlewares: Iterable[Any] = (),
+        big_pages: int = 0,
     ) -> None:
         self.books = books
+        self.big_pages = big_pages
         self.latency = latency
         self.host = host
         self.port = port
@@ -434,7 +475,9 @@ class SampleSite:
         """Start serving; return the base URL (``http://127.0.0.1:PORT``, no trailing slash)."""
         if self.url is not None:
             return self.url
-        self.app = create_app(self.books, latency=self.latency, middlewares=self.middlewares)
+        self.app = create_app(
+            self.books, latency=self.latency, middlewares=self.middlewares, big_pages=self.big_pages
+        )
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(target=self._run, name="sample-site", daemon=True)
