@@ -6,6 +6,7 @@ person who follows the redirects, scans or confirms, and comes back to the callb
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +24,22 @@ from tests.oauth_servers.wechat import App, WeChatServer
 
 QR_APPID, QR_SECRET = "wx0123456789abcdef", "wechat-web-app-secret-0123456789"
 MP_APPID, MP_SECRET = "wx00112233445566ff", "wechat-mp-app-secret-9876543210"
+# an Official Account not bound to an Open Platform account: WeChat gives no unionid
+SOLO_APPID, SOLO_SECRET = "wx99887766554433aa", "wechat-solo-app-secret-5555555555"
 CLIENT_ID, CLIENT_SECRET = "dashboard", "oidc-client-secret-0123456789"
 ENV = {"SIGNIN_QR_SECRET": QR_SECRET, "SIGNIN_MP_SECRET": MP_SECRET,
-       "SIGNIN_OIDC_SECRET": CLIENT_SECRET}  # fmt: skip
+       "SIGNIN_SOLO_SECRET": SOLO_SECRET, "SIGNIN_OIDC_SECRET": CLIENT_SECRET}  # fmt: skip
 SESSION_KEY = "session-key-for-tests-0123456789abcdef"
 BASE = "http://testserver"
 PROVIDERS = ("wx", "wxmp", "wxbase", "std", "gh")
 
 
 def wechat_apps(callback_domain: str = "testserver") -> list[App]:
-    return [App(QR_APPID, QR_SECRET, callback_domain), App(MP_APPID, MP_SECRET, callback_domain)]
+    return [
+        App(QR_APPID, QR_SECRET, callback_domain),
+        App(MP_APPID, MP_SECRET, callback_domain),
+        App(SOLO_APPID, SOLO_SECRET, callback_domain, unionid_bound=False),
+    ]
 
 
 def standard_client(base: str = BASE) -> Client:
@@ -50,7 +57,7 @@ def providers(wechat_url: str, standard_url: str) -> dict[str, dict[str, Any]]:
                  "scope": "snsapi_userinfo", "client_id": MP_APPID,
                  "client_secret_env": "SIGNIN_MP_SECRET", "lang": "en"},
         "wxbase": {**wx, "authorize_page": "oauth2", "scope": "snsapi_base",
-                   "client_id": MP_APPID, "client_secret_env": "SIGNIN_MP_SECRET"},
+                   "client_id": SOLO_APPID, "client_secret_env": "SIGNIN_SOLO_SECRET"},
         "std": {"issuer": standard_url, "label": "Company SSO", "client_id": CLIENT_ID,
                 "client_secret_env": "SIGNIN_OIDC_SECRET", "scope": "openid profile email"},
         "gh": {"authorize_url": f"{standard_url}/authorize", "token_url": f"{standard_url}/token",
@@ -67,7 +74,7 @@ class SigninWorld:
     wechat: WeChatServer
     standard: StandardServer
     roles_file: Path
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # every line logged, as a handler writes it
 
     @property
     def client(self) -> TestClient:
@@ -84,7 +91,7 @@ class SigninWorld:
 
     def secrets(self) -> set[str]:
         """Every secret and token the servers handed out or hold."""
-        found = {QR_SECRET, MP_SECRET, CLIENT_SECRET, SESSION_KEY}
+        found = {QR_SECRET, MP_SECRET, SOLO_SECRET, CLIENT_SECRET, SESSION_KEY}
         found |= set(self.wechat.wechat.access) | set(self.wechat.wechat.refresh)
         found |= set(self.wechat.wechat.codes)
         server = self.standard.server
@@ -93,11 +100,42 @@ class SigninWorld:
         return {s for s in found if s}
 
 
+class LogLines(logging.Handler):
+    """Every record of the service, formatted as a log file would have it (the handler's
+    filters applied). The loopback providers run in this process too, on threads of their own:
+    what they log is the provider's log, not ours, and is left out."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = lines
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName != "oauth-server":
+            self.lines.append(self.format(record))
+
+
 def make_world(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any
 ) -> Iterator[SigninWorld]:
+    """The servers and the service; every log line at DEBUG goes to ``world.log`` through a
+    handler the service finds on the root logger when it starts (as uvicorn's and Scrapy's)."""
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
+    log: list[str] = []
+    handler = LogLines(log)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", logging.DEBUG)
+    root.addHandler(handler)
+    try:
+        yield from _world(tmp_path, monkeypatch, log, settings)
+    finally:
+        root.removeHandler(handler)
+
+
+def _world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log: list[str], settings: dict[str, Any]
+) -> Iterator[SigninWorld]:
     monkeypatch.setenv("SIGNIN_TEST_SESSION_KEY", SESSION_KEY)
     with (
         WeChatServer(apps=wechat_apps()) as wechat,
@@ -113,7 +151,7 @@ def make_world(
             **settings,
         }
         for service in make_service("sqlite", tmp_path, **values):
-            yield SigninWorld(service, wechat, standard, roles_file)
+            yield SigninWorld(service, wechat, standard, roles_file, log)
 
 
 # -- a person in a browser ---------------------------------------------------------------------
