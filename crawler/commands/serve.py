@@ -54,10 +54,14 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError("scrapy serve takes no positional arguments", print_help=True)
         import uvicorn
+        from scrapy.utils.log import configure_logging
 
         from crawler.service.app import create_app
         from crawler.service.signin.roles import RolesError
 
+        # the service's own lines (sign-in, background tasks) at LOG_LEVEL, as a crawl's are;
+        # uvicorn's loggers keep their own handlers
+        configure_logging(self.settings)
         host = opts.host or self.settings.get("SERVICE_HOST")
         port = opts.port if opts.port is not None else self.settings.getint("SERVICE_PORT")
         tokens = TokenCheck(

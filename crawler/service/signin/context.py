@@ -112,6 +112,24 @@ class LogSecrets:
         return self.redactor.text(SECRET_PARAMS.sub(r"\1***", text))
 
 
+class SecretLogFilter(RedactingFilter):
+    """Redacts a record's arguments one by one when it has them, so formatters that read them
+    (uvicorn's access log takes five) still can; else the message as a whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            text = self.redactor.text
+            record.args = tuple(text(a) if isinstance(a, str) else a for a in record.args)
+            if isinstance(record.msg, str):
+                record.msg = text(record.msg)
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = text(record.exc_text)
+            return True
+        return super().filter(record)
+
+
 class SignIn:
     def __init__(self, config: SigninConfig, *, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
@@ -119,7 +137,7 @@ class SignIn:
         key = session_key(config.secret_env, config.secret_file, environ)
         secrets = {name: p.secret(environ) for name, p in config.providers.items()}
         self.secrets = LogSecrets([*secrets.values(), key.hex(), key.decode("latin-1")])
-        self.log_filter = RedactingFilter(self.secrets)  # type: ignore[arg-type]
+        self.log_filter = SecretLogFilter(self.secrets)  # type: ignore[arg-type]
         self.roles = RolesFile(config.roles_file)
         self.sessions = SessionStore(config.sessions_file, clock=lambda: self.clock())
         self.signer = CookieSigner(key)
