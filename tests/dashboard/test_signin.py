@@ -111,7 +111,7 @@ def test_wechat_qr_code_login_lands_on_the_dashboard_as_editor(
     page.goto(service.url + "/#/rules/sample_books")
     expect(page).to_have_url(re.compile(r"#/signin\?next="))
     expect(page.locator("#signin-buttons a")).to_have_count(2)  # QR and SSO; not in-WeChat
-    page.get_by_role("link", name="WeChat: scan a QR code with WeChat").click()
+    page.get_by_role("link", name="Sign in with WeChat (scan a QR code)").click()
     expect(page).to_have_url(re.compile(r"/connect/qrconnect\?appid=wx0123456789abcdef&"))
     assert page.url.endswith("#wechat_redirect")
     page.get_by_role("button", name="允许 Allow").click()  # scanned and confirmed on the phone

@@ -119,7 +119,7 @@ class SecretLogFilter(RedactingFilter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
             text = self.redactor.text
-            record.args = tuple(text(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(self._arg(a) for a in record.args)
             if isinstance(record.msg, str):
                 record.msg = text(record.msg)
             if record.exc_info and not record.exc_text:
@@ -128,6 +128,13 @@ class SecretLogFilter(RedactingFilter):
                 record.exc_text = text(record.exc_text)
             return True
         return super().filter(record)
+
+    def _arg(self, value: Any) -> Any:
+        if isinstance(value, int | float):  # %d and %f still get numbers
+            return value
+        shown = str(value)  # a URL object, an exception: what %s would write
+        clean = self.redactor.text(shown)
+        return value if clean == shown else clean
 
 
 class SignIn:

@@ -78,21 +78,25 @@ class SessionHandle:
         changed = json.dumps(self.data, sort_keys=True) != self._before
         if self.session_id is None and not self.data:
             return []
+        restarted = changed and not self.signed_in  # a sign-in (re)started: time to finish it
+        if restarted:
+            self.expires = self.signin.clock() + config.state_ttl
         cookies: list[str] = []
         if self._rotate or self.session_id is None:
             if self.session_id:
                 store.delete(self.session_id)
             self.session_id = secrets.token_urlsafe(32)
             store.save(self.session_id, self.data, self.created, self.expires)
+        elif changed:
+            store.save(self.session_id, self.data, self.created, self.expires)
+        elif self.signin.clock() - self.seen >= TOUCH_EVERY:
+            store.touch(self.session_id)
+        if self._rotate or restarted:
             max_age = max(0, int(self.expires - self.signin.clock()))
             signed = self.signin.signer.sign(self.session_id)
             cookies.append(_cookie(names.session, signed, max_age, secure, True))
             if self.signed_in:
                 cookies.append(_cookie(names.csrf, self.data["csrf"], max_age, secure, False))
-        elif changed:
-            store.save(self.session_id, self.data, self.created, self.expires)
-        elif self.signin.clock() - self.seen >= TOUCH_EVERY:
-            store.touch(self.session_id)
         return cookies
 
 

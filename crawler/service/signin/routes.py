@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,7 @@ from crawler.service.signin.wechat import WeChatSignin
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["sign-in"])
 NEXT_KEY = "signin_next"
+NEXT = re.compile(r"/(?![/\\])[\x21-\x7e]*")  # printable ASCII, no space, not // or /\\
 
 
 def _signin(request: Request) -> SignIn:
@@ -39,14 +41,17 @@ def _signin(request: Request) -> SignIn:
 
 
 def safe_next(value: str | None) -> str:
-    """A place in this service to go back to: a path, never another site (``//host``, ``\\``).
+    r"""A place in this service to go back to: a path, never another site (``//host``, ``/\host``,
+    or ``/<tab>/host``, which browsers read as ``//host``).
 
     >>> safe_next("/#/rules/x"), safe_next("//evil.test/"), safe_next("https://evil.test")
     ('/#/rules/x', '/', '/')
+    >>> safe_next("/\t/evil.test"), safe_next("/\\evil.test")
+    ('/', '/')
     """
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if not value or len(value) > 500 or not NEXT.fullmatch(value):
         return "/"
-    return value[:500]
+    return value
 
 
 def _failure(request: Request, error: SigninError) -> Any:

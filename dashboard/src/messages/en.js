@@ -229,8 +229,8 @@ export const en = {
   "signin.noneInWeChat":
     "No sign-in provider works inside WeChat: open this page in another browser.",
   "signin.inWeChatNote": "You are inside WeChat: WeChat asks you to allow the sign-in.",
-  "signin.with.wechat_qr": "{label}: scan a QR code with WeChat",
-  "signin.with.wechat_browser": "{label}: sign in with WeChat",
+  "signin.with.wechat_qr": "Sign in with {label} (scan a QR code)",
+  "signin.with.wechat_browser": "Sign in with {label}",
   "signin.with.oauth": "Sign in with {label}",
   "signin.error.state":
     "This sign-in did not start in this browser, or took too long, so it was refused (a possible forgery). Sign in again.",

@@ -225,8 +225,8 @@ export const zh = {
   "signin.noneHere": "此浏览器中没有可用的登录方式：请在微信中打开本页，或联系管理员。",
   "signin.noneInWeChat": "微信内没有可用的登录方式：请在其他浏览器中打开本页。",
   "signin.inWeChatNote": "你正在微信中：微信会请你确认授权登录。",
-  "signin.with.wechat_qr": "{label}：用微信扫码登录",
-  "signin.with.wechat_browser": "{label}：微信授权登录",
+  "signin.with.wechat_qr": "{label} 扫码登录",
+  "signin.with.wechat_browser": "{label} 授权登录",
   "signin.with.oauth": "使用 {label} 登录",
   "signin.error.state":
     "此次登录不是从这个浏览器发起的，或耗时过长，已被拒绝（可能是伪造请求）。请重新登录。",

@@ -11,7 +11,14 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.crawler.service.signin_support import QR_APPID, csrf, sign_in
+from tests.crawler.service.signin_support import (
+    QR_APPID,
+    at_provider,
+    callback_path,
+    csrf,
+    sign_in,
+    start,
+)
 
 RULE = "sample_books"
 PUBLIC = {"/api/auth/session", "/api/auth/{provider}/login", "/api/auth/{provider}/callback"}
@@ -192,3 +199,22 @@ def test_no_secret_or_token_in_any_answer_or_log_line(world):
     lines = "\n".join(world.log)
     assert "signed in with wx as editor" in lines and "sns/oauth2/access_token" in lines  # DEBUG
     assert [line for line in world.log for s in secrets if s in line] == []
+
+
+def test_a_sign_in_not_finished_in_time_is_refused_one_started_again_gets_its_own_time(world):
+    world.roles((f"wechat:{world.wechat.wechat.unionid('wang')}", "viewer"))
+    signin, client = world.signin, world.client
+    now = time.time()
+    signin.clock = lambda: now
+    first = start(client, "wx")
+    signin.clock = lambda: now + 540  # 9 minutes later the person starts again
+    back = at_provider(start(client, "wx"))
+    signin.clock = lambda: now + 1080  # and comes back 9 minutes after that: in time
+    assert client.get(callback_path(back), follow_redirects=False).status_code == 303
+    late = TestClient(client.app)
+    signin.clock = lambda: now
+    back = at_provider(start(late, "wx"))
+    signin.clock = lambda: now + 601  # more than SIGNIN_STATE_TTL
+    answer = late.get(callback_path(back), follow_redirects=False)
+    assert answer.status_code == 400 and answer.json()["reason"] == "state"
+    assert first != back
