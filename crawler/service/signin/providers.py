@@ -37,6 +37,11 @@ settings, never a rule), checked.
 ('wechat_qr', 'snsapi_login', 'qrconnect')
 >>> signin_provider("g", {"issuer": "https://id.test", "client_id": "c"}).scope
 'openid profile email'
+>>> signin_provider("g", {"authorize_url": "https://id.test/a", "token_url": "https://id.test/t",
+...                       "client_id": "c"})
+Traceback (most recent call last):
+...
+crawler.oauth.errors.ProviderError: SIGNIN_PROVIDERS['g']: the openid scope needs issuer or jwks_uri: the keys ID tokens are checked with
 >>> signin_provider("g", {"issuer": "https://id.test", "client_id": "c", "client_secret": "x"})
 Traceback (most recent call last):
 ...
@@ -199,6 +204,9 @@ def _standard(name: str, spec: Any, fail: Any, label: str, secret_env: str | Non
     userinfo_url = _url(spec.get("userinfo_url"), fail, "userinfo_url")
     if "openid" not in scope.split() and not userinfo_url:
         raise fail("without the openid scope, userinfo_url must say where to learn who signed in")
+    jwks_uri = _url(spec.get("jwks_uri"), fail, "jwks_uri")
+    if "openid" in scope.split() and not issuer and not jwks_uri:
+        raise fail("the openid scope needs issuer or jwks_uri: the keys ID tokens are checked with")
     method = spec.get("token_auth_method", "client_secret_basic")
     if method not in ("client_secret_basic", "client_secret_post"):
         raise fail("token_auth_method must be client_secret_basic or client_secret_post")
@@ -209,7 +217,7 @@ def _standard(name: str, spec: Any, fail: Any, label: str, secret_env: str | Non
         name=name, dialect="standard", client_id=str(spec["client_id"]), label=label,
         scope=scope, secret_env=secret_env, issuer=issuer, authorize_url=authorize_url,
         token_url=token_url, userinfo_url=userinfo_url,
-        jwks_uri=_url(spec.get("jwks_uri"), fail, "jwks_uri"), token_auth_method=method,
+        jwks_uri=jwks_uri, token_auth_method=method,
         claims={**CLAIMS, **{k: str(v) for k, v in claims.items()}},
         trust_email=bool(spec.get("trust_email", False)),
     )  # fmt: skip
