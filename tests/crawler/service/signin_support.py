@@ -124,13 +124,19 @@ def make_world(
         monkeypatch.setenv(name, value)
     log: list[str] = []
     handler = LogLines(log)
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "level", logging.DEBUG)
-    root.addHandler(handler)
+    # setLevel, not a plain attribute: loggers cache whether a level is on, and setLevel clears
+    # those caches (an earlier test may have asked urllib3 with the root at WARNING)
+    loggers = [logging.getLogger(n) for n in ("", "urllib3", "httpx2", "authlib", "crawler")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    loggers[0].addHandler(handler)
     try:
         yield from _world(tmp_path, monkeypatch, log, settings)
     finally:
-        root.removeHandler(handler)
+        loggers[0].removeHandler(handler)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _world(
