@@ -1,14 +1,22 @@
-"""``scrapy auth <subcommand>``: credentials of the platform.
+"""``scrapy auth <subcommand>``: credentials of the platform, for people, machines and sources.
 
+* ``scrapy auth people [list|add ID --role ROLE|remove ID]``: who may sign in to the data
+  service and with which role (the roles file, ``SIGNIN_ROLES_FILE``); ``list`` also shows the
+  people who signed in, so an admin finds the id to add;
+* ``scrapy auth tokens create NAME [--role ROLE] | list | revoke ID_OR_NAME``: API tokens of the
+  data service, for machines (hashed at rest; a new token is printed once). ``scrapy tokens``
+  is an alias;
 * ``scrapy auth authorize PROVIDER [--credential NAME] [--port N] [--redirect-uri URL]``: the
   one-time authorization of a source's credential (crawler/oauth/authorize.py): prints the URL a
   person opens, waits for the provider's redirect on 127.0.0.1, stores the refresh token;
-* ``scrapy auth tokens [--json]``: the stored credentials, never their tokens (a hash instead).
+* ``scrapy auth source-tokens [--json]``: the stored credentials of sources, never their tokens
+  (a hash instead).
 
 Each subcommand is a :class:`Subcommand` in :data:`SUBCOMMANDS` with its own options (its own
 argparse parser: ``scrapy auth authorize --help``); adding one is adding a class. Exit status:
-0 done, 2 a bad command line, 4 a provider not configured (or its secret not set), 5 the
-authorization failed (a refused or reused code, a wrong state, no answer).
+0 done, 2 a bad command line (or a roles or token file that cannot be used), 4 a provider not
+configured (or its secret not set), 5 the authorization failed (a refused or reused code, a
+wrong state, no answer).
 """
 
 from __future__ import annotations
@@ -23,21 +31,13 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
+from crawler.commands.serviceauth import ApiTokens, People, Subcommand
 from crawler.exitcodes import EXIT_CODES
 from crawler.oauth import configured
 from crawler.oauth.errors import OAuthFailure, ProviderError
 from crawler.oauth.stores import LockTimeout
-
-
-class Subcommand:
-    name: ClassVar[str]
-    help: ClassVar[str]
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        return None
-
-    def run(self, args: argparse.Namespace, settings: BaseSettings) -> int:
-        raise NotImplementedError
+from crawler.service.signin.roles import RolesError
+from crawler.service.tokens import TokenError
 
 
 class Authorize(Subcommand):
@@ -87,9 +87,9 @@ class Authorize(Subcommand):
         return 0
 
 
-class Tokens(Subcommand):
-    name = "tokens"
-    help = "list stored credentials (a hash of each token, never the token)"
+class SourceTokens(Subcommand):
+    name = "source-tokens"
+    help = "list stored credentials of sources (a hash of each token, never the token)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -129,7 +129,9 @@ def credential_row(key: str, token: Any, now: float | None = None) -> dict[str, 
     }
 
 
-SUBCOMMANDS: dict[str, Subcommand] = {cls.name: cls() for cls in (Authorize, Tokens)}
+SUBCOMMANDS: dict[str, Subcommand] = {
+    cls.name: cls() for cls in (People, ApiTokens, Authorize, SourceTokens)
+}
 
 
 class Command(ScrapyCommand):
@@ -141,7 +143,7 @@ class Command(ScrapyCommand):
         return f"<{'|'.join(SUBCOMMANDS)}> [options]"
 
     def short_desc(self) -> str:
-        return "Credentials: authorize OAuth sources, list stored tokens"
+        return "Credentials: people and roles, API tokens, OAuth sources' authorization"
 
     def long_desc(self) -> str:
         lines = [f"{name}: {sub.help}" for name, sub in SUBCOMMANDS.items()]
@@ -157,6 +159,8 @@ class Command(ScrapyCommand):
         parsed = parser.parse_args(args[1:])  # exits 2 with its usage on a bad command line
         try:
             self.exitcode = sub.run(parsed, self.settings)
+        except (RolesError, TokenError) as exc:
+            self._fail(str(exc), "usage_error")
         except ProviderError as exc:
             self._fail(str(exc), "start_error")
         except (OAuthFailure, LockTimeout) as exc:

@@ -1,13 +1,17 @@
 """The data service (`scrapy serve`, crawler/service; docs/service.md) and its API tokens
-(`scrapy tokens`)."""
+(`scrapy auth tokens`). Sign-in settings (SIGNIN_*) are in crawler/defaults/auth.py."""
 
 from pathlib import Path
 
 project_root = Path(__file__).resolve().parents[2]
 
-SERVICE_HOST = "127.0.0.1"  # a non-loopback address is refused unless API tokens are configured
+# A non-loopback address is refused unless API tokens or sign-in (SIGNIN_PROVIDERS) are configured.
+SERVICE_HOST = "127.0.0.1"
 SERVICE_PORT = 6800
-# API tokens, hashed (`scrapy tokens create`): a file outside the repository (data/ is ignored).
+# Addresses of reverse proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (uvicorn's
+# forwarded_allow_ips, comma-separated; "*" any): HTTPS at the proxy makes session cookies Secure.
+SERVICE_FORWARDED_ALLOW_IPS = "127.0.0.1"
+# API tokens, hashed (`scrapy auth tokens create`): a file outside the repository (data/ is ignored).
 SERVICE_TOKENS_FILE = str(project_root / "data" / "service" / "tokens.json")
 # Name of an environment variable holding more tokens (comma-separated, 16+ characters each).
 SERVICE_TOKENS_ENV = "CRAWLER_SERVICE_TOKENS"

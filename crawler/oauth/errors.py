@@ -19,6 +19,7 @@ class OAuthFailure(Exception):
 
     reason = "failed"
     stops = True
+    errcode: int | None = None  # WeChat's errcode, when WeChat gave one
 
     def __init__(self, provider: str, credential: str, detail: str = "") -> None:
         self.provider = provider

@@ -60,7 +60,7 @@ class Token:
 
     @property
     def label(self) -> str:
-        """What logs, stats and ``scrapy auth tokens`` show instead of the token."""
+        """What logs, stats and ``scrapy auth source-tokens`` show instead of the token."""
         return self.label_of(self.access_token)
 
     @staticmethod

@@ -142,7 +142,9 @@ class WeChatClient:
         code = data.get("errcode")
         if raise_errors and isinstance(code, int) and code != 0:
             cls = FAILURES.get(code, TokenEndpointError)
-            raise self._failure(cls, errcode_detail(code, data.get("errmsg")))
+            failure = self._failure(cls, errcode_detail(code, data.get("errmsg")))
+            failure.errcode = code  # the sign-in page words each code for a person
+            raise failure
         return data
 
     def _failure(self, cls: type[OAuthFailure], detail: str) -> OAuthFailure:

@@ -1,7 +1,9 @@
 """The app factory: ``create_app(settings)`` builds the FastAPI app of ``scrapy serve``.
 
 It holds, on ``app.state``: the settings and :class:`ServiceConfig`, the store (one per worker
-thread), the API tokens, the crawls started here and the proxy pool sampler; a background
+thread), the API tokens, sign-in (``signin``: a :class:`~crawler.service.signin.context.SignIn`
+and its session middleware when ``SIGNIN_PROVIDERS`` is set, else None), the crawls started here
+and the proxy pool sampler; a background
 thread records ended crawls and samples the pool. OpenAPI is at ``/openapi.json``, its pages
 at ``/docs`` and ``/redoc`` with their assets served from this machine (the ``fastapi-offline``
 package ships them), and the dashboard's built assets at ``/`` when present.
@@ -25,9 +27,12 @@ from scrapy.settings import BaseSettings
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crawler.service import events, items, proxies, rules, runs, schedules
+from crawler.service import admin, events, items, proxies, rules, runs, schedules
 from crawler.service.config import ServiceConfig
 from crawler.service.launcher import CrawlLauncher, Launcher
+from crawler.service.signin import routes as signin_routes
+from crawler.service.signin.context import SignIn, SigninConfig
+from crawler.service.signin.middleware import SessionMiddleware
 from crawler.service.stores import StoreProvider, store_factory
 from crawler.service.tokens import TokenCheck
 from crawler.store import Store
@@ -138,13 +143,18 @@ def create_app(
     launcher: Launcher | None = None,
     background: bool = True,
 ) -> FastAPI:
-    """The service's app for ``settings`` (``host``: the address it is bound to)."""
+    """The service's app for ``settings`` (``host``: the address it is bound to). A sign-in
+    provider whose secret is not in the environment raises ProviderError."""
     overrides = {"host": host} if host is not None else {}
     config = ServiceConfig.from_settings(settings, **overrides)
+    signin_config = SigninConfig.from_settings(settings)
+    signin = SignIn(signin_config) if signin_config.configured else None
     stores = StoreProvider(make_store or store_factory(config.store_uri, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if signin is not None:
+            signin.guard_logs()  # uvicorn sets up its handlers after the app is built
         await run_in_threadpool(warm_up, settings)
         worker = Background(app) if background else None
         if worker is not None:
@@ -157,6 +167,8 @@ def create_app(
                 worker.thread.join(timeout=10)
             app.state.launcher.shutdown()
             stores.close()
+            if signin is not None:
+                signin.close()
 
     app = FastAPI(
         title="Crawler data service",
@@ -170,6 +182,9 @@ def create_app(
     app.state.config = config
     app.state.stores = stores
     app.state.tokens = TokenCheck(config.tokens_file, config.tokens_env)
+    app.state.signin = signin
+    if signin is not None:
+        app.add_middleware(SessionMiddleware, signin=signin)
     app.state.launcher = CrawlLauncher(
         config, stores.get, **({"launcher": launcher} if launcher else {})
     )
@@ -177,7 +192,7 @@ def create_app(
     app.state.sampler = proxies.PoolSampler(
         settings, config.data_dir, config.proxy_sample_interval, config.proxy_history_days
     )
-    for module in (items, runs, events, rules, schedules, proxies):
+    for module in (items, runs, events, rules, schedules, proxies, admin, signin_routes):
         app.include_router(module.router)
     add_docs(app)
     add_dashboard(app, config.dashboard_dir)

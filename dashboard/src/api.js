@@ -1,8 +1,12 @@
-// Talking to the data service: JSON requests under /api/, the API token (kept in sessionStorage,
-// sent as a Bearer header on every change), and server-sent event streams.
+// Talking to the data service: JSON requests under /api/, and server-sent event streams. A person
+// signed in is known by the session cookie (HttpOnly: never seen here); every change sends the
+// session's CSRF token, read from its cookie, in a header. Without sign-in, the API token (kept
+// in sessionStorage) goes along as a Bearer header on every change.
 
 const TOKEN_KEY = "dashboard.token";
 const BASE = "api";
+const CSRF_COOKIE = "crawler_csrf";
+const CSRF_HEADER = "X-CSRF-Token";
 
 /** An answer other than 2xx: status, the service's detail, and the parsed body. */
 export class ApiError extends Error {
@@ -30,6 +34,15 @@ export function setToken(value) {
     // storage disabled: nothing to remember the token in
   }
   window.dispatchEvent(new CustomEvent("tokenchange-dashboard"));
+}
+
+/** The session's CSRF token (the cookie the service sets when a person signs in), or "". */
+export function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(value.join("="));
+  }
+  return "";
 }
 
 /** A URL under /api/ with query parameters (empty values left out). */
@@ -62,6 +75,8 @@ async function request(method, url, body, options = {}) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const bearer = token();
   if (method !== "GET" && bearer) headers.Authorization = `Bearer ${bearer}`;
+  const csrf = csrfToken();
+  if (method !== "GET" && csrf) headers[CSRF_HEADER] = csrf;
   const response = await fetch(url, {
     method,
     headers,
@@ -76,6 +91,8 @@ async function request(method, url, body, options = {}) {
     parsed = null;
   }
   if (!response.ok) {
+    // the session ended (expired, signed out elsewhere): the shell offers to sign in again
+    if (response.status === 401) window.dispatchEvent(new CustomEvent("unauthorized-dashboard"));
     const detail = parsed?.detail ?? (text.slice(0, 300) || response.statusText);
     throw new ApiError(response.status, detail, parsed);
   }

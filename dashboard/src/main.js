@@ -1,8 +1,10 @@
-// The dashboard's shell: header (navigation, language, API token), the hash router, and the
-// page in <main>. Each page module exports render(main, params) → an optional cleanup function.
+// The dashboard's shell: header (navigation, language, and who is signed in with their role and
+// a sign-out button, or the API token field when the service has no sign-in), the hash router,
+// and the page in <main>. Each page module exports render(main, params) → an optional cleanup
+// function. With sign-in configured, a visitor who is not signed in sees the sign-in page.
 
 import "./style.css";
-import { setToken, token } from "./api.js";
+import { errorText, setToken, token } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { h, replace } from "./dom.js";
 import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
@@ -10,6 +12,8 @@ import * as items from "./pages/items.js";
 import * as overview from "./pages/overview.js";
 import * as proxies from "./pages/proxies.js";
 import * as run from "./pages/run.js";
+import * as signin from "./pages/signin.js";
+import { loadSession, needsSignIn, session, signOut } from "./session.js";
 
 // The rule editor (CodeMirror and its schema support) loads when first opened.
 const editor = { render: (...args) => import("./pages/editor.js").then((m) => m.render(...args)) };
@@ -20,6 +24,7 @@ const ROUTES = [
   { pattern: /^\/items(?:\/([^/]+))?$/, page: items, nav: "items" },
   { pattern: /^\/rules(?:\/([^/]+))?$/, page: editor, nav: "rules" },
   { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },
+  { pattern: /^\/signin$/, page: signin, nav: null, open: true },
 ];
 
 const NAV = [
@@ -44,6 +49,36 @@ function parseHash() {
     return { route, args, query: new URLSearchParams(query) };
   }
   return null;
+}
+
+function personBlock() {
+  const { person } = session();
+  if (!person) return h("a#signin-link", { href: "#/signin" }, t("signin.link"));
+  const role = person.role || "none";
+  return h(
+    "div.person#person",
+    h("span#person-name", person.name),
+    " ",
+    h(`span.badge.role-${role}#person-role`, { dataset: { role } }, t(`role.${role}`)),
+    h(
+      "button#signout",
+      {
+        type: "button",
+        onclick: async (event) => {
+          event.target.disabled = true;
+          try {
+            await signOut();
+            if (location.hash.startsWith("#/signin")) renderRoute();
+            else location.hash = "#/signin";
+          } catch (error) {
+            event.target.disabled = false;
+            event.target.title = errorText(error);
+          }
+        },
+      },
+      t("signin.signOut"),
+    ),
+  );
 }
 
 function renderHeader(active) {
@@ -94,7 +129,12 @@ function renderHeader(active) {
         ),
       ),
     ),
-    h("div.settings", h("label", { for: "language" }, t("nav.language")), languageSelect, form),
+    h(
+      "div.settings",
+      h("label", { for: "language" }, t("nav.language")),
+      languageSelect,
+      session().signin ? personBlock() : form,
+    ),
   );
 }
 
@@ -109,6 +149,12 @@ async function renderRoute() {
   cleanup = null;
   disposeCharts();
   const found = parseHash();
+  if (found && !found.route.open && needsSignIn()) {
+    // the page asked for comes back after signing in
+    const next = `/${location.hash || "#/"}`;
+    location.replace(`#/signin?next=${encodeURIComponent(next)}`);
+    return;
+  }
   renderHeader(found?.route.nav);
   document.title = t("app.title");
   if (!found) {
@@ -134,4 +180,21 @@ window.addEventListener("hashchange", () => {
 });
 window.addEventListener("languagechange-dashboard", renderRoute);
 window.addEventListener("tokenchange-dashboard", () => renderHeader(parseHash()?.route.nav));
-renderRoute();
+window.addEventListener("unauthorized-dashboard", async () => {
+  // a session that ended while the page was open: ask again, and to the sign-in page if so
+  if (!session().signin) return;
+  await loadSession().catch(() => null);
+  if (needsSignIn()) renderRoute();
+});
+
+async function start() {
+  try {
+    await loadSession();
+  } catch (error) {
+    // an older service without /api/auth/session: no sign-in, as before
+    console.warn("sign-in state unknown:", error);
+  }
+  renderRoute();
+}
+
+start();

@@ -73,8 +73,11 @@ class Workspace:
 class Service:
     """``scrapy serve`` on 127.0.0.1:port over a workspace; ``token`` may make changes."""
 
-    def __init__(self, workspace: Workspace, *settings: str) -> None:
+    def __init__(
+        self, workspace: Workspace, *settings: str, env: dict[str, str] | None = None
+    ) -> None:
         self.workspace = workspace
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = f"dashboard-test-{secrets.token_hex(16)}"
@@ -85,7 +88,7 @@ class Service:
     def start(self, timeout: float = 60) -> Service:
         cmd = [sys.executable, "-m", "scrapy.cmdline", "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port), *self.workspace.settings(), *self.extra]
-        env = {**os.environ, "PYTHONPATH": str(ROOT), TOKENS_ENV: self.token}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), TOKENS_ENV: self.token, **self.env}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout
@@ -93,7 +96,7 @@ class Service:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"scrapy serve exited {self.proc.returncode}:\n{self.output()}")
             try:
-                self.get("/api/rules")
+                self.get("/api/auth/session")  # open whether or not sign-in is configured
                 return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
@@ -114,7 +117,10 @@ class Service:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
 
     def post(self, path: str, body: Any) -> Any:

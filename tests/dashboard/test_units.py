@@ -1,5 +1,6 @@
 """The dashboard's JavaScript unit tests (``node --test dashboard/tests/``), and what the
-dashboard must know of the Python side: every run status has its words in both languages."""
+dashboard must know of the Python side: every run status and every reason a sign-in fails has
+its words in both languages."""
 
 from __future__ import annotations
 
@@ -35,3 +36,13 @@ def test_every_run_status_has_words(language):
     keys = set(re.findall(r'^\s+"([\w.]+)":', text, re.M))
     missing = [status for status in EXIT_CODES if f"status.{status}" not in keys]
     assert not missing, f"{language}.js has no words for run statuses {missing}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_sign_in_failure_has_words(language):
+    from crawler.service.signin.errors import REASONS
+
+    text = (DASHBOARD / "src" / "messages" / f"{language}.js").read_text(encoding="utf-8")
+    keys = set(re.findall(r'^\s+"([\w.]+)":', text, re.M))
+    missing = [reason for reason in REASONS if f"signin.error.{reason}" not in keys]
+    assert not missing, f"{language}.js has no words for sign-in failures {missing}"

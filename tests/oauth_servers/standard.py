@@ -8,7 +8,8 @@ API for crawls.
   required for ``openid``; ID tokens signed RS256;
 - ``POST /token``: ``authorization_code``, ``refresh_token`` (rotated: the old one is revoked),
   ``client_credentials``; RFC 6749 ``{"error": ...}`` answers;
-- ``GET /userinfo``; ``GET /api/items?page=N``: items, 401 ``invalid_token`` once expired.
+- ``GET /userinfo``; ``GET /api/items?page=N``: items, 401 ``invalid_token`` once expired;
+- ``GET /api/user``: who a token belongs to, as GitHub's user API says it (no OIDC).
 
 ``StandardServer.state`` counts token requests per grant (``refreshes``) and API requests; the
 clock is injectable and tokens expire after ``access_ttl`` seconds; ``expire_after_uses`` makes
@@ -43,11 +44,20 @@ from tests.oauth_servers.running import Clock, ServerThread, main
 USERS = {
     "alice": {
         "sub": "u-alice",
+        "id": 1001,
         "name": "Alice",
         "email": "alice@example.test",
+        "email_verified": True,
         "groups": ["admins"],
     },
-    "bob": {"sub": "u-bob", "name": "Bob", "email": "bob@example.test", "groups": ["viewers"]},
+    "bob": {
+        "sub": "u-bob",
+        "id": 1002,
+        "name": "Bob",
+        "email": "bob@example.test",
+        "email_verified": False,  # anyone may claim an address they have not proven
+        "groups": ["viewers"],
+    },
 }
 ITEMS, PAGE_SIZE = 40, 5
 
@@ -321,6 +331,7 @@ def user_info(user: str, scope: str) -> UserInfo:
         info["groups"] = person["groups"]
     if "email" in scope.split():
         info["email"] = person["email"]
+        info["email_verified"] = person["email_verified"]
     return info
 
 
@@ -450,6 +461,16 @@ async def userinfo(request: web.Request) -> web.Response:
     return web.json_response(dict(user_info(found.user, found.scope)))
 
 
+async def api_user(request: web.Request) -> web.Response:
+    """A GitHub-style user API (``GET /user``): the person behind a token, without OIDC."""
+    found = _bearer(request)
+    if found is None or found.user is None:
+        return _unauthorized()
+    person = USERS[found.user]
+    return web.json_response({"id": person["id"], "login": found.user, "name": person["name"],
+                              "email": person["email"]})  # fmt: skip
+
+
 async def api_items(request: web.Request) -> web.Response:
     server = request.app[SERVER]
     server.state["api_requests"] += 1
@@ -516,6 +537,7 @@ def create_app(
     app.router.add_post("/token", token)
     app.router.add_get("/userinfo", userinfo)
     app.router.add_get("/api/items", api_items)
+    app.router.add_get("/api/user", api_user)
     return app
 
 

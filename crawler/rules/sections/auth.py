@@ -38,7 +38,7 @@ AUTH = {
             **NAME,
             "default": "default",
             "description": "Which stored credential of the provider (`scrapy auth authorize "
-            "PROVIDER --credential NAME` stores one; `scrapy auth tokens` lists them).",
+            "PROVIDER --credential NAME` stores one; `scrapy auth source-tokens` lists them).",
         },
     },
     "required": ["provider"],

@@ -14,9 +14,10 @@ const COMPILER_DELAY_MS = 500;
 
 /**
  * An editor in parent holding doc. validate(text) → [{line, column, message, severity, path}]
- * (1-based positions) is the compiler; onChange(text) is told of every edit.
+ * (1-based positions) is the compiler; onChange(text) is told of every edit. readOnly: for a
+ * person whose role may read rules but not change them.
  */
-export function createRuleEditor(parent, { doc, label, validate, onChange }) {
+export function createRuleEditor(parent, { doc, label, validate, onChange, readOnly = false }) {
   const compilerLint = linter(
     async (view) => {
       const text = view.state.doc.toString();
@@ -39,6 +40,7 @@ export function createRuleEditor(parent, { doc, label, validate, onChange }) {
         compilerLint,
         lintGutter(),
         EditorView.contentAttributes.of({ "aria-label": label }),
+        readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
         EditorView.updateListener.of((update) => {
           if (update.docChanged) onChange?.(update.state.doc.toString());
         }),

@@ -217,4 +217,59 @@ export const en = {
   "proxies.col.alive": "Alive",
   "proxies.col.requests": "Requests",
   "proxies.col.success_rate": "Success",
+  "signin.title": "Sign in",
+  "signin.intro":
+    "Sign in to see the crawls, items and rules. What you may change depends on your role.",
+  "signin.link": "Sign in",
+  "signin.signOut": "Sign out",
+  "signin.already": "You are signed in as {name}.",
+  "signin.notConfigured": "Sign-in is not configured on this service: changes need an API token.",
+  "signin.noneHere":
+    "No sign-in provider works in this browser: open this page inside WeChat, or ask an administrator.",
+  "signin.noneInWeChat":
+    "No sign-in provider works inside WeChat: open this page in another browser.",
+  "signin.inWeChatNote": "You are inside WeChat: WeChat asks you to allow the sign-in.",
+  "signin.with.wechat_qr": "Sign in with {label} (scan a QR code)",
+  "signin.with.wechat_browser": "Sign in with {label}",
+  "signin.with.oauth": "Sign in with {label}",
+  "signin.error.state":
+    "This sign-in did not start in this browser, or took too long, so it was refused (a possible forgery). Sign in again.",
+  "signin.error.access_denied":
+    "The sign-in was not allowed at {provider}. Sign in again and allow it to continue.",
+  "signin.error.provider_error":
+    "{provider} refused the sign-in. Try again; tell an administrator if it keeps happening.",
+  "signin.error.code_rejected":
+    "The sign-in code was refused: codes are single-use and expire within minutes. Sign in again.",
+  "signin.error.client_rejected":
+    "{provider} refused this service's client id or secret. An administrator must check them.",
+  "signin.error.id_token":
+    "The identity {provider} sent is not valid for this sign-in. Sign in again; tell an administrator if it keeps happening.",
+  "signin.error.no_identity":
+    "{provider} did not say who you are. An administrator must check the provider's settings.",
+  "signin.error.unreachable": "{provider} could not be reached. Try again in a moment.",
+  "signin.error.no_role":
+    "You signed in as {name} ({id}), but this identity has no role here. Ask an administrator to give you one:",
+  "signin.error.unknown_provider": "There is no sign-in provider named {provider}.",
+  "signin.error.wechat_40029":
+    "WeChat says the sign-in code is not valid (errcode 40029): codes expire after 5 minutes. Sign in again.",
+  "signin.error.wechat_40163":
+    "WeChat says this sign-in code was already used (errcode 40163). Sign in again, without reloading the page WeChat sent you back to.",
+  "signin.error.wechat_40030":
+    "Your WeChat authorization expired (after 30 days) or was withdrawn (errcode 40030). Sign in again.",
+  "signin.error.wechat_40003":
+    "WeChat does not know this account for the app (errcode 40003). Sign in again; tell an administrator if it keeps happening.",
+  "signin.error.wechat_42001":
+    "The WeChat access token expired before the sign-in finished (errcode 42001). Sign in again.",
+  "signin.error.wechat_40001":
+    "WeChat refused this service's AppID or AppSecret (errcode 40001). An administrator must check them.",
+  "signin.error.wechat_other":
+    "WeChat answered errcode {errcode}. Try again later; tell an administrator if it keeps happening.",
+  "signin.error.other":
+    "The sign-in failed. Sign in again; tell an administrator if it keeps happening.",
+  "role.viewer": "viewer",
+  "role.editor": "editor",
+  "role.admin": "admin",
+  "role.none": "no role",
+  "editor.readOnly":
+    "Your role may read rules; saving, running and previewing need the editor role.",
 };

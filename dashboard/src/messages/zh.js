@@ -216,4 +216,48 @@ export const zh = {
   "proxies.col.alive": "可用",
   "proxies.col.requests": "请求数",
   "proxies.col.success_rate": "成功率",
+  "signin.title": "登录",
+  "signin.intro": "登录后可查看抓取、数据和规则。可做的修改取决于你的角色。",
+  "signin.link": "登录",
+  "signin.signOut": "退出登录",
+  "signin.already": "你已以 {name} 的身份登录。",
+  "signin.notConfigured": "本服务未配置登录：修改需要 API 令牌。",
+  "signin.noneHere": "此浏览器中没有可用的登录方式：请在微信中打开本页，或联系管理员。",
+  "signin.noneInWeChat": "微信内没有可用的登录方式：请在其他浏览器中打开本页。",
+  "signin.inWeChatNote": "你正在微信中：微信会请你确认授权登录。",
+  "signin.with.wechat_qr": "{label} 扫码登录",
+  "signin.with.wechat_browser": "{label} 授权登录",
+  "signin.with.oauth": "使用 {label} 登录",
+  "signin.error.state":
+    "此次登录不是从这个浏览器发起的，或耗时过长，已被拒绝（可能是伪造请求）。请重新登录。",
+  "signin.error.access_denied": "{provider} 未允许此次登录。请重新登录并确认授权。",
+  "signin.error.provider_error": "{provider} 拒绝了此次登录。请重试；如仍失败，请联系管理员。",
+  "signin.error.code_rejected":
+    "登录授权码被拒绝：授权码只能使用一次，且几分钟内过期。请重新登录。",
+  "signin.error.client_rejected": "{provider} 拒绝了本服务的客户端 ID 或密钥，需由管理员检查。",
+  "signin.error.id_token":
+    "{provider} 返回的身份信息对此次登录无效。请重新登录；如仍失败，请联系管理员。",
+  "signin.error.no_identity": "{provider} 没有告知你的身份，需由管理员检查登录提供方的设置。",
+  "signin.error.unreachable": "无法连接 {provider}。请稍后重试。",
+  "signin.error.no_role":
+    "你已以 {name}（{id}）的身份登录，但该身份在此没有角色。请联系管理员为你分配：",
+  "signin.error.unknown_provider": "没有名为 {provider} 的登录方式。",
+  "signin.error.wechat_40029":
+    "微信提示授权码无效（errcode 40029）：授权码 5 分钟后过期。请重新登录。",
+  "signin.error.wechat_40163":
+    "微信提示该授权码已被使用（errcode 40163）。请重新登录，不要刷新微信跳转回来的页面。",
+  "signin.error.wechat_40030":
+    "你的微信授权已过期（30 天后）或已被撤销（errcode 40030）。请重新登录。",
+  "signin.error.wechat_40003":
+    "微信不认识该应用下的这个账号（errcode 40003）。请重新登录；如仍失败，请联系管理员。",
+  "signin.error.wechat_42001": "登录完成前微信 access_token 已过期（errcode 42001）。请重新登录。",
+  "signin.error.wechat_40001":
+    "微信拒绝了本服务的 AppID 或 AppSecret（errcode 40001），需由管理员检查。",
+  "signin.error.wechat_other": "微信返回 errcode {errcode}。请稍后重试；如仍失败，请联系管理员。",
+  "signin.error.other": "登录失败。请重新登录；如仍失败，请联系管理员。",
+  "role.viewer": "查看者",
+  "role.editor": "编辑者",
+  "role.admin": "管理员",
+  "role.none": "无角色",
+  "editor.readOnly": "你的角色可以查看规则；保存、运行和预览需要编辑者角色。",
 };

@@ -4,6 +4,7 @@
 import { errorText, get, post } from "../api.js";
 import { h, replace, when } from "../dom.js";
 import { t } from "../i18n.js";
+import { can } from "../session.js";
 
 export async function renderDeadLetters(body, collection, cursor = null) {
   const answer = await get(`/collections/${encodeURIComponent(collection)}/dead`, {
@@ -37,19 +38,24 @@ export async function renderDeadLetters(body, collection, cursor = null) {
     status,
     rows.length
       ? [
-          h(
-            "div.row",
-            h(
-              "button",
-              { type: "button", onclick: () => selected().length && replay({ ids: selected() }) },
-              t("dead.replaySelected"),
-            ),
-            h(
-              "button",
-              { type: "button", onclick: () => replay({ all: true }) },
-              t("dead.replayAll"),
-            ),
-          ),
+          can("editor")
+            ? h(
+                "div.row",
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    onclick: () => selected().length && replay({ ids: selected() }),
+                  },
+                  t("dead.replaySelected"),
+                ),
+                h(
+                  "button",
+                  { type: "button", onclick: () => replay({ all: true }) },
+                  t("dead.replayAll"),
+                ),
+              )
+            : null,
           h(
             "table.data#dead-table",
             h(

@@ -7,6 +7,7 @@ import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { createRuleEditor } from "../editor/ruleeditor.js";
 import { previewPanel } from "./preview.js";
+import { can } from "../session.js";
 
 const drafts = new Map(); // rule name → unsaved text
 
@@ -16,6 +17,8 @@ export async function render(main, [name]) {
     replace(main, h("h1", t("nav.rules")), picker(rules, ""), h("p.muted", t("editor.pick")));
     return;
   }
+  // viewers read rules: no save, run or preview (the service refuses them anyway)
+  const editable = can("editor");
   let saved = "";
   let isNew = false;
   let loadProblems = [];
@@ -50,6 +53,10 @@ export async function render(main, [name]) {
   }
 
   async function validate(text) {
+    if (!editable) {
+      showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
+      return loadProblems;
+    }
     try {
       const answer = await post("/rules/validate", { yaml: text, name });
       note.textContent = "";
@@ -143,7 +150,8 @@ export async function render(main, [name]) {
     main,
     h("h1", t("editor.title", { name })),
     picker(rules, name),
-    isNew ? h("p.notice", t("editor.newRule")) : null,
+    isNew && editable ? h("p.notice", t("editor.newRule")) : null,
+    editable ? null : h("p.notice#read-only", t("editor.readOnly")),
     h(
       "div.editor-layout",
       h(
@@ -152,7 +160,7 @@ export async function render(main, [name]) {
         h("h2#editor-h.sr-only", t("editor.yaml")),
         host,
         h("p.small.muted", t("editor.keys")),
-        h("div.row", saveButton, runButton, status),
+        editable ? h("div.row", saveButton, runButton, status) : null,
         h(
           "section",
           { "aria-labelledby": "problems-h" },
@@ -162,7 +170,7 @@ export async function render(main, [name]) {
           problemsBox,
         ),
       ),
-      previewPanel(() => editor.text()),
+      editable ? previewPanel(() => editor.text()) : null,
     ),
   );
   editor = createRuleEditor(host, {
@@ -170,6 +178,7 @@ export async function render(main, [name]) {
     label: t("editor.yamlOf", { name }),
     validate,
     onChange: refreshButtons,
+    readOnly: !editable,
   });
   if (loadProblems.length) {
     showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));

@@ -5,11 +5,13 @@ import { errorText, get, post } from "../api.js";
 import { COLORS, chart, disposeCharts, timeAxis } from "../charts.js";
 import { badge, h, num, pct, rate, replace, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
+import { can } from "../session.js";
 
 const RUN_PAGES = 2; // runs read for the chart: up to 2 pages of 500, newest first
 const REFRESH_MS = 5000;
 
 export async function render(main) {
+  const editor = can("editor"); // viewers see no run, pause or resume buttons
   let timer = null;
   let chosenRule = "";
   const notice = h("p.notice", { role: "status", "aria-live": "polite" });
@@ -87,9 +89,9 @@ export async function render(main) {
         "thead",
         h(
           "tr",
-          ["rule", "schedule", "lastRun", "items", "errorRate", "banRate", "actions"].map((key) =>
-            h("th", { scope: "col" }, t(`overview.col.${key}`)),
-          ),
+          ["rule", "schedule", "lastRun", "items", "errorRate", "banRate", "actions"]
+            .filter((key) => editor || key !== "actions")
+            .map((key) => h("th", { scope: "col" }, t(`overview.col.${key}`))),
         ),
       ),
       h(
@@ -134,10 +136,12 @@ export async function render(main) {
       h("td.num", num(last?.items)),
       h("td.num", pct(rate(last?.errors, last?.pages))),
       h("td.num", pct(rate(last?.bans, last?.pages))),
-      h(
-        "td",
-        h("button", { type: "button", onclick: () => runNow(rule.name) }, t("action.runNow")),
-      ),
+      editor
+        ? h(
+            "td",
+            h("button", { type: "button", onclick: () => runNow(rule.name) }, t("action.runNow")),
+          )
+        : null,
     );
   }
 
@@ -152,11 +156,13 @@ export async function render(main) {
         "div.small",
         paused ? t("overview.paused") : t("overview.next", { when: when(schedule.next_run) }),
       ),
-      h(
-        "button.link",
-        { type: "button", onclick: () => pauseResume(rule.name, paused) },
-        paused ? t("action.resume") : t("action.pause"),
-      ),
+      editor
+        ? h(
+            "button.link",
+            { type: "button", onclick: () => pauseResume(rule.name, paused) },
+            paused ? t("action.resume") : t("action.pause"),
+          )
+        : null,
     ];
   }
 

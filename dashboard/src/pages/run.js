@@ -4,6 +4,7 @@
 import { ApiError, errorText, events, get, post } from "../api.js";
 import { badge, duration, h, num, pct, replace, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
+import { can } from "../session.js";
 
 const COUNTERS = [
   "pages",
@@ -93,7 +94,9 @@ export async function render(main, [runId]) {
         ),
         fact(t("run.finishReason"), record.finish_reason || "—"),
       ),
-      live ? h("button.danger", { type: "button", onclick: stop }, t("action.stop")) : null,
+      live && can("editor")
+        ? h("button.danger", { type: "button", onclick: stop }, t("action.stop"))
+        : null,
     );
   }
 

@@ -1,5 +1,5 @@
 """``scrapy auth``: ``authorize`` in a subprocess with a person acting on the printed URL (a
-reused code gives its message and exit 5; a good one stores the credential), ``tokens`` listing
+reused code gives its message and exit 5; a good one stores the credential), ``source-tokens`` listing
 credentials without their tokens."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_authorize_stores_a_credential_that_tokens_lists_without_its_token(make_
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Stored credential 'ops' of provider 'wx'" in out and "with a refresh token" in out
-    listing = auth(tmp_path, "tokens", "--json")
+    listing = auth(tmp_path, "source-tokens", "--json")
     out, err = listing.communicate(timeout=60)
     assert listing.returncode == 0, err
     [row] = [json.loads(line) for line in out.splitlines()]
@@ -82,4 +82,4 @@ def test_an_unknown_provider_or_subcommand_is_one_line(tmp_path):
     assert "Traceback" not in err
     proc = auth(tmp_path, "frobnicate")
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and "authorize, tokens" in err
+    assert proc.returncode == 2 and "people, tokens, authorize, source-tokens" in err

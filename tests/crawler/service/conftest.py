@@ -119,3 +119,12 @@ def service(backend: str, tmp_path: Path) -> Iterator[Service]:
 @pytest.fixture
 def sqlite_service(tmp_path: Path) -> Iterator[Service]:
     yield from make_service("sqlite", tmp_path)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The service with sign-in configured and the two loopback OAuth servers
+    (tests/crawler/service/signin_support.py)."""
+    from tests.crawler.service.signin_support import make_world
+
+    yield from make_world(tmp_path, monkeypatch)
