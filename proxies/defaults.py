@@ -9,8 +9,10 @@ setting from an environment variable of the same name.
 
 from pathlib import Path
 
+from vocab.statedir import state_dir
+
 project_root = Path(__file__).resolve().parent.parent
-data_dir = project_root / "data"  # git-ignored; secrets generated here are mode 0600
+data_dir = project_root / "data"  # git-ignored: the embedded pool's records
 
 # --- where the pool keeps its records ---------------------------------------------------------
 # sqlite:///path (embedded: memory + SQLite), memory: (throwaway) or redis://host:port/db (shared).
@@ -31,13 +33,14 @@ PROXY_POOL_REDIS_PREFIX = "proxypool"
 PROXY_POOL_FLUSH_INTERVAL = 2.0
 # Seconds after which the embedded store re-reads SQLite (checks made by another process).
 PROXY_POOL_RELOAD_INTERVAL = 30.0
-# Where generated secrets (HMAC key secret, API token) go when none is configured.
-PROXY_POOL_DATA_DIR = str(data_dir)
+# Where generated secrets (HMAC key secret, API token) go when none is configured: the
+# deployment's state directory, outside the checkout (vocab/statedir.py).
+PROXY_POOL_DATA_DIR = str(state_dir() / "proxies")
 
 # --- proxy keys: HMAC-SHA256 of the credentials with a deployment secret -----------------------
 # Name of the environment variable holding the secret (any string, 16+ characters).
 PROXY_POOL_KEY_SECRET_ENV = "PROXY_POOL_KEY_SECRET"
-# A file holding the secret, outside the repository. None: PROXY_POOL_DATA_DIR/key-secret,
+# A file holding the secret, outside the checkout. None: PROXY_POOL_DATA_DIR/key-secret,
 # generated (mode 0600) on first use. Every machine sharing a pool must use the same secret.
 PROXY_POOL_KEY_SECRET_FILE = None
 

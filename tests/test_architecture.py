@@ -157,8 +157,9 @@ def test_module_size(name):
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines: split it by concern"
 
 
-SETTING_READ = re.compile(
-    r"\.(?:get|getint|getfloat|getbool|getlist|getdict|getwithbase)\(\s*\"([A-Z][A-Z0-9_]+)\""
+SETTING_READ = re.compile(  # reads from settings objects, not from the environment
+    r"(?<!environ)(?<!\benv)\.(?:get|getint|getfloat|getbool|getlist|getdict|getwithbase)"
+    r"\(\s*\"([A-Z][A-Z0-9_]+)\""
 )
 
 

@@ -10,6 +10,8 @@ secret is named by its environment variable, never written in settings.
 
 from pathlib import Path
 
+from vocab.statedir import state_dir
+
 project_root = Path(__file__).resolve().parents[2]
 
 OAUTH_ENABLED = True
@@ -17,7 +19,7 @@ OAUTH_PROVIDERS: dict[str, dict] = {}  # name -> {issuer | token_url, client_id,
 OAUTH_PROVIDER = None  # set by a rule's auth: section
 OAUTH_CREDENTIAL = "default"  # which stored credential of the provider
 # One machine: tokens in this SQLite file; a distributed crawl keeps them in Redis (REDIS_URL).
-OAUTH_TOKEN_STORE_URI = f"sqlite:///{project_root / 'data' / 'oauth.db'}"
+OAUTH_TOKEN_STORE_URI = f"sqlite:///{state_dir() / 'oauth' / 'tokens.db'}"
 OAUTH_TOKEN_STORES = {
     "sqlite": "crawler.oauth.stores.SqliteTokenStore",
     "redis": "crawler.oauth.redis_store.RedisTokenStore",
@@ -31,15 +33,15 @@ OAUTH_RETRY_PRIORITY_ADJUST = 0  # a request retried after a token-expired answe
 # -- people signing in to the data service (scrapy serve) --------------------------------------
 # name -> {dialect: wechat | standard, client_id, client_secret_env, ...}; empty: no sign-in.
 SIGNIN_PROVIDERS: dict[str, dict] = {}
-# Who has which role (viewer, editor, admin): a YAML file outside the repository (data/ is
-# ignored by git), written by `scrapy auth people add` and read again when it changes.
-SIGNIN_ROLES_FILE = str(project_root / "data" / "service" / "roles.yaml")
+# Who has which role (viewer, editor, admin): a YAML file outside the checkout (the deployment's
+# state directory, vocab/statedir.py), written by `scrapy auth people add`, re-read when changed.
+SIGNIN_ROLES_FILE = str(state_dir() / "service" / "roles.yaml")
 # Sessions and the people who signed in: SQLite, mode 0600 (session ids are stored hashed).
-SIGNIN_SESSIONS_FILE = str(project_root / "data" / "service" / "sessions.db")
+SIGNIN_SESSIONS_FILE = str(state_dir() / "service" / "sessions.db")
 # The key signing session cookies: this environment variable when set, else a random key kept
 # in SIGNIN_SECRET_FILE (created on first use, mode 0600).
 SIGNIN_SECRET_ENV = "CRAWLER_SESSION_SECRET"
-SIGNIN_SECRET_FILE = str(project_root / "data" / "service" / "session.key")
+SIGNIN_SECRET_FILE = str(state_dir() / "service" / "session.key")
 # The service's public address (https://crawler.example.com): callbacks are built on it (WeChat
 # checks their domain); empty: the address the browser used.
 SIGNIN_BASE_URL = ""

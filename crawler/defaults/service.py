@@ -3,6 +3,8 @@
 
 from pathlib import Path
 
+from vocab.statedir import state_dir
+
 project_root = Path(__file__).resolve().parents[2]
 
 # A non-loopback address is refused unless API tokens or sign-in (SIGNIN_PROVIDERS) are configured.
@@ -11,8 +13,9 @@ SERVICE_PORT = 6800
 # Addresses of reverse proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (uvicorn's
 # forwarded_allow_ips, comma-separated; "*" any): HTTPS at the proxy makes session cookies Secure.
 SERVICE_FORWARDED_ALLOW_IPS = "127.0.0.1"
-# API tokens, hashed (`scrapy auth tokens create`): a file outside the repository (data/ is ignored).
-SERVICE_TOKENS_FILE = str(project_root / "data" / "service" / "tokens.json")
+# API tokens, hashed (`scrapy auth tokens create`): a file in the deployment's state directory,
+# outside the checkout (vocab/statedir.py).
+SERVICE_TOKENS_FILE = str(state_dir() / "service" / "tokens.json")
 # Name of an environment variable holding more tokens (comma-separated, 16+ characters each).
 SERVICE_TOKENS_ENV = "CRAWLER_SERVICE_TOKENS"
 SERVICE_DATA_DIR = str(project_root / "data" / "service")  # proxy pool samples
