@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import markup
+from . import markup, scripted
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -367,7 +367,7 @@ def create_app(
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["books"] = books
         app["latency"] = latency
-    for method, path, handler in ROUTES:
+    for method, path, handler in ROUTES + scripted.ROUTES:  # then the pages needing JavaScript
         if method == "GET":
             app.router.add_get(path, handler)  # answers HEAD too
         else:

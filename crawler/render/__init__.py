@@ -1,0 +1,10 @@
+"""Rendering pages in a headless browser: scrapy-playwright driving Debian's Chromium.
+
+- :mod:`.addon`: switches rendering on (``RENDER_ENABLED``, set by a rule's ``render:``): the
+  download handler, the browser's launch options, the render middleware
+- :mod:`.middleware`: which requests render and how (the rule's :class:`RenderPlan`), one
+  browser context per proxy, session and user agent, results and errors of each page
+- :mod:`.handler`: scrapy-playwright's download handler with bounded contexts (closed when
+  idle, recycled after ``RENDER_CONTEXT_MAX_PAGES``) and browser errors as plain exceptions
+- :mod:`.page`: what happens in the page: blocking, captured XHR/fetch JSON, waits, actions
+"""
