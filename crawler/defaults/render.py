@@ -45,7 +45,6 @@ CAPTCHA_BACKOFF = (
     30.0  # seconds of the first back-off, doubled each time, up to CAPTCHA_BACKOFF_MAX
 )
 CAPTCHA_BACKOFF_MAX = 600.0
-CAPTCHA_OCR_CHARSET = ""  # the characters answers may use ("" : any the model knows)
 CAPTCHA_MANUAL_DIR = "data/captchas"  # pending captchas of the manual solver (scrapy captcha)
 CAPTCHA_MANUAL_TIMEOUT = 300.0  # seconds to wait for an answer; then the captcha is failed
 CAPTCHA_MANUAL_POLL = 1.0
@@ -64,7 +63,6 @@ rule_safe = {
     "CAPTCHA_MAX_FAILURES",
     "CAPTCHA_BACKOFF",
     "CAPTCHA_BACKOFF_MAX",
-    "CAPTCHA_OCR_CHARSET",
     "CAPTCHA_MANUAL_TIMEOUT",
 }
 choices = {"CAPTCHA_SOLVER": ("", "ocr", "manual")}

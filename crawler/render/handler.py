@@ -21,6 +21,7 @@ callback): tests/crawler/render/test_render_handler.py checks them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -116,10 +117,8 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if wrapper is None:
             return
         self.stats.inc_value(f"render/contexts/closed/{why}")
-        try:
+        with contextlib.suppress(PlaywrightError):  # closed already: its close callback ran
             await wrapper.context.close()
-        except PlaywrightError:
-            pass  # closed already (the browser went away); its close callback ran
         self.context_wrappers.pop(name, None)
 
 
