@@ -19,9 +19,8 @@ RENDER_SETTLE = 0.3  # seconds without a pending request that mean "nothing new 
 RENDER_MAX_CONTEXTS = 8  # browser contexts per crawl (one per proxy and session)
 RENDER_MAX_PAGES_PER_CONTEXT = 4  # pages open at once in one context
 RENDER_CONTEXT_MAX_PAGES = 200  # a context is closed (idle) and made anew after this many pages
-RENDER_SCREENSHOT_DIR = (
-    "data/screenshots"  # where `screenshot: true` pages are saved; "" keeps none
-)
+# Where pages of `screenshot: true` are saved ("" keeps none; preview saves its own).
+RENDER_SCREENSHOT_DIR = "data/screenshots"
 
 # --- captchas (crawler.captcha), handed over by the ban middleware ---
 CAPTCHA_SOLVER = ""  # "" (off) or a name in CAPTCHA_SOLVERS: ocr, manual
@@ -37,13 +36,11 @@ CAPTCHA_IMAGE_XPATH = (
     "'CAPTCH', 'captch'), 'captcha')]/@src"
 )
 CAPTCHA_INPUT = ""
-CAPTCHA_RETRY_TIMES = (
-    3  # solving attempts per request; then the captcha is a ban (antiban/bans/captcha)
-)
+# Solving attempts per request; then the captcha is a ban (antiban/bans/captcha).
+CAPTCHA_RETRY_TIMES = 5
 CAPTCHA_MAX_FAILURES = 5  # failures in a row before the solver backs off
-CAPTCHA_BACKOFF = (
-    30.0  # seconds of the first back-off, doubled each time, up to CAPTCHA_BACKOFF_MAX
-)
+# Seconds of the first back-off, doubled each time, up to CAPTCHA_BACKOFF_MAX.
+CAPTCHA_BACKOFF = 30.0
 CAPTCHA_BACKOFF_MAX = 600.0
 CAPTCHA_MANUAL_DIR = "data/captchas"  # pending captchas of the manual solver (scrapy captcha)
 CAPTCHA_MANUAL_TIMEOUT = 300.0  # seconds to wait for an answer; then the captcha is failed
