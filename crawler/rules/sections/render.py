@@ -54,6 +54,8 @@ _SELECTOR = {
 _TIMES = {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}
 _DURATION = {"$ref": "#/$defs/duration"}
 
+# No oneOf: a value of either form is checked by the keywords of its type alone, so every
+# problem is reported at its own key, worded for a person.
 ACTION = {
     "type": "object",
     "description": "One page action: exactly one of scroll, click, wait or wait_for.",
@@ -63,37 +65,26 @@ ACTION = {
         "scroll": {
             "description": "Scroll to the bottom: a number of times, `until_end` (until the "
             "page stops growing), or {times, until_end, pause}.",
-            "oneOf": [
-                _TIMES,
-                {"enum": ["until_end"]},
-                {
-                    "type": "object",
-                    "properties": {
-                        "times": _TIMES,
-                        "until_end": {"type": "boolean"},
-                        "pause": _DURATION,
-                    },
-                    "additionalProperties": False,
-                },
-            ],
+            "type": ["integer", "string", "object"],
+            "minimum": 1,
+            "maximum": MAX_REPEAT,
+            "pattern": "^until_end$",
+            "properties": {"times": _TIMES, "until_end": {"type": "boolean"}, "pause": _DURATION},
+            "additionalProperties": False,
         },
         "click": {
             "description": "Click a selector (a 'load more' button): once, {times: N}, or "
             "{until_gone: true} to click while it is there (at most 200 times).",
-            "oneOf": [
-                _SELECTOR,
-                {
-                    "type": "object",
-                    "properties": {
-                        "selector": _SELECTOR,
-                        "times": _TIMES,
-                        "until_gone": {"type": "boolean"},
-                        "pause": _DURATION,
-                    },
-                    "required": ["selector"],
-                    "additionalProperties": False,
-                },
-            ],
+            "type": ["string", "object"],
+            "minLength": 1,
+            "properties": {
+                "selector": _SELECTOR,
+                "times": _TIMES,
+                "until_gone": {"type": "boolean"},
+                "pause": _DURATION,
+            },
+            "required": ["selector"],
+            "additionalProperties": False,
         },
         "wait": dict(_DURATION, description="Wait this long (500ms is written 0.5s)."),
         "wait_for": dict(_SELECTOR, description="Wait until this selector is on the page."),
@@ -104,55 +95,47 @@ ACTION = {
 RENDER = {
     "description": "Fetch pages of this type (or this start) in a headless browser: `js`, or a "
     "mapping of options (docs/rendering.md).",
-    "oneOf": [
-        {"enum": ["js"]},
-        {
-            "type": "object",
-            "properties": {
-                "wait_for": dict(_SELECTOR, description="Wait until this selector is on the page."),
-                "wait_until": {
-                    "enum": list(WAIT_UNTIL),
-                    "default": "load",
-                    "description": "The load state to wait for: load, domcontentloaded, or "
-                    "networkidle (no request for 500 ms).",
-                },
-                "max_wait": dict(
-                    _DURATION,
-                    description="Longest time for the whole page (load, waits, actions); "
-                    "default RENDER_MAX_WAIT. A page that does not settle in time is an error.",
-                ),
-                "actions": {
-                    "type": "array",
-                    "items": {"$ref": "#/$defs/render_action"},
-                    "maxItems": 50,
-                },
-                "block": {
-                    "type": "array",
-                    "items": {"enum": list(RESOURCE_TYPES)},
-                    "uniqueItems": True,
-                    "description": "Resource types the browser does not fetch.",
-                },
-                "screenshot": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "Keep a full-page screenshot (saved under RENDER_SCREENSHOT_DIR).",
-                },
-                "capture": {
-                    "description": "Regexes of XHR/fetch URLs whose JSON answers become the "
-                    "page's JSON (a list, in the order they arrived) for json: fields and rows.",
-                    "oneOf": [
-                        {"type": "string", "minLength": 1},
-                        {
-                            "type": "array",
-                            "items": {"type": "string", "minLength": 1},
-                            "minItems": 1,
-                        },
-                    ],
-                },
-            },
-            "additionalProperties": False,
+    "type": ["string", "object"],
+    "pattern": "^js$",
+    "properties": {
+        "wait_for": dict(_SELECTOR, description="Wait until this selector is on the page."),
+        "wait_until": {
+            "enum": list(WAIT_UNTIL),
+            "default": "load",
+            "description": "The load state to wait for: load, domcontentloaded, or "
+            "networkidle (no request for 500 ms).",
         },
-    ],
+        "max_wait": dict(
+            _DURATION,
+            description="Longest time for the whole page (load, waits, actions); "
+            "default RENDER_MAX_WAIT. A page that does not settle in time is an error.",
+        ),
+        "actions": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/render_action"},
+            "maxItems": 50,
+        },
+        "block": {
+            "type": "array",
+            "items": {"enum": list(RESOURCE_TYPES)},
+            "uniqueItems": True,
+            "description": "Resource types the browser does not fetch.",
+        },
+        "screenshot": {
+            "type": "boolean",
+            "default": False,
+            "description": "Keep a full-page screenshot (saved under RENDER_SCREENSHOT_DIR).",
+        },
+        "capture": {
+            "description": "Regexes of XHR/fetch URLs whose JSON answers become the "
+            "page's JSON (a list, in the order they arrived) for json: fields and rows.",
+            "type": ["string", "array"],
+            "minLength": 1,
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+        },
+    },
+    "additionalProperties": False,
 }
 
 
