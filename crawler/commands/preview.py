@@ -198,7 +198,7 @@ def preview_start(
         plan = spider.rule.section("render")
         render = plan.for_request(spec.page, spec.start_index) if plan else None
         if render is None and force_render:
-            render = RenderSpec()
+            render = RenderSpec(wait_until="networkidle")  # whatever the page's script loads
         if render is not None:
             request.meta[META_RENDER] = dataclasses.replace(render, screenshot=True)
             preview["rendered"] = True

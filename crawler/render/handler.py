@@ -3,9 +3,9 @@
 - **Bounded contexts.** A crawl keeps at most ``RENDER_MAX_CONTEXTS`` browser contexts (one per
   proxy, session and user agent: the render middleware names them). When a new one is needed
   at the bound, the least recently used idle context is closed; when none is idle the request
-  waits for one (pages are bounded in time, so it does not wait long). A context is also closed
-  when idle after ``RENDER_CONTEXT_MAX_PAGES`` pages and made anew, which keeps the browser's
-  memory flat over long crawls.
+  waits for one (pages are bounded in time, so it does not wait long). A context that served
+  ``RENDER_CONTEXT_MAX_PAGES`` pages takes no new one until its pages are done, then is closed
+  and made anew, which keeps the browser's memory flat over long crawls.
 - **Plain errors.** A page that does not settle raises :class:`RenderTimeoutError` with its
   reason (never retried: the crawl goes on); a network failure in the browser
   (``net::ERR_...``) raises :class:`RenderNetworkError`, a ``ConnectionError``, so the ban
@@ -89,27 +89,34 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self.last_used[name] = time.monotonic()
 
     async def _make_room(self, name: str) -> None:
-        """Reserve a page of context ``name``: recycle it when it served its share, and make
-        room for it at the bound by closing the least recently used idle context."""
+        """Reserve a page of context ``name``. One that served its share takes no new page
+        until its pages are done, then is closed and made anew; at the bound, the least
+        recently used idle context is closed to make room. Waiting happens outside the lock."""
+        while not await self._reserve(name):
+            await asyncio.sleep(WAIT_STEP)  # a page ends soon: pages are bounded in time
+
+    async def _reserve(self, name: str) -> bool:
         async with self.room:
             while True:
                 open_ = set(self.context_wrappers) | {n for n, c in self.inflight.items() if c}
                 if name in open_:
-                    if self.served[name] >= self.context_max_pages and not self.inflight[name]:
-                        await self._close_context(name, "recycled")
-                        continue
-                    break
+                    if self.served[name] < self.context_max_pages:
+                        break
+                    if self.inflight[name]:
+                        return False  # draining before it is recycled
+                    await self._close_context(name, "recycled")
+                    continue
                 if len(open_) < self.max_contexts:
                     break
                 idle = [n for n in self.context_wrappers if not self.inflight[n]]
-                if idle:
-                    await self._close_context(
-                        min(idle, key=lambda n: self.last_used.get(n, 0.0)), "lru"
-                    )
-                    continue
-                await asyncio.sleep(WAIT_STEP)  # every context busy: a page ends soon
+                if not idle:
+                    return False
+                await self._close_context(
+                    min(idle, key=lambda n: self.last_used.get(n, 0.0)), "lru"
+                )
             self.inflight[name] += 1
             self.served[name] += 1
+            return True
 
     async def _close_context(self, name: str, why: str) -> None:
         wrapper = self.context_wrappers.get(name)

@@ -30,6 +30,12 @@ MAX_CAPTURED = 200  # JSON answers kept per page: every input is bounded
 MAX_CAPTURED_BYTES = 16 * 1024 * 1024
 CAPTURE_TYPES = ("xhr", "fetch")
 _HEIGHT = "() => document.documentElement.scrollHeight"
+# The scroll event is also sent at once: a page in a busy browser may get its own late, and the
+# listener's request then starts before the page is judged quiet.
+_SCROLL = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  window.dispatchEvent(new Event("scroll"));
+}"""
 
 
 class RenderTimeoutError(Exception):
@@ -190,8 +196,9 @@ async def quiet(state: RenderState, grew: Any = None) -> bool:
 async def scroll(page: Page, state: RenderState, action: Action) -> None:
     """Scroll to the bottom ``times`` times, stopping early once nothing new loads."""
     for _ in range(action.times):
+        await quiet(state)  # what is loading already lands first (a scroll then loads more)
         height = await page.evaluate(_HEIGHT)
-        await page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        await page.evaluate(_SCROLL)
 
         async def grew(before: int = height) -> bool:
             return await page.evaluate(_HEIGHT) > before
@@ -205,10 +212,10 @@ async def click(page: Page, state: RenderState, action: Action) -> None:
     """Click the selector ``times`` times; with ``until_end`` (until_gone), while it is there."""
     target = page.locator(action.selector).first
     for _ in range(action.times):
+        await quiet(state)
         if action.until_end and not (await target.count() and await target.is_visible()):
             return
         await target.click(timeout=_ms(state))
-        await quiet(state)
         await asyncio.sleep(action.seconds)
 
 

@@ -134,6 +134,7 @@ async def js_book(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     book = books[int(raw) - 1]
     script = f"""
+document.body.setAttribute("data-ua", navigator.userAgent);
 fetch("/api/price/{book.id}").then(function (r) {{ return r.json(); }}).then(function (p) {{
   var el = document.querySelector(".price_color");
   el.textContent = "\\u00a3" + p.price; el.setAttribute("data-currency", p.currency);
