@@ -4,8 +4,8 @@
 name in ``CAPTCHA_SOLVERS``, built with ``build_from_crawler``): it finds the captcha image in
 the page's form (``CAPTCHA_IMAGE_XPATH``), fetches it as the same client (proxy, user agent,
 cookie jar), asks the solver for the text, submits the form with it (``CAPTCHA_INPUT``, else
-the form's first text input) and judges the answer with the ban policy: still a captcha is a
-failure. Solved or not, the original request is tried again (with ``captcha/attempts``); after
+the form's first text input) and judges the answer with the ban policy: still a captcha (or a
+redirect to one) is a failure; a redirect elsewhere or a page is a success. Solved or not, the original request is tried again (with ``captcha/attempts``); after
 ``CAPTCHA_RETRY_TIMES`` attempts the captcha is a ban like any other (``antiban/bans/captcha``).
 
 A solver that keeps failing (``CAPTCHA_MAX_FAILURES`` in a row) backs off: for
@@ -126,6 +126,9 @@ class CaptchaSolving:
         if not answer:
             raise SolveFailed("no_answer")
         submit = self._as_client(request, form_request(response, form, answer, self.input_name))
+        # A redirect answers a right answer (to the page, unless to another check): not
+        # followed, so the page the site lets through next is the request's own.
+        submit.meta["dont_redirect"] = True
         result = await self.crawler.engine.download_async(submit)
         verdict = self.policy.response_verdict(submit, result)
         if verdict is not None or result.status >= 400:

@@ -10,6 +10,10 @@ browser presents the same agent (``navigator.userAgent`` included), goes out thr
 proxy and keeps the same cookies as the static requests of that identity. A banned proxy or a
 retired agent gives the next request a new context.
 
+**Ban pages.** While a page waits for what the rule asked, the ban policy looks at it every
+half second: a ban or captcha page (which never shows it) is handed on as it is, to the ban
+middleware and the captcha solver, instead of timing out (``render/banned_pages``).
+
 **Results.** Captured XHR/fetch JSON goes to ``meta["render_json"]`` (the page's JSON for
 ``json:`` selectors), the screenshot to ``meta["render_screenshot"]`` (PNG bytes, also saved
 under ``RENDER_SCREENSHOT_DIR`` when set). Stats under ``render/``: pages, captured, blocked,
@@ -26,7 +30,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from scrapy import Request
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
 from crawler.extract.inputs import META_RENDER_JSON
@@ -60,6 +65,9 @@ class RenderMiddleware:
         self.settle = s.getfloat("RENDER_SETTLE")
         self.screenshot_dir = s.get("RENDER_SCREENSHOT_DIR")
         self._logged: set[str] = set()
+        self.ban_policy = None
+        if s.getbool("BAN_ENABLED"):
+            self.ban_policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RenderMiddleware:
@@ -84,6 +92,7 @@ class RenderMiddleware:
                 request.meta.pop(key, None)  # e.g. a static request made from a rendered one
             return None
         state = RenderState(spec, max_wait=spec.max_wait or self.max_wait, settle=self.settle)
+        state.judge = self.judge(request)
         name, kwargs = context_for(request)
         request.meta.update(
             {
@@ -104,9 +113,24 @@ class RenderMiddleware:
         self.stats.inc_value("render/requests")
         return None
 
+    def judge(self, request: Request) -> Any:
+        """Whether a page, as the browser has it now, is a ban or captcha page (ban policy)."""
+        policy = self.ban_policy
+        if policy is None or request.meta.get("dont_check_ban"):
+            return None
+
+        def is_ban(status: int, url: str, html: str) -> bool:
+            page = HtmlResponse(url, status=status, body=html, encoding="utf-8", request=request)
+            return policy.response_verdict(request, page) is not None
+
+        return is_ban
+
     def process_response(self, request: Request, response: Response) -> Response:
         state = self._finish(request)
         if state is None:
+            return response
+        if state.banned:  # the ban middleware takes it from here
+            self.stats.inc_value("render/banned_pages")
             return response
         self.stats.inc_value("render/pages")
         if state.patterns:

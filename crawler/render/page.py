@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -29,6 +30,7 @@ META_STATE = "render_state"
 MAX_CAPTURED = 200  # JSON answers kept per page: every input is bounded
 MAX_CAPTURED_BYTES = 16 * 1024 * 1024
 CAPTURE_TYPES = ("xhr", "fetch")
+WATCH_EVERY = 0.5  # seconds between two looks for a ban page while waiting
 _HEIGHT = "() => document.documentElement.scrollHeight"
 # The scroll event is also sent at once: a page in a busy browser may get its own late, and the
 # listener's request then starts before the page is judged quiet.
@@ -65,6 +67,11 @@ class RenderState:
     screenshot: bytes | None = None
     actions_done: int = 0
     step: str = "load"  # what the page is doing, for the reason of a timeout
+    # (status, url, html) -> a ban or captcha page? Such a page never shows what the rule waits
+    # for: it is handed over as it is, for the ban middleware to judge, instead of timing out.
+    judge: Callable[[int, str, str], bool] | None = None
+    status: int = 200  # of the navigation
+    banned: bool = False
 
     def __post_init__(self) -> None:
         self.patterns = [re.compile(p) for p in self.spec.capture]
@@ -96,6 +103,11 @@ async def prepare_page(page: Page, request: Any) -> None:
         state.pending = max(0, state.pending - 1)
         state.quiet_since = time.monotonic()
 
+    def navigated(response: Any) -> None:
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            state.status = response.status
+
+    page.on("response", navigated)
     page.on("request", started)
     page.on("requestfinished", finished)
     page.on("requestfailed", finished)
@@ -144,13 +156,34 @@ async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
     remaining = state.remaining()
     if remaining <= 0:
         raise RenderTimeoutError("load", f"the page did not load within {state.max_wait:g}s")
-    try:
-        await asyncio.wait_for(_settle_page(page, state), timeout=remaining)
-    except (TimeoutError, PlaywrightTimeout):
-        raise RenderTimeoutError(
-            state.step, f"the page did not settle within {state.max_wait:g}s ({state.step})"
-        ) from None
-    return {"actions": state.actions_done}
+    settle = asyncio.ensure_future(_settle_page(page, state))
+    tasks = {settle}
+    if state.judge is not None:
+        tasks.add(asyncio.ensure_future(_watch(page, state)))
+    done, _ = await asyncio.wait(tasks, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks - done:
+        task.cancel()
+    await asyncio.gather(*(tasks - done), return_exceptions=True)
+    if settle in done and settle.exception() is None:
+        return {"actions": state.actions_done}
+    if state.banned:
+        return {"actions": state.actions_done, "banned": True}
+    if settle in done and not isinstance(settle.exception(), (TimeoutError, PlaywrightTimeout)):
+        raise settle.exception()  # type: ignore[misc]
+    raise RenderTimeoutError(
+        state.step, f"the page did not settle within {state.max_wait:g}s ({state.step})"
+    )
+
+
+async def _watch(page: Page, state: RenderState) -> None:
+    """Return once the page is a ban or captcha page (the judge says so)."""
+    assert state.judge is not None
+    while True:
+        with contextlib.suppress(PlaywrightError):
+            if state.judge(state.status, page.url, await page.content()):
+                state.banned = True
+                return
+        await asyncio.sleep(WATCH_EVERY)
 
 
 async def _settle_page(page: Page, state: RenderState) -> None:

@@ -10,7 +10,8 @@ Deterministic, so tests can count on it:
 - with ``image_captcha_after = N``, a client address gets an image-captcha gate (status 200, a
   form with ``<img id="captcha">``, see :mod:`.captchas`) once it has had N pages, and on every
   request until it posts the right answer to ``/captcha/solve``, which unlocks N more pages and
-  redirects (303) to the page it asked for. A wrong answer gets a new captcha.
+  redirects (303) to the page it asked for. A wrong answer gets a new captcha. The gate stands
+  in front of pages: ``/api/`` answers (what a page's script fetches) go by uncounted.
 
 Requests answered by the bans do not count towards the windows, so a ban ends on time.
 ``antibot.state`` keeps what happened (per-address and per-agent counts, bans, challenges).
@@ -182,6 +183,8 @@ class _ImageCaptchaGate:
         self.tokens = 0
 
     def check(self, request: web.Request) -> web.Response | None:
+        if request.path.startswith(("/api/", "/js/banner")):
+            return None  # in front of the pages only: what a page's script fetches goes by
         ip = request.remote or "?"
         left = self.left.get(ip, self.after)
         if left > 0:
