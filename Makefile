@@ -15,10 +15,11 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 # Serve the bundled sample site on 127.0.0.1, crawl it into the embedded store, print a summary.
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/scrapy demo
 
-# Debian packages the integration tests talk to (redis-server, tinyproxy); skipped when not root.
+# Debian packages the integration tests talk to (redis-server, tinyproxy, chromium...); skipped
+# when not root. The demo needs chromium too (the sample_js* rules render).
 system-deps:
 	bash .ci/system-deps
 
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validator.py
 	$(BIN)/python benchmarks/bench_workers.py
 	$(BIN)/python benchmarks/bench_dupefilter.py
+	$(BIN)/python benchmarks/bench_render.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

@@ -156,6 +156,8 @@ async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
     remaining = state.remaining()
     if remaining <= 0:
         raise RenderTimeoutError("load", f"the page did not load within {state.max_wait:g}s")
+    if state.status >= 400:
+        return {"actions": 0}  # an error page: nothing the rule waits for will come
     settle = asyncio.ensure_future(_settle_page(page, state))
     tasks = {settle}
     if state.judge is not None:
