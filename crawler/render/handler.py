@@ -15,7 +15,8 @@
   context's proxy authenticates itself; the header would reach the site through a tunnel).
 
 Pinned to scrapy-playwright 0.0.48 internals (``context_wrappers``, the context close
-callback): tests/crawler/render/test_render_handler.py checks them.
+callback): test_contexts_are_bounded_closed_when_idle_and_recycled in
+tests/crawler/render/test_render_crawl.py exercises them.
 """
 
 from __future__ import annotations
