@@ -7,8 +7,10 @@
    (price from the captured XHR JSON), each in a fresh process against the same site process.
    Prints pages/s and peak memory (proportional set size of the crawl process, the Playwright
    driver and every Chromium process), and the ratios rendered / static.
-2. Bounded memory: the rendered crawl's memory every 100 pages (the RSS curve); growth after
-   the first hundred pages is printed against the value at 100 pages.
+2. Bounded memory: the rendered crawl's memory per 100 pages (median and highest of the
+   samples taken every half second while the crawl was in that window), and the growth of the
+   later windows against pages 100-200. ``BENCH_SETTINGS='{"RENDER_CONTEXT_MAX_PAGES": 10000}'``
+   runs it without recycling contexts.
 3. OCR: ``--captchas`` captchas of the sample site's image gate, each fetched, read by the OCR
    solver and answered over HTTP: success rate (the site's verdict) and time per captcha.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,6 +96,7 @@ def child(mode: str, site: str, pages: int, out: str) -> None:
         "ITEM_PIPELINES": {},
         "RENDER_SCREENSHOT_DIR": "",
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR"),
+        **json.loads(os.environ.get("BENCH_SETTINGS", "{}")),
     }
     settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(settings)
@@ -138,14 +142,15 @@ def crawl(mode: str, site: str, pages: int) -> dict:
     return json.loads(out.read_text())
 
 
-def memory_curve(samples: list[tuple[int, int]], step: int = 100) -> list[tuple[int, int]]:
-    """The memory when each multiple of ``step`` pages was first reached."""
-    curve, mark = [], step
+def memory_curve(samples: list[tuple[int, int]], step: int = 100) -> list[tuple[int, int, int]]:
+    """Per window of ``step`` pages (0-100, 100-200...): the median and the highest memory
+    sampled while the crawl was in it (samples every half second)."""
+    windows: dict[int, list[int]] = {}
+    last = max((pages for pages, _ in samples), default=0)
     for pages, memory in samples:
-        while pages >= mark:
-            curve.append((mark, memory))
-            mark += step
-    return curve
+        if 0 < pages < last:  # not the browser starting, nor shutting down
+            windows.setdefault(pages // step, []).append(memory)
+    return [((k + 1) * step, int(statistics.median(v)), max(v)) for k, v in sorted(windows.items())]
 
 
 def ocr_on_gate(count: int) -> dict:
@@ -217,15 +222,17 @@ def main() -> None:
     print(f"  rendered / static: {speed:.3f}x the speed, {rendered['peak'] / static['peak']:.1f}x "
           f"the peak memory")  # fmt: skip
     curve = memory_curve([tuple(s) for s in rendered["samples"]])
-    print("rendered crawl memory (PSS of crawl + driver + Chromium) every 100 pages:")
-    print("  " + "  ".join(f"{p}:{m / mib:.0f}" for p, m in curve) + "  (pages:MiB)")
-    if len(curve) >= 2:
-        base = curve[0][1]
-        after = [m for _, m in curve[1:]]
+    print(
+        "rendered crawl memory (PSS of crawl + driver + Chromium), per 100 pages, median/max MiB:"
+    )
+    print("  " + "  ".join(f"{p}:{m / mib:.0f}/{top / mib:.0f}" for p, m, top in curve))
+    if len(curve) >= 3:
+        first = curve[1][1]  # pages 100-200: the first window after the first hundred
+        later = [m for _, m, _ in curve[2:]]
         print(
-            f"  after the first 100 pages: max {max(after) / mib:.0f} MiB "
-            f"({(max(after) - base) / base:+.1%} against page 100), "
-            f"last {after[-1] / mib:.0f} MiB ({(after[-1] - base) / base:+.1%})"
+            f"  medians after pages 100-200 ({first / mib:.0f} MiB): highest "
+            f"{max(later) / mib:.0f} MiB ({(max(later) - first) / first:+.1%}), last window "
+            f"{later[-1] / mib:.0f} MiB ({(later[-1] - first) / first:+.1%})"
         )
     ocr = ocr_on_gate(args.captchas)
     total = ocr["solved"] + ocr["failed"]
