@@ -30,7 +30,7 @@ from scrapy.http import Request, Response
 from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.extract import EMPTY_VALUES
 from crawler.fixtures import fixture_name, result_to_json, save_fixture
-from crawler.render.middleware import META_RENDER, META_SCREENSHOT
+from crawler.render import META_RENDER, META_SCREENSHOT
 from crawler.rules.requests import url_problem, url_request
 from crawler.rules.sections.render import RenderSpec
 from crawler.spiders.requests import META_CARRY, META_PAGE, to_request

@@ -8,3 +8,8 @@
   idle, recycled after ``RENDER_CONTEXT_MAX_PAGES``) and browser errors as plain exceptions
 - :mod:`.page`: what happens in the page: blocking, captured XHR/fetch JSON, waits, actions
 """
+
+# Request meta the render middleware reads and fills (here: importing them loads no browser code).
+META_RENDER = "render"  # a RenderSpec that wins over the rule's (preview --render)
+META_SCREENSHOT = "render_screenshot"  # the rendered page's PNG
+META_SCREENSHOT_PATH = "render_screenshot_path"  # where it was saved (RENDER_SCREENSHOT_DIR)

@@ -35,15 +35,13 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
 from crawler.extract.inputs import META_RENDER_JSON
+from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
 from crawler.rules.sections.render import RenderSpec
 from crawler.switches import off
 
 logger = logging.getLogger(__name__)
 
-META_RENDER = "render"  # a RenderSpec that wins over the rule's (preview --render)
-META_SCREENSHOT = "render_screenshot"
-META_SCREENSHOT_PATH = "render_screenshot_path"
 PLAYWRIGHT_KEYS = (
     "playwright",
     "playwright_context",

@@ -175,18 +175,20 @@ def test_a_page_that_never_settles_is_an_error_with_its_reason_and_the_crawl_goe
 
 
 def test_contexts_are_bounded_closed_when_idle_and_recycled(site, tmp_path):
+    # three sessions (three identities) and room for two contexts: the idle one makes room
     run = render_crawl(
-        "sample_js",
-        tmp_path,
-        site,
-        *("-s", "SESSION_COUNT=3", "-s", "RENDER_MAX_CONTEXTS=2"),
-        *("-s", "RENDER_CONTEXT_MAX_PAGES=4"),
+        "sample_js", tmp_path / "lru", site, "-s", "SESSION_COUNT=3", "-s", "RENDER_MAX_CONTEXTS=2"
     )
     assert run.returncode == 0, run.log[-3000:]
     assert len(run.items) == BOOKS
     assert stat(run.log, "playwright/context_count/max_concurrent") <= 2
-    assert stat(run.log, "render/contexts/closed/lru") >= 1  # three sessions, two contexts
-    assert stat(run.log, "render/contexts/closed/recycled") >= 1
+    assert stat(run.log, "render/contexts/closed/lru") >= 1
+    # one identity, a context made anew every four pages (after its pages are done)
+    run = render_crawl("sample_js", tmp_path / "recycled", site, "-s", "RENDER_CONTEXT_MAX_PAGES=4")
+    assert run.returncode == 0, run.log[-3000:]
+    assert len(run.items) == BOOKS
+    assert stat(run.log, "render/contexts/closed/recycled") >= (BOOKS + 2) // 4 - 1
+    assert stat(run.log, "playwright/context_count") >= (BOOKS + 2) // 4
 
 
 def test_preview_shows_the_rendered_fields_saves_the_screenshot_and_an_offline_fixture(
