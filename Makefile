@@ -32,10 +32,11 @@ $(DASH_BUILT): $(DASH_NPM) $(DASH_SRC)
 dashboard: $(DASH_BUILT)
 
 # Serve the bundled sample site on 127.0.0.1, crawl it into the embedded store, print a summary.
-demo: $(STAMP) $(DASH_BUILT)
+demo: $(STAMP) $(DASH_BUILT) system-deps
 	$(BIN)/scrapy demo
 
-# Debian packages the integration tests talk to (redis-server, tinyproxy); skipped when not root.
+# Debian packages the integration tests talk to (redis-server, tinyproxy, chromium...); skipped
+# when not root. The demo needs chromium too (the sample_js* rules render).
 system-deps:
 	bash .ci/system-deps
 
@@ -63,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_workers.py
 	$(BIN)/python benchmarks/bench_dupefilter.py
 	$(BIN)/python benchmarks/bench_service.py
+	$(BIN)/python benchmarks/bench_render.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

@@ -5,6 +5,9 @@ pages, offline, and reports every value that changed. Layout::
 
     rules/fixtures/<rule>/<name>.json   # url, page type, status, headers, args, crawl time, expected output
     rules/fixtures/<rule>/<name>.body   # the response body, byte for byte
+
+A rendered page's body is its rendered HTML, and the JSON its page captured (XHR/fetch) is kept
+in the record (``render_json``), so a rendered page is tested offline like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
 
 from crawler.extract import CompiledRule, PageResult, plain_items
+from crawler.extract.inputs import META_RENDER_JSON
 from crawler.rules.model import Rule
 from vocab.redaction import Redactor
 
@@ -96,6 +100,9 @@ def save_fixture(
         "crawl_time": crawl_time.isoformat(),
         "expected": _portable(result_to_json(result), base),
     }
+    request = getattr(response, "request", None)
+    if request is not None and META_RENDER_JSON in request.meta:
+        record["render_json"] = _portable(request.meta[META_RENDER_JSON], base)
     if redactor:
         record = redactor.value(record)
     (directory / f"{name}.body").write_bytes(response.body)
@@ -137,7 +144,7 @@ def run_fixture(path: Path, rule: Rule, *, update: bool = False) -> FixtureRun:
         status=record.get("status", 200),
         headers=headers,
         body=body,
-        request=Request(url),
+        request=Request(url, meta=_render_meta(record)),
         **kwargs,
     )
     args = _restore(record.get("args", {}))
@@ -157,6 +164,10 @@ def run_fixture(path: Path, rule: Rule, *, update: bool = False) -> FixtureRun:
         record["expected"] = actual
         path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return FixtureRun(path, differences)
+
+
+def _render_meta(record: dict) -> dict:
+    return {META_RENDER_JSON: _restore(record["render_json"])} if "render_json" in record else {}
 
 
 def _restore(value: Any) -> Any:

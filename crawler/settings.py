@@ -10,6 +10,7 @@ from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
 from crawler.defaults.push import *  # noqa: F403
+from crawler.defaults.render import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
 from crawler.defaults.service import *  # noqa: F403
@@ -74,6 +75,8 @@ EXTENSIONS = {
 
 # Distributed crawls switch on with REDIS_URL (crawler/defaults/distributed.py).
 ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+# Rendering in Chromium switches on with RENDER_ENABLED (a rule's render: sets it; crawler/render).
+ADDONS["crawler.render.addon.Rendering"] = 10
 
 # Incremental crawls: `fetch: once` pages are skipped when seen (crawler/defaults/distributed.py).
 SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}

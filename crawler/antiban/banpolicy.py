@@ -63,6 +63,7 @@ class BanPolicy:
         marker_scan_bytes: int = 200_000,
         proxy_auth_statuses: Iterable[int] = (407,),
         exceptions: dict[str, str] = defaults.BAN_EXCEPTIONS,
+        captcha_markers: Iterable[str] = (),
     ) -> None:
         # (exception class, reason), most specific classes first so subclasses win
         classes = [(load_object(path), reason) for path, reason in exceptions.items()]
@@ -70,6 +71,8 @@ class BanPolicy:
         self.proxy_auth_statuses = {int(s) for s in proxy_auth_statuses}
         self.statuses = {int(s) for s in statuses}
         self.markers = _compile(markers, "BAN_MARKERS")
+        # A captcha page is a ban a solver may lift (crawler.captcha): reason "captcha".
+        self.captcha_markers = _compile(captcha_markers, "CAPTCHA_MARKERS")
         self.login_url_patterns = _compile(login_url_patterns, "BAN_LOGIN_URL_PATTERNS")
         self.empty_body = empty_body
         self.marker_scan_bytes = marker_scan_bytes
@@ -85,6 +88,7 @@ class BanPolicy:
             empty_body=settings.getbool("BAN_EMPTY_BODY"),
             proxy_auth_statuses=settings.getlist("BAN_PROXY_AUTH_STATUSES"),
             exceptions=settings.getdict("BAN_EXCEPTIONS"),
+            captcha_markers=settings.getlist("CAPTCHA_MARKERS"),
         )
 
     def is_login_url(self, url: str) -> bool:
@@ -120,8 +124,10 @@ class BanPolicy:
             and not response.body.strip()
         ):
             return Verdict("empty_body", Outcome.BAN)
-        if self.markers and isinstance(response, TextResponse):
+        if (self.markers or self.captcha_markers) and isinstance(response, TextResponse):
             head = response.text[: self.marker_scan_bytes]
+            if any(m.search(head) for m in self.captcha_markers):
+                return Verdict("captcha", Outcome.BAN)
             if any(m.search(head) for m in self.markers):
                 return Verdict("marker", Outcome.BAN)
         return None

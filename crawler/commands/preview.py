@@ -1,5 +1,11 @@
-"""``scrapy preview <rule> <url> [--page TYPE] [--save]``: fetch one page through the crawl's
-middlewares and print what the rule extracts from it, with empty fields flagged.
+"""``scrapy preview <rule> <url> [--page TYPE] [--save] [--render]``: fetch one page through the
+crawl's middlewares and print what the rule extracts from it, with empty fields flagged.
+
+A page the rule renders (``render:`` on its page type or start), or any page with ``--render``,
+is fetched in the browser: the fields come from the rendered DOM (and captured JSON), and a
+full-page screenshot is saved (``--screenshot FILE``, else beside the screenshots of crawls in
+``RENDER_SCREENSHOT_DIR``). ``--save`` keeps the rendered HTML and the captured JSON as the
+fixture, so ``scrapy rules test`` stays offline.
 
 Preview is this command's concern alone (as ``scrapy parse`` patches ``start``): it replaces the
 spider's start with the one request asked for, stores nothing, records no run, keeps the crawl
@@ -9,10 +15,12 @@ on this machine and neither reads nor writes the seen-URL state of incremental c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
@@ -21,8 +29,10 @@ from scrapy.http import Request, Response
 
 from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.extract import EMPTY_VALUES
-from crawler.fixtures import result_to_json, save_fixture
+from crawler.fixtures import fixture_name, result_to_json, save_fixture
+from crawler.render import META_RENDER, META_SCREENSHOT
 from crawler.rules.requests import url_problem, url_request
+from crawler.rules.sections.render import RenderSpec
 from crawler.spiders.requests import META_CARRY, META_PAGE, to_request
 from crawler.spiders.rule import RuleSpider
 
@@ -40,7 +50,7 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
     requires_project = True
 
     def syntax(self) -> str:
-        return "<rule> <url> [--page TYPE] [--save] [-a NAME=VALUE]"
+        return "<rule> <url> [--page TYPE] [--save] [--render] [--screenshot FILE] [-a NAME=VALUE]"
 
     def short_desc(self) -> str:
         return "Fetch one page and print the fields and links a rule extracts from it"
@@ -53,11 +63,20 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         parser.add_argument(
             "--save", action="store_true", help="store the page and the output as a rule fixture"
         )
+        parser.add_argument(
+            "--render",
+            action="store_true",
+            help="render the page in the browser (automatic for the rule's render: pages)",
+        )
+        parser.add_argument("--screenshot", help="where to save the rendered page's screenshot")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        self.screenshot_dir = self.settings.get("RENDER_SCREENSHOT_DIR")  # before PREVIEW_SETTINGS
         for name, value in PREVIEW_SETTINGS.items():
             self.settings.set(name, value, priority="cmdline")
+        if opts.render:
+            self.settings.set("RENDER_ENABLED", True, priority="cmdline")
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
 
@@ -77,7 +96,7 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             raise UsageError(f"cannot preview {url!r}: {problem}", print_help=False)
         preview: dict[str, Any] = {}
         crawler = self.crawler_process.create_crawler(spidercls)
-        spidercls.start = preview_start(url, opts.page, preview)
+        spidercls.start = preview_start(url, opts.page, preview, force_render=opts.render)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         spider = crawler.spider
@@ -106,6 +125,11 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             "empty_fields": empty_fields(result.items),
         }
         output["links"] = output["links"][:200]
+        if preview.get("rendered"):
+            output["rendered"] = True
+            shot = self.save_screenshot(opts, rule.name, response, preview["page"])
+            if shot:
+                output["screenshot"] = shot
         if spider.redactor:
             output = spider.redactor.value(json.loads(json.dumps(output, default=str)))
         print(json.dumps(output, indent=2, ensure_ascii=False, default=str))
@@ -123,6 +147,20 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             )
             print(f"saved fixture {path}", file=sys.stderr)
 
+    def save_screenshot(self, opts: argparse.Namespace, rule: str, response: Any, page: str) -> str:
+        png = response.meta.get(META_SCREENSHOT)
+        if not png:
+            return ""
+        if opts.screenshot:
+            path = Path(opts.screenshot)
+        else:
+            directory = Path(self.screenshot_dir or ".") / rule
+            path = directory / f"preview-{fixture_name(response.url, page)}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+        print(f"saved screenshot {path}", file=sys.stderr)
+        return str(path)
+
 
 # A preview stores nothing, records no run, stays on this machine and keeps no seen-URL state.
 PREVIEW_SETTINGS = {
@@ -130,12 +168,15 @@ PREVIEW_SETTINGS = {
     "STORE_RUNS_ENABLED": False,
     "DISTRIBUTED": False,
     "INCREMENTAL_STATE_URI": "",
+    "RENDER_SCREENSHOT_DIR": "",  # preview saves its own screenshot (--screenshot)
 }
 
 
-def preview_start(url: str, page: str | None, preview: dict[str, Any]) -> Any:
+def preview_start(
+    url: str, page: str | None, preview: dict[str, Any], *, force_render: bool = False
+) -> Any:
     """A ``start`` for the rule spider that makes the one request previewed and keeps what the
-    rule extracts from its response in ``preview``."""
+    rule extracts from its response in ``preview``. A rendered page also takes a screenshot."""
 
     async def start(spider: RuleSpider) -> AsyncIterator[Request]:
         spec = url_request(spider.rule, url, spider.args, page=page)
@@ -154,6 +195,13 @@ def preview_start(url: str, page: str | None, preview: dict[str, Any]) -> Any:
 
         request = to_request(spec, extract, failed)
         request.meta["allow_offsite"] = True
+        plan = spider.rule.section("render")
+        render = plan.for_request(spec.page, spec.start_index) if plan else None
+        if render is None and force_render:
+            render = RenderSpec(wait_until="networkidle")  # whatever the page's script loads
+        if render is not None:
+            request.meta[META_RENDER] = dataclasses.replace(render, screenshot=True)
+            preview["rendered"] = True
         yield request.replace(dont_filter=True)
 
     return start

@@ -28,6 +28,7 @@ GROUPS = (
     "crawler.defaults.service",
     "crawler.defaults.monitors",
     "crawler.defaults.push",
+    "crawler.defaults.render",
     "proxies.defaults",
 )
 

@@ -14,6 +14,8 @@ from crawler.pagetree import page_root
 from crawler.rules.model import MISSING
 
 EMPTY_VALUES = (None, "", [], {})  # what counts as "nothing found"
+# A rendered page's captured XHR/fetch JSON (crawler.render): when present, it is the page's JSON.
+META_RENDER_JSON = "render_json"
 
 
 class ExtractError(ValueError):
@@ -99,6 +101,11 @@ class PageInput:
 
     def json(self) -> Any:
         if self._json is MISSING:
+            request = self.response.request
+            captured = request.meta.get(META_RENDER_JSON, MISSING) if request else MISSING
+            if captured is not MISSING:
+                self._json = captured
+                return captured
             try:
                 self._json = json.loads(self.text)
             except ValueError as exc:

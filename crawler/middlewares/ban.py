@@ -8,6 +8,10 @@ when it went direct, after ``Retry-After`` or an exponential delay. The budget
 (``BAN_RETRY_TIMES``) is separate from Scrapy's ``RETRY_TIMES``. A banned response never reaches
 the spider: once the budget is spent the request fails with IgnoreRequest (its errback sees it).
 
+A captcha page (verdict ``captcha``) first goes to the captcha solver when ``CAPTCHA_SOLVER``
+is set (crawler/captcha): solved or not, the request is tried again; a captcha the solver
+skips or keeps failing is then a ban like any other.
+
 Order: 585, between RetryMiddleware (550) and HttpCompressionMiddleware (590), so that it sees
 decompressed bodies and followed redirects, and sees ban statuses (429, 503) before Scrapy's
 retry does.
@@ -29,6 +33,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from crawler.antiban.banpolicy import Verdict
 from crawler.antiban.delays import parse_retry_after, sleep
 from crawler.antiban.signals import request_banned
+from crawler.captcha.solving import captcha_solving
 from crawler.switches import off
 from vocab import Outcome
 
@@ -52,6 +57,7 @@ class BanMiddleware:
         self.retry_delay = s.getfloat("BAN_RETRY_DELAY")
         self.retry_after_max = s.getfloat("BAN_RETRY_AFTER_MAX")
         self.priority_adjust = s.getint("BAN_RETRY_PRIORITY_ADJUST")
+        self.captchas = captcha_solving(crawler, policy)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BanMiddleware:
@@ -67,12 +73,25 @@ class BanMiddleware:
             await sleep(not_before - time.monotonic())
         return None
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    def process_response(self, request: Request, response: Response) -> Any:
         if request.meta.get("antiban_login") or request.meta.get("dont_check_ban"):
             return response
         verdict = self.policy.response_verdict(request, response)
         if verdict is None:
             return response
+        if verdict.reason == "captcha" and self.captchas is not None:
+            # Solving downloads: a coroutine, which Scrapy awaits (every other answer is at once).
+            return self._after_captcha(request, response, verdict)
+        return self._banned(request, response, verdict)
+
+    async def _after_captcha(
+        self, request: Request, response: Response, verdict: Verdict
+    ) -> Request | Response:
+        assert self.captchas is not None
+        again = await self.captchas.handle(request, response)
+        return again if again is not None else self._banned(request, response, verdict)
+
+    def _banned(self, request: Request, response: Response, verdict: Verdict) -> Request:
         retry_after = None
         if b"Retry-After" in response.headers:
             retry_after = parse_retry_after(response.headers.get(b"Retry-After"))

@@ -41,6 +41,7 @@ class RequestSpec:
     priority: int = 0
     pageno: int = 1  # position in a pagination sequence
     start: bool = False  # a start request: never dropped as a duplicate
+    start_index: int | None = None  # which of the rule's starts made it (its own keys: render)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _generate(
     env: Mapping[str, str],
     on_bad_url: Callable[[str, str], None] | None,
 ) -> Iterator[RequestSpec]:
-    for spec in rule.start:
+    for index, spec in enumerate(rule.start):
         headers = MappingProxyType(headers_for(rule, spec, args, env))
         for template in spec.urls:
             for url in templates.expand(template, args):
@@ -197,7 +198,7 @@ def _generate(
                     if on_bad_url is not None:
                         on_bad_url(url, problem)
                     continue
-                yield start_spec(rule, spec, url, args, headers)
+                yield start_spec(rule, spec, url, args, headers, index)
 
 
 def start_spec(
@@ -206,6 +207,7 @@ def start_spec(
     url: str,
     args: Mapping[str, Any],
     headers: Mapping[str, str],
+    index: int | None = None,
 ) -> RequestSpec:
     page = rule.pages[spec.page]
     form = json_body = body = None
@@ -228,6 +230,7 @@ def start_spec(
         carry=MappingProxyType(dict(spec.carry)),
         priority=spec.priority if spec.priority is not None else page.priority,
         start=True,
+        start_index=index,
     )
 
 
@@ -261,7 +264,7 @@ def url_request(
     this URL when there is one (its method, body and headers), else a GET of the page type
     named, or guessed from the URL."""
     env = os.environ if environ is None else environ
-    for spec in rule.start:
+    for index, spec in enumerate(rule.start):
         if page not in (None, spec.page):
             continue
         for template in spec.urls:
@@ -270,7 +273,7 @@ def url_request(
                     template, args
                 ):
                     headers = headers_for(rule, spec, args, env)
-                    return start_spec(rule, spec, url, args, MappingProxyType(headers))
+                    return start_spec(rule, spec, url, args, MappingProxyType(headers), index)
             except (KeyError, ValueError):
                 continue
     kind = page or guess_page(rule, url, args)

@@ -127,8 +127,9 @@ def schema_problems(data: Any, report: Reporter) -> list[tuple]:
 def _one_of_message(error: Any) -> str:
     kinds = []
     for sub in error.validator_value:
-        if "type" in sub:
-            kinds.append(TYPE_NAMES.get(sub["type"], sub["type"]))
+        if "type" in sub:  # one type, or a list of them (an argument's scalar)
+            types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
+            kinds += [TYPE_NAMES.get(t, t) for t in types]
         elif "$ref" in sub:
             kinds.append("a selector mapping")
     if kinds:

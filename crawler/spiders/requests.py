@@ -20,6 +20,7 @@ META_PAGE = "rule_page"
 META_CARRY = "rule_carry"
 META_PAGENO = "rule_pageno"
 META_HEADERS = "rule_headers"
+META_START = "rule_start"  # the index of the rule's start that made a start request
 
 
 def to_request(
@@ -32,6 +33,8 @@ def to_request(
         meta[META_PAGENO] = spec.pageno
     if spec.headers:
         meta[META_HEADERS] = dict(spec.headers)
+    if spec.start_index is not None:
+        meta[META_START] = spec.start_index
     common: dict[str, Any] = {
         "callback": callback,
         "errback": errback,

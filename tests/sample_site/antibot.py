@@ -6,7 +6,12 @@ Deterministic, so tests can count on it:
   answered 403 ("Access denied") for ``ban_seconds``; so is a User-Agent that makes more than
   ``ua_limit`` requests (each limit 0 = off);
 - every ``captcha_every``-th request (site-wide count) gets a captcha page with status 200;
-- every ``too_many_every``-th request gets 429 with ``Retry-After: retry_after``.
+- every ``too_many_every``-th request gets 429 with ``Retry-After: retry_after``;
+- with ``image_captcha_after = N``, a client address gets an image-captcha gate (status 200, a
+  form with ``<img id="captcha">``, see :mod:`.captchas`) once it has had N pages, and on every
+  request until it posts the right answer to ``/captcha/solve``, which unlocks N more pages and
+  redirects (303) to the page it asked for. A wrong answer gets a new captcha. The gate stands
+  in front of pages: ``/api/`` answers (what a page's script fetches) go by uncounted.
 
 Requests answered by the bans do not count towards the windows, so a ban ends on time.
 ``antibot.state`` keeps what happened (per-address and per-agent counts, bans, challenges).
@@ -46,6 +51,10 @@ class AntiBotState:
     rejected: int = 0
     captchas: int = 0
     too_many: int = 0
+    gates: int = 0  # image-captcha pages served
+    captcha_solved: int = 0
+    captcha_failed: int = 0
+    captcha_texts: dict = field(default_factory=dict)  # token -> the right answer
 
 
 class _Limiter:
@@ -85,6 +94,7 @@ def antibot_middleware(
     retry_after: int = 1,
     exempt: tuple[str, ...] = ("/robots.txt",),
     clock: Callable[[], float] = time.monotonic,
+    image_captcha_after: int = 0,
 ) -> Callable[..., Any]:
     """An aiohttp ``@web.middleware`` for ``create_app(middlewares=...)``; see the module doc."""
     ban_for = window if ban_seconds is None else ban_seconds
@@ -124,12 +134,18 @@ def antibot_middleware(
             return web.Response(text=CAPTCHA_PAGE, content_type="text/html")
         return None
 
+    gate = _ImageCaptchaGate(image_captcha_after, state) if image_captcha_after else None
+
     @web.middleware
     async def antibot(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
         if request.path in exempt:
             return await handler(request)
+        if gate is not None and request.path.startswith("/captcha/"):
+            return await gate.handle(request)
         with lock:
             answer = _decide(request)
+            if answer is None and gate is not None:
+                answer = gate.check(request)
         if answer is not None:
             return answer
         response = await handler(request)
@@ -144,3 +160,69 @@ def antibot_middleware(
 
 def _banned(why: str) -> web.Response:
     return web.Response(status=403, text=BANNED_PAGE.format(why=why), content_type="text/html")
+
+
+GATE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Security check</title></head><body>"
+    '<h1>Security check</h1><form method="post" action="/captcha/solve">'
+    '<img id="captcha" src="/captcha/image/{token}.png" alt="captcha">'
+    '<input type="text" name="answer" autocomplete="off">'
+    '<input type="hidden" name="token" value="{token}">'
+    '<input type="hidden" name="next" value="{next}">'
+    '<button type="submit">Continue</button></form></body></html>'
+)
+
+
+class _ImageCaptchaGate:
+    """Pages left per client address; the gate when none are left; the solve endpoint."""
+
+    def __init__(self, after: int, state: AntiBotState) -> None:
+        self.after = after
+        self.state = state
+        self.left: dict[str, int] = {}
+        self.tokens = 0
+
+    def check(self, request: web.Request) -> web.Response | None:
+        if request.path.startswith(("/api/", "/js/banner")):
+            return None  # in front of the pages only: what a page's script fetches goes by
+        ip = request.remote or "?"
+        left = self.left.get(ip, self.after)
+        if left > 0:
+            self.left[ip] = left - 1
+            return None
+        return self.page(request.path_qs)
+
+    def page(self, next_path: str) -> web.Response:
+        from html import escape
+
+        from .captchas import captcha_text
+
+        self.tokens += 1
+        token = f"{self.tokens:06d}"
+        self.state.captcha_texts[token] = captcha_text(token)
+        self.state.gates += 1
+        body = GATE_PAGE.format(token=token, next=escape(next_path, quote=True))
+        return web.Response(text=body, content_type="text/html")
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        from .captchas import captcha_png
+
+        if request.method == "GET" and request.path.startswith("/captcha/image/"):
+            token = request.path.removeprefix("/captcha/image/").removesuffix(".png")
+            if token not in self.state.captcha_texts:
+                raise web.HTTPNotFound()
+            return web.Response(body=captcha_png(token), content_type="image/png")
+        if request.method != "POST" or request.path != "/captcha/solve":
+            raise web.HTTPNotFound()
+        form = await request.post()
+        token, answer = str(form.get("token", "")), str(form.get("answer", ""))
+        next_path = str(form.get("next", "/"))
+        if not next_path.startswith("/") or next_path.startswith("//"):
+            next_path = "/"
+        expected = self.state.captcha_texts.pop(token, None)
+        if expected is None or answer.strip().upper() != expected:
+            self.state.captcha_failed += 1
+            return self.page(next_path)
+        self.state.captcha_solved += 1
+        self.left[request.remote or "?"] = self.after
+        raise web.HTTPSeeOther(next_path)

@@ -1,0 +1,63 @@
+"""A solver for captchas no model reads: it saves the image and waits for a person's answer.
+
+The image goes to the pending store (``CAPTCHA_MANUAL_DIR``, :mod:`crawler.captcha.store`);
+``scrapy captcha list`` shows it, ``scrapy captcha answer ID TEXT`` answers it (the data
+service will answer through the same store). The crawl waits at most
+``CAPTCHA_MANUAL_TIMEOUT`` seconds, polling every ``CAPTCHA_MANUAL_POLL``; no answer by then
+fails the captcha (``captcha/failed/no_answer``). Other captchas wait their turn meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from crawler.antiban.delays import sleep
+from crawler.captcha.store import CaptchaStore
+
+logger = logging.getLogger(__name__)
+
+
+class ManualSolver:
+    name = "manual"
+
+    def __init__(self, store: CaptchaStore, rule: str, timeout: float, poll: float) -> None:
+        self.store = store
+        self.rule = rule
+        self.timeout = timeout
+        self.poll = poll
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ManualSolver:
+        s = crawler.settings
+        rule = getattr(crawler.spidercls, "name", None) or "crawl"
+        return cls(
+            CaptchaStore(s.get("CAPTCHA_MANUAL_DIR")),
+            rule,
+            s.getfloat("CAPTCHA_MANUAL_TIMEOUT"),
+            s.getfloat("CAPTCHA_MANUAL_POLL"),
+        )
+
+    async def solve(self, image: bytes, *, url: str) -> str | None:
+        cid = self.store.add(image, url=url, rule=self.rule)
+        logger.warning(
+            "captcha %s waits for an answer (%s): scrapy captcha answer %s TEXT "
+            "(image: %s; giving up in %.0fs)",
+            cid,
+            url,
+            cid,
+            self.store.directory / f"{cid}.png",
+            self.timeout,
+        )
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                answer = self.store.answer_of(cid)
+                if answer is not None:
+                    return answer
+                if time.monotonic() >= deadline:
+                    return None
+                await sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
+        finally:
+            self.store.discard(cid)

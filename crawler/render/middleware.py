@@ -1,0 +1,211 @@
+"""Which requests render, in which browser context, and what their pages gave.
+
+``RenderMiddleware`` (installed by the rendering add-on) renders a request when the rule's
+``render:`` says so for its start or its page type (:class:`RenderPlan`), or when the request
+carries a :class:`RenderSpec` in ``meta["render"]`` (``scrapy preview --render``).
+
+**One context per identity.** The context is named after the request's proxy, session (cookie
+jar) and User-Agent, as the anti-ban middlewares chose them (this one runs after them): the
+browser presents the same agent (``navigator.userAgent`` included), goes out through the same
+proxy and keeps the same cookies as the static requests of that identity. A banned proxy or a
+retired agent gives the next request a new context.
+
+**Ban pages.** While a page waits for what the rule asked, the ban policy looks at it every
+half second: a ban or captcha page (which never shows it) is handed on as it is, to the ban
+middleware and the captcha solver, instead of timing out (``render/banned_pages``).
+
+**Results.** Captured XHR/fetch JSON goes to ``meta["render_json"]`` (the page's JSON for
+``json:`` selectors), the screenshot to ``meta["render_screenshot"]`` (PNG bytes, also saved
+under ``RENDER_SCREENSHOT_DIR`` when set). Stats under ``render/``: pages, captured, blocked,
+screenshots, and ``render/errors/<reason>`` for pages that did not settle (logged once per
+reason; the request fails to its errback and the crawl goes on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.misc import build_from_crawler, load_object
+from scrapy_playwright.page import PageMethod
+
+from crawler.extract.inputs import META_RENDER_JSON
+from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
+from crawler.render.page import META_STATE, RenderState, captured_json, run_page
+from crawler.rules.sections.render import RenderSpec
+from crawler.switches import off
+
+logger = logging.getLogger(__name__)
+
+PLAYWRIGHT_KEYS = (
+    "playwright",
+    "playwright_context",
+    "playwright_context_kwargs",
+    "playwright_page_init_callback",
+    "playwright_page_methods",
+    "playwright_page_goto_kwargs",
+)
+# The rule spider's meta keys (crawler.spiders.requests), read here without importing the spider.
+META_PAGE, META_START = "rule_page", "rule_start"
+
+
+class RenderMiddleware:
+    def __init__(self, crawler: Any) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_wait = s.getfloat("RENDER_MAX_WAIT")
+        self.settle = s.getfloat("RENDER_SETTLE")
+        self.screenshot_dir = s.get("RENDER_SCREENSHOT_DIR")
+        self._logged: set[str] = set()
+        self.ban_policy = None
+        if s.getbool("BAN_ENABLED"):
+            self.ban_policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RenderMiddleware:
+        if not crawler.settings.getbool("RENDER_ENABLED"):
+            raise off("RenderMiddleware", "RENDER_ENABLED is off")
+        return cls(crawler)
+
+    def spec_for(self, request: Request) -> RenderSpec | None:
+        explicit = request.meta.get(META_RENDER)
+        if isinstance(explicit, RenderSpec):
+            return explicit
+        rule = getattr(self.crawler.spider, "rule", None)
+        plan = rule.section("render") if rule is not None else None
+        if not plan:
+            return None
+        return plan.for_request(request.meta.get(META_PAGE), request.meta.get(META_START))
+
+    def process_request(self, request: Request) -> None:
+        spec = self.spec_for(request)
+        if spec is None:
+            for key in (*PLAYWRIGHT_KEYS, META_STATE):
+                request.meta.pop(key, None)  # e.g. a static request made from a rendered one
+            return None
+        state = RenderState(spec, max_wait=spec.max_wait or self.max_wait, settle=self.settle)
+        state.judge = self.judge(request)
+        name, kwargs = context_for(request)
+        request.meta.update(
+            {
+                "playwright": True,
+                "playwright_context": name,
+                "playwright_context_kwargs": kwargs,
+                "playwright_page_init_callback": "crawler.render.page.prepare_page",
+                "playwright_page_methods": [PageMethod(run_page, state)],
+                "playwright_page_goto_kwargs": {
+                    "wait_until": spec.wait_until,
+                    "timeout": state.max_wait * 1000,
+                },
+                META_STATE: state,
+            }
+        )
+        for key in (META_RENDER_JSON, META_SCREENSHOT, META_SCREENSHOT_PATH):
+            request.meta.pop(key, None)
+        self.stats.inc_value("render/requests")
+        return None
+
+    def judge(self, request: Request) -> Any:
+        """Whether a page, as the browser has it now, is a ban or captcha page (ban policy)."""
+        policy = self.ban_policy
+        if policy is None or request.meta.get("dont_check_ban"):
+            return None
+
+        def is_ban(status: int, url: str, html: str) -> bool:
+            page = HtmlResponse(url, status=status, body=html, encoding="utf-8", request=request)
+            return policy.response_verdict(request, page) is not None
+
+        return is_ban
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        state = self._finish(request)
+        if state is None:
+            return response
+        if state.banned:  # the ban middleware takes it from here
+            self.stats.inc_value("render/banned_pages")
+            return response
+        self.stats.inc_value("render/pages")
+        if state.patterns:
+            found = captured_json(state)
+            request.meta[META_RENDER_JSON] = found
+            self.stats.inc_value("render/captured", len(found))
+            if state.capture_errors:
+                self.stats.inc_value("render/capture_errors", state.capture_errors)
+        if state.blocked:
+            self.stats.inc_value("render/blocked", state.blocked)
+        if state.screenshot is not None:
+            request.meta[META_SCREENSHOT] = state.screenshot
+            self.stats.inc_value("render/screenshots")
+            if self.screenshot_dir:
+                path = self.save_screenshot(response.url, state.screenshot)
+                request.meta[META_SCREENSHOT_PATH] = str(path)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        state = self._finish(request)
+        if state is None:
+            return None
+        reason = getattr(exception, "reason", None) or type(exception).__name__
+        self.stats.inc_value("render/errors")
+        self.stats.inc_value(f"render/errors/{reason}")
+        level = logging.DEBUG if reason in self._logged else logging.WARNING
+        self._logged.add(reason)
+        logger.log(level, "rendering failed (%s): %s on %s", reason, exception, request.url)
+        return None
+
+    def _finish(self, request: Request) -> RenderState | None:
+        state = request.meta.pop(META_STATE, None)
+        if state is None:
+            return None
+        for key in PLAYWRIGHT_KEYS:  # callables and page objects: never in a retry or a queue
+            request.meta.pop(key, None)
+        return state
+
+    def save_screenshot(self, url: str, png: bytes) -> Path:
+        spider = self.crawler.spider
+        directory = Path(self.screenshot_dir) / (getattr(spider, "name", None) or "render")
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{hashlib.sha1(url.encode()).hexdigest()[:16]}.png"
+        path.write_bytes(png)
+        return path
+
+
+def context_for(request: Request) -> tuple[str, dict[str, Any]]:
+    """The browser context of the request's identity: its name and how to make it."""
+    meta = request.meta
+    proxy = meta.get("proxy") or ""
+    session = meta.get("antiban_session", meta.get("cookiejar"))
+    agent = request.headers.get(b"User-Agent", b"").decode("latin-1")
+    identity = f"{meta.get('antiban_proxy') or proxy}\n{session}\n{agent}"
+    name = "render-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
+    kwargs: dict[str, Any] = {"ignore_https_errors": True}
+    if agent:
+        kwargs["user_agent"] = agent
+    language = request.headers.get(b"Accept-Language")
+    if language:
+        kwargs["extra_http_headers"] = {"Accept-Language": language.decode("latin-1")}
+    if proxy:
+        kwargs["proxy"] = browser_proxy(proxy)
+    return name, kwargs
+
+
+def browser_proxy(url: str) -> dict[str, str]:
+    """Playwright's proxy option for a proxy URL; loopback addresses go through it too
+    (Chromium sends them direct unless told ``<-loopback>``).
+
+    >>> browser_proxy("http://user:p%40ss@127.0.0.1:3128")
+    {'server': 'http://127.0.0.1:3128', 'bypass': '<-loopback>', 'username': 'user', 'password': 'p@ss'}
+    """
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    server = f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.port else url
+    out = {"server": server, "bypass": "<-loopback>"}
+    if parts.username:
+        out["username"] = unquote(parts.username)
+        out["password"] = unquote(parts.password or "")
+    return out

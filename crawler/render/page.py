@@ -1,0 +1,270 @@
+"""What happens in the browser page of one rendered request: resources blocked, XHR/fetch answers
+captured, the Scrapy cookie jar handed to the context, then waits and actions within the page's
+time budget, and a screenshot.
+
+scrapy-playwright calls :func:`prepare_page` (``playwright_page_init_callback``) before the
+navigation and :func:`run_page` (a ``PageMethod``) after it. Both find the request's
+:class:`RenderState` in its meta; what they produce (captured JSON, screenshot, counts) is kept
+there for the render middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from crawler.rules.sections.render import Action, RenderSpec
+
+META_STATE = "render_state"
+MAX_CAPTURED = 200  # JSON answers kept per page: every input is bounded
+MAX_CAPTURED_BYTES = 16 * 1024 * 1024
+CAPTURE_TYPES = ("xhr", "fetch")
+WATCH_EVERY = 0.5  # seconds between two looks for a ban page while waiting
+_HEIGHT = "() => document.documentElement.scrollHeight"
+# The scroll event is also sent at once: a page in a busy browser may get its own late, and the
+# listener's request then starts before the page is judged quiet.
+_SCROLL = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  window.dispatchEvent(new Event("scroll"));
+}"""
+
+
+class RenderTimeoutError(Exception):
+    """A rendered page did not settle in time; ``reason`` names what it was waiting for."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class RenderState:
+    """One rendered request, from its page's creation to its response."""
+
+    spec: RenderSpec
+    max_wait: float  # seconds for the whole page
+    settle: float  # seconds without a pending request that mean "nothing new loads"
+    started: float = field(default_factory=time.monotonic)
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+    captured: list[tuple[int, str, Any]] = field(default_factory=list)  # (order, url, json)
+    capture_errors: int = 0
+    captured_bytes: int = 0
+    blocked: int = 0
+    pending: int = 0  # requests of the page in flight
+    quiet_since: float = field(default_factory=time.monotonic)
+    tasks: list[asyncio.Future] = field(default_factory=list)
+    screenshot: bytes | None = None
+    actions_done: int = 0
+    step: str = "load"  # what the page is doing, for the reason of a timeout
+    # (status, url, html) -> a ban or captcha page? Such a page never shows what the rule waits
+    # for: it is handed over as it is, for the ban middleware to judge, instead of timing out.
+    judge: Callable[[int, str, str], bool] | None = None
+    status: int = 200  # of the navigation
+    banned: bool = False
+
+    def __post_init__(self) -> None:
+        self.patterns = [re.compile(p) for p in self.spec.capture]
+
+    def remaining(self) -> float:
+        return self.max_wait - (time.monotonic() - self.started)
+
+
+async def prepare_page(page: Page, request: Any) -> None:
+    """Before navigation: block resources, listen for captures and pending requests, and give
+    the context the cookies Scrapy sends (so the page's own requests carry them too)."""
+    state: RenderState = request.meta[META_STATE]
+    if state.spec.block:
+        blocked = set(state.spec.block)
+
+        async def block(route: Any) -> None:
+            if route.request.resource_type in blocked:
+                state.blocked += 1
+                await route.abort()
+            else:
+                await route.fallback()  # to scrapy-playwright's own handler (headers, method)
+
+        await page.route("**/*", block)
+
+    def started(_: Any) -> None:
+        state.pending += 1
+
+    def finished(_: Any) -> None:
+        state.pending = max(0, state.pending - 1)
+        state.quiet_since = time.monotonic()
+
+    def navigated(response: Any) -> None:
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            state.status = response.status
+
+    page.on("response", navigated)
+    page.on("request", started)
+    page.on("requestfinished", finished)
+    page.on("requestfailed", finished)
+    if state.patterns:
+        page.on("response", lambda response: _maybe_capture(state, response))
+    cookies = _cookies(request)
+    if cookies:
+        await page.context.add_cookies(cookies)
+
+
+def _maybe_capture(state: RenderState, response: Any) -> None:
+    if response.request.resource_type not in CAPTURE_TYPES:
+        return
+    if not any(p.search(response.url) for p in state.patterns):
+        return
+    order = len(state.tasks)
+    if order >= MAX_CAPTURED:
+        return
+    state.tasks.append(asyncio.ensure_future(_read_json(state, order, response)))
+
+
+async def _read_json(state: RenderState, order: int, response: Any) -> None:
+    try:
+        body = await response.body()
+        if state.captured_bytes + len(body) > MAX_CAPTURED_BYTES:
+            state.capture_errors += 1
+            return
+        state.captured_bytes += len(body)
+        state.captured.append((order, response.url, json.loads(body)))
+    except (PlaywrightError, ValueError):
+        state.capture_errors += 1  # not JSON, or the page went away first
+
+
+def _cookies(request: Any) -> list[dict[str, str]]:
+    header = request.headers.get(b"Cookie")
+    if not header:
+        return []
+    jar: SimpleCookie = SimpleCookie()
+    with contextlib.suppress(Exception):
+        jar.load(header.decode("latin-1"))
+    return [{"name": k, "value": m.value, "url": request.url} for k, m in jar.items()]
+
+
+async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
+    """After navigation: waits, actions, captures and the screenshot, within the time left."""
+    remaining = state.remaining()
+    if remaining <= 0:
+        raise RenderTimeoutError("load", f"the page did not load within {state.max_wait:g}s")
+    if state.status >= 400:
+        return {"actions": 0}  # an error page: nothing the rule waits for will come
+    settle = asyncio.ensure_future(_settle_page(page, state))
+    tasks = {settle}
+    if state.judge is not None:
+        tasks.add(asyncio.ensure_future(_watch(page, state)))
+    done, _ = await asyncio.wait(tasks, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks - done:
+        task.cancel()
+    await asyncio.gather(*(tasks - done), return_exceptions=True)
+    if settle in done and settle.exception() is None:
+        return {"actions": state.actions_done}
+    if state.banned:
+        return {"actions": state.actions_done, "banned": True}
+    if settle in done and not isinstance(settle.exception(), (TimeoutError, PlaywrightTimeout)):
+        raise settle.exception()  # type: ignore[misc]
+    raise RenderTimeoutError(
+        state.step, f"the page did not settle within {state.max_wait:g}s ({state.step})"
+    )
+
+
+async def _watch(page: Page, state: RenderState) -> None:
+    """Return once the page is a ban or captcha page (the judge says so)."""
+    assert state.judge is not None
+    while True:
+        with contextlib.suppress(PlaywrightError):
+            if state.judge(state.status, page.url, await page.content()):
+                state.banned = True
+                return
+        await asyncio.sleep(WATCH_EVERY)
+
+
+async def _settle_page(page: Page, state: RenderState) -> None:
+    spec = state.spec
+    if spec.wait_for:
+        state.step = "wait_for"
+        await page.wait_for_selector(spec.wait_for, state="attached", timeout=_ms(state))
+    for action in spec.actions:
+        state.step = action.kind
+        await ACTIONS[action.kind](page, state, action)
+        state.actions_done += 1
+    if state.tasks:
+        state.step = "capture"
+        await quiet(state)
+        await asyncio.gather(*state.tasks)
+    if spec.screenshot:
+        state.step = "screenshot"
+        state.screenshot = await page.screenshot(full_page=True, type="png", timeout=_ms(state))
+
+
+def _ms(state: RenderState) -> float:
+    return max(1.0, state.remaining() * 1000)
+
+
+async def quiet(state: RenderState, grew: Any = None) -> bool:
+    """Wait until the page has no request pending for ``state.settle`` seconds (True), or until
+    ``grew()`` says something new arrived (False)."""
+    step = min(0.05, state.settle / 2)
+    begun = time.monotonic()
+    while True:
+        if grew is not None and await grew():
+            return False
+        now = time.monotonic()
+        if (
+            state.pending == 0
+            and now - max(state.quiet_since, begun) >= state.settle
+            and now - begun >= state.settle
+        ):
+            return True
+        await asyncio.sleep(step)
+
+
+async def scroll(page: Page, state: RenderState, action: Action) -> None:
+    """Scroll to the bottom ``times`` times, stopping early once nothing new loads."""
+    for _ in range(action.times):
+        await quiet(state)  # what is loading already lands first (a scroll then loads more)
+        height = await page.evaluate(_HEIGHT)
+        await page.evaluate(_SCROLL)
+
+        async def grew(before: int = height) -> bool:
+            return await page.evaluate(_HEIGHT) > before
+
+        if await quiet(state, grew) and not await grew():
+            return  # nothing new: the end of the list
+        await asyncio.sleep(action.seconds)
+
+
+async def click(page: Page, state: RenderState, action: Action) -> None:
+    """Click the selector ``times`` times; with ``until_end`` (until_gone), while it is there."""
+    target = page.locator(action.selector).first
+    for _ in range(action.times):
+        await quiet(state)
+        if action.until_end and not (await target.count() and await target.is_visible()):
+            return
+        await target.click(timeout=_ms(state))
+        await asyncio.sleep(action.seconds)
+
+
+async def wait(page: Page, state: RenderState, action: Action) -> None:
+    await asyncio.sleep(action.seconds)
+
+
+async def wait_for(page: Page, state: RenderState, action: Action) -> None:
+    await page.wait_for_selector(action.selector, state="attached", timeout=_ms(state))
+
+
+ACTIONS = {"scroll": scroll, "click": click, "wait": wait, "wait_for": wait_for}
+
+
+def captured_json(state: RenderState) -> list[Any]:
+    """The captured JSON answers in the order the page received them."""
+    return [body for _, _, body in sorted(state.captured, key=lambda c: c[0])]

@@ -1,0 +1,102 @@
+"""The rendering parts that need no browser: the add-on's switch, context identities, the
+headers a browser sends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.http.headers import Headers
+from scrapy.settings import Settings
+
+from crawler.render.addon import BrowserMissing, Rendering
+from crawler.render.handler import browser_headers
+from crawler.render.middleware import context_for
+from tests.settings import project_settings
+
+
+def settings(**overrides: object) -> Settings:
+    return Settings(project_settings(**overrides))
+
+
+def test_the_addon_does_nothing_unless_something_renders():
+    s = settings()
+    with pytest.raises(NotConfigured):
+        Rendering().update_settings(s)
+    assert "http" not in s.getdict("DOWNLOAD_HANDLERS")
+
+
+def test_the_addon_installs_the_browser_handler_with_debian_chromium(tmp_path):
+    browser = tmp_path / "chromium"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    s = settings(RENDER_ENABLED=True, RENDER_BROWSER_PATH=str(browser), RENDER_MAX_CONTEXTS=3)
+    Rendering().update_settings(s)
+    assert s.getdict("DOWNLOAD_HANDLERS")["https"] == "crawler.render.handler.RenderDownloadHandler"
+    launch = s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+    assert launch["executable_path"] == str(browser) and "--no-sandbox" in launch["args"]
+    assert s.getint("PLAYWRIGHT_MAX_CONTEXTS") == 3
+    assert "crawler.render.middleware.RenderMiddleware" in str(s.getdict("DOWNLOADER_MIDDLEWARES"))
+
+
+def test_a_missing_browser_is_one_clear_line(tmp_path):
+    s = settings(RENDER_ENABLED=True, RENDER_BROWSER_PATH=str(tmp_path / "nope"))
+    with pytest.raises(BrowserMissing) as info:
+        Rendering().update_settings(s)
+    assert "apt-get install chromium" in str(info.value) and "\n" not in str(info.value)
+
+
+def request(proxy: str | None, session: int | None, agent: str) -> Request:
+    meta = {"proxy": proxy, "antiban_proxy": proxy and proxy.rsplit("@", 1)[-1]}
+    if session is not None:
+        meta["antiban_session"] = session
+    return Request("http://shop.test/p", meta=meta, headers={"User-Agent": agent})
+
+
+def test_one_context_per_proxy_session_and_agent():
+    name, kwargs = context_for(request("http://u:p@10.0.0.1:3128", 1, "UA/1"))
+    assert kwargs["user_agent"] == "UA/1"
+    assert kwargs["proxy"] == {
+        "server": "http://10.0.0.1:3128",
+        "bypass": "<-loopback>",
+        "username": "u",
+        "password": "p",
+    }
+    assert context_for(request("http://u:p@10.0.0.1:3128", 1, "UA/1"))[0] == name
+    others = {
+        context_for(request("http://u:p@10.0.0.2:3128", 1, "UA/1"))[0],
+        context_for(request("http://u:p@10.0.0.1:3128", 2, "UA/1"))[0],
+        context_for(request("http://u:p@10.0.0.1:3128", 1, "UA/2"))[0],
+        context_for(request(None, 1, "UA/1"))[0],
+    }
+    assert name not in others and len(others) == 4
+    assert "proxy" not in context_for(request(None, None, "UA/1"))[1]
+
+
+class FakePlaywrightRequest:
+    def __init__(self, navigation: bool) -> None:
+        self.navigation = navigation
+
+    def is_navigation_request(self) -> bool:
+        return self.navigation
+
+    async def all_headers(self) -> dict[str, str]:
+        return {"user-agent": "HeadlessChrome/1", "accept": "*/*"}
+
+
+@pytest.mark.parametrize("navigation", [True, False])
+def test_the_browser_sends_our_agent_and_never_the_proxy_credentials(navigation):
+    headers = Headers({"User-Agent": "UA/1", "Proxy-Authorization": "Basic dTpw", "Cookie": "a=1"})
+    sent = asyncio.run(
+        browser_headers(
+            browser_type_name="chromium",
+            playwright_request=FakePlaywrightRequest(navigation),
+            scrapy_request_data={"headers": headers},
+        )
+    )
+    sent = {k.lower(): v for k, v in sent.items()}
+    assert sent["user-agent"] == "UA/1"
+    assert "proxy-authorization" not in sent
+    assert ("cookie" in sent) is navigation  # subresources carry the context's cookies
