@@ -8,6 +8,7 @@ only: see crawler/defaults/__init__.py for what a rule may set).
 from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
+from crawler.defaults.runs import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
 from crawler.defaults.store import *  # noqa: F403
 from proxies.defaults import *  # noqa: F403  (the proxy pools' own settings)
@@ -59,6 +60,11 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.redaction.SecretRedaction": 0,  # secrets out of every log line
+    "crawler.extensions.runlog.RunLog": 10,  # every crawl's log in a file of its own
+    # A progress line every PROGRESS_INTERVAL seconds, in place of Scrapy's LogStats.
+    "scrapy.extensions.logstats.LogStats": None,
+    "crawler.extensions.progress.Progress": 20,
+    "crawler.extensions.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
     "crawler.extensions.runs.RunRecorder": 500,
     "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }

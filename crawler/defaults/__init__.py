@@ -24,6 +24,7 @@ GROUPS = (
     "crawler.defaults.antiban",
     "crawler.defaults.distributed",
     "crawler.defaults.schedule",
+    "crawler.defaults.runs",
     "proxies.defaults",
 )
 

@@ -1,9 +1,8 @@
 """Distributed and incremental crawls (crawler/distributed; docs/distributed.md)."""
 
 import os
-from pathlib import Path
 
-project_root = Path(__file__).resolve().parents[2]
+from crawler.defaults.datadir import data_dir
 
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
 # DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
@@ -24,7 +23,7 @@ SCHEDULER_FLUSH_ON_START = False
 # --- incremental crawls (`fetch: once` pages; crawler/distributed/incremental_crawl.py) ---
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
 # Seen-URL state on one machine (empty: none kept); a distributed crawl keeps it in Redis.
-INCREMENTAL_STATE_URI = f"sqlite:///{project_root / 'data' / 'seen.db'}"
+INCREMENTAL_STATE_URI = f"sqlite:///{data_dir / 'seen.db'}"
 
 rule_safe = {"INCREMENTAL_ENABLED", "DISTRIBUTED_IDLE_TIMEOUT"}
 kinds = {"DISTRIBUTED": "bool"}

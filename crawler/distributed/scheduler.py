@@ -22,15 +22,22 @@ import time
 import uuid
 from typing import Any
 
+import redis
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
-from crawler.distributed.connection import check_reachable, redis_from_settings
+from crawler.distributed.connection import (
+    RedisUnreachable,
+    check_reachable,
+    redis_from_settings,
+)
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
+from crawler.distributed.leases import OutputTracker
+from crawler.switches import refuse_start
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.poll_interval = settings.getfloat("DISTRIBUTED_POLL_INTERVAL")
         self.lease_timeout = settings.getfloat("DISTRIBUTED_LEASE_TIMEOUT")
         self.queue: LeasedPriorityQueue | None = None
+        self.outputs = OutputTracker()  # requests a leased response produced, until queued
         self.status: CrawlStatus | None = None
         self._idle_since: float | None = None
         self._poll: task.LoopingCall | None = None
@@ -67,7 +75,6 @@ class RedisScheduler(ScrapyRedisScheduler):
     def from_crawler(cls, crawler) -> RedisScheduler:
         settings = crawler.settings
         server = redis_from_settings(settings)
-        check_reachable(server, settings)
         keys = CrawlKeys.for_rule(crawler.spidercls.name, settings)
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
         return cls(crawler, server, dupefilter=dupefilter, keys=keys)
@@ -76,6 +83,18 @@ class RedisScheduler(ScrapyRedisScheduler):
 
     def open(self, spider) -> None:
         self.spider = spider
+        try:
+            check_reachable(self.server, self.crawler.settings)
+        except RedisUnreachable as exc:
+            # One line and status start_error (exit 4), not a traceback. Refused once the
+            # spider is open: raising here would leave Scrapy's scraper unopened, and its
+            # close would fail with a traceback of its own.
+            refuse_start(
+                self.crawler,
+                f"{exc}: start Redis, or run on one machine (unset REDIS_URL)",
+                "redis_unreachable",
+            )
+            return
         self.queue = LeasedPriorityQueue(
             self.server,
             spider,
@@ -100,6 +119,8 @@ class RedisScheduler(ScrapyRedisScheduler):
     def close(self, reason: str) -> None:
         if self._poll is not None and self._poll.running:
             self._poll.stop()
+        if self.queue is None:  # never opened: Redis was away
+            return
         handed_back = self.queue.release()
         if handed_back:
             self.stats.inc_value("distributed/leases/handed_back", handed_back)
@@ -111,13 +132,27 @@ class RedisScheduler(ScrapyRedisScheduler):
             self.df.clear()
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        """Queue a request in Redis, unless it is a duplicate (tested and queued atomically);
+        the lease of the response it came from may end only once this is done."""
+        try:
+            if request.dont_filter:
+                self.queue.push(request)
+                added = True
+            else:
+                added = self.queue.push_new(request, self.df)
+        except redis.exceptions.RedisError as exc:
+            # Not queued: the response it came from keeps its lease, and is fetched again.
+            self.outputs.handled(request, ok=False)
+            self.stats.inc_value("distributed/enqueue_errors")
+            logger.error("cannot queue %s in Redis: %s", request.url, exc)
+            return False
+        self.outputs.handled(request)
+        if not added:
             self.df.log(request, self.spider)
             # A redirect to a page already seen carries its original's lease: that request is
             # done, since its copy will never be queued.
             self.ack(request)
             return False
-        self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
@@ -128,7 +163,10 @@ class RedisScheduler(ScrapyRedisScheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        return self.queue is not None and len(self.queue) > 0
+
+    def __len__(self) -> int:
+        return len(self.queue) if self.queue is not None else 0
 
     # --- leases, polling and the idle stop ----------------------------------------------------
 

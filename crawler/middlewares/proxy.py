@@ -29,7 +29,7 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
@@ -38,6 +38,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from crawler.antiban.delays import sleep
 from crawler.antiban.rotation import policy_class
 from crawler.antiban.signals import request_banned
+from crawler.switches import off
 from proxies.model import Proxy, ProxyPool
 from vocab import Outcome, mask_url
 
@@ -75,11 +76,11 @@ class ProxyMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ProxyMiddleware:
         s = crawler.settings
         if not s.getbool("PROXY_ENABLED"):
-            raise NotConfigured("PROXY_ENABLED is off")
+            raise off("ProxyMiddleware", "PROXY_ENABLED is off")
         pool: ProxyPool = build_from_crawler(load_object(s.get("PROXY_POOL_CLASS")), crawler)
         reason = pool.not_configured()
         if reason:
-            raise NotConfigured(reason)
+            raise off("ProxyMiddleware", reason)
         mw = cls(crawler, pool, build_from_crawler(policy_class(s.get("PROXY_POLICY")), crawler))
         crawler.signals.connect(mw.on_banned, signal=request_banned)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
