@@ -52,6 +52,10 @@ def exit_code(crawler: Any, failures: list[BaseException]) -> int:
     decision from the final stats."""
     if failures:
         exc = failures[0]
+        if isinstance(exc, ValueError | UsageError):
+            # Components refuse a bad setting with ValueError: a user's error, in one line.
+            logger.error("The crawl cannot start: %s (check the settings given with -s)", exc)
+            return EXIT_CODES["usage_error"]
         logger.error(
             "The crawl failed before it could start: %s: %s", type(exc).__name__, exc,
             exc_info=(type(exc), exc, exc.__traceback__),

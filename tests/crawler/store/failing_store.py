@@ -1,39 +1,44 @@
-"""A store for tests whose server "goes away": SQLite that takes its first ``ok`` writes, then
-fails every write. Named by ``STORE_BACKENDS = {"failing": "tests.crawler.store.failing_store.
-FailingStore"}`` and a URI ``failing:////abs/path.db?ok=N``; it opens fine, as a store that was
-up at start does."""
+"""A store for tests whose server "goes away": SQLite whose writes fail while a file
+``<database>.down`` exists. Named by ``STORE_BACKENDS = {"failing": "tests.crawler.store.
+failing_store.FailingStore"}`` and a URI ``failing:////abs/path.db``; it opens fine, as a store
+that was up at start does, and the test brings it back by deleting the file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from crawler.store.sqlite import SqliteStore
 
 BACKENDS = {"failing": "tests.crawler.store.failing_store.FailingStore"}
 
 
+def failing_uri(db: Path, memory: bool = False) -> str:
+    """The URI of a failing store on ``db`` (or in memory, ``db`` naming only its switch), down
+    from now on, until ``<db>.down`` is removed."""
+    Path(f"{db}.down").write_text("down")
+    return f"failing:///{db}" + ("?memory=1" if memory else "")
+
+
 class FailingStore(SqliteStore):
     def __init__(self, uri: str) -> None:
         path, _, query = uri.removeprefix("failing://").partition("?")
-        self.ok = int(parse_qs(query).get("ok", ["0"])[0])
-        super().__init__(f"sqlite://{path}")
+        super().__init__("sqlite://" if "memory" in query else f"sqlite://{path}")
+        self.switch = Path(f"{path[1:]}.down")
         self.uri = uri
 
-    def _write(self) -> None:
-        if self.ok <= 0:
+    def _check(self) -> None:
+        if self.switch.exists():
             raise ConnectionError("the store went away")
-        self.ok -= 1
 
     def upsert_many(self, *args: Any, **kwargs: Any) -> Any:
-        self._write()
+        self._check()
         return super().upsert_many(*args, **kwargs)
 
     def dead_letter(self, *args: Any, **kwargs: Any) -> Any:
-        self._write()
+        self._check()
         return super().dead_letter(*args, **kwargs)
 
     def record_run(self, run: dict[str, Any]) -> None:
-        if self.ok <= 0:
-            raise ConnectionError("the store went away")
+        self._check()
         super().record_run(run)

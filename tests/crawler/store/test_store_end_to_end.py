@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from crawler.store import open_store
-from tests.crawler.store.failing_store import BACKENDS
+from tests.crawler.store.failing_store import BACKENDS, failing_uri
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_CRAWL = Path(__file__).with_name("tiny_crawl.py")
@@ -103,7 +103,7 @@ def test_two_crawls_then_export_and_store_commands(paths: dict[str, Any]) -> Non
 def test_store_outage_during_crawl_then_replay_brings_back_every_item(
     paths: dict[str, Any],
 ) -> None:
-    broken = f"failing:///{paths['tmp'] / 'away.db'}?ok=0"  # opens, then every write fails
+    broken = failing_uri(paths["tmp"] / "away.db")  # opens, then every write fails
     proc = crawl(
         settings_for(
             paths,
