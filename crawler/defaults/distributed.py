@@ -13,6 +13,7 @@ DISTRIBUTED_DUPEFILTER = "set"  # or "bloom", for crawls of many millions of URL
 DISTRIBUTED_BLOOM_CAPACITY = 10_000_000  # expected URLs
 DISTRIBUTED_BLOOM_ERROR_RATE = 0.001
 DISTRIBUTED_IDLE_TIMEOUT = 30.0  # a worker stops after the whole crawl was idle this long (s)
+DISTRIBUTED_SEED_TIMEOUT = 60.0  # a worker that has seen no work yet waits this long for a seed
 DISTRIBUTED_POLL_INTERVAL = 0.5  # heartbeat and queue poll (s)
 DISTRIBUTED_LEASE_TIMEOUT = 60.0  # a worker silent this long is dead; its requests are requeued
 DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the rule's start requests
@@ -31,6 +32,7 @@ choices = {"DISTRIBUTED_DUPEFILTER": ("set", "bloom")}
 minimums = {
     "DISTRIBUTED_BLOOM_CAPACITY": 1,
     "DISTRIBUTED_IDLE_TIMEOUT": 0,
+    "DISTRIBUTED_SEED_TIMEOUT": 0,
     "DISTRIBUTED_POLL_INTERVAL": 0.01,
     "DISTRIBUTED_LEASE_TIMEOUT": 1,
 }

@@ -6,8 +6,9 @@ What it adds to ``scrapy_redis.scheduler.Scheduler``:
 - leases on taken requests, heartbeats, and recovery of dead workers' requests
   (:mod:`crawler.distributed.leased_queue`);
 - the idle stop: a worker stops once the whole crawl (the queue and every worker's in-flight
-  requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so a worker started before
-  the seed waits for it, and no worker leaves while a dead worker's requests may still return;
+  requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so no worker leaves while a
+  dead worker's requests may still return; a worker that has seen no work yet (started before
+  the seed) waits ``DISTRIBUTED_SEED_TIMEOUT`` seconds for it;
 - a poll every ``DISTRIBUTED_POLL_INTERVAL`` seconds that wakes the engine when other workers
   have queued requests (the engine itself looks only every 5 s when it has nothing to do);
 - the last worker to leave a finished crawl clears its dupefilter, so the next seed starts fresh.
@@ -62,6 +63,8 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.keys = keys
         self.worker = worker_id()
         self.idle_timeout = settings.getfloat("DISTRIBUTED_IDLE_TIMEOUT")
+        self.seed_timeout = settings.getfloat("DISTRIBUTED_SEED_TIMEOUT")
+        self._seen_work = False  # before any: waiting for the seed, not idle
         self.poll_interval = settings.getfloat("DISTRIBUTED_POLL_INTERVAL")
         self.lease_timeout = settings.getfloat("DISTRIBUTED_LEASE_TIMEOUT")
         self.queue: LeasedPriorityQueue | None = None
@@ -147,6 +150,7 @@ class RedisScheduler(ScrapyRedisScheduler):
             logger.error("cannot queue %s in Redis: %s", request.url, exc)
             return False
         self.outputs.handled(request)
+        self._seen_work = True
         if not added:
             self.df.log(request, self.spider)
             # A redirect to a page already seen carries its original's lease: that request is
@@ -159,6 +163,7 @@ class RedisScheduler(ScrapyRedisScheduler):
     def next_request(self) -> Request | None:
         request = self.queue.pop()
         if request is not None:
+            self._seen_work = True
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
@@ -179,6 +184,8 @@ class RedisScheduler(ScrapyRedisScheduler):
     def _update_status(self) -> None:
         """Heartbeat, take back dead workers' requests, and read the crawl's state."""
         self.status = self.queue.status(self.lease_timeout)
+        if not self.status.idle:
+            self._seen_work = True
         if self.status.requeued:
             self.stats.inc_value("distributed/leases/recovered", self.status.requeued)
             logger.warning(
@@ -209,6 +216,9 @@ class RedisScheduler(ScrapyRedisScheduler):
             raise DontCloseSpider
         if self._idle_since is None:
             self._idle_since = now
-        if now - self._idle_since < self.idle_timeout:
+        timeout = self.idle_timeout
+        if not self._seen_work:  # started before the seed: wait for it, within a bound
+            timeout = max(timeout, self.seed_timeout)
+        if now - self._idle_since < timeout:
             raise DontCloseSpider
-        logger.info("the crawl has been idle for %.0f s: stopping this worker", self.idle_timeout)
+        logger.info("the crawl has been idle for %.0f s: stopping this worker", timeout)
