@@ -1,0 +1,169 @@
+"""A slow store does not slow the crawl: store writes run on a thread of their own.
+
+    .venv/bin/python benchmarks/bench_slow_store.py [--books 2000] [--rounds 2] [--latency 0.2]
+
+``scrapy crawl sample_books`` of a generated copy of the sample site, run alternately into two
+stores that differ only in their speed: an instant one (SQLite in memory) and the same with
+``--latency`` seconds (200 ms) added to every batch it writes (``STORE_BATCH_SIZE=100``, so a
+crawl of 2,000 books makes some 20 slow batches, seconds of store time in all). Each crawl runs
+in a fresh process with the whole platform as configured (journal, run records, progress,
+coverage); speed is pages per second from the crawl's own start and finish (the final flush
+included). Prints every run, the median per store, and the ratio slow / instant (target >= 0.90).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler.commands.demo import start_sample_site  # noqa: E402
+from crawler.store.sqlite import SqliteStore  # noqa: E402
+
+BACKENDS = {"instant": "benchmarks.bench_slow_store.InstantStore"}
+BACKENDS["slow"] = "benchmarks.bench_slow_store.SlowStore"
+
+
+class InstantStore(SqliteStore):
+    """SQLite in memory: ``instant://`` (anything after the scheme is ignored)."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__("sqlite://")
+        self.uri = uri
+
+
+class SlowStore(InstantStore):
+    """The same, with ``?latency=SECONDS`` slept at every batch written."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.latency = float(uri.partition("latency=")[2] or 0.2)
+
+    def upsert_many(self, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(self.latency)
+        return super().upsert_many(*args, **kwargs)
+
+    def dead_letter(self, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(self.latency)
+        return super().dead_letter(*args, **kwargs)
+
+
+def crawl(url: str, store: str, work: Path) -> dict[str, Any]:
+    """One ``scrapy crawl`` into ``store``; its final stats."""
+    import os
+
+    import crawler.settings
+
+    stats_file = work / "stats.json"
+    extensions = {**crawler.settings.EXTENSIONS, "benchmarks.bench_slow_store.DumpStats": 900}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy.cmdline",
+            "crawl",
+            "sample_books",
+            "-a",
+            f"site={url}",
+            "-s",
+            f"STORE_URI={store}",
+            "-s",
+            f"STORE_BACKENDS={json.dumps(BACKENDS)}",
+            "-s",
+            "STORE_BATCH_SIZE=100",
+            "-s",
+            f"STORE_SPILL_DIR={work / 'spill'}",
+            "-s",
+            f"STORE_JOURNAL_DIR={work / 'journal'}",
+            "-s",
+            f"RUN_LOG_DIR={work / 'logs'}",
+            "-s",
+            "STORE_RUNS_ENABLED=0",  # a record would only go to a fresh in-memory store
+            "-s",
+            "LOG_LEVEL=ERROR",
+            "-s",
+            "STATS_DUMP=0",
+            "-s",
+            "CONCURRENT_REQUESTS=32",
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=32",
+            "-s",
+            f"EXTENSIONS={json.dumps(extensions)}",
+        ],  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BENCH_STATS": str(stats_file)},
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"crawl into {store} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(stats_file.read_text())
+
+
+class DumpStats:
+    """Writes the crawl's final stats to ``$BENCH_STATS`` (the benchmark reads them)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DumpStats:
+        from scrapy import signals
+
+        ext = cls()
+        ext.crawler = crawler
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def engine_stopped(self) -> None:
+        import os
+
+        stats = self.crawler.stats.get_stats()
+        Path(os.environ["BENCH_STATS"]).write_text(json.dumps(stats, default=str))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--books", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.2)
+    opts = parser.parse_args()
+    stores = {"instant": "instant://", "slow": f"slow://?latency={opts.latency}"}
+    site, url = start_sample_site(opts.books)
+    rates: dict[str, list[float]] = {"instant": [], "slow": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_no in range(1, opts.rounds + 1):
+                order = ("instant", "slow") if round_no % 2 else ("slow", "instant")
+                for which in order:
+                    work = Path(tmp) / f"{which}-{round_no}"
+                    work.mkdir()
+                    stats = crawl(url, stores[which], work)
+                    pages = stats["response_received_count"]
+                    seconds = float(stats["elapsed_time_seconds"])
+                    rates[which].append(pages / seconds)
+                    print(
+                        f"round {round_no} {which:<8} {pages:>6} pages "
+                        f"{stats.get('item_scraped_count', 0):>6} items "
+                        f"{stats.get('store/batches', 0):>4} batches {seconds:7.2f}s "
+                        f"{pages / seconds:8.1f} pages/s",
+                        flush=True,
+                    )
+    finally:
+        site.terminate()
+        site.wait(timeout=10)
+    instant, slow = statistics.median(rates["instant"]), statistics.median(rates["slow"])
+    print(f"median instant store: {instant:8.1f} pages/s")
+    print(f"median slow store ({opts.latency * 1000:.0f} ms per batch): {slow:8.1f} pages/s")
+    print(f"ratio slow/instant: {slow / instant:.2f} (target >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
