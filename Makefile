@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validator.py
 	$(BIN)/python benchmarks/bench_workers.py
 	$(BIN)/python benchmarks/bench_dupefilter.py
+	$(BIN)/python benchmarks/bench_slow_store.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

@@ -6,8 +6,10 @@ One tick (every ``SCHEDULE_TICK`` seconds) does, in order:
    broken file keeps its last good schedule, with a warning, so a typo does not silently stop
    a crawl);
 2. reap finished crawls: record the run (exit status, log file, in the store beside the
-   crawl's own record) and, if it failed, schedule a retry after ``retry_delay`` while
-   attempts remain (``retries``); stop crawls that outlived their ``timeout``;
+   crawl's own record) and, if it failed with a status worth another attempt (:data:`RETRIED`:
+   not a usage or rule error, not a failed monitor, not a crawl stopped for its ``timeout``),
+   schedule a retry after ``retry_delay`` while attempts remain (``retries``); stop crawls that
+   outlived their ``timeout``;
 3. start what is due. A rule never runs twice at once: a fire time that comes while the
    previous run goes on is skipped, and a per-rule lock file keeps ``--run-now`` and a second
    daemon out too; when distributed, a lock in Redis does the same for daemons on other
@@ -32,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler.exitcodes import STATUSES
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
 from crawler.schedule.jobs import Job, Running, launch_scrapy
@@ -307,17 +310,26 @@ class ScheduleDaemon:
                 logger.error("%s: could not record the run in the store: %s", run.rule, exc)
         self.finished.append(record)
         failed = code != 0
+        status = record.get("status") or status_of(code)
         logger.log(
             logging.WARNING if failed else logging.INFO,
-            "%s finished with exit status %d (%s, attempt %d)",
+            "%s finished with exit status %d, %s (%s, attempt %d)",
             run.rule,
             code,
+            status,
             run.trigger,
             run.attempt,
         )
         job = self.jobs.get(run.rule)
         if failed and job is not None and run.trigger != "manual":
-            if job.attempt <= job.schedule.retries:
+            if status not in RETRIED or "timeout" in run.notes:
+                logger.error(
+                    "%s: not retried (%s: %s)",
+                    run.rule,
+                    status,
+                    "it ran past its timeout" if "timeout" in run.notes else NOT_RETRIED_WHY,
+                )
+            elif job.attempt <= job.schedule.retries:
                 job.retry_at = now + timedelta(seconds=job.schedule.retry_delay)
                 logger.info("%s: retry at %s", run.rule, job.retry_at.isoformat())
             else:
@@ -397,6 +409,25 @@ class ScheduleDaemon:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
+
+
+#: Statuses (crawler/exitcodes.py) worth another attempt: what failed may work later.
+RETRIED = frozenset({"failed", "start_error", "blocked", "data_not_stored", "interrupted"})
+NOT_RETRIED_WHY = (
+    "a usage or rule error fails the same way again; a failed monitor is for a human, the "
+    "data is stored"
+)
+
+
+def status_of(code: int) -> str:
+    """The status an exit code stands for; killed by a signal (negative) is ``interrupted``.
+
+    >>> status_of(6), status_of(-9), status_of(99)
+    ('data_not_stored', 'interrupted', 'failed')
+    """
+    if code < 0:
+        return "interrupted"
+    return STATUSES.get(code, "failed")
 
 
 def _iso(when: datetime) -> str:

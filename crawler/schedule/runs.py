@@ -15,6 +15,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.exitcodes import EXIT_CODES, STATUSES
+
 logger = logging.getLogger(__name__)
 
 RUN_ID_STAT = "schedule/run_id"
@@ -61,6 +63,14 @@ def complete_run_record(store_uri: str, run: dict[str, Any]) -> dict[str, Any]:
                 "pages": 0,
                 "items": 0,
             }
+        if record.get("status") in (None, "running"):  # the crawl could not say it itself
+            code = run["exit_status"]
+            status = STATUSES.get(code, "failed") if code >= 0 else "interrupted"
+            record.update(
+                status=status,
+                exit_code=code if code >= 0 else EXIT_CODES["interrupted"],
+                status_reason=f"the crawl process ended with exit status {code}",
+            )
         record.update(run)
         store.record_run(record)
     return record

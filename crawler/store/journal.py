@@ -86,18 +86,16 @@ class JournalFiles:
         self._lock_fd = fd
 
     def write(self, lines: list[tuple[int, str]]) -> None:
-        """Append ``(segment, line)`` pairs, then fsync every segment written to."""
-        touched: dict[int, int] = {}
+        """Append ``(segment, line)`` pairs, fsyncing each segment written to (in order: a
+        segment is sealed, its file closed, once a later one is opened)."""
         chunks: dict[int, list[bytes]] = {}
         for number, line in lines:
             chunks.setdefault(number, []).append(line.encode("utf-8"))
-        for number, parts in chunks.items():
+        for number in sorted(chunks):
             fd = self._segment(number)
-            data = memoryview(b"".join(parts))
+            data = memoryview(b"".join(chunks[number]))
             while data:
                 data = data[os.write(fd, data) :]
-            touched[number] = fd
-        for fd in touched.values():
             os.fsync(fd)
 
     def _segment(self, number: int) -> int:
