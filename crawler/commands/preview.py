@@ -124,12 +124,16 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             print(f"saved fixture {path}", file=sys.stderr)
 
 
-# A preview stores nothing, records no run, stays on this machine and keeps no seen-URL state.
+# A preview stores nothing, records no run (nor keeps a run's log), stays on this machine and
+# keeps no seen-URL state; its output is the command's, so no progress or coverage lines.
 PREVIEW_SETTINGS = {
     "ITEM_PIPELINES": {},
     "STORE_RUNS_ENABLED": False,
     "DISTRIBUTED": False,
     "INCREMENTAL_STATE_URI": "",
+    "RUN_LOG_DIR": "",
+    "PROGRESS_INTERVAL": 0,
+    "COVERAGE_ENABLED": False,
 }
 
 

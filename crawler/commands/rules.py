@@ -157,7 +157,8 @@ def fetch_page(settings: Any, url: str) -> tuple[Any, str | None]:
             got["error"] = failure.getErrorMessage()
 
     overrides = {"ITEM_PIPELINES": {}, "STORE_RUNS_ENABLED": False, "DISTRIBUTED": False}
-    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR"}
+    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR", "RUN_LOG_DIR": ""}
+    overrides |= {"PROGRESS_INTERVAL": 0, "COVERAGE_ENABLED": False}
     fetch_settings = settings.copy()
     fetch_settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(fetch_settings)

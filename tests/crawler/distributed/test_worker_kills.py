@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
 import redis
 
 from crawler.store import open_store
@@ -31,6 +32,7 @@ def wait_for_pages(worker: Worker, pages: int, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.timeout(1200)
 def test_a_worker_killed_at_ten_moments_loses_no_page_and_no_item(
     make_sample_site, redis_url, tmp_path
 ):
