@@ -21,6 +21,8 @@ Fields of a record (the data service reads them; docs/storage.md lists them too)
   failed for good), ``spider_exceptions``, ``bans``, ``queued`` (requests waiting, while running);
 - ``coverage``: per page type, ``{"items": N, "fields": {field: share of items where it is
   filled, 0..1}}`` (crawler/extensions/coverage.py);
+- ``monitors``: ``{"failed": N, "results": [...]}`` from the stats ``monitors/failed`` and
+  ``monitors/results`` that the rule's monitors set (``failed`` above 0: ``monitor_failed``);
 - ``log_file``: the crawl's own log (crawler/extensions/runlog.py; ``scrapy store log RUN``);
 - ``store_uri`` (credentials masked) and ``stats`` (the full Scrapy stats, datetimes as ISO).
 
@@ -173,6 +175,10 @@ def build_run_record(
         "finish_reason": reason,
         **live_counters(stats),
         "coverage": coverage_of(stats),
+        "monitors": {
+            "failed": stats.get("monitors/failed") or 0,
+            "results": json_safe(stats.get("monitors/results") or []),
+        },
         "log_file": stats.get("run/log_file"),
         "store_uri": mask_url(store_uri),
         "stats": json_safe(stats),

@@ -34,12 +34,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.exitcodes import STATUSES
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
 from crawler.schedule.jobs import Job, Running, launch_scrapy
 from crawler.schedule.locks import RuleLock, SharedRuleLock
-from crawler.schedule.runs import complete_run_record
+from crawler.schedule.runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
 from crawler.schedule.timing import missed_fire, next_fire
 
 logger = logging.getLogger(__name__)
@@ -409,25 +408,6 @@ class ScheduleDaemon:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
-
-
-#: Statuses (crawler/exitcodes.py) worth another attempt: what failed may work later.
-RETRIED = frozenset({"failed", "start_error", "blocked", "data_not_stored", "interrupted"})
-NOT_RETRIED_WHY = (
-    "a usage or rule error fails the same way again; a failed monitor is for a human, the "
-    "data is stored"
-)
-
-
-def status_of(code: int) -> str:
-    """The status an exit code stands for; killed by a signal (negative) is ``interrupted``.
-
-    >>> status_of(6), status_of(-9), status_of(99)
-    ('data_not_stored', 'interrupted', 'failed')
-    """
-    if code < 0:
-        return "interrupted"
-    return STATUSES.get(code, "failed")
 
 
 def _iso(when: datetime) -> str:

@@ -287,7 +287,12 @@ def test_a_failing_monitor_exits_7(sample_site, tmp_path):
         "-a", f"site={sample_site}",
         "-s", f"EXTENSIONS={json.dumps(extensions)}",
     )  # fmt: skip
-    assert_status(proc, only_run(tmp_path), "monitor_failed")
+    run = only_run(tmp_path)
+    assert_status(proc, run, "monitor_failed")
+    assert run["monitors"] == {
+        "failed": 1,
+        "results": [{"monitor": "item count", "ok": False, "why": "too few"}],
+    }
 
 
 def test_nothing_downloaded_is_a_failure(tmp_path):
