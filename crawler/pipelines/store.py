@@ -179,6 +179,8 @@ class StorePipeline:
                 lost,
             )
         if journal is not None:
+            if not self.writer.failing:  # a worker that died beside this one (ours is locked)
+                await self._replay_orphans()
             await journal.close(keep=kept > 0)
             if kept:
                 self.stats.inc_value("store/journal/kept", kept)
@@ -188,7 +190,6 @@ class StorePipeline:
                     kept,
                     self.config.journal_dir,
                 )
-            await self._replay_orphans()  # a worker that died beside this one
         await self.writer.close_store()
         self.store_lane.close()
         self.file_lane.close()

@@ -92,6 +92,11 @@ class BatchWriter:
             self._relieve()
         self._drain()
 
+    @property
+    def failing(self) -> bool:
+        """The last write failed (and none succeeded since)."""
+        return self._last_error is not None
+
     def room(self) -> Waiter | None:
         """While the store is slow (not failing) and memory is full: a waiter for room."""
         if self.buffered <= self.config.buffer_max or self._last_error is not None:
