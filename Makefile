@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dupefilter.py
 	$(BIN)/python benchmarks/bench_service.py
 	$(BIN)/python benchmarks/bench_render.py
+	$(BIN)/python benchmarks/bench_slow_store.py
 
 # Regenerate rules/rule.schema.json from crawler/rules/schema.py.
 schema: $(STAMP)

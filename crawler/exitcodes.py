@@ -1,6 +1,9 @@
 """The one exit-status contract of crawls: what ``scrapy crawl`` (and ``scrapy schedule``'s
 retries, ``scrapy demo``, the data service) decide by. A run record's ``status`` and the
-process's exit code always say the same thing.
+process's exit code always say the same thing: both come from
+:func:`crawler.runstatus.run_status`, which also says which status wins when several apply
+(start error, blocked, data not stored, interrupted, failed, monitor failed). A running crawl's
+record has ``status: running`` and no exit code yet.
 
 ==== =================== =================================================================
 code status              meaning

@@ -12,6 +12,7 @@ from crawler.defaults.monitors import *  # noqa: F403
 from crawler.defaults.push import *  # noqa: F403
 from crawler.defaults.render import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
+from crawler.defaults.runs import *  # noqa: F403
 from crawler.defaults.schedule import *  # noqa: F403
 from crawler.defaults.service import *  # noqa: F403
 from crawler.defaults.store import *  # noqa: F403
@@ -38,6 +39,10 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control runs Python code sent over HTTP into every crawl (and writes a job
+# file into the user's profile): off, as the telnet console is. The data service is the
+# platform's way to watch and stop crawls.
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
@@ -67,8 +72,13 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.redaction.SecretRedaction": 0,  # secrets out of every log line
-    "crawler.monitors.extension.Monitors": 450,
-    "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)  # a rule's monitors: (before the run record)
+    "crawler.extensions.runlog.RunLog": 10,  # every crawl's log in a file of its own
+    # A progress line every PROGRESS_INTERVAL seconds, in place of Scrapy's LogStats.
+    "scrapy.extensions.logstats.LogStats": None,
+    "crawler.extensions.progress.Progress": 20,
+    "crawler.extensions.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
+    "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (after coverage, before the run record)
+    "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)
     "crawler.extensions.runs.RunRecorder": 500,
     "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }

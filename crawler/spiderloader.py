@@ -17,7 +17,7 @@ from crawler.project import project_rules
 from crawler.rules import Problem
 from crawler.rules.itemtypes import load_item_types
 from crawler.rules.problems import did_you_mean
-from crawler.spiders.rule import RuleSpider
+from crawler.spiders.rule import RuleRefused, RuleSpider
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class RuleSpiderLoader(SpiderLoader):
         except KeyError:
             if spider_name in self.broken:
                 details = "\n".join(f"  {p}" for p in self.problems if _rule_name(p) == spider_name)
-                raise UsageError(
+                raise RuleRefused(
                     f"rule {spider_name!r} has problems:\n{details}", print_help=False
                 ) from None
             hint = did_you_mean(spider_name, self._spiders)

@@ -11,7 +11,12 @@ from typing import Any
 import crawler.settings
 
 # Nothing a test builds writes into the project's data/ unless the test points it elsewhere.
-NO_PROJECT_DATA = {"STORE_URI": "", "INCREMENTAL_STATE_URI": ""}
+NO_PROJECT_DATA = {
+    "STORE_URI": "",
+    "INCREMENTAL_STATE_URI": "",
+    "STORE_JOURNAL_DIR": "",
+    "RUN_LOG_DIR": "",
+}
 
 
 def project_settings(settings: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:

@@ -1,47 +1,85 @@
-"""``scrapy crawl``: Scrapy's command, plus the exit status of a crawl that a component stopped
-or judged: stat ``oauth/stopped`` (the OAuth middleware) exits 5 (``blocked``), or 4
-(``start_error``) for a provider configuration that cannot work; ``monitors/failed`` above 0
-exits 7 (``monitor_failed``). The exit-status contract is crawler/exitcodes.py.
+"""``scrapy crawl``, with the platform's exit status (the table is crawler/exitcodes.py).
+
+Scrapy's own command exits 0 whatever happened to the crawl. This one exits with the status
+:func:`crawler.runstatus.run_status` gives the crawl's final stats, the one its run record holds
+(``run/exit_code``, set by the run recorder); a rule with problems exits 3 with them listed.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from typing import Any
 
-from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import EXIT_CODES
+from crawler.runstatus import run_status
+from crawler.spiders.rule import RuleRefused
+
+logger = logging.getLogger(__name__)
 
 
-def oauth_status(stats: dict) -> str | None:
-    """The exit status an ``oauth/stopped`` stat stands for.
+class Command(ScrapyCrawlCommand):
+    def long_desc(self) -> str:
+        return (
+            "Run a rule's crawl (or a hand-written spider). Exit status: 0 finished, 1 failed, "
+            "2 usage error, 3 rule error, 4 start error, 5 blocked, 6 data not stored, "
+            "7 monitor failed, 8 interrupted (see README)."
+        )
 
-    >>> oauth_status({"oauth/stopped": "invalid_grant"}), oauth_status({})
-    ('blocked', None)
-    """
-    reason = stats.get("oauth/stopped")
-    if not reason:
-        return None
-    return "start_error" if reason == "not_configured" else "blocked"
-
-
-def final_status(stats: dict) -> str | None:
-    if (stats.get("monitors/failed") or 0) > 0:
-        return "monitor_failed"
-    return oauth_status(stats)
-
-
-class Command(ScrapyCrawl):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
-            return super().run(args, opts)
-        assert self.crawler_process
-        crawler = self._create_crawler(args[0])
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = 1
+            raise UsageError(
+                "give exactly one rule: scrapy crawl RULE [-a NAME=VALUE ...]", print_help=False
+            )
+        try:
+            crawler = self._create_crawler(args[0])
+        except RuleRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            self.exitcode = EXIT_CODES["rule_error"]
             return
-        status = final_status(crawler.stats.get_stats() if crawler.stats else {})
-        if status is not None:
-            self.exitcode = EXIT_CODES[status]
+        failures: list[BaseException] = []
+        _on_failure(self.crawler_process.crawl(crawler, **opts.spargs), failures)
+        self.crawler_process.start()
+        self.exitcode = exit_code(crawler, failures)
+
+
+def exit_code(crawler: Any, failures: list[BaseException]) -> int:
+    """The crawl's exit status: the run recorder's decision when it made one, else the same
+    decision from the final stats."""
+    if failures:
+        exc = failures[0]
+        if isinstance(exc, ValueError | UsageError):
+            # Components refuse a bad setting with ValueError: a user's error, in one line.
+            logger.error("The crawl cannot start: %s (check the settings given with -s)", exc)
+            return EXIT_CODES["usage_error"]
+        logger.error(
+            "The crawl failed before it could start: %s: %s", type(exc).__name__, exc,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )  # fmt: skip
+        return EXIT_CODES["failed"]
+    stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+    recorded = stats.get("run/exit_code")
+    if isinstance(recorded, int):
+        return recorded
+    if not stats.get("finish_reason"):
+        # Started, but never closed: the reactor was stopped under it (a second Ctrl-C).
+        return EXIT_CODES["interrupted"] if stats.get("start_time") else EXIT_CODES["failed"]
+    return run_status(stats).exit_code
+
+
+def _on_failure(result: Any, failures: list[BaseException]) -> None:
+    """Collect the exception a crawl ended with (a Deferred or an asyncio task), so that it is
+    reported once, by :func:`exit_code`, instead of as an unhandled error."""
+    if hasattr(result, "addErrback"):
+        result.addErrback(lambda failure: failures.append(failure.value))
+        return
+
+    def done(task: Any) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            failures.append(task.exception())
+
+    result.add_done_callback(done)

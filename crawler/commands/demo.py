@@ -1,5 +1,7 @@
 """``scrapy demo``: serve the bundled sample site on 127.0.0.1, crawl it with the shipped
-``sample_*`` rules into the configured store (the embedded one by default), print a summary."""
+``sample_*`` rules into the configured store (the embedded one by default), print a summary
+with each crawl's status; the exit status is the first crawl's that did not finish (0 when all
+did; the table is in crawler/exitcodes.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.commands.crawl import exit_code
+from crawler.exitcodes import EXIT_CODES, STATUSES
 from vocab import mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -94,17 +98,20 @@ class Command(ScrapyCommand):
             site.terminate()
             site.wait(timeout=10)
         elapsed = time.monotonic() - started
-        self.print_summary(crawlers, elapsed)
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = 1
+        codes = [exit_code(crawler, []) for crawler in crawlers]
+        self.print_summary(crawlers, codes, elapsed)
+        # The first crawl that did not finish decides, as `scrapy crawl` would for it alone.
+        self.exitcode = next((code for code in codes if code), 0)
+        if self.crawler_process.bootstrap_failed and not self.exitcode:
+            self.exitcode = EXIT_CODES["failed"]
 
-    def print_summary(self, crawlers: list, elapsed: float) -> None:
-        header = f"{'rule':<20} {'pages':>6} {'items':>6} {'new':>5} {'upd':>5} {'same':>5} {'invalid':>7} {'errors':>6}  finish"
+    def print_summary(self, crawlers: list, codes: list[int], elapsed: float) -> None:
+        header = f"{'rule':<20} {'pages':>6} {'items':>6} {'new':>5} {'upd':>5} {'same':>5} {'invalid':>7} {'errors':>6}  status"
         print()
         print(header)
         print("-" * len(header))
         totals = [0, 0]
-        for crawler in crawlers:
+        for crawler, code in zip(crawlers, codes, strict=True):
             stats = crawler.stats.get_stats()
             pages = stats.get("response_received_count", 0)
             items = stats.get("item_scraped_count", 0)
@@ -121,7 +128,7 @@ class Command(ScrapyCommand):
                 f"{crawler.spider.name:<20} {pages:>6} {items:>6} "
                 f"{stats.get('store/items/new', 0):>5} {stats.get('store/items/updated', 0):>5} "
                 f"{stats.get('store/items/unchanged', 0):>5} {stats.get('rule/items/invalid', 0):>7} {errors:>6}  "
-                f"{stats.get('finish_reason', '?')}"
+                f"{STATUSES.get(code, code)} ({code})"
             )
         print(f"\n{totals[0]} pages, {totals[1]} items in {elapsed:.1f}s")
         uri = self.settings.get("STORE_URI")

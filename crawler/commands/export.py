@@ -19,6 +19,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.store import Store, open_store
 from crawler.store.documents import dumps
+from crawler.switches import describe
 from vocab import mask_url
 
 FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -72,7 +73,7 @@ class StoreCommandMixin:
             raise
         except Exception as exc:  # an unreachable server, an unreadable file: no traceback
             shown = mask_url(uri or self.settings.get("STORE_URI") or "")
-            self._fail(f"cannot open store {shown}: {exc}")
+            self._fail(f"cannot open store {shown}: {describe(exc)}")
             return None
 
     def _fail(self, message: str) -> None:

@@ -162,13 +162,17 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         return str(path)
 
 
-# A preview stores nothing, records no run, stays on this machine and keeps no seen-URL state.
+# A preview stores nothing, records no run (nor keeps a run's log), stays on this machine and
+# keeps no seen-URL state; its output is the command's, so no progress or coverage lines.
 PREVIEW_SETTINGS = {
     "ITEM_PIPELINES": {},
     "STORE_RUNS_ENABLED": False,
     "DISTRIBUTED": False,
     "INCREMENTAL_STATE_URI": "",
     "RENDER_SCREENSHOT_DIR": "",  # preview saves its own screenshot (--screenshot)
+    "RUN_LOG_DIR": "",
+    "PROGRESS_INTERVAL": 0,
+    "COVERAGE_ENABLED": False,
 }
 
 

@@ -1,5 +1,6 @@
 """``scrapy rules test [RULE...] [--update]``: re-run rules on their stored pages, offline, and
-report every value that changed; ``scrapy rules list``: rules with their page types and fixtures;
+report every value that changed (exit 0 all the same, 1 changed or nothing tested, a named rule
+without fixtures included, 3 a rule with problems); ``scrapy rules list``: rules with their page types and fixtures;
 ``scrapy rules new NAME URL``: fetch a page and write a first rule for its site."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.exitcodes import EXIT_CODES
 from crawler.fixtures import fixtures_dir, run_fixture
 from crawler.project import compile_context
 from crawler.rules import RuleError, compile_rule, load_rule
@@ -52,6 +54,7 @@ class Command(ScrapyCommand):
         rules_dir = self.settings.get("RULES_DIR")
         paths = resolve_rule_paths(args[1:], rules_dir)
         tested = changed = broken_rules = 0
+        untested: list[str] = []
         for path in paths:
             try:
                 rule = load_rule(path, context)
@@ -68,6 +71,14 @@ class Command(ScrapyCommand):
                     f"{rule.name}: pages {', '.join(rule.pages)}; {len(fixtures)} fixture(s){tag}"
                 )
                 continue
+            if not fixtures:
+                untested.append(rule.name)
+                print(
+                    f"FAIL {rule.name}: no fixtures for {rule.name} (save one with: scrapy "
+                    f"preview {rule.name} URL --save)"
+                    if args[1:]
+                    else f"skip {rule.name}: no fixtures"
+                )
             for fixture in fixtures:
                 tested += 1
                 run = run_fixture(fixture, rule, update=opts.update)
@@ -81,9 +92,17 @@ class Command(ScrapyCommand):
                     print(f"ok   {rule.name} {fixture.stem}")
         if args[0] == "test":
             summary = f"{tested} fixture(s), {tested - changed} ok, {changed} changed or failing"
-            print(summary + (f"; {broken_rules} rule(s) with problems" if broken_rules else ""))
-        failed = broken_rules or (changed and not opts.update)
-        self.exitcode = 1 if failed else 0
+            summary += f"; {broken_rules} rule(s) with problems" if broken_rules else ""
+            summary += f"; {len(untested)} rule(s) without fixtures" if untested else ""
+            print(summary)
+        # A rule named on the command line must be tested; a run that tests nothing fails.
+        nothing = args[0] == "test" and (bool(args[1:]) and bool(untested) or tested == 0)
+        if broken_rules:
+            self.exitcode = EXIT_CODES["rule_error"]
+        elif (changed and not opts.update) or nothing:
+            self.exitcode = 1
+        else:
+            self.exitcode = 0
 
 
 def new_rule(settings: Any, args: list[str], context: Any) -> int:
@@ -138,7 +157,8 @@ def fetch_page(settings: Any, url: str) -> tuple[Any, str | None]:
             got["error"] = failure.getErrorMessage()
 
     overrides = {"ITEM_PIPELINES": {}, "STORE_RUNS_ENABLED": False, "DISTRIBUTED": False}
-    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR"}
+    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR", "RUN_LOG_DIR": ""}
+    overrides |= {"PROGRESS_INTERVAL": 0, "COVERAGE_ENABLED": False}
     fetch_settings = settings.copy()
     fetch_settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(fetch_settings)

@@ -22,6 +22,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.distributed.addon import is_distributed
 from crawler.distributed.connection import DEFAULT_REDIS_URL
+from crawler.exitcodes import EXIT_CODES
 from crawler.project import compile_context, project_rules
 from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 
@@ -109,10 +110,11 @@ class Command(ScrapyCommand):
         status = record["exit_status"] if record else 1
         if record:
             print(
-                f"{rule}: exit status {status}, {record.get('finish_reason', '?')}, "
-                f"{record.get('pages', 0)} page(s), {record.get('items', 0)} item(s)"
+                f"{rule}: exit status {status} ({record.get('status', '?')}), "
+                f"{record.get('finish_reason', '?')}, {record.get('pages', 0)} page(s), "
+                f"{record.get('items', 0)} item(s)"
             )
-        return status
+        return status if status >= 0 else EXIT_CODES["interrupted"]
 
     def spider_names(self) -> set[str]:
         rules, _ = project_rules(self.settings)

@@ -1,9 +1,14 @@
-"""``scrapy store replay|runs|stats``: look after the store.
+"""``scrapy store replay|runs|log|stats``: look after the store.
 
 * ``scrapy store replay [SPILL_FILE...]``: write spill files (default: every ``*.jsonl`` in
-  ``STORE_SPILL_DIR``) into the store; each file is renamed ``*.replayed`` (or deleted with
-  ``--delete``) only once all of it is written. Replaying twice is harmless.
-* ``scrapy store runs [--rule R] [--limit N] [--json]``: recent crawl-run records.
+  ``STORE_SPILL_DIR``) and the journals dead crawls left in ``STORE_JOURNAL_DIR`` into the
+  store; a spill file is renamed ``*.replayed`` (or deleted with ``--delete``), a journal
+  deleted, only once all of it is written. Replaying twice is harmless.
+* ``scrapy store runs [--rule R] [--limit N] [--json]``: recent crawl-run records, running ones
+  with their live counters.
+* ``scrapy store log RUN [--follow]``: the log a crawl kept (RUN: a run id or its first
+  characters, or a rule name for its latest run); ``--follow`` prints what a running crawl
+  adds until it ends.
 * ``scrapy store stats``: documents, dead letters and history per collection.
 """
 
@@ -18,12 +23,15 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.export import StoreCommandMixin
+from crawler.commands.runlogs import find_run, follow_log, runs_table
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
+from crawler.store.journal import Orphan, replay_orphans
 from crawler.store.spill import replay_file, retire, spill_files
+from crawler.switches import describe
 from vocab import mask_url
 
-ACTIONS = ("replay", "runs", "stats")
+ACTIONS = ("replay", "runs", "log", "stats")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -40,15 +48,16 @@ class Command(StoreCommandMixin, ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "replay [SPILL_FILE...] | runs [--rule R] | stats   [--store URI]"
+        return "replay [SPILL_FILE...] | runs [--rule R] | log RUN [--follow] | stats"
 
     def short_desc(self) -> str:
-        return "Replay spill files, show crawl runs and store statistics"
+        return "Replay spill files and journals, show crawl runs and their logs, store statistics"
 
     def long_desc(self) -> str:
         return (
-            "replay: write spill files (default: all in STORE_SPILL_DIR) into the store, then "
-            "rename them *.replayed (--delete: remove). runs: recent crawl-run records. "
+            "replay: write spill files (default: all in STORE_SPILL_DIR) and the journals of "
+            "dead crawls (STORE_JOURNAL_DIR) into the store. runs: recent crawl-run records, "
+            "running ones included. log RUN: the log a crawl kept (--follow: until it ends). "
             "stats: documents, dead letters and history per collection."
         )
 
@@ -58,6 +67,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
         parser.add_argument("--rule", metavar="R", help="runs: only this rule")
         parser.add_argument("--limit", metavar="N", type=int, default=20, help="runs: how many")
         parser.add_argument("--json", action="store_true", help="runs: print JSON lines")
+        parser.add_argument("--follow", action="store_true", help="log: until the crawl ends")
         parser.add_argument(
             "--delete", action="store_true", help="replay: delete files instead of renaming"
         )
@@ -67,7 +77,9 @@ class Command(StoreCommandMixin, ScrapyCommand):
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"give an action: {', '.join(ACTIONS)}")
         action, rest = args[0], args[1:]
-        if action != "replay" and rest:
+        if action == "log" and len(rest) != 1:
+            raise UsageError("use: scrapy store log RUN [--follow]", print_help=False)
+        if action not in ("replay", "log") and rest:
             raise UsageError(f"'store {action}' takes no arguments", print_help=False)
         files: list[Path] = []
         if action == "replay":
@@ -75,37 +87,45 @@ class Command(StoreCommandMixin, ScrapyCommand):
             missing = [str(f) for f in files if not f.is_file()]
             if missing:
                 raise UsageError(f"no such spill file: {', '.join(missing)}", print_help=False)
-            if not files:
-                spill_dir = Path(self.settings.get("STORE_SPILL_DIR"))
-                files = spill_files(spill_dir)
-                if not files:
-                    print(f"no spill files in {spill_dir}")
-                    return
         uri = opts.store or self.settings.get("STORE_URI") or ""
         store = self.open_store_or_fail(opts.store)
         if store is None:
             return
         try:
             if action == "replay":
-                self._replay(store, files, opts.delete)
+                self._replay(store, uri, files, opts.delete, explicit=bool(rest))
             elif action == "runs":
                 self._runs(store, opts.rule, opts.limit, opts.json)
+            elif action == "log":
+                self._log(store, rest[0], opts.follow)
             else:
                 self._stats(store)
+        except UsageError:
+            raise
         except Exception as exc:
-            self._fail(f"store {action} on {mask_url(uri)} failed: {type(exc).__name__}: {exc}")
+            self._fail(f"store {action} on {mask_url(uri)} failed: {describe(exc)}")
         finally:
             store.close()
 
-    def _replay(self, store: Store, files: list[Path], delete: bool) -> None:
+    def _replay(
+        self, store: Store, uri: str, files: list[Path], delete: bool, explicit: bool
+    ) -> None:
         batch_size = max(1, self.settings.getint("STORE_BATCH_SIZE"))
+        if not explicit:
+            spill_dir = Path(self.settings.get("STORE_SPILL_DIR"))
+            files = spill_files(spill_dir)
+            journal_dir = self.settings.get("STORE_JOURNAL_DIR") or ""
+            journals = self._replay_journals(store, uri, Path(journal_dir), batch_size)
+            if not files and not journals:
+                print(f"nothing to replay: no spill files in {spill_dir}, no journals left")
+                return
         for path in files:
             try:
                 result = replay_file(store, path, batch_size=batch_size)
             except Exception as exc:
                 self._fail(
-                    f"replaying {path} into {store.display_uri} failed ({type(exc).__name__}: "
-                    f"{exc}); the file is kept, replay it again later"
+                    f"replaying {path} into {store.display_uri} failed ({describe(exc)}); the "
+                    "file is kept, replay it again later"
                 )
                 return
             w = result.written
@@ -120,6 +140,31 @@ class Command(StoreCommandMixin, ScrapyCommand):
             retired = retire(path, delete=delete)
             print(f"{summary} -> {'deleted' if retired is None else retired}")
 
+    def _replay_journals(self, store: Store, uri: str, directory: Path, batch_size: int) -> int:
+        if not directory.name:
+            return 0
+        skipped: list[Orphan] = []
+        replays = replay_orphans(store, directory, uri, batch_size, skipped)
+        for replay in replays:
+            header, w = replay.orphan.header, replay.result.written
+            summary = (
+                f"journal {replay.orphan.name} (run {header.get('run_id')} of "
+                f"{header.get('rule')}, pid {header.get('pid')}): {replay.replayed} item(s) "
+                f"replayed ({w.new} new, {w.updated} updated, {w.unchanged} unchanged, "
+                f"{replay.result.dead} dead letter(s)); {replay.acknowledged} were stored before"
+            )
+            if not replay.ok:
+                lines = ", ".join(map(str, replay.result.bad_lines[:10]))
+                self._fail(f"{summary}; unreadable line(s) {lines}: the journal is kept")
+            else:
+                print(f"{summary} -> deleted")
+        for orphan in skipped:
+            print(
+                f"journal {orphan.name} belongs to another store: kept (replay it with "
+                "--store URI of that store)"
+            )
+        return len(replays) + len(skipped)
+
     def _runs(self, store: Store, rule: str | None, limit: int, as_json: bool) -> None:
         runs = store.runs(rule=rule, limit=limit)
         if as_json:
@@ -129,41 +174,21 @@ class Command(StoreCommandMixin, ScrapyCommand):
         if not runs:
             print("no runs recorded" + (f" for rule {rule!r}" if rule else ""))
             return
-        header = [
-            "started",
-            "rule",
-            "finish",
-            "pages",
-            "items",
-            "new",
-            "upd",
-            "same",
-            "dead",
-            "errors",
-            "bans",
-        ]
-        rows = [
-            [
-                str(r.get("started_at") or "?"),
-                str(r.get("rule")),
-                str(r.get("finish_reason")),
-                *(
-                    str(r.get(k, 0))
-                    for k in (
-                        "pages",
-                        "items",
-                        "new",
-                        "updated",
-                        "unchanged",
-                        "dead",
-                        "errors",
-                        "bans",
-                    )
-                ),
-            ]
-            for r in runs
-        ]
-        print(_table(rows, header))
+        print(runs_table(runs))
+
+    def _log(self, store: Store, ident: str, follow: bool) -> None:
+        run = find_run(store, ident)
+        path = run.get("log_file")
+        if not path:
+            self._fail(f"run {run['run_id']} kept no log (RUN_LOG_DIR was empty)")
+            return
+        if not Path(path).is_file():
+            self._fail(
+                f"the log of run {run['run_id']} was kept in {path}, which is not here: it is "
+                "on the machine that ran the crawl, or was deleted"
+            )
+            return
+        follow_log(store, run, Path(path), follow)
 
     def _stats(self, store: Store) -> None:
         names = store.collections()

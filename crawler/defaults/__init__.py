@@ -29,6 +29,7 @@ GROUPS = (
     "crawler.defaults.monitors",
     "crawler.defaults.push",
     "crawler.defaults.render",
+    "crawler.defaults.runs",
     "proxies.defaults",
 )
 

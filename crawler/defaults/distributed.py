@@ -1,9 +1,8 @@
 """Distributed and incremental crawls (crawler/distributed; docs/distributed.md)."""
 
 import os
-from pathlib import Path
 
-project_root = Path(__file__).resolve().parents[2]
+from crawler.defaults.datadir import data_dir
 
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
 # DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
@@ -14,6 +13,7 @@ DISTRIBUTED_DUPEFILTER = "set"  # or "bloom", for crawls of many millions of URL
 DISTRIBUTED_BLOOM_CAPACITY = 10_000_000  # expected URLs
 DISTRIBUTED_BLOOM_ERROR_RATE = 0.001
 DISTRIBUTED_IDLE_TIMEOUT = 30.0  # a worker stops after the whole crawl was idle this long (s)
+DISTRIBUTED_SEED_TIMEOUT = 60.0  # a worker that has seen no work yet waits this long for a seed
 DISTRIBUTED_POLL_INTERVAL = 0.5  # heartbeat and queue poll (s)
 DISTRIBUTED_LEASE_TIMEOUT = 60.0  # a worker silent this long is dead; its requests are requeued
 DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the rule's start requests
@@ -24,7 +24,7 @@ SCHEDULER_FLUSH_ON_START = False
 # --- incremental crawls (`fetch: once` pages; crawler/distributed/incremental_crawl.py) ---
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
 # Seen-URL state on one machine (empty: none kept); a distributed crawl keeps it in Redis.
-INCREMENTAL_STATE_URI = f"sqlite:///{project_root / 'data' / 'seen.db'}"
+INCREMENTAL_STATE_URI = f"sqlite:///{data_dir / 'seen.db'}"
 
 rule_safe = {"INCREMENTAL_ENABLED", "DISTRIBUTED_IDLE_TIMEOUT"}
 kinds = {"DISTRIBUTED": "bool"}
@@ -32,6 +32,7 @@ choices = {"DISTRIBUTED_DUPEFILTER": ("set", "bloom")}
 minimums = {
     "DISTRIBUTED_BLOOM_CAPACITY": 1,
     "DISTRIBUTED_IDLE_TIMEOUT": 0,
+    "DISTRIBUTED_SEED_TIMEOUT": 0,
     "DISTRIBUTED_POLL_INTERVAL": 0.01,
     "DISTRIBUTED_LEASE_TIMEOUT": 1,
 }

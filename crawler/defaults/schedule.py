@@ -1,10 +1,8 @@
 """Scheduled crawls (`scrapy schedule`; crawler/schedule)."""
 
-from pathlib import Path
+from crawler.defaults.datadir import data_dir
 
-project_root = Path(__file__).resolve().parents[2]
-
-SCHEDULE_DIR = str(project_root / "data" / "schedule")  # state.json, crawl logs, lock files
+SCHEDULE_DIR = str(data_dir / "schedule")  # state.json, crawl logs, lock files
 SCHEDULE_TICK = 1.0  # seconds between looks at the clock and the rules directory
 SCHEDULE_MISFIRE_GRACE = 60.0  # a run noticed later than this counts as missed (see catch_up)
 SCHEDULE_STOP_GRACE = 30.0  # SIGTERM a crawl, SIGKILL it this long after

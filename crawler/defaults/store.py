@@ -1,12 +1,10 @@
 """The item store, the store pipeline and run records (crawler/store, crawler/pipelines,
 crawler/extensions/runs.py; docs/storage.md)."""
 
-from pathlib import Path
-
-project_root = Path(__file__).resolve().parents[2]
+from crawler.defaults.datadir import data_dir
 
 # Where items go: sqlite:///path (embedded, the default), sqlite:// (memory), mongodb://...
-STORE_URI = f"sqlite:///{project_root / 'data' / 'items.db'}"
+STORE_URI = f"sqlite:///{data_dir / 'items.db'}"
 # Store backends by URI scheme (as Scrapy's FEED_STORAGES); add your own in STORE_BACKENDS.
 STORE_BACKENDS_BASE = {
     "sqlite": "crawler.store.sqlite.SqliteStore",
@@ -19,7 +17,13 @@ STORE_BATCH_SECONDS = 2.0  # a partial batch is written after this long
 STORE_RETRY_TIMES = 3  # retries of a failed batch before it is spilled
 STORE_RETRY_BACKOFF = 1.0  # seconds before the first retry, doubled at each retry
 STORE_BUFFER_MAX = 10_000  # items held in memory while the store fails; beyond: spill
-STORE_SPILL_DIR = str(project_root / "data" / "spill")  # where items go when the store fails
+STORE_SPILL_DIR = str(data_dir / "spill")  # where items go when the store fails
+# The write-ahead journal: items are appended (fsync per batch) before their request counts as
+# done; the next run, or `scrapy store replay`, writes what the store did not acknowledge.
+# Empty: no journal (a killed crawl loses what its buffers held).
+STORE_JOURNAL_DIR = str(data_dir / "journal")
+STORE_JOURNAL_SEGMENT_BYTES = 64 * 1024 * 1024  # a new journal file after this many bytes
+STORE_JOURNAL_REPLAY = True  # replay journals of dead processes into the store at open and close
 STORE_RUNS_ENABLED = True  # keep a record of every crawl in the store
 
 rule_safe = {"STORE_BATCH_SIZE", "STORE_BATCH_SECONDS"}
@@ -29,4 +33,5 @@ minimums = {
     "STORE_RETRY_TIMES": 0,
     "STORE_RETRY_BACKOFF": 0,
     "STORE_BUFFER_MAX": 1,
+    "STORE_JOURNAL_SEGMENT_BYTES": 4096,
 }

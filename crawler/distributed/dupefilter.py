@@ -53,6 +53,17 @@ class RedisDupeFilter(RFPDupeFilter):
             return super().request_fingerprint(request)
         return self.fingerprinter.fingerprint(request).hex()
 
+    def add_and_push(self, request: Request, queue_key: str, data: bytes, score: float) -> bool:
+        """Mark ``request`` seen and queue it (``data`` with ``score``) in one Lua script; False
+        if it was seen before. Two round trips instead would lose the request of a worker
+        killed between them: seen, but never queued."""
+        if self._add_and_push is None:
+            self._add_and_push = self.server.register_script(_SET_ADD_AND_PUSH)
+        fingerprint = self.request_fingerprint(request)
+        return bool(self._add_and_push(keys=[self.key, queue_key], args=[fingerprint, score, data]))
+
+    _add_and_push = None
+
     def log(self, request: Request, spider: Any = None) -> None:
         if self.stats is not None:
             self.stats.inc_value("dupefilter/filtered")
@@ -68,6 +79,27 @@ class RedisDupeFilter(RFPDupeFilter):
         """Keep the fingerprints: other workers still use them (the scheduler clears them when
         the last worker of a finished crawl leaves)."""
 
+
+# KEYS: the fingerprint set, the queue. ARGV: fingerprint, score, encoded request.
+_SET_ADD_AND_PUSH = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+# Test-and-set of the k bits of a fingerprint; with a queue key, the request is queued by the
+# same script when it is new (keys: the bitmaps, then the queue; ARGV: positions, then score and
+# encoded request).
+_BLOOM_ADD_AND_PUSH = """
+local n = #ARGV - 2
+local seen = 1
+for i = 1, n do
+  local shard, bit = string.match(ARGV[i], '^(%d+):(%d+)$')
+  if redis.call('SETBIT', KEYS[tonumber(shard) + 1], tonumber(bit), 1) == 0 then seen = 0 end
+end
+if seen == 0 then redis.call('ZADD', KEYS[#KEYS], ARGV[n + 1], ARGV[n + 2]) end
+return seen
+"""
 
 # KEYS: the filter's bitmaps. ARGV: bits per bitmap, then k bit positions as "shard:bit".
 # Sets all k bits; returns 1 when every one was already set (seen before), else 0. Atomic, so of
@@ -140,6 +172,22 @@ class BloomFilter:
             self.allocate()
         return bool(self._add(keys=self.shard_keys, args=self.positions(fingerprint)))
 
+    def add_and_push(self, fingerprint: bytes, queue_key: str, data: bytes, score: float) -> bool:
+        """:meth:`add`, and queue ``data`` when the fingerprint is new, atomically; True if it
+        was (probably) there (then nothing is queued)."""
+        if not self._allocated:
+            self.allocate()
+        if self._add_push is None:
+            self._add_push = self.server.register_script(_BLOOM_ADD_AND_PUSH)
+        return bool(
+            self._add_push(
+                keys=[*self.shard_keys, queue_key],
+                args=[*self.positions(fingerprint), score, data],
+            )
+        )
+
+    _add_push = None
+
     def clear(self) -> None:
         self.server.delete(*self.shard_keys)
 
@@ -174,6 +222,13 @@ class BloomDupeFilter(RedisDupeFilter):
         else:
             fingerprint = bytes.fromhex(super().request_fingerprint(request))
         return self.bloom.add(fingerprint)
+
+    def add_and_push(self, request: Request, queue_key: str, data: bytes, score: float) -> bool:
+        if self.fingerprinter is not None:
+            fingerprint = self.fingerprinter.fingerprint(request)
+        else:
+            fingerprint = bytes.fromhex(super().request_fingerprint(request))
+        return not self.bloom.add_and_push(fingerprint, queue_key, data, score)
 
     def clear(self) -> None:
         self.bloom.clear()

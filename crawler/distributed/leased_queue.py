@@ -106,6 +106,17 @@ class LeasedPriorityQueue(PriorityQueue):
         if lease:  # the request is queued again, so its old lease is over
             self.ack(lease)
 
+    def push_new(self, request: Request, dupefilter) -> bool:
+        """Queue ``request`` unless the dupefilter has seen it, in one Lua script (the
+        dupefilter's ``add_and_push``); False when it was a duplicate."""
+        added = dupefilter.add_and_push(
+            request, self.key, self._encode_request(request), -request.priority
+        )
+        lease = request.meta.get(META_LEASE)
+        if added and lease:  # a redirect queued again: its old lease is over
+            self.ack(lease)
+        return added
+
     def pop(self, timeout: int = 0) -> Request | None:
         result = self._pop(
             keys=[self.key, self.keys.inflight(self.worker)], args=[next(self._serial)]

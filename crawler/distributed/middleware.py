@@ -6,14 +6,16 @@ Enabled by the :class:`~crawler.distributed.addon.DistributedCrawl` add-on only.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from crawler.distributed.keys import CrawlKeys
+from crawler.distributed.leased_queue import META_LEASE
+from crawler.distributed.leases import Outputs
 from crawler.distributed.seed import reset_crawl
 
 logger = logging.getLogger(__name__)
@@ -43,29 +45,90 @@ class DistributedStartMiddleware(BaseSpiderMiddleware):
 
 
 class LeaseSpiderMiddleware(BaseSpiderMiddleware):
-    """Ends a request's lease once its callback's (or errback's) output has been consumed, so
-    the requests it led to are already queued when the lease goes."""
+    """Ends a request's lease once everything its response produced is durable: the requests
+    it led to are queued in Redis (or known duplicates there) and its items are through the
+    item pipelines, so in the write-ahead journal (crawler/distributed/leases.py). A worker
+    killed before that loses nothing: the lease outlives it, and the response is fetched again.
+    Output that has not settled after ``DISTRIBUTED_LEASE_TIMEOUT`` seconds keeps its lease
+    too (handed back when the worker stops)."""
+
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler)
+        self.outputs: dict[int, Outputs] = {}  # id(response) -> its outputs
+        self.timeout = crawler.settings.getfloat("DISTRIBUTED_LEASE_TIMEOUT")
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self._item_done, signal=signal)
+        crawler.signals.connect(self._request_dropped, signal=signals.request_dropped)
+
+    @property
+    def _scheduler(self) -> Any:
+        return self.crawler.engine.scheduler
 
     def _ack(self, response: Response | None) -> None:
         if response is not None:
-            scheduler = self.crawler.engine.scheduler
-            ack = getattr(scheduler, "ack", None)
+            ack = getattr(self._scheduler, "ack", None)
             if ack is not None:
                 ack(response.request)
 
-    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
-        yield from result
-        self._ack(response)
+    def _item_done(self, response: Any = None, **kwargs: Any) -> None:
+        outputs = self.outputs.get(id(response))
+        if outputs is not None:
+            outputs.done()
+
+    def _request_dropped(self, request: Request, **kwargs: Any) -> None:
+        tracker = getattr(self._scheduler, "outputs", None)
+        if tracker is not None:
+            tracker.handled(request)
 
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        async for o in result:
-            yield o
-        self._ack(response)
+        tracker = getattr(self._scheduler, "outputs", None)
+        if tracker is None or not response.request.meta.get(META_LEASE):
+            async for o in result:
+                yield o
+            self._ack(response)
+            return
+        outputs = self.outputs[id(response)] = Outputs()
+        try:
+            async for o in result:
+                if isinstance(o, Request):
+                    tracker.expect(o, outputs)
+                elif o is not None:
+                    outputs.add()
+                yield o
+            settled = await _within(outputs.settled(), self.timeout)
+        finally:
+            self.outputs.pop(id(response), None)
+            tracker.forget(outputs)
+        if settled and not outputs.failed:
+            self._ack(response)
+        elif not settled:
+            logger.warning(
+                "the output of %s did not settle within %.0f s: its lease is kept, and the "
+                "page fetched again later",
+                response.request.url,
+                self.timeout,
+            )
 
     def process_spider_exception(self, response: Response, exception: Exception) -> None:
         self._ack(response)
+
+
+async def _within(awaitable: Any, seconds: float) -> bool:
+    """Await ``awaitable``; False if it took longer than ``seconds``."""
+    from scrapy.utils.asyncio import is_asyncio_available
+
+    if is_asyncio_available():
+        import asyncio
+
+        try:
+            await asyncio.wait_for(awaitable, seconds)
+        except TimeoutError:
+            return False
+        return True
+    await awaitable  # a Twisted reactor without asyncio: no timeout
+    return True
 
 
 class LeaseDownloaderMiddleware:

@@ -6,8 +6,9 @@ What it adds to ``scrapy_redis.scheduler.Scheduler``:
 - leases on taken requests, heartbeats, and recovery of dead workers' requests
   (:mod:`crawler.distributed.leased_queue`);
 - the idle stop: a worker stops once the whole crawl (the queue and every worker's in-flight
-  requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so a worker started before
-  the seed waits for it, and no worker leaves while a dead worker's requests may still return;
+  requests) has been idle for ``DISTRIBUTED_IDLE_TIMEOUT`` seconds, so no worker leaves while a
+  dead worker's requests may still return; a worker that has seen no work yet (started before
+  the seed) waits ``DISTRIBUTED_SEED_TIMEOUT`` seconds for it;
 - a poll every ``DISTRIBUTED_POLL_INTERVAL`` seconds that wakes the engine when other workers
   have queued requests (the engine itself looks only every 5 s when it has nothing to do);
 - the last worker to leave a finished crawl clears its dupefilter, so the next seed starts fresh.
@@ -22,15 +23,22 @@ import time
 import uuid
 from typing import Any
 
+import redis
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
-from crawler.distributed.connection import check_reachable, redis_from_settings
+from crawler.distributed.connection import (
+    RedisUnreachable,
+    check_reachable,
+    redis_from_settings,
+)
 from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
+from crawler.distributed.leases import OutputTracker
+from crawler.switches import refuse_start
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +63,12 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.keys = keys
         self.worker = worker_id()
         self.idle_timeout = settings.getfloat("DISTRIBUTED_IDLE_TIMEOUT")
+        self.seed_timeout = settings.getfloat("DISTRIBUTED_SEED_TIMEOUT")
+        self._seen_work = False  # before any: waiting for the seed, not idle
         self.poll_interval = settings.getfloat("DISTRIBUTED_POLL_INTERVAL")
         self.lease_timeout = settings.getfloat("DISTRIBUTED_LEASE_TIMEOUT")
         self.queue: LeasedPriorityQueue | None = None
+        self.outputs = OutputTracker()  # requests a leased response produced, until queued
         self.status: CrawlStatus | None = None
         self._idle_since: float | None = None
         self._poll: task.LoopingCall | None = None
@@ -67,7 +78,6 @@ class RedisScheduler(ScrapyRedisScheduler):
     def from_crawler(cls, crawler) -> RedisScheduler:
         settings = crawler.settings
         server = redis_from_settings(settings)
-        check_reachable(server, settings)
         keys = CrawlKeys.for_rule(crawler.spidercls.name, settings)
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
         return cls(crawler, server, dupefilter=dupefilter, keys=keys)
@@ -76,6 +86,18 @@ class RedisScheduler(ScrapyRedisScheduler):
 
     def open(self, spider) -> None:
         self.spider = spider
+        try:
+            check_reachable(self.server, self.crawler.settings)
+        except RedisUnreachable as exc:
+            # One line and status start_error (exit 4), not a traceback. Refused once the
+            # spider is open: raising here would leave Scrapy's scraper unopened, and its
+            # close would fail with a traceback of its own.
+            refuse_start(
+                self.crawler,
+                f"{exc}: start Redis, or run on one machine (unset REDIS_URL)",
+                "redis_unreachable",
+            )
+            return
         self.queue = LeasedPriorityQueue(
             self.server,
             spider,
@@ -100,6 +122,8 @@ class RedisScheduler(ScrapyRedisScheduler):
     def close(self, reason: str) -> None:
         if self._poll is not None and self._poll.running:
             self._poll.stop()
+        if self.queue is None:  # never opened: Redis was away
+            return
         handed_back = self.queue.release()
         if handed_back:
             self.stats.inc_value("distributed/leases/handed_back", handed_back)
@@ -111,24 +135,43 @@ class RedisScheduler(ScrapyRedisScheduler):
             self.df.clear()
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        """Queue a request in Redis, unless it is a duplicate (tested and queued atomically);
+        the lease of the response it came from may end only once this is done."""
+        try:
+            if request.dont_filter:
+                self.queue.push(request)
+                added = True
+            else:
+                added = self.queue.push_new(request, self.df)
+        except redis.exceptions.RedisError as exc:
+            # Not queued: the response it came from keeps its lease, and is fetched again.
+            self.outputs.handled(request, ok=False)
+            self.stats.inc_value("distributed/enqueue_errors")
+            logger.error("cannot queue %s in Redis: %s", request.url, exc)
+            return False
+        self.outputs.handled(request)
+        self._seen_work = True
+        if not added:
             self.df.log(request, self.spider)
             # A redirect to a page already seen carries its original's lease: that request is
             # done, since its copy will never be queued.
             self.ack(request)
             return False
-        self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
     def next_request(self) -> Request | None:
         request = self.queue.pop()
         if request is not None:
+            self._seen_work = True
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        return self.queue is not None and len(self.queue) > 0
+
+    def __len__(self) -> int:
+        return len(self.queue) if self.queue is not None else 0
 
     # --- leases, polling and the idle stop ----------------------------------------------------
 
@@ -141,6 +184,8 @@ class RedisScheduler(ScrapyRedisScheduler):
     def _update_status(self) -> None:
         """Heartbeat, take back dead workers' requests, and read the crawl's state."""
         self.status = self.queue.status(self.lease_timeout)
+        if not self.status.idle:
+            self._seen_work = True
         if self.status.requeued:
             self.stats.inc_value("distributed/leases/recovered", self.status.requeued)
             logger.warning(
@@ -171,6 +216,9 @@ class RedisScheduler(ScrapyRedisScheduler):
             raise DontCloseSpider
         if self._idle_since is None:
             self._idle_since = now
-        if now - self._idle_since < self.idle_timeout:
+        timeout = self.idle_timeout
+        if not self._seen_work:  # started before the seed: wait for it, within a bound
+            timeout = max(timeout, self.seed_timeout)
+        if now - self._idle_since < timeout:
             raise DontCloseSpider
-        logger.info("the crawl has been idle for %.0f s: stopping this worker", self.idle_timeout)
+        logger.info("the crawl has been idle for %.0f s: stopping this worker", timeout)

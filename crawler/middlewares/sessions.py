@@ -25,7 +25,7 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import FormRequest, Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -33,7 +33,7 @@ from twisted.internet.defer import Deferred
 
 from crawler.antiban.sessions import LoginStep, Session, SessionPool
 from crawler.antiban.signals import request_banned
-from crawler.switches import off
+from crawler.switches import off, refuse_start
 from vocab import Outcome
 
 logger = logging.getLogger(__name__)
@@ -82,10 +82,12 @@ class SessionMiddleware:
             missing = login.missing_env()
             if missing:
                 # Crawling on without the login would only collect login pages: refuse to start.
-                raise ValueError(
-                    f"SESSION_LOGIN_FORM needs environment variable(s) {', '.join(missing)}, "
-                    "which are not set: set them or remove the login step"
+                refuse_start(
+                    crawler,
+                    f"the login step (SESSION_LOGIN_FORM) needs environment variable(s) "
+                    f"{', '.join(missing)}, which are not set: set them, or remove the login",
                 )
+                raise NotConfigured
         pool = SessionPool(
             count=count,
             cookies_files=files,

@@ -22,6 +22,9 @@ class StorePipelineSettings:
     retry_times: int = 3
     retry_backoff: float = 1.0
     buffer_max: int = 10_000
+    journal_dir: Path | None = None  # None: no write-ahead journal
+    journal_segment_bytes: int = 64 * 1024 * 1024
+    journal_replay: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> StorePipelineSettings:
@@ -36,6 +39,9 @@ class StorePipelineSettings:
             retry_times=max(0, settings.getint("STORE_RETRY_TIMES")),
             retry_backoff=max(0.0, settings.getfloat("STORE_RETRY_BACKOFF")),
             buffer_max=max(1, settings.getint("STORE_BUFFER_MAX")),
+            journal_dir=Path(journal) if (journal := settings.get("STORE_JOURNAL_DIR")) else None,
+            journal_segment_bytes=max(4096, settings.getint("STORE_JOURNAL_SEGMENT_BYTES")),
+            journal_replay=settings.getbool("STORE_JOURNAL_REPLAY"),
         )
 
 
@@ -62,6 +68,9 @@ class Batch:
     destination: Destination
     items: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # dead letters only, one per item
+    seqs: list[int] = field(
+        default_factory=list
+    )  # journal sequence numbers, one per item (0: none)
     attempts: int = 0
 
 

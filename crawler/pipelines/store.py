@@ -2,7 +2,13 @@
 
 Nothing is dropped: an item is upserted into its collection, or dead-lettered (missing key,
 marked invalid upstream), or, if the store keeps failing, spilled to a JSONL file that
-``scrapy store replay`` brings back later.
+``scrapy store replay`` brings back later (crawler/pipelines/writer.py).
+
+Before an item counts as processed (and so before its request counts as done: a distributed
+crawl's lease ends only then), it is in the write-ahead journal on disk
+(crawler/pipelines/journaling.py). Journals that dead processes left behind are replayed into
+the store when a crawl opens and closes, and by ``scrapy store replay``. A store that cannot be
+opened at start stops the crawl at once (status ``start_error``), with one line saying why.
 
 Enable with ``ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 900}``; its ``STORE_*``
 settings and their defaults are in crawler/defaults/store.py.
@@ -13,20 +19,27 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections import deque
-from collections.abc import Callable
+import socket
+import uuid
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import CloseSpider
 
-from crawler.pipelines.batches import Batch, Destination, StorePipelineSettings, default_target
-from crawler.pipelines.clock import Cancellable, Clock, ScrapyClock
+from crawler.pipelines.batches import Destination, StorePipelineSettings, default_target
+from crawler.pipelines.clock import Cancellable, Clock, ScrapyClock, Waiter, run_in
+from crawler.pipelines.journaling import Journal
+from crawler.pipelines.signals import item_dead_lettered
+from crawler.pipelines.writer import BatchWriter
 from crawler.store import build_store, open_store
 from crawler.store.base import Store, StoreTarget, TargetsItems
-from crawler.store.documents import missing_key_field
-from crawler.store.spill import dead_line, item_line
+from crawler.store.documents import missing_key_field, utc_now_iso
+from crawler.store.journal import JournalFiles, journal_name, replay_orphans, store_id
+from crawler.store.spill import dead_record, item_record
+from crawler.switches import describe
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -36,11 +49,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-# -- the pipeline -----------------------------------------------------------------------------
+class Held:
+    """What ``process_item`` returns while its item waits: for the journal's disk write, or
+    for room while a slow store catches up. Awaiting it gives the item."""
+
+    def __init__(self, item: Any, waiters: list[Waiter]) -> None:
+        self.item = item
+        self.waiters = waiters
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        for waiter in self.waiters:
+            yield from waiter.__await__()
+        return self.item
 
 
 class StorePipeline:
-    """Batch items into the store; retry, then spill, when the store fails; never drop one."""
+    """Batch items into the store; journal them first; retry, then spill; never drop one."""
 
     def __init__(
         self,
@@ -63,20 +87,20 @@ class StorePipeline:
         else:
             self.store = open_store(config.uri)
         self.spider: Spider | None = None
-        self._store_open = False
-        self._buffers: dict[Destination, Batch] = {}
-        self._started: dict[Destination, float] = {}
-        self._pending: deque[Batch] = deque()
-        self._buffered = 0
-        self._retry_call: Cancellable | None = None
+        self.store_lane = self.clock.lane("store")
+        self.file_lane = self.clock.lane("store-files")
+        self.journal: Journal | None = None
+        self.writer = BatchWriter(
+            config,
+            stats,
+            self.store,
+            self.clock,
+            store_lane=self.store_lane,
+            file_lane=self.file_lane,
+            journal=None,
+            spill_path=self._spill_path,
+        )
         self._ticker: Cancellable | None = None
-        self._draining = False
-        self._closing = False
-        self._last_error: str | None = None
-        self._warned: set[str] = set()
-        self._spill_logged: set[str] = set()
-        self._spill_file: IO[str] | None = None
-        self.spill_path: Path | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -85,15 +109,22 @@ class StorePipeline:
             StorePipelineSettings.from_settings(crawler.settings), crawler.stats, crawler=crawler
         )
 
+    @property
+    def spill_path(self) -> Path | None:
+        return self.writer.spill_path
+
     # -- Scrapy hooks -------------------------------------------------------------------------
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         if self.spider is None and self.crawler is not None:
             self.spider = self.crawler.spider
         try:
-            self._open_store()
-        except Exception as exc:  # keep crawling: the write path retries, then spills
-            self._record_failure(exc, None)
+            await self.writer.open_store()
+        except Exception as exc:
+            self._refuse_start(exc)
+        if self.config.journal_dir is not None:
+            await self._open_journal(self.config.journal_dir)
+            await self._replay_orphans()
         interval = max(0.01, self.config.batch_seconds / 2)
         self._ticker = self.clock.looping_call(interval, self._tick)
 
@@ -103,52 +134,141 @@ class StorePipeline:
         if destination.dead:
             self.stats.inc_value("store/items/dead")
             self.stats.inc_value(f"store/items/dead/{kind}")
-        self._add(destination, doc, reason)
-        return item
+            if self.crawler is not None:
+                self.crawler.signals.send_catch_log(
+                    item_dead_lettered,
+                    item=doc,
+                    page=str(doc.get("_page") or ""),
+                    kind=kind,
+                    reason=reason or "dead letter",
+                )
+        waiters: list[Waiter] = []
+        seq = 0
+        if self.journal is not None:
+            record = (
+                dead_record(destination.collection, reason or "dead letter", doc)
+                if destination.dead
+                else item_record(destination.collection, destination.key, destination.history, doc)
+            )
+            seq, durable = self.journal.append(record)
+            if not durable.done:
+                waiters.append(durable)
+        self.writer.add(destination, doc, reason, seq)
+        room = self.writer.room()
+        if room is not None:
+            waiters.append(room)
+        return Held(item, waiters) if waiters else item
 
     async def close_spider(self) -> None:
-        self._closing = True
-        for call in (self._ticker, self._retry_call):
-            if call is not None:
-                call.cancel()
-        self._ticker = self._retry_call = None
-        for destination in list(self._buffers):
-            self._cut(destination)
-        given_up = False
-        while self._pending:
-            batch = self._pending[0]
-            try:
-                self._write(batch)
-            except Exception as exc:
-                self._record_failure(exc, batch)
-                # Once one batch has given up at shutdown, the others get one try each:
-                # a dead store must not hold the process for retries x batches.
-                if given_up or batch.attempts > self.config.retry_times:
-                    given_up = True
-                    self._pending.popleft()
-                    self._spill(batch, self._last_error or "store error")
-                else:
-                    await self.clock.sleep(self._backoff(batch.attempts))
-                continue
-            self._pending.popleft()
-            self._buffered -= len(batch.items)
-        if self._spill_file is not None:
-            self._spill_file.close()
-            self._spill_file = None
-            logger.warning(
-                "%d item(s) were spilled to %s; replay them with: scrapy store replay %s",
-                self.stats.get_value("store/spilled", 0),
-                self.spill_path,
-                self.spill_path,
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        await self.writer.close()
+        journal = self.journal
+        kept = lost = 0
+        for seq in self.writer.unspilled():
+            if journal is not None and journal.is_durable(seq):
+                kept += 1
+            else:
+                lost += 1
+        if lost:
+            self.stats.inc_value("store/lost", lost)
+            logger.critical(
+                "%d item(s) could be neither stored, spilled nor kept in the journal: they are "
+                "lost (see the errors above)",
+                lost,
             )
-        if self._store_open:
-            try:
-                self.store.close()
-            except Exception:
-                logger.exception("Error closing %r", self.store)
-            self._store_open = False
+        if journal is not None:
+            if not self.writer.failing:  # a worker that died beside this one (ours is locked)
+                await self._replay_orphans()
+            await journal.close(keep=kept > 0)
+            if kept:
+                self.stats.inc_value("store/journal/kept", kept)
+                logger.error(
+                    "%d item(s) neither stored nor spilled stay in the journal in %s; the next "
+                    "crawl, or `scrapy store replay`, writes them into the store",
+                    kept,
+                    self.config.journal_dir,
+                )
+        await self.writer.close_store()
+        self.store_lane.close()
+        self.file_lane.close()
 
-    # -- routing and buffering ----------------------------------------------------------------
+    # -- starting -------------------------------------------------------------------------
+
+    def _refuse_start(self, exc: BaseException) -> None:
+        message = (
+            f"cannot open the store {self.store.display_uri} ({describe(exc)}): "
+            "start it, or point STORE_URI at one that works"
+        )
+        logger.error("%s", message)
+        self.stats.set_value("crawl/start_error", message)
+        raise CloseSpider("store_unreachable")
+
+    async def _open_journal(self, directory: Path) -> None:
+        spider = self.spider
+        rule = spider.name if spider is not None else "crawl"
+        run_id = (self.stats.get_value("run/id") if self.stats else None) or uuid.uuid4().hex
+        files = JournalFiles(
+            directory,
+            journal_name(rule, run_id),
+            {
+                "run_id": run_id,
+                "rule": rule,
+                "store": store_id(self.config.uri),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "created_at": utc_now_iso(),
+            },
+        )
+        journal = Journal(files, self.file_lane, self.config.journal_segment_bytes)
+        try:
+            await journal.open()
+        except OSError as exc:
+            self.stats.inc_value("store/journal/errors")
+            logger.error(
+                "Cannot open the journal in %s (%s); the crawl goes on without one: items are "
+                "not protected against a crash of this process (STORE_JOURNAL_DIR)",
+                directory,
+                exc,
+            )
+            return
+        self.journal = self.writer.journal = journal
+
+    async def _replay_orphans(self) -> None:
+        directory = self.config.journal_dir
+        if directory is None or not self.config.journal_replay:
+            return
+        try:
+            replays = await run_in(
+                self.store_lane,
+                lambda: replay_orphans(
+                    self.store, directory, self.config.uri, self.config.batch_size
+                ),
+            )
+        except Exception as exc:  # the journals stay: the next run tries again
+            logger.error("Could not replay the journals in %s: %s", directory, exc)
+            return
+        for replay in replays:
+            header = replay.orphan.header
+            written = replay.result.written
+            self.stats.inc_value("store/journal/replayed", replay.replayed)
+            self.stats.inc_value("store/journal/replayed_journals")
+            logger.info(
+                "Replayed %d item(s) (%d new, %d updated, %d unchanged, %d dead letter(s)) from "
+                "the journal of run %s of %s (pid %s), which ended before storing them%s",
+                replay.replayed,
+                written.new,
+                written.updated,
+                written.unchanged,
+                replay.result.dead,
+                header.get("run_id"),
+                header.get("rule"),
+                header.get("pid"),
+                "" if replay.ok else f"; unreadable lines {replay.result.bad_lines[:10]} kept",
+            )
+
+    # -- routing --------------------------------------------------------------------------
 
     def _route(self, doc: dict[str, Any]) -> tuple[Destination, str | None, str]:
         """Where an item goes: ``(destination, dead-letter reason, dead-letter kind)``."""
@@ -179,184 +299,15 @@ class StorePipeline:
             return Destination.dead_letters(target.collection), reason, "missing_key"
         return Destination.of(target), None, ""
 
-    def _add(self, destination: Destination, doc: dict[str, Any], reason: str | None) -> None:
-        batch = self._buffers.get(destination)
-        if batch is None:
-            batch = self._buffers[destination] = Batch(destination)
-            self._started[destination] = self.clock.now()
-        batch.items.append(doc)
-        if destination.dead:
-            batch.reasons.append(reason or "dead letter")
-        self._buffered += 1
-        if len(batch.items) >= self.config.batch_size:
-            self._cut(destination)
-        if self._buffered > self.config.buffer_max:
-            self._relieve()
-        self._drain()
-
-    def _cut(self, destination: Destination) -> None:
-        """Move a buffer to the queue of batches to write."""
-        batch = self._buffers.pop(destination, None)
-        self._started.pop(destination, None)
-        if batch is not None and batch.items:
-            self._pending.append(batch)
-
     def _tick(self) -> None:
         # A looping call stops for good on an exception: never let one out.
         try:
-            now = self.clock.now()
-            for destination, started in list(self._started.items()):
-                if now - started >= self.config.batch_seconds:
-                    self._cut(destination)
-            self._drain()
+            self.writer.tick()
         except Exception:
             logger.exception("Error flushing the store buffers")
 
-    def _relieve(self) -> None:
-        """Keep memory bounded: write what is buffered, or spill the oldest batches."""
-        if self._retry_call is None and not self._closing:
-            for destination in list(self._buffers):
-                self._cut(destination)
-            self._drain()
-        while self._buffered > self.config.buffer_max:
-            if not self._pending:
-                largest = max(self._buffers.values(), key=lambda b: len(b.items))
-                self._cut(largest.destination)
-            batch = self._pending.popleft()
-            reason = f"buffer full ({self.config.buffer_max} items) while the store fails"
-            if self._last_error:
-                reason += f": {self._last_error}"
-            self._spill(batch, reason)
-
-    # -- writing ------------------------------------------------------------------------------
-
-    def _drain(self) -> None:
-        """Write queued batches until one fails; a failure schedules a retry (never sleeps)."""
-        if self._draining or self._retry_call is not None or self._closing:
-            return
-        self._draining = True
-        try:
-            while self._pending:
-                batch = self._pending[0]
-                try:
-                    self._write(batch)
-                except Exception as exc:
-                    self._record_failure(exc, batch)
-                    if batch.attempts > self.config.retry_times:
-                        self._pending.popleft()
-                        self._spill(batch, self._last_error or "store error")
-                        continue
-                    self._retry_call = self.clock.call_later(
-                        self._backoff(batch.attempts), self._retry
-                    )
-                    return
-                self._pending.popleft()
-                self._buffered -= len(batch.items)
-        finally:
-            self._draining = False
-
-    def _retry(self) -> None:
-        self._retry_call = None
-        self._drain()
-
-    def _backoff(self, attempts: int) -> float:
-        return self.config.retry_backoff * 2 ** max(0, attempts - 1)
-
-    def _open_store(self) -> None:
-        if not self._store_open:
-            self.store.open()
-            self._store_open = True
-
-    def _write(self, batch: Batch) -> None:
-        self._open_store()
-        destination = batch.destination
-        if destination.dead:
-            self.store.dead_letter(destination.collection, batch.items, batch.reasons)
-        else:
-            result = self.store.upsert_many(
-                destination.collection,
-                batch.items,
-                destination.key,
-                history=destination.history,
-            )
-            self.stats.inc_value("store/items/new", result.new)
-            self.stats.inc_value("store/items/updated", result.updated)
-            self.stats.inc_value("store/items/unchanged", result.unchanged)
-        self.stats.inc_value("store/batches")
-        if self._last_error is not None:
-            logger.info("Store %s is writable again", self.store.display_uri)
-            self._last_error = None
-
-    def _record_failure(self, exc: Exception, batch: Batch | None) -> None:
-        name = type(exc).__name__
-        reason = f"{name}: {exc}"
-        self._last_error = reason
-        self.stats.inc_value(f"store/errors/{name}")
-        if batch is None:
-            what = "open"
-        else:
-            batch.attempts += 1
-            if batch.attempts <= self.config.retry_times:
-                self.stats.inc_value("store/retries")
-            what = f"write {len(batch.items)} item(s) to {batch.destination.collection!r} in"
-        if reason not in self._warned:
-            self._warned.add(reason)
-            logger.warning(
-                "Could not %s store %s (%s); retrying up to %d times with backoff, then "
-                "spilling to %s (logged once per reason)",
-                what,
-                self.store.display_uri,
-                reason,
-                self.config.retry_times,
-                self.config.spill_dir,
-            )
-
-    # -- spilling -----------------------------------------------------------------------------
-
-    def _spill(self, batch: Batch, reason: str) -> None:
-        self._buffered -= len(batch.items)
-        destination = batch.destination
-        reasons = batch.reasons if destination.dead else [None] * len(batch.items)
-        try:
-            out = self._open_spill_file()
-            out.writelines(
-                dead_line(destination.collection, why or "dead letter", item)
-                if destination.dead
-                else item_line(destination.collection, destination.key, destination.history, item)
-                for item, why in zip(batch.items, reasons, strict=True)
-            )
-            out.flush()
-            os.fsync(out.fileno())
-        except Exception as exc:
-            self.stats.inc_value("store/lost", len(batch.items))
-            self.stats.inc_value(f"store/errors/spill/{type(exc).__name__}")
-            logger.critical(
-                "Could not spill %d item(s) for %r to %s (%r) after the store failed (%s): "
-                "these items are lost",
-                len(batch.items),
-                destination.collection,
-                self.config.spill_dir,
-                exc,
-                reason,
-            )
-            return
-        self.stats.inc_value("store/spilled", len(batch.items))
-        if reason not in self._spill_logged:
-            self._spill_logged.add(reason)
-            logger.error(
-                "Gave up writing to store %s (%s): spilling items to %s; replay them with "
-                "`scrapy store replay` (logged once per reason)",
-                self.store.display_uri,
-                reason,
-                self.spill_path,
-            )
-
-    def _open_spill_file(self) -> IO[str]:
-        if self._spill_file is None:
-            name = self.spider.name if self.spider is not None else "crawl"
-            safe = re.sub(r"[^\w.-]", "_", name)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            self.config.spill_dir.mkdir(parents=True, exist_ok=True)
-            self.spill_path = self.config.spill_dir / f"{safe}-{stamp}-{os.getpid()}.jsonl"
-            self._spill_file = self.spill_path.open("a", encoding="utf-8")
-        return self._spill_file
+    def _spill_path(self) -> Path:
+        name = self.spider.name if self.spider is not None else "crawl"
+        safe = re.sub(r"[^\w.-]", "_", name)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return self.config.spill_dir / f"{safe}-{stamp}-{os.getpid()}.jsonl"

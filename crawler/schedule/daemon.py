@@ -6,8 +6,10 @@ One tick (every ``SCHEDULE_TICK`` seconds) does, in order:
    broken file keeps its last good schedule, with a warning, so a typo does not silently stop
    a crawl);
 2. reap finished crawls: record the run (exit status, log file, in the store beside the
-   crawl's own record) and, if it failed, schedule a retry after ``retry_delay`` while
-   attempts remain (``retries``); stop crawls that outlived their ``timeout``;
+   crawl's own record) and, if it failed with a status worth another attempt (:data:`RETRIED`:
+   not a usage or rule error, not a failed monitor, not a crawl stopped for its ``timeout``),
+   schedule a retry after ``retry_delay`` while attempts remain (``retries``); stop crawls that
+   outlived their ``timeout``;
 3. start what is due. A rule never runs twice at once: a fire time that comes while the
    previous run goes on is skipped, and a per-rule lock file keeps ``--run-now`` and a second
    daemon out too; when distributed, a lock in Redis does the same for daemons on other
@@ -37,7 +39,7 @@ from crawler.rules.model import Rule, Schedule
 from crawler.schedule.jobs import Job, Running, launch_scrapy
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.pauses import Pauses
-from crawler.schedule.runs import complete_run_record
+from crawler.schedule.runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
 from crawler.schedule.timing import missed_fire, next_fire
 
 logger = logging.getLogger(__name__)
@@ -313,17 +315,26 @@ class ScheduleDaemon:
                 logger.error("%s: could not record the run in the store: %s", run.rule, exc)
         self.finished.append(record)
         failed = code != 0
+        status = record.get("status") or status_of(code)
         logger.log(
             logging.WARNING if failed else logging.INFO,
-            "%s finished with exit status %d (%s, attempt %d)",
+            "%s finished with exit status %d, %s (%s, attempt %d)",
             run.rule,
             code,
+            status,
             run.trigger,
             run.attempt,
         )
         job = self.jobs.get(run.rule)
         if failed and job is not None and run.trigger != "manual":
-            if job.attempt <= job.schedule.retries:
+            if status not in RETRIED or "timeout" in run.notes:
+                logger.error(
+                    "%s: not retried (%s: %s)",
+                    run.rule,
+                    status,
+                    "it ran past its timeout" if "timeout" in run.notes else NOT_RETRIED_WHY,
+                )
+            elif job.attempt <= job.schedule.retries:
                 job.retry_at = now + timedelta(seconds=job.schedule.retry_delay)
                 logger.info("%s: retry at %s", run.rule, job.retry_at.isoformat())
             else:

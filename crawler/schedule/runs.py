@@ -15,9 +15,29 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.exitcodes import EXIT_CODES, STATUSES
+
 logger = logging.getLogger(__name__)
 
 RUN_ID_STAT = "schedule/run_id"
+
+#: Statuses (crawler/exitcodes.py) worth another attempt: what failed may work later.
+RETRIED = frozenset({"failed", "start_error", "blocked", "data_not_stored", "interrupted"})
+NOT_RETRIED_WHY = (
+    "a usage or rule error fails the same way again; a failed monitor is for a human, the "
+    "data is stored"
+)
+
+
+def status_of(code: int) -> str:
+    """The status an exit code stands for; killed by a signal (negative) is ``interrupted``.
+
+    >>> status_of(6), status_of(-9), status_of(99)
+    ('data_not_stored', 'interrupted', 'failed')
+    """
+    if code < 0:
+        return "interrupted"
+    return STATUSES.get(code, "failed")
 
 
 class ScheduledRunMarker:
@@ -61,6 +81,14 @@ def complete_run_record(store_uri: str, run: dict[str, Any]) -> dict[str, Any]:
                 "pages": 0,
                 "items": 0,
             }
+        if record.get("status") in (None, "running"):  # the crawl could not say it itself
+            code = run["exit_status"]
+            status = status_of(code)
+            record.update(
+                status=status,
+                exit_code=EXIT_CODES[status],
+                status_reason=f"the crawl process ended with exit status {code}",
+            )
         record.update(run)
         store.record_run(record)
     return record

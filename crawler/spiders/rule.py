@@ -46,7 +46,11 @@ from crawler.spiders.requests import (
 from crawler.store.base import StoreTarget
 from vocab.redaction import Redactor
 
-__all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleSpider"]
+__all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleRefused", "RuleSpider"]
+
+
+class RuleRefused(UsageError):
+    """The rule has problems: ``scrapy crawl`` exits with ``rule_error`` (3), listing them."""
 
 
 class RuleSpider(scrapy.Spider):
@@ -82,7 +86,7 @@ class RuleSpider(scrapy.Spider):
         compiler checks them too)."""
         refused = [message for _, message in setting_problems(cls.rule.settings, catalog())]
         if refused:
-            raise UsageError(f"rule {cls.rule.name}: " + "; ".join(refused), print_help=False)
+            raise RuleRefused(f"rule {cls.rule.name}: " + "; ".join(refused), print_help=False)
         super().update_settings(settings)
 
     @classmethod

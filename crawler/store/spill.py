@@ -7,12 +7,18 @@ One line per item, self-describing, so a file can be replayed into any store::
     {"run": {...}}                       # a crawl-run record that could not be written
 
 Replaying uses upsert semantics (dead letters and runs are idempotent too), so replaying a
-file twice is harmless.
+file twice is harmless. The write-ahead journal (crawler/store/journal.py) uses the same lines,
+numbered, and the same replay.
+
+Spill files are written by :func:`append_lines`, which counts exactly: a batch the disk takes
+only in part leaves the file ending at its last complete line, and says how many lines it holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +30,63 @@ from crawler.store.documents import dumps
 REPLAYED_SUFFIX = ".replayed"
 
 
+def item_record(
+    collection: str, key: Sequence[str], history: bool, item: dict[str, Any]
+) -> dict[str, Any]:
+    return {"collection": collection, "key": list(key), "history": history, "item": item}
+
+
+def dead_record(collection: str, reason: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {"collection": collection, "dead": True, "reason": reason, "item": item}
+
+
 def item_line(collection: str, key: Sequence[str], history: bool, item: dict[str, Any]) -> str:
-    return (
-        dumps({"collection": collection, "key": list(key), "history": history, "item": item}) + "\n"
-    )
+    return dumps(item_record(collection, key, history, item)) + "\n"
 
 
 def dead_line(collection: str, reason: str, item: dict[str, Any]) -> str:
-    return dumps({"collection": collection, "dead": True, "reason": reason, "item": item}) + "\n"
+    return dumps(dead_record(collection, reason, item)) + "\n"
+
+
+class PartialWrite(OSError):
+    """Only ``written`` of the lines reached the file (which ends at the last of them)."""
+
+    def __init__(self, written: int, error: OSError) -> None:
+        super().__init__(error.errno, f"{error.strerror or error} ({written} line(s) written)")
+        self.written = written
+        self.error = error
+
+
+def append_lines(fd: int, lines: Sequence[str]) -> int:
+    """Append ``lines`` to the file open at ``fd`` and fsync it; return how many were written.
+
+    On a failure (disk full, file too large), the file is cut back to its last complete line and
+    :class:`PartialWrite` says how many lines it holds; a failed fsync counts as none written.
+    """
+    start = pos = os.lseek(fd, 0, os.SEEK_END)
+    written = 0
+    try:
+        for line in lines:
+            data = line.encode("utf-8")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            pos += len(data)
+            written += 1
+    except OSError as exc:
+        _truncate(fd, pos)
+        raise PartialWrite(written, exc) from None
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        _truncate(fd, start)
+        raise PartialWrite(0, exc) from None
+    return written
+
+
+def _truncate(fd: int, size: int) -> None:
+    with contextlib.suppress(OSError):  # nothing more can be done; replay reports a torn line
+        os.ftruncate(fd, size)
 
 
 def run_line(run: dict[str, Any]) -> str:
@@ -67,7 +122,8 @@ class _Group:
     reasons: list[str] = field(default_factory=list)
 
 
-def _parse(lines: Iterable[str], result: ReplayResult) -> Iterator[dict[str, Any]]:
+def parse_lines(lines: Iterable[str], result: ReplayResult) -> Iterator[dict[str, Any]]:
+    """The records of spill or journal lines; unreadable lines are listed in ``bad_lines``."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -92,6 +148,15 @@ def replay_file(store: Store, path: Path, batch_size: int = 500) -> ReplayResult
     that cannot be parsed are listed in ``bad_lines`` (the rest is still written).
     """
     result = ReplayResult(path)
+    with path.open(encoding="utf-8") as lines:
+        replay_records(store, parse_lines(lines, result), result, batch_size)
+    return result
+
+
+def replay_records(
+    store: Store, records: Iterable[dict[str, Any]], result: ReplayResult, batch_size: int = 500
+) -> ReplayResult:
+    """Write item, dead-letter and run records into ``store``, counting into ``result``."""
     groups: dict[tuple[str, tuple[str, ...], bool, bool], _Group] = {}
 
     def flush(group: _Group) -> None:
@@ -106,24 +171,23 @@ def replay_file(store: Store, path: Path, batch_size: int = 500) -> ReplayResult
             )
         group.items, group.reasons = [], []
 
-    with path.open(encoding="utf-8") as lines:
-        for record in _parse(lines, result):
-            if "run" in record:
-                store.record_run(record["run"])
-                result.runs += 1
-                continue
-            dead = bool(record.get("dead"))
-            key = tuple(record.get("key") or ("url",))
-            history = bool(record.get("history"))
-            ident = (record["collection"], () if dead else key, False if dead else history, dead)
-            group = groups.get(ident)
-            if group is None:
-                group = groups[ident] = _Group(*ident)
-            group.items.append(record["item"])
-            if dead:
-                group.reasons.append(str(record.get("reason") or "dead letter"))
-            if len(group.items) >= batch_size:
-                flush(group)
+    for record in records:
+        if "run" in record:
+            store.record_run(record["run"])
+            result.runs += 1
+            continue
+        dead = bool(record.get("dead"))
+        key = tuple(record.get("key") or ("url",))
+        history = bool(record.get("history"))
+        ident = (record["collection"], () if dead else key, False if dead else history, dead)
+        group = groups.get(ident)
+        if group is None:
+            group = groups[ident] = _Group(*ident)
+        group.items.append(record["item"])
+        if dead:
+            group.reasons.append(str(record.get("reason") or "dead letter"))
+        if len(group.items) >= batch_size:
+            flush(group)
     for group in groups.values():
         flush(group)
     return result

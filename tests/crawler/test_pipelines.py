@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from scrapy import Spider
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.pipelines import StorePipeline, StorePipelineSettings
@@ -58,6 +58,9 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(seconds)
 
+    def lane(self, name: str) -> InlineLane:
+        return InlineLane()
+
     def advance(self, seconds: float) -> None:
         end = self.t + seconds
         while self._queue and self._queue[0][0] <= end:
@@ -66,6 +69,21 @@ class FakeClock:
             if not call.cancelled:
                 call.func()
         self.t = end
+
+
+class InlineLane:
+    """A lane that runs each job at once, in the caller's thread."""
+
+    def submit(self, job: Callable[[], Any], on_done: Callable[[Any, Any], object]) -> None:
+        try:
+            result = job()
+        except Exception as exc:
+            on_done(None, exc)
+        else:
+            on_done(result, None)
+
+    def close(self) -> None:
+        pass
 
 
 class _Call:
@@ -139,6 +157,7 @@ def make_pipeline(
         "STORE_BATCH_SECONDS": 2.0,
         "STORE_RETRY_TIMES": 3,
         "STORE_RETRY_BACKOFF": 1.0,
+        "STORE_JOURNAL_DIR": str(tmp_path / "journal"),
         **settings,
     }
     crawler = get_crawler(spidercls, project_settings(values))
@@ -151,7 +170,7 @@ def make_pipeline(
         store_factory=(lambda uri: store) if store is not None else open_store,
         clock=clock,
     )
-    pipeline.open_spider()
+    asyncio.run(pipeline.open_spider())
     return pipeline, clock
 
 
@@ -344,7 +363,7 @@ def test_buffer_bound_spills_oldest_batches(tmp_path: Path) -> None:
     pipeline, _ = make_pipeline(tmp_path, store, STORE_BUFFER_MAX=12, STORE_RETRY_BACKOFF=60)
     for i in range(30):
         pipeline.process_item(item(i))
-        assert pipeline._buffered <= 12
+        assert pipeline.writer.buffered <= 12
     assert stat(pipeline, "store/spilled") >= 15
     store.down = False  # the store comes back before shutdown: the rest is written, not spilled
     close(pipeline)
@@ -373,20 +392,18 @@ def test_locked_database_is_retried_until_released(tmp_path: Path) -> None:
     assert stat(pipeline, "store/spilled") == 0
 
 
-def test_unopenable_store_spills_everything_then_replays(tmp_path: Path) -> None:
+def test_unopenable_store_refuses_to_start_with_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    pipeline, clock = make_pipeline(
-        tmp_path, STORE_URI=f"sqlite:///{blocker / 'items.db'}", STORE_RETRY_BACKOFF=0.1
-    )
-    for i in range(8):
-        pipeline.process_item(item(i))
-        clock.advance(1)
-    close(pipeline)
-    assert stat(pipeline, "store/spilled") == 8
-    assert stat(pipeline, "store/items/new") == 0
-    with open_store(f"sqlite:///{tmp_path / 'items.db'}") as good:
-        assert replay_file(good, pipeline.spill_path).written.new == 8
+    with caplog.at_level(logging.ERROR), pytest.raises(CloseSpider) as refused:
+        make_pipeline(tmp_path, STORE_URI=f"sqlite:///{blocker / 'items.db'}")
+    assert refused.value.reason == "store_unreachable"
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith(f"cannot open the store sqlite:///{blocker / 'items.db'} (")
+    assert line.endswith("start it, or point STORE_URI at one that works")
+    assert not (tmp_path / "journal").exists() or not list((tmp_path / "journal").iterdir())
 
 
 def test_store_fails_mid_crawl_some_retried_some_spilled_then_scrapy_store_replay(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -106,3 +107,33 @@ def test_seed_with_a_non_http_start_url_is_refused():
     assert proc.returncode != 0
     assert "only http and https URLs can be crawled, not file:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_prints_each_status_and_exits_with_the_first_that_is_not_0(tmp_path):
+    from tests.net import free_port
+
+    data = [
+        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}",
+        "-s", f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
+        "-s", f"RUN_LOG_DIR={tmp_path / 'logs'}",
+        "-s", f"INCREMENTAL_STATE_URI=sqlite:///{tmp_path / 'seen.db'}",
+    ]  # fmt: skip
+    rules = ["--rules", "sample_books_table,sample_search", "--books", "10"]
+    ok = scrapy("demo", *rules, "-s", f"STORE_URI=sqlite:///{tmp_path / 'store.db'}", *data)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert re.search(r"sample_books_table .* finished \(0\)", ok.stdout), ok.stdout
+    away = f"STORE_URI=mongodb://127.0.0.1:{free_port()}/demo"
+    failed = scrapy("demo", *rules, "-s", away, *data)
+    assert failed.returncode == 4, failed.stdout + failed.stderr[-2000:]
+    assert re.search(r"sample_search .* start_error \(4\)", failed.stdout), failed.stdout
+    assert "Traceback" not in failed.stderr
+
+
+def test_shell_and_parse_keep_no_run_log_or_journal(sample_site, tmp_path):
+    data = {"CRAWLER_DATA_DIR": str(tmp_path / "data")}
+    shell = scrapy("shell", f"{sample_site}/book/1.html", "-c", "response.status", env=data)
+    assert shell.returncode == 0 and shell.stdout.strip().endswith("200"), shell.stderr[-2000:]
+    url = f"{sample_site}/book/1.html"
+    parse = scrapy("parse", "--spider", "sample_books", url, "-a", f"site={sample_site}", env=data)
+    assert parse.returncode == 0, parse.stderr[-2000:]
+    assert not (tmp_path / "data").exists() or not list((tmp_path / "data").rglob("*"))

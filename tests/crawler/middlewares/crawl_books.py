@@ -16,6 +16,8 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from tests.settings import NO_PROJECT_DATA
+
 
 class BooksSpider(scrapy.Spider):
     name = "antiban_books"
@@ -50,6 +52,8 @@ def project_settings(overrides: dict[str, object]) -> Settings:
         except ImportError:
             del mws[path]  # a middleware of another branch that has not landed here yet
     settings.set("DOWNLOADER_MIDDLEWARES", mws, priority="project")
+    # The anti-ban tests look at requests, not at stored items: nothing goes to any store.
+    settings.setdict(NO_PROJECT_DATA, priority="project")
     settings.setdict(overrides, priority="cmdline")
     return settings
 

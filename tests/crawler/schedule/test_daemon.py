@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.exitcodes import STATUSES
 from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 from tests.crawler.crawl import ROOT
 
@@ -157,6 +158,25 @@ def test_runs_never_overlap_and_failures_are_retried(tmp_path, rules, launcher):
     daemon.tick()
     assert len(launcher.started) == 2
     assert daemon.jobs["sample_books"].retry_at is None
+
+
+@pytest.mark.parametrize(
+    ("code", "retried"),
+    [(1, True), (2, False), (3, False), (4, True), (5, True), (6, True), (7, False), (8, True)],
+)
+def test_only_statuses_worth_another_attempt_are_retried(tmp_path, rules, launcher, code, retried):
+    write_rule(rules, '{cron: "* * * * *", retries: 2, retry_delay: 10s}')
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, 59, tzinfo=UTC))
+    daemon = make_daemon(tmp_path, rules, clock, launcher)
+    launcher.seconds, launcher.status = 0, code
+    daemon.tick()
+    clock.advance(seconds=1)
+    daemon.tick()
+    launcher.started[0].wait()
+    daemon.tick()
+    record = daemon.finished[-1]
+    assert (record["exit_status"], record["status"]) == (code, STATUSES[code])
+    assert (daemon.jobs["sample_books"].retry_at is not None) == retried
 
 
 def test_rule_changes_are_picked_up_without_restart(tmp_path, rules, launcher):

@@ -100,8 +100,8 @@ def test_store_runs(run, uri: str) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("store", "runs", "--store", uri)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[:3] == ["started", "rule", "finish"]
-    assert lines[1].split()[1] == "other" and lines[2].split()[1] == "books"
+    assert lines[0].split()[:4] == ["run", "started", "rule", "status"]
+    assert lines[1].split()[2] == "other" and lines[2].split()[2] == "books"
     code, out, _ = run("store", "runs", "--rule", "books", "--json", "--store", uri)
     assert [json.loads(line)["run_id"] for line in out.splitlines()] == ["a"]
     code, out, _ = run("store", "runs", "--rule", "nobody", "--store", uri)
@@ -128,4 +128,4 @@ def test_store_replay_defaults_to_spill_dir_and_keeps_bad_files(
     code, _, err = run("store", "replay", str(tmp_path / "missing.jsonl"), *s)
     assert code == 2 and "no such spill file" in err
     code, _, err = run("store", "bogus", *s)
-    assert code == 2 and "replay, runs, stats" in err
+    assert code == 2 and "replay, runs, log, stats" in err

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from crawler.store import open_store
+from tests.crawler.store.failing_store import BACKENDS, failing_uri
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_CRAWL = Path(__file__).with_name("tiny_crawl.py")
@@ -56,6 +57,8 @@ def settings_for(paths: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "STORE_URI": paths["uri"],
         "STORE_SPILL_DIR": str(paths["spill"]),
         "STORE_BATCH_SIZE": 7,
+        "STORE_JOURNAL_DIR": str(paths["tmp"] / "journal"),
+        "RUN_LOG_DIR": str(paths["tmp"] / "logs"),
         "FEEDS": {str(paths["feed"]): {"format": "jsonlines", "overwrite": True}},
         **extra,
     }
@@ -100,11 +103,15 @@ def test_two_crawls_then_export_and_store_commands(paths: dict[str, Any]) -> Non
 def test_store_outage_during_crawl_then_replay_brings_back_every_item(
     paths: dict[str, Any],
 ) -> None:
-    blocker = paths["tmp"] / "blocked"
-    blocker.write_text("a file where the store's directory should be")
-    broken = f"sqlite:///{blocker / 'items.db'}"
+    broken = failing_uri(paths["tmp"] / "away.db")  # opens, then every write fails
     proc = crawl(
-        settings_for(paths, STORE_URI=broken, STORE_RETRY_TIMES=1, STORE_RETRY_BACKOFF=0.01),
+        settings_for(
+            paths,
+            STORE_URI=broken,
+            STORE_BACKENDS=BACKENDS,
+            STORE_RETRY_TIMES=1,
+            STORE_RETRY_BACKOFF=0.01,
+        ),
         n=20,
         pages=3,
     )
@@ -132,6 +139,7 @@ def test_store_outage_during_crawl_then_replay_brings_back_every_item(
         ]
         (run,) = store.runs(rule="tiny")
         assert run["spilled"] == 62 and run["items"] == 62
+        assert (run["status"], run["exit_code"]) == ("data_not_stored", 6)
 
     again = scrapy("store", "replay", *map(str, replayed), *s)  # replaying twice is harmless
     assert again.returncode == 0 and "60 unchanged" in again.stdout

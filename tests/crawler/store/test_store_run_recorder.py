@@ -3,7 +3,9 @@ the store is away."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from scrapy import Spider
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from crawler.exitcodes import EXIT_CODES
 from crawler.extensions.runs import RunRecorder, build_run_record
 from crawler.store import open_store
 from crawler.store.spill import replay_file
@@ -69,18 +72,53 @@ def test_records_run_or_spills_it(tmp_path: Path) -> None:
     )
     recorder = RunRecorder.from_crawler(crawler)
     spider = Named.from_crawler(crawler)
+    crawler.spider = spider
     crawler.stats.set_value("item_scraped_count", 5)
-    recorder.spider_opened(spider)
-    recorder.spider_closed(spider, "finished")
+
+    async def run(reason: str) -> None:
+        recorder.spider_opened(spider)
+        await asyncio.sleep(0.2)  # the start record is written on its own thread
+        with open_store(uri) as store:
+            (running,) = [r for r in store.runs() if r["run_id"] == recorder.run_id]
+        assert running["status"] == "running" and running["exit_code"] is None
+        assert running["finished_at"] is None and running["pid"] == os.getpid()
+        await recorder.spider_closed(spider, reason)
+
+    asyncio.run(run("finished"))
     with open_store(uri) as store:
-        (run,) = store.runs()
-    assert run["rule"] == "named" and run["items"] == 5 and run["finish_reason"] == "finished"
+        (run_record,) = store.runs()
+    assert run_record["rule"] == "named" and run_record["items"] == 5
+    assert run_record["finish_reason"] == "finished"
+    assert (run_record["status"], run_record["exit_code"]) == ("finished", 0)
+    assert crawler.stats.get_value("run/exit_code") == 0
+    assert run_record["run_id"] == crawler.stats.get_value("run/id")
 
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
+    crawler.stats.set_value("run/id", None)  # another run of the same spider
+    recorder = RunRecorder.from_crawler(crawler)
     recorder.store_uri = f"sqlite:///{blocker}/items.db"
-    recorder.spider_closed(spider, "shutdown")
+    asyncio.run(recorder.spider_closed(spider, "shutdown"))
     (spilled,) = (tmp_path / "spill").glob("named-run-*.jsonl")
     with open_store(uri) as store:
         assert replay_file(store, spilled).runs == 1
-        assert [r["finish_reason"] for r in store.runs()] == ["shutdown", "finished"]
+        runs = {r["finish_reason"]: r for r in store.runs()}
+        assert set(runs) == {"shutdown", "finished"}
+        assert (runs["shutdown"]["status"], runs["shutdown"]["exit_code"]) == ("interrupted", 8)
+
+
+def test_status_and_exit_code_agree_with_the_contract() -> None:
+    cases = {
+        "finished": ({"response_received_count": 3}, "finished"),
+        "start_error": ({"rule/start_error": "missing argument site"}, "finished"),
+        "blocked": ({"antiban/stopped": "no_session"}, "antiban_no_session"),
+        "data_not_stored": ({"store/spilled": 3}, "finished"),
+        "monitor_failed": ({"monitors/failed": 1, "response_received_count": 1}, "finished"),
+        "interrupted": ({}, "shutdown"),
+        "failed": ({}, "cancelled"),
+    }
+    for status, (stats, reason) in cases.items():
+        record = build_run_record("r", stats, reason, "sqlite://")
+        assert record["status"] == status, (status, record["status_reason"])
+        assert record["exit_code"] == EXIT_CODES[status]
+        assert (record["status_reason"] == "") == (status == "finished")
