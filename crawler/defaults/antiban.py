@@ -24,7 +24,8 @@ PROXY_DIRECT = "never"  # never | fallback | until_blocked
 PROXY_PAID_ONLY = False
 PROXY_WAIT_MAX = 120.0  # no usable proxy for this long: the crawl stops (reason antiban_no_proxy)
 PROXY_WAIT_POLL = 1.0
-PROXY_DOWNLOAD_TIMEOUT = 0.0  # seconds; >0 caps download_timeout of proxied requests
+PROXY_DOWNLOAD_TIMEOUT = 8.0  # seconds a proxied request may take (0: DOWNLOAD_TIMEOUT): a stalled
+# proxy is then noticed, benched and logged within 10 s, not after DOWNLOAD_TIMEOUT (30 s)
 
 # --- ban detection and retry (crawler.middlewares.ban, crawler.antiban.banpolicy) ---
 BAN_ENABLED = True
