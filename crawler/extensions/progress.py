@@ -38,6 +38,14 @@ def eta(done: int, total: int, rate_per_second: float) -> str | None:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def requests_in_flight(crawler: Any) -> int | None:
+    """Requests the downloader is fetching (None before the engine exists)."""
+    try:
+        return len(crawler.engine.downloader.active)
+    except (AttributeError, RuntimeError):  # Scrapy raises RuntimeError before the engine is set
+        return None
+
+
 class Progress:
     def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
@@ -89,9 +97,9 @@ class Progress:
         queued = queued_requests(self.crawler)
         if queued is not None:
             parts.append(f"{queued} queued")
-        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
-        if downloader is not None:
-            parts.append(f"{len(downloader.active)} in flight")
+        in_flight = requests_in_flight(self.crawler)
+        if in_flight is not None:
+            parts.append(f"{in_flight} in flight")
         text = "Progress: " + ", ".join(parts)
         left = self._eta(stats, pages, items, now)
         return f"{text}; ETA {left}" if left else text

@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from crawler.schedule.jobs import Job, Running, launch_scrapy
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.pauses import Pauses
 from crawler.schedule.runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
-from crawler.schedule.timing import missed_fire, next_fire
+from crawler.schedule.timing import iso_utc, missed_fire, next_fire, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 Clock = Callable[[], datetime]
 # (argv after "scrapy", log file) -> the crawl process
 Launcher = Callable[[list[str], Path], subprocess.Popen]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -299,13 +295,13 @@ class ScheduleDaemon:
         record = {
             "schedule_run_id": run.run_id,
             "rule": run.rule,
-            "process_started_at": _iso(run.started_at),
-            "process_finished_at": _iso(now),
+            "process_started_at": iso_utc(run.started_at),
+            "process_finished_at": iso_utc(now),
             "exit_status": code,
             "log_file": str(run.log_file),
             "trigger": run.trigger,
             "attempt": run.attempt,
-            "scheduled_for": _iso(run.fire) if run.fire else None,
+            "scheduled_for": iso_utc(run.fire) if run.fire else None,
             "notes": run.notes,
         }
         if self.config.store_uri:
@@ -416,6 +412,3 @@ class ScheduleDaemon:
         tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
 
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

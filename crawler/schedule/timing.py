@@ -34,3 +34,12 @@ def missed_fire(schedule: Schedule, since: datetime, now: datetime) -> datetime 
     if previous == now:  # croniter's get_prev is strictly before; now itself may be a fire time
         return now
     return previous if previous > since else None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(when: datetime) -> str:
+    """``2026-01-02T03:04:05.000Z``: how run records write times."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

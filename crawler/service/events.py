@@ -2,8 +2,9 @@
 queue), each new ``log`` line, and ``end`` (status, exit code) when the crawl is over.
 
 Progress comes from the run record while the crawl keeps a live one (its counters win), and
-otherwise from the log as it grows: Scrapy's periodic "Crawled N pages (at R pages/min),
-scraped M items" line and the ERROR lines. The stream reads the log from where it stood when
+otherwise from the log as it grows: the platform's "Progress: N pages (R/min), M items ..."
+line (crawler/extensions/progress.py), Scrapy's "Crawled N pages (at R pages/min), scraped M
+items" line (hand-written spiders), and the ERROR lines. The stream reads the log from where it stood when
 the client connected (the last ``SERVICE_LOG_CHUNK`` bytes first) and ends with the crawl, when
 the client goes away, or after ``SERVICE_EVENTS_MAX_SECONDS``.
 """
@@ -31,6 +32,10 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 LOGSTATS = re.compile(
     r"Crawled (\d+) pages \(at (\d+) pages/min\), scraped (\d+) items \(at (\d+) items/min\)"
 )
+PROGRESS = re.compile(
+    r"Progress: (\d+) pages \(([\d.]+)/min\), (\d+) items \(([\d.]+)/min\), "
+    r"(\d+) failed requests, (\d+) errors, (\d+) bans(?:, (\d+) queued)?"
+)
 MAX_LINE = 4000
 
 
@@ -52,6 +57,16 @@ class Progress:
         }
 
     def line(self, text: str) -> None:
+        ours = PROGRESS.search(text)
+        if ours:
+            pages, rate, items, _, failed, errors, bans, queued = ours.groups()
+            self.values.update(
+                pages=int(pages), rate=round(float(rate)), items=int(items), bans=int(bans)
+            )
+            self.values["errors"] = int(failed) + int(errors)
+            if queued is not None:
+                self.values["queue"] = int(queued)
+            return
         match = LOGSTATS.search(text)
         if match:
             self.values["pages"] = int(match.group(1))

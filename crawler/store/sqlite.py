@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -144,7 +145,7 @@ class SqliteStore(SqliteBrowsing, Store):
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
             if self.path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
+                self._use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS _collections ("
@@ -169,6 +170,21 @@ class SqliteStore(SqliteBrowsing, Store):
             conn.close()
             raise
         self._conn = conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL once. Two processes opening a new file at the same moment
+        both try; SQLite answers the loser "database is locked" at once, without waiting for
+        the lock timeout, so the switch is retried within that timeout."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -49,6 +49,9 @@ class Workspace:
             "INCREMENTAL_STATE_URI": f"sqlite:///{self.root / 'seen.db'}",
             "PROXY_POOL_STORE": self.pool_uri,
             "PROXY_POOL_DATA_DIR": self.root / "proxies",
+            # a crawl of a few seconds still shows its progress live
+            "PROGRESS_INTERVAL": 1,
+            "RUN_UPDATE_INTERVAL": 1,
         }
         return [arg for name, value in values.items() for arg in ("-s", f"{name}={value}")]
 

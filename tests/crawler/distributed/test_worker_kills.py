@@ -36,7 +36,7 @@ def wait_for_pages(worker: Worker, pages: int, timeout: float = 60) -> None:
 def test_a_worker_killed_at_ten_moments_loses_no_page_and_no_item(
     make_sample_site, redis_url, tmp_path
 ):
-    site = make_sample_site(books=BOOKS, latency=0.1).url
+    site = make_sample_site(books=BOOKS, latency=0.05).url
     client = redis.Redis.from_url(redis_url)
     books = {f"{site}/book/{book.id}.html" for book in catalogue(BOOKS)}
     figures = []
@@ -50,7 +50,7 @@ def test_a_worker_killed_at_ten_moments_loses_no_page_and_no_item(
             "-s", f"STORE_URI=sqlite:///{run_dir / 'store.db'}",  # one store for both
             "-s", f"STORE_JOURNAL_DIR={run_dir / 'journal'}",
             "-s", "DISTRIBUTED_LEASE_TIMEOUT=2",
-            "-s", "CONCURRENT_REQUESTS=2",
+            "-s", "CONCURRENT_REQUESTS=3",
         )  # fmt: skip
         try:
             doomed = workers.start("sample_books", *shared, name="doomed")
