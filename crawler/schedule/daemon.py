@@ -411,4 +411,3 @@ class ScheduleDaemon:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
-
