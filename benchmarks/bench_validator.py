@@ -12,10 +12,14 @@ fleet, with the same 2 s timeout and concurrency 500:
   parsed, anonymity classified, results built);
 - **command**: ``python -m proxies check --all`` in a subprocess over a SQLite store holding
   the fleet: start-up, store reads and writes, scoring, included;
+- **plain script**: the plain checker run the same way, as ``python benchmarks/plain_checker.py``
+  in a subprocess (its start-up included): what the command compares with;
+- **recheck**: the command again on the same store: the pool re-checking proxies whose last
+  results it knows (it starts the slowest first: proxies/checker.py ``slowest_first``);
 - **threads**: 20 threads, one proxy per thread, blocking urllib (jhao104/proxy_pool style).
 
-plain, validator and command run ``--runs`` times each, interleaved; the medians are printed
-with their ratios to plain's median. Every validator run must classify all 2,000 proxies
+plain, validator, command and plain script run ``--runs`` times each, interleaved; the medians
+are printed with their ratios to plain's median, and the command's to the plain script's. Every validator run must classify all 2,000 proxies
 correctly (alive or not, and the anonymity of the live ones).
 
     .venv/bin/python benchmarks/bench_validator.py [--https] [--runs 5] [--skip-threads]
@@ -39,11 +43,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.plain_checker import plain_check  # noqa: E402
 from proxies.model import Anonymity, Proxy  # noqa: E402
 from proxies.settings import PoolSettings  # noqa: E402
 from proxies.validator import CheckResult, Validator, classify  # noqa: E402
@@ -75,35 +78,6 @@ def start_fleet(n: int, slow_delay: float) -> tuple[subprocess.Popen, dict]:
     )  # fmt: skip
     assert proc.stdout is not None
     return proc, json.loads(proc.stdout.readline())
-
-
-# -- the floor: a plain aiohttp checker --------------------------------------------------------
-async def plain_check(
-    proxies: list[Proxy], judge: str, judge_https: str | None, timeout: float, concurrency: int
-) -> list[bool]:
-    slots = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=0, ssl=False)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
-    ) as session:
-
-        async def one(proxy: Proxy) -> bool:
-            async with slots:
-                try:
-                    async with session.get(judge, proxy=proxy.url) as resp:
-                        await resp.read()
-                        alive = resp.status == 200
-                except Exception:  # noqa: BLE001
-                    return False
-                if alive and judge_https:
-                    try:
-                        async with session.get(judge_https, proxy=proxy.url) as resp:
-                            await resp.read()
-                    except Exception:  # noqa: BLE001
-                        pass
-                return alive
-
-        return await asyncio.gather(*(one(p) for p in proxies))
 
 
 # -- jhao104/proxy_pool style: threads, blocking urllib ------------------------------------------
@@ -144,11 +118,33 @@ def misclassified(results: list[CheckResult], kinds: list[str], https: bool) -> 
     return sum(wrong.values())
 
 
-def run_command(
+def run_plain_script(
     proxies: list[Proxy], judge: str, judge_https: str | None, args
 ) -> tuple[float, int]:
-    """``python -m proxies check --all`` over a SQLite store of the fleet: its wall time and
-    how many proxies it found alive."""
+    """``python benchmarks/plain_checker.py`` in a subprocess: its wall time and how many
+    proxies answered."""
+    with tempfile.TemporaryDirectory(prefix="bench-validator-") as tmp:
+        listing = Path(tmp) / "proxies.txt"
+        listing.write_text("".join(f"{p.url}\n" for p in proxies), encoding="utf-8")
+        cmd = [
+            sys.executable, str(ROOT / "benchmarks" / "plain_checker.py"), judge, str(listing),
+            "--timeout", str(args.timeout), "--concurrency", str(args.concurrency),
+        ]  # fmt: skip
+        if judge_https:
+            cmd += ["--https", judge_https]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"the plain script failed: {done.stdout}{done.stderr}")
+        return seconds, int(done.stdout.strip())
+
+
+def run_command(
+    proxies: list[Proxy], judge: str, judge_https: str | None, args
+) -> list[tuple[float, int]]:
+    """``python -m proxies check --all`` twice over a SQLite store of the fleet (a first check,
+    then a re-check that knows each proxy's last result): wall time and alive count of each."""
     from proxies.store import EmbeddedStore
 
     with tempfile.TemporaryDirectory(prefix="bench-validator-") as tmp:
@@ -167,13 +163,18 @@ def run_command(
         if judge_https:
             cmd += ["-s", f"PROXY_POOL_JUDGE_HTTPS_URL={judge_https}"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0 or "checked" not in done.stdout:
-            raise RuntimeError(f"the command failed: {done.stdout}{done.stderr}")
-        last = done.stdout.strip().splitlines()[-1]
-        return seconds, int(last.split(": ", 1)[1].split(" alive")[0])
+        runs = []
+        for _ in range(2):
+            start = time.perf_counter()
+            done = subprocess.run(
+                cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+            )
+            seconds = time.perf_counter() - start
+            if done.returncode != 0 or "checked" not in done.stdout:
+                raise RuntimeError(f"the command failed: {done.stdout}{done.stderr}")
+            last = done.stdout.strip().splitlines()[-1]
+            runs.append((seconds, int(last.split(": ", 1)[1].split(" alive")[0])))
+        return runs
 
 
 def main() -> None:
@@ -217,14 +218,19 @@ def main() -> None:
         if args.tls_concurrency:
             overrides["PROXY_POOL_CHECK_TLS_CONCURRENCY"] = args.tls_concurrency
         settings = PoolSettings(overrides=overrides)  # the defaults, as the command has them
-        times: dict[str, list[float]] = {"plain": [], "validator": [], "command": []}
+        times: dict[str, list[float]] = {
+            "plain": [], "validator": [], "command": [], "plain script": [], "recheck": []
+        }  # fmt: skip
         wrong_runs: list[int] = []
         plain_alive: list[int] = []
         command_alive: list[int] = []
+        script_alive: list[int] = []
+        recheck_alive: list[int] = []
         for _ in range(args.runs):
             start = time.perf_counter()
+            urls = [p.url for p in proxies]
             alive = asyncio.run(
-                plain_check(proxies, judge, judge_https, args.timeout, args.concurrency)
+                plain_check(urls, judge, judge_https, args.timeout, args.concurrency)
             )
             times["plain"].append(time.perf_counter() - start)
             plain_alive.append(sum(alive))
@@ -236,9 +242,16 @@ def main() -> None:
             wrong_runs.append(misclassified(results, kinds, args.https))
 
             if not args.skip_command:
-                seconds, alive_count = run_command(proxies, judge, judge_https, args)
+                (seconds, alive_count), (again, again_alive) = run_command(
+                    proxies, judge, judge_https, args
+                )
                 times["command"].append(seconds)
                 command_alive.append(alive_count)
+                times["recheck"].append(again)
+                recheck_alive.append(again_alive)
+                seconds, alive_count = run_plain_script(proxies, judge, judge_https, args)
+                times["plain script"].append(seconds)
+                script_alive.append(alive_count)
 
         floor = statistics.median(times["plain"])
         expected_alive = sum(k in ALIVE for k in kinds)
@@ -253,9 +266,20 @@ def main() -> None:
             elif name == "validator":
                 extra = f"; misclassified per run {wrong_runs} of {len(proxies)}"
             elif name == "command":
-                extra = f"; alive per run {command_alive} of {expected_alive}"
+                script = statistics.median(times["plain script"])
+                extra = (
+                    f"; alive per run {command_alive} of {expected_alive}; "
+                    f"{med / script:4.2f}x plain script"
+                )
+            elif name == "plain script":
+                extra = f"; alive per run {script_alive} of {expected_alive}"
+            elif name == "recheck":
+                extra = (
+                    f"; alive per run {recheck_alive} of {expected_alive}; "
+                    f"{med / statistics.median(times['plain script']):4.2f}x plain script"
+                )
             print(
-                f"{name:<10} median {med:5.2f} s  ({med / floor:4.2f}x plain)  runs: {runs}{extra}"
+                f"{name:<12} median {med:5.2f} s  ({med / floor:4.2f}x plain)  runs: {runs}{extra}"
             )
         if args.skip_threads:
             return
@@ -271,7 +295,7 @@ def main() -> None:
             for (alive, anon), k in zip(tres, kinds, strict=True)
         )
         print(
-            f"{'threads':<10} {thread_s:12.2f} s  ({thread_s / floor:4.2f}x plain)  "
+            f"{'threads':<12} {thread_s:12.2f} s  ({thread_s / floor:4.2f}x plain)  "
             f"{args.threads} threads, one proxy each; misclassified {twrong}"
         )
         print(

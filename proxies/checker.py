@@ -82,6 +82,23 @@ def apply_results(
     return report
 
 
+def slowest_first(records: Iterable[ProxyRecord]) -> list[Proxy]:
+    """The proxies of ``records`` in the order to check them: those whose last check timed out
+    first, then the live ones by latency, slowest first; the others (never checked, or refused
+    at once) after them, in the store's order. With ``concurrency`` checks at a time, a round
+    whose slow checks start first ends about when they do; started last, they add up to a
+    whole timeout to it.
+
+    >>> fast, slow, stuck, new = (Proxy("10.0.0.1", p) for p in (1, 2, 3, 4))
+    >>> order = slowest_first([ProxyRecord(new), ProxyRecord(fast, latency=0.1),
+    ...     ProxyRecord(stuck, last_error="timeout"), ProxyRecord(slow, latency=1.5)])
+    >>> [p.port for p in order]
+    [3, 2, 1, 4]
+    """
+    ordered = sorted(records, key=lambda r: (r.last_error != "timeout", -(r.latency or 0.0)))
+    return [r.proxy for r in ordered]
+
+
 async def check_into_store(
     store: ProxyStore,
     validator: Validator,
@@ -121,9 +138,7 @@ class RecheckLoop:
         if not due:
             return CheckReport()
         self.rounds += 1
-        report = await check_into_store(
-            self.store, self.validator, self.policy, [r.proxy for r in due]
-        )
+        report = await check_into_store(self.store, self.validator, self.policy, slowest_first(due))
         logger.info(
             "re-checked %d proxies: %d alive, %d dead, %d dropped in %.1fs",
             report.checked,

@@ -124,7 +124,9 @@ class EmbeddedStore:
         self.reload_interval = reload_interval
         self._last_reload = time.monotonic()
         self._records: dict[str, ProxyRecord] = {}
-        self._dirty: set[str] = set()
+        # keys to write, in the order they changed (a dict as an ordered set): new proxies reach
+        # the file in the order their sources listed them, and are read back in that order
+        self._dirty: dict[str, None] = {}
         self._removed: set[str] = set()
         self._lock = threading.RLock()
         self._last_flush = time.monotonic()
@@ -145,7 +147,7 @@ class EmbeddedStore:
             return
         with self._lock:
             self.flush()
-            rows = self._db.execute("SELECT key, data FROM proxies").fetchall()
+            rows = self._db.execute("SELECT key, data FROM proxies ORDER BY rowid").fetchall()
             self._records = {key: ProxyRecord.from_json(data) for key, data in rows}
             self._last_reload = time.monotonic()
 
@@ -161,7 +163,7 @@ class EmbeddedStore:
                 if proxy.key in self._records:
                     continue
                 self._records[proxy.key] = ProxyRecord(proxy, added_at=now, next_check_at=now)
-                self._dirty.add(proxy.key)
+                self._dirty[proxy.key] = None
                 self._removed.discard(proxy.key)
                 added += 1
             self._maybe_flush()
@@ -179,7 +181,7 @@ class EmbeddedStore:
         with self._lock:
             for rec in records:
                 self._records[rec.key] = rec
-                self._dirty.add(rec.key)
+                self._dirty[rec.key] = None
                 self._removed.discard(rec.key)
             self._maybe_flush()
 
@@ -189,7 +191,7 @@ class EmbeddedStore:
             if rec is None:
                 return None
             change(rec)
-            self._dirty.add(key)
+            self._dirty[key] = None
             self._maybe_flush()
             return rec
 
@@ -202,7 +204,7 @@ class EmbeddedStore:
                 rec = self._records.get(key)
                 if rec is not None:
                     change(rec)
-                    self._dirty.add(key)
+                    self._dirty[key] = None
                 out[key] = rec
             self._maybe_flush()
             return out
@@ -213,7 +215,7 @@ class EmbeddedStore:
             for key in keys:
                 if self._records.pop(key, None) is not None:
                     removed += 1
-                    self._dirty.discard(key)
+                    self._dirty.pop(key, None)
                     self._removed.add(key)
             self._maybe_flush()
         return removed

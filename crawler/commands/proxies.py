@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.proxysources import crawl_rule_items
 from proxies.cli import ACTIONS, CliError
 from proxies.cli import run as run_action
 from proxies.cli.options import action_options, add_options
@@ -44,6 +43,8 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"name an action: {', '.join(ACTIONS)}")
+        from crawler.proxysources import crawl_rule_items  # aiohttp and the sources: on use
+
         runner = partial(
             crawl_rule_items,
             rules_dir=self.settings.get("RULES_DIR"),

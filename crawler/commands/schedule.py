@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from scrapy.commands import ScrapyCommand
@@ -24,7 +25,9 @@ from crawler.distributed.addon import is_distributed
 from crawler.distributed.connection import DEFAULT_REDIS_URL
 from crawler.exitcodes import EXIT_CODES
 from crawler.project import compile_context, project_rules
-from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
+
+if TYPE_CHECKING:  # the daemon (croniter, the job runner) is imported when the command runs
+    from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 
 # Settings a crawl must not inherit from the daemon's command line.
 _NOT_FORWARDED = {"LOG_FILE", "LOG_ENABLED", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED"}
@@ -46,6 +49,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--run-now", metavar="RULE", help="start one crawl of RULE now")
 
     def config(self) -> DaemonConfig:
+        from crawler.schedule.daemon import DaemonConfig
+
         s = self.settings
         cmdline = SETTINGS_PRIORITIES["cmdline"]
         forwarded = tuple(
@@ -75,6 +80,8 @@ class Command(ScrapyCommand):
 
             # No crawler process sets up logging here; the daemon's log is its output.
             configure_logging(self.settings)
+        from crawler.schedule.daemon import ScheduleDaemon
+
         daemon = ScheduleDaemon(self.config())
         daemon.reload()
         if opts.list:

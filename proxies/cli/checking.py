@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from proxies.checker import CheckReport, check_into_store
+from proxies.checker import CheckReport, check_into_store, slowest_first
 from proxies.cli.errors import CliError
 from proxies.model import Proxy, mask_url
 from proxies.pool import StoredProxyPool
@@ -174,7 +174,7 @@ def check(
             pool.store.add(proxies)
         else:
             records = pool.store.all() if all else pool.store.due(time.time())
-            proxies = [r.proxy for r in records]
+            proxies = slowest_first(records[: int(limit)] if limit else records)
         if limit:
             proxies = proxies[: int(limit)]
         if not proxies:

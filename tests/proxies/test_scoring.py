@@ -152,6 +152,19 @@ def test_embedded_store_persists_to_sqlite(tmp_path) -> None:
     )
 
 
+def test_embedded_store_keeps_the_order_proxies_were_added_in(tmp_path) -> None:
+    """Sources list proxies in an order (and checks start in it); a reopened store, after
+    updates, reads them back in that order, not in the order of their keys."""
+    db = tmp_path / "proxies.db"
+    ps = [Proxy(f"10.0.{i // 250}.{i % 250}", 8000 + i, source="test") for i in range(300)]
+    store = EmbeddedStore(db)
+    store.add(ps)
+    store.flush()
+    alive(StoredProxyPool(store), list(reversed(ps)))  # updates, in the reverse order
+    store.close()
+    assert [r.proxy.key for r in EmbeddedStore(db).all()] == [p.key for p in ps]
+
+
 def test_from_settings_builds_an_embedded_pool(tmp_path) -> None:
     from proxies.pool import EmbeddedProxyPool
 
