@@ -84,6 +84,7 @@ def test_bombs_and_huge_pages_are_errors_not_items_and_memory_stays_bounded(
     assert "'rule/request_errors/http_302': 1" in log  # the redirect to file: is not followed
     peak = float(re.search(r"MAXRSS_MB=([\d.]+)", log).group(1))
     assert peak < 300, f"peak RSS {peak} MB"
+    print(f"gzip bomb and 50 MB page: 2 errors (too_large), 1 item; crawl peak RSS {peak} MB")
 
 
 def test_userinfo_never_reaches_the_host_header(hostile_site, tmp_path: Path):
