@@ -82,19 +82,26 @@ class Provider:
 
     def secret(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The client secret, from the environment; ``None`` for a public client."""
-        if self.secret_env is None:
-            return None
-        value = (os.environ if environ is None else environ).get(self.secret_env, "")
-        if not value:
-            raise ProviderError(
-                f"provider {self.name!r} needs its client secret in environment variable "
-                f"{self.secret_env}, which is not set"
-            )
-        return value
+        return secret_from_env(self.secret_env, f"provider {self.name!r}", "client secret", environ)
 
     def allows(self, host: str | None) -> bool:
         host = (host or "").lower()
         return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+
+def secret_from_env(
+    env: str | None, who: str, what: str, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The secret in environment variable ``env``; ``None`` when none is named (a public
+    client); a :class:`ProviderError` naming ``who`` when it is named but not set."""
+    if env is None:
+        return None
+    value = (os.environ if environ is None else environ).get(env, "")
+    if not value:
+        raise ProviderError(
+            f"{who} needs its {what} in environment variable {env}, which is not set"
+        )
+    return value
 
 
 def _hosts(values: Any) -> tuple[str, ...]:

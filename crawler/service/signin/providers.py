@@ -50,14 +50,13 @@ crawler.oauth.errors.ProviderError: SIGNIN_PROVIDERS['g']: never put a secret in
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.oauth.errors import ProviderError
-from crawler.oauth.providers import WECHAT_API, WECHAT_OPEN, Provider
+from crawler.oauth.providers import WECHAT_API, WECHAT_OPEN, Provider, secret_from_env
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 WECHAT_SCOPES = {"qrconnect": ("snsapi_login",), "oauth2": ("snsapi_userinfo", "snsapi_base")}
@@ -104,15 +103,9 @@ class SigninProvider:
 
     def secret(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The client secret from the environment; None for a public client (PKCE alone)."""
-        if self.secret_env is None:
-            return None
-        value = (os.environ if environ is None else environ).get(self.secret_env, "")
-        if not value:
-            raise ProviderError(
-                f"sign-in provider {self.name!r} needs its secret in environment variable "
-                f"{self.secret_env}, which is not set"
-            )
-        return value
+        return secret_from_env(
+            self.secret_env, f"sign-in provider {self.name!r}", "secret", environ
+        )
 
     def wechat_provider(self) -> Provider:
         """The same app as :mod:`crawler.oauth`'s WeChat client knows it."""
