@@ -36,7 +36,7 @@ from typing import Any
 
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
-from crawler.schedule.jobs import Job, Running, launch_scrapy
+from crawler.schedule.jobs import Job, Running, launch_scrapy, terminate
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.pauses import Pauses
 from crawler.schedule.runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
@@ -355,13 +355,7 @@ class ScheduleDaemon:
         for run in self.running.values():
             if run.proc.poll() is None:
                 run.notes.append("scheduler stopped")
-                run.proc.send_signal(signal.SIGTERM)
-        for run in self.running.values():
-            try:
-                run.proc.wait(timeout=self.config.stop_grace)
-            except subprocess.TimeoutExpired:
-                run.proc.kill()
-                run.proc.wait()
+        terminate([run.proc for run in self.running.values()], self.config.stop_grace)
         self.reap()
 
     def wait_for(self, rule: str, timeout: float | None = None) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ started: ``scrapy crawl`` in a process of its own, its output in a log file."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +28,20 @@ def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         )
+
+
+def terminate(procs: list[subprocess.Popen], grace: float) -> None:
+    """Stop crawls and wait for them: SIGTERM to each still running (Scrapy closes its crawl
+    cleanly), then SIGKILL to one still running ``grace`` seconds after its turn came."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass

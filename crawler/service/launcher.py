@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.schedule.jobs import launch_scrapy
+from crawler.schedule.jobs import launch_scrapy, terminate
 from crawler.schedule.locks import RuleLock
 from crawler.service.config import ServiceConfig
 from crawler.store import Store
@@ -190,11 +190,5 @@ class CrawlLauncher:
         for run in runs:
             if run.proc.poll() is None:
                 run.notes.append("service stopped")
-                run.proc.send_signal(signal.SIGTERM)
-        for run in runs:
-            try:
-                run.proc.wait(timeout=self.config.stop_grace)
-            except subprocess.TimeoutExpired:
-                run.proc.kill()
-                run.proc.wait()
+        terminate([run.proc for run in runs], self.config.stop_grace)
         self.reap()
