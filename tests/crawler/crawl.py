@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRAPY = [sys.executable, "-m", "scrapy.cmdline"]
+
+
+def sample_rules_with(tmp_path: Path, section: str, value: str) -> Path:
+    """A copy of the project's rules (no fixtures) whose sample_books has ``section: value``."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("fixtures"))
+    path = rules / "sample_books.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nstart:", f"\n{section}: {value}\nstart:", 1))
+    return rules
 
 
 @dataclass

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
 from email import message_from_string
 from pathlib import Path
 from urllib.parse import unquote
@@ -18,7 +17,7 @@ import pytest
 from crawler.project import parse_rule
 from crawler.rules import RuleError
 from crawler.store import open_store
-from tests.crawler.crawl import ROOT, scrapy
+from tests.crawler.crawl import sample_rules_with, scrapy
 from tests.crawler.monitors.receivers import HttpReceiver, ServerThread, SmtpReceiver
 
 BASE = "start: [{url: 'http://x.test/', page: p}]\npages: {p: {fields: {t: {css: title}}}}\n"
@@ -58,12 +57,7 @@ def test_bad_checks_are_errors_at_their_line(text: str, where: str) -> None:
 
 
 def rules_with(tmp_path: Path, monitors: str) -> Path:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("fixtures"))
-    path = rules / "sample_books.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("\nstart:", f"\nmonitors: {monitors}\nstart:", 1))
-    return rules
+    return sample_rules_with(tmp_path, "monitors", monitors)
 
 
 def crawl(tmp_path: Path, rules: Path, site: str, *settings: str, env: dict | None = None):

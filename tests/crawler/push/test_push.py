@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,19 +16,14 @@ from crawler.project import parse_rule
 from crawler.push.sinks import idempotency_key
 from crawler.store import open_store
 from crawler.store.browse import ItemQuery
-from tests.crawler.crawl import ROOT, scrapy
+from tests.crawler.crawl import sample_rules_with, scrapy
 from tests.crawler.monitors.receivers import HttpReceiver, ServerThread
 
 SECRET = "push-secret-456"
 
 
 def rules_with(tmp_path: Path, push: str) -> Path:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("fixtures"))
-    path = rules / "sample_books.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("\nstart:", f"\npush: {push}\nstart:", 1))
-    return rules
+    return sample_rules_with(tmp_path, "push", push)
 
 
 def crawl(tmp_path: Path, rules: Path, site: str, *settings: str, env: dict | None = None):
