@@ -17,12 +17,12 @@ from dataclasses import replace
 from typing import Any
 
 from crawler.oauth.errors import NotAuthorized
-from crawler.oauth.providers import Provider
+from crawler.oauth.providers import Provider, TokenClient
 from crawler.oauth.stores import TokenStore, token_key
 from crawler.oauth.tokens import Token
 
 
-def token_client(provider: Provider, secret: str | None, **kwargs: Any) -> Any:
+def token_client(provider: Provider, secret: str | None, **kwargs: Any) -> TokenClient:
     """The token client of the provider's dialect."""
     if provider.wechat:
         from crawler.oauth.wechat import WeChatClient

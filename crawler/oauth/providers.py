@@ -34,12 +34,16 @@ crawler.oauth.errors.ProviderError: OAUTH_PROVIDERS['g']: never put a secret in 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.oauth.errors import ProviderError
+
+if TYPE_CHECKING:
+    from crawler.oauth.tokens import Token
 
 DIALECTS = ("standard", "wechat")
 GRANTS = ("client_credentials", "refresh_token")
@@ -187,3 +191,37 @@ def provider_from_settings(name: str, spec: Any) -> Provider:
 def providers_from_settings(specs: Any) -> dict[str, Provider]:
     """Every provider of ``OAUTH_PROVIDERS``."""
     return {name: provider_from_settings(name, spec) for name, spec in dict(specs or {}).items()}
+
+
+class TokenClient:
+    """What a dialect's client does for a provider's credential: obtain tokens (client
+    credentials, an authorization code, a refresh token) and the URL a person authorizes at.
+    :class:`~crawler.oauth.standard.StandardClient` and :class:`~crawler.oauth.wechat.WeChatClient`
+    are the two; ``crawler.oauth.keeper.token_client`` picks by the provider's dialect."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        secret: str | None,
+        *,
+        credential: str = "default",
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.secret = secret
+        self.credential = credential
+        self.timeout = timeout
+        self.clock = clock
+
+    def authorization_url(self, redirect_uri: str, *, state: str, **kwargs: Any) -> str:
+        raise NotImplementedError
+
+    def exchange_code(self, code: str, **kwargs: Any) -> Token:
+        raise NotImplementedError
+
+    def refresh(self, refresh_token: str) -> Token:
+        raise NotImplementedError
+
+    def client_credentials(self) -> Token:
+        raise NotImplementedError

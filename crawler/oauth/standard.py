@@ -6,7 +6,6 @@ requests), never hand-made requests. Endpoints come from the provider's ``token_
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,29 +20,15 @@ from crawler.oauth.errors import (
     OAuthFailure,
     TokenEndpointError,
 )
-from crawler.oauth.providers import Provider
+from crawler.oauth.providers import TokenClient
 from crawler.oauth.tokens import Token
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 CLIENT_ERRORS = {"invalid_client", "unauthorized_client"}
 
 
-class StandardClient:
-    def __init__(
-        self,
-        provider: Provider,
-        secret: str | None,
-        *,
-        credential: str = "default",
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.provider = provider
-        self.secret = secret
-        self.credential = credential
-        self.timeout = timeout
-        self.clock = clock
-        self._endpoints: dict[str, Any] | None = None
+class StandardClient(TokenClient):
+    _endpoints: dict[str, Any] | None = None  # read once, from discovery or the provider
 
     # -- endpoints -------------------------------------------------------------------------
 

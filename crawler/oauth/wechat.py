@@ -11,8 +11,6 @@ choice), so no URL and no exception text of the HTTP client is ever put in a mes
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +23,7 @@ from crawler.oauth.errors import (
     OAuthFailure,
     TokenEndpointError,
 )
-from crawler.oauth.providers import Provider
+from crawler.oauth.providers import TokenClient
 from crawler.oauth.tokens import Token
 
 ERRCODES = {
@@ -49,22 +47,7 @@ def errcode_detail(code: int, errmsg: Any = "") -> str:
     return f"errcode {code}: {ERRCODES.get(code, str(errmsg)[:200] or 'unknown error')}"
 
 
-class WeChatClient:
-    def __init__(
-        self,
-        provider: Provider,
-        secret: str | None,
-        *,
-        credential: str = "default",
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.provider = provider
-        self.secret = secret
-        self.credential = credential
-        self.timeout = timeout
-        self.clock = clock
-
+class WeChatClient(TokenClient):
     def authorization_url(self, redirect_uri: str, *, state: str, **_: Any) -> str:
         """The page a person opens: parameters in the documented order, then the fragment."""
         p = self.provider
