@@ -3,18 +3,16 @@ still decided; an unreachable judge, Redis or store is one line and a non-zero e
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from tests.net import free_port
+from tests.net import aiohttp_app_in_thread, free_port
 from tests.proxies.fleet import FleetProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +46,8 @@ def odd_judges() -> Iterator[dict[str, str]]:
     app = web.Application()
     for name, handler in _shapes().items():
         app.router.add_get(f"/{name}", handler)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield {name: f"http://127.0.0.1:{port}/{name}" for name in _shapes()}
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with aiohttp_app_in_thread(app, access_log=None) as base:
+        yield {name: f"{base}/{name}" for name in _shapes()}
 
 
 def proxies_cmd(*args: str, cwd: Path) -> subprocess.CompletedProcess:

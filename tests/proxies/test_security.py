@@ -169,34 +169,13 @@ def test_no_public_bind_without_a_token(
 
 def test_reads_need_the_token_off_loopback(pool) -> None:
     """What a non-loopback bind serves (build_app with open_reads=False), tried on loopback."""
-    import asyncio
-    import threading
-
-    from aiohttp import web
-
     from proxies.api import build_app
-    from tests.net import free_port
+    from tests.net import aiohttp_app_in_thread
 
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(build_app(pool, API_TOKEN, open_reads=False), handle_signals=False)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    try:
-        base = f"http://127.0.0.1:{port}"
+    with aiohttp_app_in_thread(build_app(pool, API_TOKEN, open_reads=False)) as base:
         assert requests.get(f"{base}/count/").status_code == 401
         ok = requests.get(f"{base}/count/", headers={"Authorization": f"Bearer {API_TOKEN}"})
         assert ok.json()["count"] == 2
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
 
 
 def test_api_stats_listing_and_logs_never_show_the_password(pool, caplog, tmp_path: Path) -> None:
