@@ -81,6 +81,28 @@ def crawl(
     return CrawlRun(proc.returncode, items, proc.stderr, store)
 
 
+def crawl_sample_books(
+    tmp_path: Path,
+    rules: Path,
+    site: str,
+    *settings: str,
+    env: dict | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess:
+    """``scrapy crawl sample_books`` from ``rules`` into a store under tmp_path, without the
+    seen-URL state (every run crawls everything); ``settings`` are more ``NAME=VALUE``."""
+    args = ["crawl", "sample_books", "-a", f"site={site}"]
+    for setting in (
+        f"RULES_DIR={rules}",
+        f"STORE_URI=sqlite:///{tmp_path / 'store.db'}",
+        f"STORE_SPILL_DIR={tmp_path / 'spill'}",
+        "INCREMENTAL_STATE_URI=",
+        *settings,
+    ):
+        args += ["-s", setting]
+    return scrapy(*args, env=env, timeout=timeout)
+
+
 def stat(log: str, name: str) -> int:
     """A counter from the stats dump at the end of a crawl log (0 when absent)."""
     import re

@@ -17,7 +17,7 @@ import pytest
 from crawler.project import parse_rule
 from crawler.rules import RuleError
 from crawler.store import open_store
-from tests.crawler.crawl import sample_rules_with, scrapy
+from tests.crawler.crawl import crawl_sample_books, sample_rules_with
 from tests.crawler.monitors.receivers import HttpReceiver, ServerThread, SmtpReceiver
 
 BASE = "start: [{url: 'http://x.test/', page: p}]\npages: {p: {fields: {t: {css: title}}}}\n"
@@ -60,20 +60,6 @@ def rules_with(tmp_path: Path, monitors: str) -> Path:
     return sample_rules_with(tmp_path, "monitors", monitors)
 
 
-def crawl(tmp_path: Path, rules: Path, site: str, *settings: str, env: dict | None = None):
-    args = ["crawl", "sample_books", "-a", f"site={site}"]
-    for name, value in [
-        ("RULES_DIR", str(rules)),
-        ("STORE_URI", f"sqlite:///{tmp_path / 'store.db'}"),
-        ("STORE_SPILL_DIR", str(tmp_path / "spill")),
-        ("INCREMENTAL_STATE_URI", ""),
-    ]:
-        args += ["-s", f"{name}={value}"]
-    for setting in settings:
-        args += ["-s", setting]
-    return scrapy(*args, env=env, timeout=180)
-
-
 def last_run(tmp_path: Path) -> dict:
     with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         return store.runs(rule="sample_books", limit=1)[0]
@@ -99,7 +85,7 @@ def test_failed_monitors_fail_the_crawl_and_send_every_alert(tmp_path, make_samp
     }
     try:
         with SmtpReceiver() as smtp:
-            result = crawl(
+            result = crawl_sample_books(
                 tmp_path, rules, site,
                 "MONITORS_ALERTS=webhook,wecom,dingtalk,feishu,email",
                 f"ALERT_SMTP_PORT={smtp.port}",
@@ -162,11 +148,11 @@ def test_failed_monitors_fail_the_crawl_and_send_every_alert(tmp_path, make_samp
 def test_monitors_that_hold_leave_the_exit_status_alone(tmp_path, make_sample_site) -> None:
     site = make_sample_site(books=5).url
     rules = rules_with(tmp_path, "{min_items: 1, max_ban_rate: 0.5, max_item_drop: 0.9}")
-    first = crawl(tmp_path, rules, site)
+    first = crawl_sample_books(tmp_path, rules, site)
     assert first.returncode == 0, first.stderr[-2000:]
     results = {r["name"]: r for r in last_run(tmp_path)["stats"]["monitors/results"]}
     assert results["max_item_drop"]["message"].startswith("skipped")  # no earlier run
-    second = crawl(tmp_path, rules, site)
+    second = crawl_sample_books(tmp_path, rules, site)
     assert second.returncode == 0
     stats = last_run(tmp_path)["stats"]
     assert stats["monitors/failed"] == 0
@@ -177,6 +163,8 @@ def test_monitors_that_hold_leave_the_exit_status_alone(tmp_path, make_sample_si
 def test_an_alert_without_its_url_is_reported_not_sent(tmp_path, make_sample_site) -> None:
     site = make_sample_site(books=3).url
     rules = rules_with(tmp_path, "{min_items: 1000}")
-    result = crawl(tmp_path, rules, site, "MONITORS_ALERTS=wecom", env={"ALERT_WECOM_URL": ""})
+    result = crawl_sample_books(
+        tmp_path, rules, site, "MONITORS_ALERTS=wecom", env={"ALERT_WECOM_URL": ""}
+    )
     assert result.returncode == 7
     assert "alert 'wecom' is not sent: $ALERT_WECOM_URL is not set" in result.stderr

@@ -16,7 +16,7 @@ from crawler.project import parse_rule
 from crawler.push.sinks import idempotency_key
 from crawler.store import open_store
 from crawler.store.browse import ItemQuery
-from tests.crawler.crawl import sample_rules_with, scrapy
+from tests.crawler.crawl import crawl_sample_books, sample_rules_with, scrapy
 from tests.crawler.monitors.receivers import HttpReceiver, ServerThread
 
 SECRET = "push-secret-456"
@@ -27,22 +27,20 @@ def rules_with(tmp_path: Path, push: str) -> Path:
 
 
 def crawl(tmp_path: Path, rules: Path, site: str, *settings: str, env: dict | None = None):
-    args = ["crawl", "sample_books", "-a", f"site={site}"]
-    for name, value in [
-        ("RULES_DIR", str(rules)),
-        ("STORE_URI", f"sqlite:///{tmp_path / 'store.db'}"),
-        ("STORE_SPILL_DIR", str(tmp_path / "spill")),
-        ("STORE_BATCH_SIZE", "5"),
-        ("STORE_BATCH_SECONDS", "0.2"),
-        ("INCREMENTAL_STATE_URI", ""),
-        ("PUSH_DIR", str(tmp_path / "push")),
-        ("PUSH_INTERVAL", "0.1"),
-        ("PUSH_SETTLE", "0.2"),
-        ("PUSH_RETRY_BACKOFF", "0.1"),
-        *(s.split("=", 1) for s in settings),
-    ]:
-        args += ["-s", f"{name}={value}"]
-    return scrapy(*args, env={"PUSH_WEBHOOK_SECRET": SECRET, **(env or {})}, timeout=240)
+    return crawl_sample_books(
+        tmp_path,
+        rules,
+        site,
+        "STORE_BATCH_SIZE=5",
+        "STORE_BATCH_SECONDS=0.2",
+        f"PUSH_DIR={tmp_path / 'push'}",
+        "PUSH_INTERVAL=0.1",
+        "PUSH_SETTLE=0.2",
+        "PUSH_RETRY_BACKOFF=0.1",
+        *settings,
+        env={"PUSH_WEBHOOK_SECRET": SECRET, **(env or {})},
+        timeout=240,
+    )
 
 
 def stored_versions(tmp_path: Path) -> set[str]:
