@@ -40,8 +40,12 @@ demo: $(STAMP) $(DASH_BUILT) system-deps
 system-deps:
 	bash .ci/system-deps
 
+# Test files spread over TEST_WORKERS processes (each with its own Redis, sample site and
+# browser); TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(DASH_BUILT) system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Screenshots of every dashboard page into docs/screenshots/ (a real crawl, the real service).
 screenshots: $(STAMP) $(DASH_BUILT)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -139,7 +139,11 @@ async def run_events(request: Request, run_id: str) -> AsyncIterator[str]:
             return
         await asyncio.sleep(config.events_poll)
         yield ": keep-alive\n\n"
-        record, live = await run_in_threadpool(find_run, request, run_id)
+        try:
+            record, live = await run_in_threadpool(find_run, request, run_id)
+        except HTTPException as exc:  # the run's record went away mid-stream: say so, end
+            yield sse("end", {"status": "unknown", "exit_code": None, "error": exc.detail})
+            return
         if follower.path is None:
             follower = LogFollower(log_path(record), config.log_chunk)
 

@@ -137,18 +137,17 @@ class CrawlLauncher:
 
     def reap(self) -> list[ServiceRun]:
         """Record the crawls that ended; the ones reaped."""
-        with self._lock:
+        with self._lock:  # moved in one step: find() never misses a run between the two
             ended = [r for r in self.running.values() if r.proc.poll() is not None]
             for run in ended:
+                run.exit_code = run.proc.returncode
                 del self.running[run.run_id]
+                self.finished[run.run_id] = run
+            while len(self.finished) > 100:
+                self.finished.pop(next(iter(self.finished)))
         for run in ended:
             run.lock.release()
-            run.exit_code = run.proc.returncode
             self._record(run)
-            with self._lock:
-                self.finished[run.run_id] = run
-                while len(self.finished) > 100:
-                    self.finished.pop(next(iter(self.finished)))
         return ended
 
     def _record(self, run: ServiceRun) -> None:

@@ -207,3 +207,29 @@ def test_a_real_crawl_run_from_the_api(tmp_path, sample_site) -> None:
         assert run["stats"]["schedule/run_id"] == run_id
         items = service.client.get("/api/collections/sample_books/items?count=true").json()
         assert items["count"] > 0
+
+
+def test_an_ended_run_is_found_while_its_record_is_written(tmp_path: Path) -> None:
+    """Reaping moves a run from running to finished in one step: an events stream asking
+    between the two (before its record is in the store) once got a 404 mid-stream."""
+    from crawler.service.config import ServiceConfig
+    from crawler.service.launcher import CrawlLauncher
+    from tests.crawler.service.conftest import service_settings
+
+    seen: list[object] = []
+
+    class RecordingStore:  # what find() answers while the ended run is being recorded
+        def get_run(self, run_id: str) -> None:
+            seen.append(crawls.find(run_id))
+
+        def record_run(self, record: dict) -> None:
+            seen.append(crawls.find(record["schedule_run_id"]))
+
+    config = ServiceConfig.from_settings(service_settings(tmp_path, "sqlite:///unused.db"))
+    crawls = CrawlLauncher(config, RecordingStore, ScriptLauncher(seconds=0.0))
+    run = crawls.start("sample_books", {})
+    assert run.proc.wait(timeout=30) == 0
+    assert crawls.reap() == [run]
+    assert seen == [run, run] and crawls.find(run.run_id) is run
+    assert run.exit_code == 0 and not crawls.is_running(run.run_id)
+    assert crawls.start("sample_books", {}).proc.wait(timeout=30) == 0  # the rule lock is free
