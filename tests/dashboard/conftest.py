@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dashboard.browser import CHROMIUM, MISSING, VIEWPORT, chromium
+from tests.dashboard.browser import VIEWPORT, chromium, require_chromium
 from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace
 from tests.sample_site import SampleSite
 
@@ -17,8 +17,7 @@ from tests.sample_site import SampleSite
 # running an asyncio loop, and later tests that call asyncio.run() there would fail.
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(MISSING)
+    require_chromium()
     assert (DIST / "index.html").exists(), NOT_BUILT
     with chromium() as browser:
         yield browser

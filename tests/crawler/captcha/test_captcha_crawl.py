@@ -12,7 +12,8 @@ from pathlib import Path
 from crawler.captcha.store import CaptchaStore
 from crawler.store.sqlite import SqliteStore
 from tests.crawler.crawl import ROOT, SCRAPY, crawl, scrapy, stat
-from tests.crawler.render.support import render_crawl, require_chromium, rules_dir
+from tests.crawler.render.support import render_crawl, rules_dir
+from tests.dashboard.browser import require_chromium
 from tests.sample_site import SampleSite, catalogue
 from tests.sample_site.antibot import antibot_middleware
 from tests.sample_site.captchas import captcha_png

@@ -1,9 +1,8 @@
-"""What the rendering tests share: Chromium or a skip, the sample site with a request log, and
-crawls of rule files written into a temporary rules directory."""
+"""What the rendering tests share: the sample site with a request log, and crawls of rule files
+written into a temporary rules directory."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -11,17 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from tests.crawler.crawl import ROOT, CrawlRun, crawl
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-def require_chromium() -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("chromium is not installed (apt-get install chromium, or `make system-deps`)")
 
 
 @dataclass

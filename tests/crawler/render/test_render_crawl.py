@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.crawler.crawl import stat
-from tests.crawler.render.support import RequestLog, render_crawl, require_chromium, rules_dir
+from tests.crawler.render.support import RequestLog, render_crawl, rules_dir
+from tests.dashboard.browser import require_chromium
 from tests.sample_site import SampleSite, catalogue
 
 BOOKS = 24  # two script-filled list pages of 20
