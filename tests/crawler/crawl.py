@@ -58,14 +58,7 @@ def crawl(
         *site_args,
         "-O",
         str(out),
-        "-s",
-        f"STORE_URI={store}",
-        "-s",
-        f"STORE_SPILL_DIR={tmp_path / 'spill'}",
-        "-s",
-        f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
-        "-s",
-        f"RUN_LOG_DIR={tmp_path / 'logs'}",
+        *store_args(tmp_path, store),
         "-s",
         "LOG_LEVEL=INFO",
         *args,
@@ -79,6 +72,18 @@ def crawl(
             if line.strip()
         ]
     return CrawlRun(proc.returncode, items, proc.stderr, store)
+
+
+def store_args(tmp_path: Path, uri: str | None = None) -> list[str]:
+    """``-s`` options keeping a crawl's store (SQLite unless ``uri``), spill files, journal and
+    run logs under tmp_path."""
+    uri = uri or f"sqlite:///{tmp_path / 'store.db'}"
+    return [
+        "-s", f"STORE_URI={uri}",
+        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}",
+        "-s", f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
+        "-s", f"RUN_LOG_DIR={tmp_path / 'logs'}",
+    ]  # fmt: skip
 
 
 def crawl_sample_books(

@@ -18,24 +18,14 @@ import crawler.settings
 from crawler.exitcodes import EXIT_CODES
 from crawler.store import open_store
 from crawler.store.spill import replay_file
-from tests.crawler.crawl import ROOT, SCRAPY, scrapy, stat
+from tests.crawler.crawl import ROOT, SCRAPY, scrapy, stat, store_args
 from tests.crawler.store.failing_store import BACKENDS, failing_uri
 from tests.net import free_port
 
 
-def store_args(tmp_path: Path, uri: str | None = None) -> list[str]:
-    uri = uri or f"sqlite:///{tmp_path / 'store.db'}"
-    return [
-        "-s", f"STORE_URI={uri}",
-        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}",
-        "-s", f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
-        "-s", f"RUN_LOG_DIR={tmp_path / 'logs'}",
-        "-s", "LOG_LEVEL=INFO",
-    ]  # fmt: skip
-
-
 def run_crawl(tmp_path: Path, rule: str, *args: str, env: dict | None = None, **kw):
-    return scrapy("crawl", rule, *store_args(tmp_path, kw.pop("uri", None)), *args, env=env, **kw)
+    store = store_args(tmp_path, kw.pop("uri", None))
+    return scrapy("crawl", rule, *store, "-s", "LOG_LEVEL=INFO", *args, env=env, **kw)
 
 
 def only_run(tmp_path: Path) -> dict:
@@ -230,6 +220,7 @@ def test_lost_items_are_counted_exactly(sample_site, tmp_path):
     args = [
         *SCRAPY, "crawl", "sample_books", *store_args(tmp_path, uri),
         "-a", f"site={sample_site}",
+        "-s", "LOG_LEVEL=INFO",
         "-s", f"STORE_BACKENDS={json.dumps(BACKENDS)}",
         "-s", "STORE_RETRY_TIMES=0",
         "-s", "STORE_JOURNAL_DIR=",

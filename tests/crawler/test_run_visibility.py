@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from crawler.store import open_store
-from tests.crawler.crawl import ROOT, SCRAPY, scrapy
+from tests.crawler.crawl import ROOT, SCRAPY, scrapy, store_args
 
 BROKEN_SELECTORS = """\
 args: {site: null}
@@ -31,22 +31,13 @@ pages:
 """
 
 
-def settings(tmp_path: Path) -> list[str]:
-    return [
-        "-s", f"STORE_URI=sqlite:///{tmp_path / 'store.db'}",
-        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}",
-        "-s", f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
-        "-s", f"RUN_LOG_DIR={tmp_path / 'logs'}",
-    ]  # fmt: skip
-
-
 def test_coverage_warns_of_empty_fields_and_page_types_lost_to_dead_letters(sample_site, tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "shelf.yaml").write_text(BROKEN_SELECTORS)
     proc = scrapy(
         "crawl", "shelf", "-a", f"site={sample_site}", "-s", f"RULES_DIR={rules}",
-        *settings(tmp_path),
+        *store_args(tmp_path),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     warnings = re.findall(r"WARNING: (.*)", proc.stderr)
@@ -68,7 +59,7 @@ def test_coverage_warns_of_empty_fields_and_page_types_lost_to_dead_letters(samp
 
 def start_crawl(site: str, tmp_path: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [*SCRAPY, "crawl", "sample_books", "-a", f"site={site}", *settings(tmp_path), *args],
+        [*SCRAPY, "crawl", "sample_books", "-a", f"site={site}", *store_args(tmp_path), *args],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,

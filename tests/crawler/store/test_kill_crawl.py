@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.store import open_store
-from tests.crawler.crawl import ROOT, SCRAPY, scrapy, stat
+from tests.crawler.crawl import ROOT, SCRAPY, scrapy, stat, store_args
 
 BOOKS = 120
 SCRAPED = re.compile(r"Scraped from <200 ([^>]+)>")
@@ -34,10 +34,7 @@ def site():
 
 def settings(tmp_path: Path) -> list[str]:
     return [
-        "-s", f"STORE_URI=sqlite:///{tmp_path / 'store.db'}",
-        "-s", f"STORE_SPILL_DIR={tmp_path / 'spill'}",
-        "-s", f"STORE_JOURNAL_DIR={tmp_path / 'journal'}",
-        "-s", f"RUN_LOG_DIR={tmp_path / 'logs'}",
+        *store_args(tmp_path),
         "-s", "CONCURRENT_REQUESTS=4",
         # small, frequent batches: a kill finds some items stored, some only journaled
         "-s", "STORE_BATCH_SIZE=20",
