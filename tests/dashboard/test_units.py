@@ -30,10 +30,15 @@ def test_javascript_units():
     assert passed and int(passed.group(1)) >= 6, proc.stdout
 
 
+def message_keys(language: str) -> set[str]:
+    """The keys of the dashboard's messages in ``language`` (dashboard/src/messages/)."""
+    text = (DASHBOARD / "src" / "messages" / f"{language}.js").read_text(encoding="utf-8")
+    return set(re.findall(r'^\s+"([\w.]+)":', text, re.M))
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_every_run_status_has_words(language):
-    text = (DASHBOARD / "src" / "messages" / f"{language}.js").read_text(encoding="utf-8")
-    keys = set(re.findall(r'^\s+"([\w.]+)":', text, re.M))
+    keys = message_keys(language)
     missing = [status for status in EXIT_CODES if f"status.{status}" not in keys]
     assert not missing, f"{language}.js has no words for run statuses {missing}"
 
@@ -42,7 +47,6 @@ def test_every_run_status_has_words(language):
 def test_every_sign_in_failure_has_words(language):
     from crawler.service.signin.errors import REASONS
 
-    text = (DASHBOARD / "src" / "messages" / f"{language}.js").read_text(encoding="utf-8")
-    keys = set(re.findall(r'^\s+"([\w.]+)":', text, re.M))
+    keys = message_keys(language)
     missing = [reason for reason in REASONS if f"signin.error.{reason}" not in keys]
     assert not missing, f"{language}.js has no words for sign-in failures {missing}"
