@@ -116,9 +116,11 @@ class LogFollower:
         return [line.decode("utf-8", "replace")[:MAX_LINE] for line in complete]
 
 
-async def run_events(request: Request, run_id: str) -> AsyncIterator[str]:
+async def run_events(
+    request: Request, run_id: str, record: dict[str, Any], live: bool
+) -> AsyncIterator[str]:
+    """The stream of a run found before it started (``find_run``), looked up again each poll."""
     config = request.app.state.config
-    record, live = await run_in_threadpool(find_run, request, run_id)
     follower = LogFollower(log_path(record), config.log_chunk)
     progress = Progress()
     deadline = time.monotonic() + config.events_max_seconds
@@ -150,9 +152,9 @@ async def run_events(request: Request, run_id: str) -> AsyncIterator[str]:
 
 @router.get("/{run_id}/events", dependencies=[Depends(read_access)])
 async def events(request: Request, run_id: str) -> StreamingResponse:
-    await run_in_threadpool(find_run, request, run_id)  # 404 before the stream starts
+    record, live = await run_in_threadpool(find_run, request, run_id)  # 404 before the stream
     return StreamingResponse(
-        run_events(request, run_id),
+        run_events(request, run_id, record, live),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
