@@ -145,7 +145,7 @@ def run_command(
 ) -> list[tuple[float, int]]:
     """``python -m proxies check --all`` twice over a SQLite store of the fleet (a first check,
     then a re-check that knows each proxy's last result): wall time and alive count of each."""
-    from proxies.store import EmbeddedStore
+    from proxies.pool_store import EmbeddedStore
 
     with tempfile.TemporaryDirectory(prefix="bench-validator-") as tmp:
         db = Path(tmp) / "proxies.db"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from crawler.commands.demo import start_sample_site  # noqa: E402
-from crawler.distributed.keys import CrawlKeys  # noqa: E402
+from crawler.distributed.redis_keys import CrawlKeys  # noqa: E402
 from crawler.distributed.seed import push_requests, reset_crawl  # noqa: E402
 from tests.crawler.crawl import stat  # noqa: E402
 from tests.redis_server import REDIS_SERVER, RedisServer  # noqa: E402
@@ -52,7 +52,7 @@ def crawl(workers: int, url: str, redis_url: str, concurrency: int) -> tuple[int
     """Pages fetched and seconds taken by ``workers`` workers crawling the site once."""
     from scrapy.utils.test import get_crawler
 
-    from crawler.spiderloader import RuleSpiderLoader
+    from crawler.spider.loader import RuleSpiderLoader
 
     client = redis.Redis.from_url(redis_url)
     keys = CrawlKeys.for_rule(RULE)

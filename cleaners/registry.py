@@ -48,8 +48,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from cleaners.preview import preview
 from cleaners.signatures import Cleaner, Param, bind, read_signature
+from cleaners.value_preview import preview
 
 __all__ = [
     "REGISTRY",

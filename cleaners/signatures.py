@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cleaners.preview import preview
+from cleaners.value_preview import preview
 
 _NO_DEFAULT = inspect.Parameter.empty
 

@@ -20,10 +20,10 @@ from proxies.defaults import *  # noqa: F403  (the proxy pools' own settings)
 
 BOT_NAME = "crawler"
 
-# Spiders are generated from rule files; hand-written spiders in SPIDER_MODULES still load too.
-SPIDER_LOADER_CLASS = "crawler.spiderloader.RuleSpiderLoader"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+# Spiders are generated from rule files; hand-written spiders load too from the modules a
+# project lists in SPIDER_MODULES (none here).
+SPIDER_LOADER_CLASS = "crawler.spider.loader.RuleSpiderLoader"
+SPIDER_MODULES: list[str] = []
 COMMANDS_MODULE = "crawler.commands"
 
 ROBOTSTXT_OBEY = False
@@ -48,39 +48,39 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     # Rule crawls: http and https only, never a URL's user info (redirects included).
-    "crawler.middlewares.urls.SafeUrlMiddleware": 50,
-    "crawler.middlewares.encoding.EncodingMiddleware": 120,
+    "crawler.spider.url_guard.SafeUrlMiddleware": 50,
+    "crawler.spider.encoding.EncodingMiddleware": 120,
     # Anti-ban (docs/antiban.md). process_request runs in ascending order: session, then proxy,
     # then the user-agent profile of that session/proxy; HttpProxyMiddleware (750) applies the
     # proxy. process_response runs descending: the ban check (585) sees decompressed bodies
     # (compression is 590) and followed redirects (600), and ban statuses before RetryMiddleware (550).
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
-    "crawler.middlewares.sessions.SessionMiddleware": 540,
-    "crawler.middlewares.proxy.ProxyMiddleware": 545,
-    "crawler.middlewares.useragent.UserAgentMiddleware": 548,
-    "crawler.middlewares.ban.BanMiddleware": 585,
+    "crawler.antiban.cookie_session_middleware.CookieSessionMiddleware": 540,
+    "crawler.antiban.proxy_middleware.ProxyMiddleware": 545,
+    "crawler.antiban.useragent_middleware.UserAgentMiddleware": 548,
+    "crawler.antiban.ban_middleware.BanMiddleware": 585,
     # OAuth tokens of a rule's auth: section (docs/auth.md): signs after the session and proxy
     # choices; sees responses decompressed (590) and before RetryMiddleware (550).
-    "crawler.middlewares.oauth.OAuthMiddleware": 560,
+    "crawler.oauth.middleware.OAuthMiddleware": 560,
 }
 
 # Validation marks invalid items (_errors, _raw) before the store writes them (dead letters).
 ITEM_PIPELINES = {
-    "crawler.pipelines.ItemTypePipeline": 800,
-    "crawler.pipelines.StorePipeline": 900,
+    "crawler.store.itemtype_pipeline.ItemTypePipeline": 800,
+    "crawler.store.store_pipeline.StorePipeline": 900,
 }
 
 EXTENSIONS = {
-    "crawler.extensions.redaction.SecretRedaction": 0,  # secrets out of every log line
-    "crawler.extensions.runlog.RunLog": 10,  # every crawl's log in a file of its own
+    "crawler.spider.secret_redaction.SecretRedaction": 0,  # secrets out of every log line
+    "crawler.runs.runlog.RunLog": 10,  # every crawl's log in a file of its own
     # A progress line every PROGRESS_INTERVAL seconds, in place of Scrapy's LogStats.
     "scrapy.extensions.logstats.LogStats": None,
-    "crawler.extensions.progress.Progress": 20,
-    "crawler.extensions.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
+    "crawler.runs.progress.Progress": 20,
+    "crawler.runs.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
     "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (after coverage, before the run record)
     "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)
-    "crawler.extensions.runs.RunRecorder": 500,
-    "crawler.schedule.runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
+    "crawler.runs.recorder.RunRecorder": 500,
+    "crawler.schedule.scheduled_runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }
 
 # Distributed crawls switch on with REDIS_URL (crawler/defaults/distributed.py).

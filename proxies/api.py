@@ -34,11 +34,11 @@ from typing import Any
 
 from aiohttp import web
 
+from proxies.api_token import token_matches
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool
+from proxies.pool_store import summary
 from proxies.scoring import ProxyRecord
-from proxies.store import summary
-from proxies.tokens import token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ async def start_api(
 ) -> web.AppRunner:
     """Start the API on ``host:port``; ``await runner.cleanup()`` stops it. Anything but a
     loopback address needs a ``token`` (every request must then present it)."""
-    from proxies.tokens import TokenError, is_loopback
+    from proxies.api_token import TokenError, is_loopback
 
     loopback = is_loopback(host)
     if not loopback and not token:

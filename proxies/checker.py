@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from proxies.model import Proxy
+from proxies.pool_store import ProxyStore
 from proxies.scoring import ProxyRecord, ScoringPolicy
-from proxies.store import ProxyStore
 from proxies.validator import CheckResult, JudgeUnavailable, Validator
 
 logger = logging.getLogger(__name__)

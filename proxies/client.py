@@ -8,7 +8,7 @@ Candidate lists are cached for a moment. Successes are queued and sent by a back
 thread (``flush()`` waits for them), so a slow API never stalls a crawl; failures and bans are
 sent at once, because ``report`` returns the seconds the server benched the proxy for. If the
 API is down the pool answers "no proxy" (and 0.0 for a report) and logs, it does not raise.
-Reports change state, so they carry the API token (:mod:`proxies.tokens`) in an
+Reports change state, so they carry the API token (:mod:`proxies.api_token`) in an
 ``Authorization: Bearer`` header.
 
 Settings: ``PROXY_POOL_API_URL``, ``PROXY_POOL_API_TIMEOUT`` (seconds),
@@ -73,9 +73,9 @@ class HttpApiProxyPool:
 
     @classmethod
     def from_settings(cls, settings: Any) -> HttpApiProxyPool:
-        from proxies.keys import configure_keys
+        from proxies.api_token import client_token
+        from proxies.proxy_keys import configure_keys
         from proxies.sources import load_paid
-        from proxies.tokens import client_token
 
         s = PoolSettings.wrap(settings)
         configure_keys(s)  # keys must match the server's to find local credentials

@@ -19,11 +19,11 @@ data_dir = project_root / "data"  # git-ignored: the embedded pool's records
 PROXY_POOL_STORE = f"sqlite:///{data_dir / 'proxies.db'}"
 # URI scheme -> store class path (as Scrapy's FEED_STORAGES); each class has from_uri(uri, settings).
 PROXY_POOL_STORES = {
-    "sqlite": "proxies.store.EmbeddedStore",
-    "memory": "proxies.store.EmbeddedStore",
-    "redis": "proxies.redis_store.RedisStore",
-    "rediss": "proxies.redis_store.RedisStore",
-    "unix": "proxies.redis_store.RedisStore",
+    "sqlite": "proxies.pool_store.EmbeddedStore",
+    "memory": "proxies.pool_store.EmbeddedStore",
+    "redis": "proxies.redis_pool_store.RedisStore",
+    "rediss": "proxies.redis_pool_store.RedisStore",
+    "unix": "proxies.redis_pool_store.RedisStore",
 }
 # The Redis server of RedisProxyPool when PROXY_POOL_STORE is not itself a Redis URL.
 PROXY_POOL_REDIS_URL = "redis://127.0.0.1:6379/0"

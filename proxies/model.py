@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from proxies.keys import credential_digest
+from proxies.proxy_keys import credential_digest
 from vocab import Outcome, mask_url
 
 __all__ = ["Anonymity", "Outcome", "Proxy", "ProxyPool", "mask_url"]
@@ -120,7 +120,7 @@ class Proxy:
     @property
     def key(self) -> str:
         """A stable identity: credentials are part of it, but only as a keyed digest
-        (HMAC-SHA256 with the deployment secret, :mod:`proxies.keys`)."""
+        (HMAC-SHA256 with the deployment secret, :mod:`proxies.proxy_keys`)."""
         if self.username is None and self.password is None:
             return f"{self.scheme}://{self.address}"
         return f"{self.scheme}://{self.address}#{credential_digest(self.username, self.password)}"

@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxies.model import Anonymity, Outcome, Proxy
+from proxies.pool_store import (
+    EmbeddedStore,
+    ProxyStore,
+    StoreError,
+    open_pool_store,
+    store_from_uri,
+)
 from proxies.scoring import Filters, ProxyRecord, ScoringPolicy
 from proxies.settings import PoolSettings
-from proxies.store import EmbeddedStore, ProxyStore, StoreError, open_store, store_from_uri
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +112,7 @@ class StoredProxyPool:
 
     @classmethod
     def from_settings(cls, settings: Any) -> StoredProxyPool:
-        return cls._build(open_store(settings), settings)
+        return cls._build(open_pool_store(settings), settings)
 
     @classmethod
     def _build(cls, store: ProxyStore, settings: Any) -> StoredProxyPool:
@@ -224,7 +230,7 @@ class EmbeddedProxyPool(StoredProxyPool):
         uri = s.get("PROXY_POOL_STORE")
         if not str(uri).startswith(("sqlite:", "memory:")):
             raise StoreError("EmbeddedProxyPool needs a sqlite:/// or memory: PROXY_POOL_STORE")
-        return cls._build(open_store(s), s)  # type: ignore[return-value]
+        return cls._build(open_pool_store(s), s)  # type: ignore[return-value]
 
 
 class RedisProxyPool(StoredProxyPool):
@@ -232,7 +238,7 @@ class RedisProxyPool(StoredProxyPool):
 
     @classmethod
     def from_settings(cls, settings: Any) -> RedisProxyPool:
-        from proxies.keys import configure_keys
+        from proxies.proxy_keys import configure_keys
 
         s = PoolSettings.wrap(settings)
         uri = s.get("PROXY_POOL_STORE")

@@ -141,7 +141,7 @@ def _json(name: str, text: str) -> Any:
 
 
 def load_object(path: str) -> Any:
-    """The object a setting names by its dotted path (``proxies.store.EmbeddedStore``)."""
+    """The object a setting names by its dotted path (``proxies.pool_store.EmbeddedStore``)."""
     import importlib
 
     module, _, name = str(path).rpartition(".")

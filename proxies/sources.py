@@ -46,8 +46,8 @@ import aiohttp
 from proxies.model import Proxy, mask_url
 from proxies.parsing import SourceError, expand_env, items_to_proxies, parse_body, parse_text
 from proxies.parsing import parse_json as parse_json  # re-exported
+from proxies.pool_store import ProxyStore
 from proxies.settings import PoolSettings
-from proxies.store import ProxyStore
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,21 @@
-"""Anti-ban logic shared by the downloader middlewares in crawler.middlewares.
+"""Anti-ban: user agents, proxies, cookie sessions and bans, each policy beside the downloader
+middleware that applies it (docs/antiban.md; settings in crawler/defaults/antiban.py; a rule's
+``antiban:`` section maps onto them).
 
-- banpolicy: decides whether a response or an exception is a ban (replaceable: BAN_POLICY_CLASS)
-- rotation: how a proxy is picked among the pool's candidates (PROXY_POLICY)
-- useragents: user-agent catalog from fake-useragent's data and coherent header profiles
-- sessions: named cookie sessions, loaded from files or a login step
-- rule: the rule's ``antiban:`` section (schema, checks, mapping to settings)
-- signals: the signals the middlewares use to tell each other about bans and failures
+- user agents: :mod:`.useragents` (the catalog from fake-useragent's data, coherent header
+  profiles) and :mod:`.useragent_middleware`;
+- proxies: :mod:`.proxy_rotation` (``PROXY_POLICY``) and :mod:`.proxy_middleware`; the proxy pool
+  itself is the ``proxies`` package, whose rule sources :mod:`.proxy_sources` crawls;
+- cookie sessions: :mod:`.cookie_sessions` (files or a login step) and
+  :mod:`.cookie_session_middleware`;
+- bans: :mod:`.ban_policy` (``BAN_POLICY_CLASS``), :mod:`.retry_after` and
+  :mod:`.ban_middleware` (retries elsewhere, captchas to :mod:`crawler.captcha`);
+- :mod:`.signals`: how the middlewares tell each other about bans and failures.
+
+Other packages use :func:`check_user_agent_filters` (the rule compiler's view of the user-agent
+data, through the compile context).
 """
+
+from crawler.antiban.useragents import check_user_agent_filters
+
+__all__ = ["check_user_agent_filters"]

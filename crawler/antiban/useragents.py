@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-PLATFORMS = ("desktop", "mobile", "tablet")
+from crawler.rules.sections.antiban.schema import PLATFORMS
 
 # Short names a rule may use -> fake-useragent's browser names.
 BROWSER_ALIASES = {
@@ -111,6 +111,43 @@ def known_browsers() -> list[str]:
 
 def known_os() -> list[str]:
     return sorted({e["os"] for e in _data() if e.get("os")})
+
+
+def check_user_agent_filters(ua: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What this data says of a rule's ``user_agent:`` filters, as (path under ``user_agent``,
+    message): unknown browser and OS names, else filters no agent matches (``""``: the whole
+    section). The rule compiler gets it through its compile context (crawler/spider/project.py).
+
+    >>> [(path, message.split(" (")[0]) for path, message in check_user_agent_filters(
+    ...     {"browsers": ["netscape"], "os": ["windows"]})]
+    [('browsers[0]', "unknown browser 'netscape'")]
+    >>> check_user_agent_filters({"os": ["windows"], "platforms": ["desktop"]})
+    []
+    """
+    problems: list[tuple[str, str]] = []
+    browsers, systems = known_browsers(), known_os()
+    for i, name in enumerate(ua.get("browsers") or []):
+        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
+            message = f"unknown browser {name!r} (use {', '.join(BROWSER_ALIASES)})"
+            problems.append((f"browsers[{i}]", message))
+    for i, name in enumerate(ua.get("os") or []):
+        if name.lower().replace(" ", "") not in OS_ALIASES and name not in systems:
+            problems.append((f"os[{i}]", f"unknown OS {name!r} (use {', '.join(OS_ALIASES)})"))
+    for name in ua.get("min_version") or {}:
+        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
+            problems.append((f"min_version.{name}", f"unknown browser {name!r}"))
+    if problems or ua.get("fixed") or not ua.get("rotate", True):
+        return problems
+    try:
+        UserAgentCatalog(
+            browsers=ua.get("browsers"),
+            os=ua.get("os"),
+            platforms=ua.get("platforms") or ["desktop"],
+            min_version=ua.get("min_version"),
+        )
+    except ValueError as exc:
+        problems.append(("", str(exc)))
+    return problems
 
 
 def _major(version: str) -> int:

@@ -1,6 +1,6 @@
 """A solver for captchas no model reads: it saves the image and waits for a person's answer.
 
-The image goes to the pending store (``CAPTCHA_MANUAL_DIR``, :mod:`crawler.captcha.store`);
+The image goes to the pending store (``CAPTCHA_MANUAL_DIR``, :mod:`crawler.captcha.pending`);
 ``scrapy captcha list`` shows it, ``scrapy captcha answer ID TEXT`` answers it (the data
 service will answer through the same store). The crawl waits at most
 ``CAPTCHA_MANUAL_TIMEOUT`` seconds, polling every ``CAPTCHA_MANUAL_POLL``; no answer by then
@@ -13,8 +13,8 @@ import logging
 import time
 from typing import Any
 
-from crawler.antiban.delays import sleep
-from crawler.captcha.store import CaptchaStore
+from crawler.captcha.pending import CaptchaStore
+from crawler.core.clock import sleep
 
 logger = logging.getLogger(__name__)
 

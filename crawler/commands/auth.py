@@ -32,12 +32,12 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
 from crawler.commands.serviceauth import ApiTokens, People, Subcommand
-from crawler.exitcodes import EXIT_CODES
+from crawler.core.exitcodes import EXIT_CODES
 from crawler.oauth import configured
 from crawler.oauth.errors import OAuthFailure, ProviderError
-from crawler.oauth.stores import LockTimeout
+from crawler.oauth.token_stores import LockTimeout
+from crawler.service.api_tokens import TokenError
 from crawler.service.signin.roles import RolesError
-from crawler.service.tokens import TokenError
 
 
 class Authorize(Subcommand):

@@ -11,7 +11,7 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.captcha.store import CaptchaStore
+from crawler.captcha.pending import CaptchaStore
 
 
 class Command(ScrapyCommand):

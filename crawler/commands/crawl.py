@@ -1,8 +1,9 @@
-"""``scrapy crawl``, with the platform's exit status (the table is crawler/exitcodes.py).
+"""``scrapy crawl``, with the platform's exit status (the table is crawler/core/exitcodes.py).
 
 Scrapy's own command exits 0 whatever happened to the crawl. This one exits with the status
-:func:`crawler.runstatus.run_status` gives the crawl's final stats, the one its run record holds
-(``run/exit_code``, set by the run recorder); a rule with problems exits 3 with them listed.
+:func:`crawler.core.runstatus.run_status` gives the crawl's final stats, the one its run record
+holds (``run/exit_code``, set by the run recorder); a rule with problems exits 3 with them
+listed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.exitcodes import EXIT_CODES
-from crawler.runstatus import run_status
-from crawler.spiders.rule import RuleRefused
+from crawler.core.exitcodes import EXIT_CODES
+from crawler.core.runstatus import run_status
+from crawler.spider.rule_spider import RuleRefused
 
 logger = logging.getLogger(__name__)
 

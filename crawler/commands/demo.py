@@ -1,7 +1,7 @@
 """``scrapy demo``: serve the bundled sample site on 127.0.0.1, crawl it with the shipped
 ``sample_*`` rules into the configured store (the embedded one by default), print a summary
 with each crawl's status; the exit status is the first crawl's that did not finish (0 when all
-did; the table is in crawler/exitcodes.py)."""
+did; the table is in crawler/core/exitcodes.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.crawl import exit_code
-from crawler.exitcodes import EXIT_CODES, STATUSES
+from crawler.core.exitcodes import EXIT_CODES, STATUSES
+from crawler.defaults.datadir import project_root
 from vocab import mask_url
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 DEMO_PORT = 8765  # a fixed port keeps item URLs (and so store keys) the same from run to run
 
@@ -40,7 +37,7 @@ def start_sample_site(
     """Run ``python -m tests.sample_site`` and return (process, base URL); port 0 picks a free one."""
     cmd = [sys.executable, "-m", "tests.sample_site", "--port", str(port), "--books", str(books)]
     cmd += ["--latency-ms", str(latency_ms)]
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=project_root, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     if not url.startswith("http://"):
         proc.kill()

@@ -17,9 +17,9 @@ from typing import IO, Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.core.switches import describe
 from crawler.store import Store, open_store
 from crawler.store.documents import dumps
-from crawler.switches import describe
 from vocab import mask_url
 
 FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}

@@ -10,7 +10,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.rules import new_rule
-from crawler.project import compile_context
+from crawler.spider.project import compile_context
 
 
 class Command(ScrapyCommand):

@@ -14,9 +14,9 @@ from scrapy import Request, Spider
 from scrapy.commands.parse import Command as ScrapyParseCommand
 
 from crawler.commands.preview import PREVIEW_SETTINGS
-from crawler.rules.requests import url_request
-from crawler.spiders.requests import META_PAGE
-from crawler.spiders.rule import RuleSpider
+from crawler.rules.request_specs import url_request
+from crawler.spider.requests import META_PAGE
+from crawler.spider.rule_spider import RuleSpider
 
 
 class Command(ScrapyParseCommand):

@@ -28,13 +28,13 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Request, Response
 
 from crawler.commands.ruleargs import RuleArgumentsMixin
-from crawler.extract import EMPTY_VALUES
-from crawler.fixtures import fixture_name, result_to_json, save_fixture
 from crawler.render import META_RENDER, META_SCREENSHOT
-from crawler.rules.requests import url_problem, url_request
+from crawler.rules.request_specs import url_problem, url_request
 from crawler.rules.sections.render import RenderSpec
-from crawler.spiders.requests import META_CARRY, META_PAGE, to_request
-from crawler.spiders.rule import RuleSpider
+from crawler.spider.extract import EMPTY_VALUES
+from crawler.spider.fixtures import fixture_name, result_to_json, save_fixture
+from crawler.spider.requests import META_CARRY, META_PAGE, to_request
+from crawler.spider.rule_spider import RuleSpider
 
 
 def empty_fields(items: list[dict]) -> list[str]:

@@ -43,7 +43,9 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"name an action: {', '.join(ACTIONS)}")
-        from crawler.proxysources import crawl_rule_items  # aiohttp and the sources: on use
+        from crawler.antiban.proxy_sources import (
+            crawl_rule_items,  # aiohttp and the sources: on use
+        )
 
         runner = partial(
             crawl_rule_items,

@@ -11,7 +11,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.push.extension import build_sinks
-from crawler.push.replay import failed_files, replay_file
+from crawler.push.redelivery import failed_files, replay_file
 
 
 class Command(ScrapyCommand):

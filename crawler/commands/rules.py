@@ -14,12 +14,12 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.exitcodes import EXIT_CODES
-from crawler.fixtures import fixtures_dir, run_fixture
-from crawler.project import compile_context
+from crawler.core.exitcodes import EXIT_CODES
 from crawler.rules import RuleError, compile_rule, load_rule
-from crawler.rules.requests import url_problem
-from crawler.scaffold import rule_yaml
+from crawler.rules.request_specs import url_problem
+from crawler.spider.fixtures import fixtures_dir, run_fixture
+from crawler.spider.project import compile_context
+from crawler.spider.scaffold import rule_yaml
 
 from .validate import resolve_rule_paths
 

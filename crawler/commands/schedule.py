@@ -21,10 +21,9 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from crawler.distributed.addon import is_distributed
-from crawler.distributed.connection import DEFAULT_REDIS_URL
-from crawler.exitcodes import EXIT_CODES
-from crawler.project import compile_context, project_rules
+from crawler.core.exitcodes import EXIT_CODES
+from crawler.core.redis import is_distributed, redis_params, redis_url
+from crawler.spider.project import compile_context, project_rules
 
 if TYPE_CHECKING:  # the daemon (croniter, the job runner) is imported when the command runs
     from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
@@ -68,7 +67,8 @@ class Command(ScrapyCommand):
             stop_grace=s.getfloat("SCHEDULE_STOP_GRACE"),
             crawl_settings=forwarded,
             distributed=is_distributed(s),
-            redis_url=(s.get("REDIS_URL") or DEFAULT_REDIS_URL) if is_distributed(s) else "",
+            redis_url=redis_url(s) if is_distributed(s) else "",
+            redis_params=redis_params(s),
             context=compile_context(s),
         )
 
@@ -124,8 +124,7 @@ class Command(ScrapyCommand):
         return status if status >= 0 else EXIT_CODES["interrupted"]
 
     def spider_names(self) -> set[str]:
-        rules, _ = project_rules(self.settings)
-        return set(rules)
+        return set(project_rules(self.settings).rules)
 
     def serve(self, daemon: ScheduleDaemon) -> None:
         stop = threading.Event()

@@ -15,23 +15,23 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.ruleargs import RuleArgumentsMixin
-from crawler.distributed.addon import quiet_scrapy_redis_warnings
-from crawler.distributed.connection import (
+from crawler.core.redis import (
     RedisUnreachable,
     check_reachable,
     redis_from_settings,
 )
-from crawler.distributed.keys import CrawlKeys
+from crawler.distributed.addon import quiet_scrapy_redis_warnings
+from crawler.distributed.redis_keys import CrawlKeys
 from crawler.distributed.seed import push_requests, reset_crawl
 from crawler.rules import Rule
-from crawler.rules.requests import (
+from crawler.rules.request_specs import (
     RequestSpec,
     StartError,
     start_requests,
     url_problem,
     url_request,
 )
-from crawler.spiders.rule import RuleSpider
+from crawler.spider.rule_spider import RuleSpider
 
 
 class Command(RuleArgumentsMixin, ScrapyCommand):

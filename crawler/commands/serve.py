@@ -12,8 +12,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.oauth.errors import ProviderError
-from crawler.service.tokens import TokenCheck, TokenError
-from proxies.tokens import is_loopback
+from crawler.service.api_tokens import TokenCheck, TokenError
+from proxies.api_token import is_loopback
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 from scrapy.settings import BaseSettings
 
+from crawler.service.api_tokens import TokenFile
 from crawler.service.signin.roles import ROLES, RolesFile, people_listing
-from crawler.service.signin.sessions import SessionStore
-from crawler.service.tokens import TokenFile
+from crawler.service.signin.signin_sessions import SessionStore
 
 
 class Subcommand:

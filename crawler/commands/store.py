@@ -24,11 +24,11 @@ from scrapy.exceptions import UsageError
 
 from crawler.commands.export import StoreCommandMixin
 from crawler.commands.runlogs import find_run, follow_log, runs_table
+from crawler.core.switches import describe
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
 from crawler.store.journal import Orphan, replay_orphans
 from crawler.store.spill import replay_file, retire, spill_files
-from crawler.switches import describe
 from vocab import mask_url
 
 ACTIONS = ("replay", "runs", "log", "stats")

@@ -10,9 +10,9 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.serviceauth import ApiTokens
-from crawler.exitcodes import EXIT_CODES
+from crawler.core.exitcodes import EXIT_CODES
+from crawler.service.api_tokens import TokenError
 from crawler.service.signin.roles import ROLES
-from crawler.service.tokens import TokenError
 
 
 class Command(ScrapyCommand):

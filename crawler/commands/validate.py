@@ -4,15 +4,16 @@ problem as ``file:line:column: field: message``, warnings included (``--strict``
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.project import compile_context
 from crawler.rules import RuleError, load_rule
 from crawler.rules.files import rule_files
 from crawler.rules.itemtypes import load_item_types
+from crawler.spider.project import compile_context
 
 
 def resolve_rule_paths(args: list[str], rules_dir: str) -> list[Path]:
@@ -62,13 +63,17 @@ class Command(ScrapyCommand):
         if not paths:
             raise UsageError(f"no rule files in {rules_dir}", print_help=False)
         bad = problems = warned = 0
-        type_problems = load_item_types(rules_dir)[1]
+        item_types, type_problems = load_item_types(rules_dir)
         for problem in type_problems:
             print(problem)
         bad_types = len({p.file for p in type_problems})
+        # Rules of RULES_DIR compile against the item types just read; a file elsewhere, against
+        # the types beside it.
+        in_dir = replace(context, item_types=item_types)
         for path in paths:
+            here = in_dir if path.parent.resolve() == Path(rules_dir).resolve() else context
             try:
-                rule = load_rule(path, context)
+                rule = load_rule(path, here)
             except RuleError as exc:
                 bad += 1
                 problems += len(exc.errors)

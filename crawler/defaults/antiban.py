@@ -1,8 +1,8 @@
 """Anti-ban: user agents, proxies (the crawler's side), ban detection and retries, cookie
-sessions (crawler/middlewares, crawler/antiban; docs/antiban.md). The proxy pools' own settings
+sessions (crawler/antiban; docs/antiban.md). The proxy pools' own settings
 (PROXY_LIST, backoffs, PROXY_POOL_*) are in proxies/defaults.py."""
 
-# --- user agents (crawler.middlewares.useragent) ---
+# --- user agents (crawler.antiban.useragent_middleware) ---
 # A fixed USER_AGENT (settings, rule, -s) or USER_AGENT_FIXED wins over rotation.
 USER_AGENT_FIXED = None
 USER_AGENT_ROTATE = True
@@ -16,7 +16,7 @@ USER_AGENT_ROTATE_ON_BAN = True
 USER_AGENT_BAN_COOLDOWN = 300.0  # seconds a banned agent is not handed out again
 USER_AGENT_SEED = None  # an integer: the same agents in the same order on every run (tests)
 
-# --- proxies (crawler.middlewares.proxy) ---
+# --- proxies (crawler.antiban.proxy_middleware) ---
 PROXY_ENABLED = True  # False: the proxy middleware is off (no proxies: it is off anyway)
 PROXY_POOL_CLASS = "proxies.static.StaticProxyPool"
 PROXY_POLICY = "random"  # random | round_robin | lru | sticky_domain | sticky_session | class path
@@ -27,9 +27,9 @@ PROXY_WAIT_POLL = 1.0
 PROXY_DOWNLOAD_TIMEOUT = 8.0  # seconds a proxied request may take (0: DOWNLOAD_TIMEOUT): a stalled
 # proxy is then noticed, benched and logged within 10 s, not after DOWNLOAD_TIMEOUT (30 s)
 
-# --- ban detection and retry (crawler.middlewares.ban, crawler.antiban.banpolicy) ---
+# --- ban detection and retry (crawler.antiban.ban_middleware, crawler.antiban.ban_policy) ---
 BAN_ENABLED = True
-BAN_POLICY_CLASS = "crawler.antiban.banpolicy.BanPolicy"
+BAN_POLICY_CLASS = "crawler.antiban.ban_policy.BanPolicy"
 BAN_STATUSES = [403, 407, 429, 503]
 BAN_EXTRA_STATUSES: list[int] = []
 BAN_MARKERS = [  # regexes (case-insensitive) of whole-page blocks and challenges
@@ -77,7 +77,7 @@ BAN_RETRY_DELAY = 2.0  # direct requests: wait this, doubled per retry, unless R
 BAN_RETRY_AFTER_MAX = 60.0
 BAN_RETRY_PRIORITY_ADJUST = 0
 
-# --- cookie sessions (crawler.middlewares.sessions) ---
+# --- cookie sessions (crawler.antiban.cookie_session_middleware) ---
 # Off unless SESSION_COUNT, SESSION_COOKIES_FILES or SESSION_LOGIN_URL is set.
 SESSION_ENABLED = True
 SESSION_COUNT = 0

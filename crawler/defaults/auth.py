@@ -1,11 +1,11 @@
-"""Authentication: OAuth-protected sources of crawls (crawler/oauth, crawler/middlewares/oauth.py)
+"""Authentication: OAuth-protected sources of crawls (crawler/oauth, crawler/oauth/middleware.py)
 and people signing in to the data service (crawler/service/signin); docs/auth.md.
 
 A rule's ``auth:`` section sets OAUTH_PROVIDER and OAUTH_CREDENTIAL; the providers themselves,
 their client ids and the names of the environment variables holding their secrets are the
-project's (OAUTH_PROVIDERS, see crawler/oauth/providers.py), never a rule's. The sign-in providers
-(SIGNIN_PROVIDERS, see crawler/service/signin/providers.py) are configured the same way: an app
-secret is named by its environment variable, never written in settings.
+project's (OAUTH_PROVIDERS, see crawler/oauth/source_providers.py), never a rule's. The sign-in
+providers (SIGNIN_PROVIDERS, see crawler/service/signin/signin_providers.py) are configured the
+same way: an app secret is named by its environment variable, never written in settings.
 """
 
 from pathlib import Path
@@ -21,9 +21,9 @@ OAUTH_CREDENTIAL = "default"  # which stored credential of the provider
 # One machine: tokens in this SQLite file; a distributed crawl keeps them in Redis (REDIS_URL).
 OAUTH_TOKEN_STORE_URI = f"sqlite:///{state_dir() / 'oauth' / 'tokens.db'}"
 OAUTH_TOKEN_STORES = {
-    "sqlite": "crawler.oauth.stores.SqliteTokenStore",
-    "redis": "crawler.oauth.redis_store.RedisTokenStore",
-    "rediss": "crawler.oauth.redis_store.RedisTokenStore",
+    "sqlite": "crawler.oauth.token_stores.SqliteTokenStore",
+    "redis": "crawler.oauth.redis_token_store.RedisTokenStore",
+    "rediss": "crawler.oauth.redis_token_store.RedisTokenStore",
 }
 OAUTH_REFRESH_MARGIN = 60.0  # renew a token this many seconds before it expires
 OAUTH_LOCK_TIMEOUT = 30.0  # longest wait for another process's refresh of the same token

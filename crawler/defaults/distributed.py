@@ -7,7 +7,13 @@ from crawler.defaults.datadir import data_dir
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
 # DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-REDIS_PARAMS: dict[str, object] = {}  # extra redis-py connection arguments
+REDIS_PARAMS: dict[str, object] = {}  # extra redis-py connection arguments, over:
+# Fail in seconds, not hang, when Redis is unreachable; redis-py retries timeouts by default.
+REDIS_PARAMS_BASE = {
+    "socket_timeout": 30,
+    "socket_connect_timeout": 10,
+    "health_check_interval": 30,
+}
 DISTRIBUTED = None  # None: distributed exactly when REDIS_URL is set
 DISTRIBUTED_DUPEFILTER = "set"  # or "bloom", for crawls of many millions of URLs
 DISTRIBUTED_BLOOM_CAPACITY = 10_000_000  # expected URLs
@@ -25,6 +31,9 @@ SCHEDULER_FLUSH_ON_START = False
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
 # Seen-URL state on one machine (empty: none kept); a distributed crawl keeps it in Redis.
 INCREMENTAL_STATE_URI = f"sqlite:///{data_dir / 'seen.db'}"
+
+# Not a setting: the Redis of a distributed crawl whose REDIS_URL is empty (crawler/core/redis.py).
+local_redis_url = "redis://127.0.0.1:6379/0"
 
 rule_safe = {"INCREMENTAL_ENABLED", "DISTRIBUTED_IDLE_TIMEOUT"}
 kinds = {"DISTRIBUTED": "bool"}

@@ -1,5 +1,5 @@
 """What a crawl tells while it runs and keeps when it ends: the progress line, the live run
-record, the crawl's log file, field coverage (crawler/extensions/; docs/storage.md)."""
+record, the crawl's log file, field coverage (crawler/runs/; docs/storage.md)."""
 
 from crawler.defaults.datadir import data_dir
 

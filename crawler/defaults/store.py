@@ -1,5 +1,5 @@
-"""The item store, the store pipeline and run records (crawler/store, crawler/pipelines,
-crawler/extensions/runs.py; docs/storage.md)."""
+"""The item store, its pipelines and run records (crawler/store, crawler/runs/recorder.py;
+docs/storage.md)."""
 
 from crawler.defaults.datadir import data_dir
 

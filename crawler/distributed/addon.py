@@ -12,19 +12,12 @@ import warnings
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
-from crawler.distributed.connection import DEFAULT_REDIS_URL
+from crawler.core.redis import is_distributed, redis_url
 
 DUPEFILTERS = {
     "set": "crawler.distributed.dupefilter.RedisDupeFilter",
     "bloom": "crawler.distributed.dupefilter.BloomDupeFilter",
 }
-
-
-def is_distributed(settings: BaseSettings) -> bool:
-    flag = settings.get("DISTRIBUTED")
-    if flag is None or flag == "":
-        return bool(settings.get("REDIS_URL"))
-    return settings.getbool("DISTRIBUTED")
 
 
 def quiet_scrapy_redis_warnings() -> None:
@@ -61,7 +54,7 @@ class DistributedCrawl:
             )
         quiet_scrapy_redis_warnings()
         if not settings.get("REDIS_URL"):
-            settings.set("REDIS_URL", DEFAULT_REDIS_URL, priority="addon")
+            settings.set("REDIS_URL", redis_url(settings), priority="addon")
         settings.set("SCHEDULER", "crawler.distributed.scheduler.RedisScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", DUPEFILTERS[name], priority="addon")
         from crawler.distributed import middleware

@@ -18,8 +18,8 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
 
-from crawler.distributed.connection import redis_from_settings
-from crawler.distributed.keys import CrawlKeys
+from crawler.core.redis import redis_from_settings
+from crawler.distributed.redis_keys import CrawlKeys
 
 logger = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from crawler.distributed.addon import is_distributed
-from crawler.distributed.keys import CrawlKeys
+from crawler.core.redis import is_distributed
+from crawler.distributed.redis_keys import CrawlKeys
 from crawler.distributed.seen import RedisSeenState, SeenState, SqliteSeenState
-from crawler.spiders.requests import META_PAGE
+from crawler.spider import META_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ FINAL_STATUSES = frozenset({404, 410})
 
 def open_seen_state(settings, rule_name: str) -> SeenState:
     if is_distributed(settings):
-        from crawler.distributed.connection import redis_from_settings
+        from crawler.core.redis import redis_from_settings
 
         return RedisSeenState(redis_from_settings(settings), CrawlKeys.for_rule(rule_name).seen)
     uri = settings.get("INCREMENTAL_STATE_URI") or ""

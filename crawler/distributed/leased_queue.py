@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from scrapy import Request
 from scrapy_redis.queue import PriorityQueue
 
-from crawler.distributed.keys import CrawlKeys
+from crawler.distributed.redis_keys import CrawlKeys
 
 META_LEASE = "distributed_lease"
 

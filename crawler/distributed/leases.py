@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.pipelines.clock import Waiter
+from crawler.core.clock import Waiter
 
 
 class Outputs:

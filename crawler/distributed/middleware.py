@@ -13,9 +13,9 @@ from scrapy import Request, signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import META_LEASE
 from crawler.distributed.leases import Outputs
+from crawler.distributed.redis_keys import CrawlKeys
 from crawler.distributed.seed import reset_crawl
 
 logger = logging.getLogger(__name__)

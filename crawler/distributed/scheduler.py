@@ -30,15 +30,15 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
-from crawler.distributed.connection import (
+from crawler.core.redis import (
     RedisUnreachable,
     check_reachable,
     redis_from_settings,
 )
-from crawler.distributed.keys import CrawlKeys
+from crawler.core.switches import refuse_start
 from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
 from crawler.distributed.leases import OutputTracker
-from crawler.switches import refuse_start
+from crawler.distributed.redis_keys import CrawlKeys
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from scrapy import Request, Spider
 
-from crawler.distributed.keys import CrawlKeys
 from crawler.distributed.leased_queue import LeasedPriorityQueue
+from crawler.distributed.redis_keys import CrawlKeys
 
 
 def reset_crawl(server, keys: CrawlKeys) -> int:

@@ -24,8 +24,9 @@ from spidermon.contrib.scrapy.runners import SpiderMonitorRunner
 from spidermon.settings import MONITOR
 from twisted.internet import task, threads
 
+from crawler.core.switches import off
 from crawler.monitors.suites import build_suite
-from crawler.switches import off
+from crawler.store import crawl_store
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +162,8 @@ class Monitors:
         uri = self.crawler.settings.get("STORE_URI")
         if not uri:
             return None
-        from crawler.store import open_store
-
         try:
-            with open_store(uri) as store:
+            with crawl_store(self.crawler, uri) as store:
                 records = store.runs(rule=self.crawler.spider.name, limit=50)
         except Exception as exc:
             logger.warning("max_item_drop: cannot read earlier runs (%s); skipped", exc)

@@ -18,7 +18,7 @@ from spidermon import monitors as named
 from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor, BaseStatMonitor
 from spidermon.contrib.scrapy.monitors.monitors import FinishReasonMonitor
 
-from crawler.monitors.coverage import field_coverage
+from crawler.runs import field_coverage
 
 
 class _Threshold(BaseStatMonitor):

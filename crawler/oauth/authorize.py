@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.oauth.errors import OAuthFailure
-from crawler.oauth.stores import TokenStore, token_key
-from crawler.oauth.tokens import Token
+from crawler.oauth.source_tokens import Token
+from crawler.oauth.token_stores import TokenStore, token_key
 
 CALLBACK_PATH = "/callback"
 

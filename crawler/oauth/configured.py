@@ -3,7 +3,7 @@ keeper, from Scrapy settings. The middleware and ``scrapy auth`` both go through
 crawl and ``scrapy auth authorize`` always use the same store.
 
 The store: ``OAUTH_TOKEN_STORE_URI`` on one machine (SQLite by default); when the crawl is
-distributed (``REDIS_URL`` / ``DISTRIBUTED``, as :mod:`crawler.distributed` decides) the Redis at
+distributed (``REDIS_URL`` / ``DISTRIBUTED``, as :mod:`crawler.core.redis` decides) the Redis at
 ``REDIS_URL``, unless ``OAUTH_TOKEN_STORE_URI`` names a ``redis://`` store itself.
 """
 
@@ -15,13 +15,12 @@ from urllib.parse import urlsplit
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
-from crawler.distributed.addon import is_distributed
-from crawler.distributed.connection import DEFAULT_REDIS_URL, REDIS_PARAMS
+from crawler.core.redis import is_distributed, redis_params, redis_url
 from crawler.oauth.errors import ProviderError
 from crawler.oauth.keeper import TokenKeeper, token_client
-from crawler.oauth.providers import Provider, providers_from_settings
-from crawler.oauth.stores import TokenStore
-from crawler.oauth.tokens import Token
+from crawler.oauth.source_providers import Provider, providers_from_settings
+from crawler.oauth.source_tokens import Token
+from crawler.oauth.token_stores import TokenStore
 
 
 def providers(settings: BaseSettings) -> dict[str, Provider]:
@@ -43,7 +42,7 @@ def provider(settings: BaseSettings, name: str) -> Provider:
 def store_uri(settings: BaseSettings) -> str:
     uri = settings.get("OAUTH_TOKEN_STORE_URI") or ""
     if is_distributed(settings) and not uri.startswith(("redis://", "rediss://")):
-        return settings.get("REDIS_URL") or DEFAULT_REDIS_URL
+        return redis_url(settings)
     return uri
 
 
@@ -57,9 +56,10 @@ def token_store(settings: BaseSettings) -> TokenStore:
             f"known schemes: {', '.join(sorted(stores))}"
         )
     cls = load_object(stores[scheme])
-    params = {**REDIS_PARAMS, **settings.getdict("REDIS_PARAMS")}
     return cls.from_uri(
-        uri, lock_timeout=settings.getfloat("OAUTH_LOCK_TIMEOUT"), redis_params=params
+        uri,
+        lock_timeout=settings.getfloat("OAUTH_LOCK_TIMEOUT"),
+        redis_params=redis_params(settings),
     )
 
 

@@ -17,15 +17,15 @@ from dataclasses import replace
 from typing import Any
 
 from crawler.oauth.errors import NotAuthorized
-from crawler.oauth.providers import Provider, TokenClient
-from crawler.oauth.stores import TokenStore, token_key
-from crawler.oauth.tokens import Token
+from crawler.oauth.source_providers import Provider, TokenClient
+from crawler.oauth.source_tokens import Token
+from crawler.oauth.token_stores import TokenStore, token_key
 
 
 def token_client(provider: Provider, secret: str | None, **kwargs: Any) -> TokenClient:
     """The token client of the provider's dialect."""
     if provider.wechat:
-        from crawler.oauth.wechat import WeChatClient
+        from crawler.oauth.wechat_client import WeChatClient
 
         return WeChatClient(provider, secret, **kwargs)
     from crawler.oauth.standard import StandardClient

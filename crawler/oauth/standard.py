@@ -20,8 +20,8 @@ from crawler.oauth.errors import (
     OAuthFailure,
     TokenEndpointError,
 )
-from crawler.oauth.providers import TokenClient
-from crawler.oauth.tokens import Token
+from crawler.oauth.source_providers import TokenClient
+from crawler.oauth.source_tokens import Token
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 CLIENT_ERRORS = {"invalid_client", "unauthorized_client"}

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from scrapy import signals
 from scrapy.utils.misc import load_object
 from twisted.internet import threads
 
+from crawler.core.switches import off
 from crawler.push.pusher import Pusher
 from crawler.push.sinks import SinkNotConfigured
-from crawler.switches import off
+from crawler.store import crawl_store
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +72,8 @@ class Push:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        from crawler.store import open_store
-
         self.pusher = Pusher(
-            lambda: open_store(self.store_uri, self.crawler.settings),
+            partial(crawl_store, self.crawler, self.store_uri),
             self.sinks,
             collections_of(spider),
             self.crawler.settings,

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.push.sinks import Entry, entry_of
-from crawler.store.base import Store
-from crawler.store.documents import UPDATED_AT_FIELD, dumps
+from crawler.store import UPDATED_AT_FIELD, Store, dumps
 
 logger = logging.getLogger(__name__)
 

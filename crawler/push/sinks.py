@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from crawler.store.documents import dumps
+from crawler.store import dumps
 
 Entry = dict[str, Any]
 

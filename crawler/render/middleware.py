@@ -34,11 +34,11 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
-from crawler.extract.inputs import META_RENDER_JSON
+from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
 from crawler.rules.sections.render import RenderSpec
-from crawler.switches import off
+from crawler.spider import META_RENDER_JSON
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ PLAYWRIGHT_KEYS = (
     "playwright_page_methods",
     "playwright_page_goto_kwargs",
 )
-# The rule spider's meta keys (crawler.spiders.requests), read here without importing the spider.
+# The rule spider's meta keys (crawler.spider.requests), read here without importing the spider.
 META_PAGE, META_START = "rule_page", "rule_start"
 
 

@@ -1,4 +1,5 @@
-"""The rule compiler: rule files in; typed rules, problems and request specifications out.
+"""The rule compiler: rule files in; typed rules, item types, problems and request specifications
+out (:func:`load_rules` gives a :class:`Ruleset`: rules, item types, problems).
 
 No Scrapy here (a test checks it). What it owns:
 
@@ -8,11 +9,11 @@ No Scrapy here (a test checks it). What it owns:
   and the JSON Schema generated from them (:mod:`.schema`)
 - expression checks (:mod:`.expressions`), URL templates (:mod:`.templates`)
 - item types (:mod:`.itemtypes`)
-- request specifications, a pure function of rule and arguments (:mod:`.requests`)
+- request specifications, a pure function of rule and arguments (:mod:`.request_specs`)
 """
 
-from crawler.rules.compiler import compile_rule, load_rule, load_rules
-from crawler.rules.context import CompileContext
+from crawler.rules.compile_context import CompileContext
+from crawler.rules.compiler import Ruleset, compile_rule, load_rule, load_rules
 from crawler.rules.model import Rule
 from crawler.rules.problems import Problem, RuleError, Severity
 
@@ -21,6 +22,7 @@ __all__ = [
     "Problem",
     "Rule",
     "RuleError",
+    "Ruleset",
     "Severity",
     "compile_rule",
     "load_rule",

@@ -10,11 +10,13 @@ extractors, item types, settings) comes in through a :class:`CompileContext`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext, CompileContext
+from crawler.rules.compile_context import BuildContext, CompileContext
 from crawler.rules.files import (
     CompileCache,
     fingerprint,
@@ -23,7 +25,7 @@ from crawler.rules.files import (
     rule_files,
     stamp,
 )
-from crawler.rules.itemtypes import load_item_types
+from crawler.rules.itemtypes import ItemType, load_item_types
 from crawler.rules.model import Rule
 from crawler.rules.problems import Problem, Reporter, RuleError, format_path
 from crawler.rules.schema import python_type, schema_problems
@@ -94,12 +96,24 @@ def load_rule(path: str | Path, context: CompileContext | None = None) -> Rule:
 _cache = CompileCache()
 
 
-def load_rules(
-    rules_dir: str | Path, context: CompileContext | None = None
-) -> tuple[dict[str, Rule], list[Problem]]:
-    """Every rule under ``rules_dir`` and the problems of the broken ones: one bad file is
-    reported, never raised, so it cannot hide the others. Compiled files are cached until they,
-    an item type, the environment or the context change."""
+@dataclass(frozen=True)
+class Ruleset:
+    """A rules directory compiled: its rules by name, the item types they were compiled against,
+    and the problems of the broken files (item types first, then rules)."""
+
+    rules: Mapping[str, Rule]
+    item_types: Mapping[str, ItemType]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> Ruleset:
+    """Every rule under ``rules_dir``, its item types, and the problems of the broken ones: one
+    bad file is reported, never raised, so it cannot hide the others. Compiled files are cached
+    until they, an item type, the environment or the context change."""
     context = context or DEFAULT_CONTEXT
     problems: list[Problem] = []
     if context.item_types is None:
@@ -123,4 +137,4 @@ def load_rules(
             problems.append(Problem(str(path), 1, 1, "name", message))
             continue
         rules[rule.name] = rule
-    return rules, problems
+    return Ruleset(MappingProxyType(rules), context.item_types or {}, tuple(problems))

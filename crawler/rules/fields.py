@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.expressions import EXPRESSION_CHECKS, regex_problem, xpath_problem
 from crawler.rules.model import MISSING, FieldSpec, LinkSpec, Selector
 from crawler.rules.problems import did_you_mean

@@ -55,7 +55,7 @@ class FieldSpec:
     text: bool = False
     default: Any = None
     required: bool = False
-    clean: Any = None  # the cleaner chain as written; compiled by crawler.extract
+    clean: Any = None  # the cleaner chain as written; compiled by crawler.spider.extract
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,17 @@
 """Scheduled crawls: ``scrapy schedule`` starts each rule's crawl when its cron schedule says.
 
 :mod:`crawler.schedule.timing` reads cron expressions (croniter) in the rule's time zone;
-:mod:`crawler.schedule.daemon` runs crawls as processes, one at a time per rule, records them and
-retries failures; :mod:`crawler.schedule.runs` ties the daemon's records to the crawl's own run
-record in the store.
+:mod:`crawler.schedule.daemon` runs crawls as processes (:mod:`crawler.schedule.jobs`), one at a
+time per rule (:mod:`crawler.schedule.locks`), records them and retries failures, and skips
+paused rules (:mod:`crawler.schedule.pauses`); :mod:`crawler.schedule.scheduled_runs` ties the
+daemon's records to the crawl's own run record in the store.
+
+Other packages (the data service starts crawls as the daemon does) use what this module exports.
 """
+
+from crawler.schedule.jobs import launch_scrapy, terminate
+from crawler.schedule.locks import RuleLock
+from crawler.schedule.pauses import Pauses
+from crawler.schedule.timing import next_fire
+
+__all__ = ["Pauses", "RuleLock", "launch_scrapy", "next_fire", "terminate"]

@@ -29,22 +29,22 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler.defaults.distributed import REDIS_PARAMS_BASE
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
 from crawler.schedule.jobs import Job, Running, launch_scrapy, terminate
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.pauses import Pauses
-from crawler.schedule.runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
+from crawler.schedule.scheduled_runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
 from crawler.schedule.timing import iso_utc, missed_fire, next_fire, utc_now
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 Clock = Callable[[], datetime]
 # (argv after "scrapy", log file) -> the crawl process
@@ -64,6 +64,7 @@ class DaemonConfig:
     # With a Redis URL, a rule's run also takes a lock in Redis, so that daemons on several
     # machines never run one rule at once either.
     redis_url: str = ""
+    redis_params: dict[str, Any] = field(default_factory=lambda: dict(REDIS_PARAMS_BASE))
     redis_lock_ttl: float = 60.0  # refreshed every tick; a dead daemon's lock expires
 
 
@@ -89,15 +90,13 @@ class ScheduleDaemon:
         if config.redis_url:
             import redis
 
-            from crawler.distributed.connection import REDIS_PARAMS
-
-            self.redis = redis.Redis.from_url(config.redis_url, **REDIS_PARAMS)
+            self.redis = redis.Redis.from_url(config.redis_url, **config.redis_params)
 
     # --- rules --------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        rules, problems = load_rules(self.config.rules_dir, self.config.context)
-        problems = [p for p in problems if p.is_error]
+        ruleset = load_rules(self.config.rules_dir, self.config.context)
+        rules, problems = ruleset.rules, ruleset.errors
         now = self.clock()
         broken_stems = {Path(p.file).stem for p in problems}
         for problem_file in {p.file for p in problems}:

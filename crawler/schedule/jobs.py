@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from crawler.defaults.datadir import project_root
 from crawler.rules.model import Schedule
 from crawler.schedule.locks import RuleLock, SharedRuleLock
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
@@ -22,11 +21,11 @@ def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
     with open(log_file, "ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "scrapy.cmdline", *argv],
-            cwd=PROJECT_ROOT,
+            cwd=project_root,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            env={**os.environ, "PYTHONPATH": str(project_root)},
         )
 
 

@@ -1,7 +1,7 @@
 """The app factory: ``create_app(settings)`` builds the FastAPI app of ``scrapy serve``.
 
 It holds, on ``app.state``: the settings and :class:`ServiceConfig`, the store (one per worker
-thread), the API tokens, sign-in (``signin``: a :class:`~crawler.service.signin.context.SignIn`
+thread), the API tokens, sign-in (``signin``: a :class:`~crawler.service.signin.signin.SignIn`
 and its session middleware when ``SIGNIN_PROVIDERS`` is set, else None), the crawls started here
 and the proxy pool sampler; a background
 thread records ended crawls and samples the pool. OpenAPI is at ``/openapi.json``, its pages
@@ -27,15 +27,23 @@ from scrapy.settings import BaseSettings
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crawler.service import admin, events, items, proxies, rules, runs, schedules
+from crawler.service import (
+    admin_api,
+    events_api,
+    items_api,
+    proxies_api,
+    rules_api,
+    runs_api,
+    schedules_api,
+)
+from crawler.service.api_tokens import TokenCheck
 from crawler.service.config import ServiceConfig
 from crawler.service.launcher import CrawlLauncher, Launcher
 from crawler.service.signin import routes as signin_routes
-from crawler.service.signin.context import SignIn, SigninConfig
-from crawler.service.signin.middleware import SessionMiddleware
-from crawler.service.stores import StoreProvider, store_factory
-from crawler.service.tokens import TokenCheck
-from crawler.store import Store
+from crawler.service.signin.session_cookies import SigninSessionMiddleware
+from crawler.service.signin.signin import SignIn, SigninConfig
+from crawler.service.thread_stores import StoreProvider
+from crawler.store import Store, thread_store_factory
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +135,7 @@ def add_dashboard(app: FastAPI, dist: Path) -> None:
 
 def warm_up(settings: BaseSettings) -> None:
     """Compile the rules once at start, so the first listing does not pay for it."""
-    from crawler.project import project_rules
+    from crawler.spider import project_rules
 
     try:
         project_rules(settings)
@@ -149,7 +157,7 @@ def create_app(
     config = ServiceConfig.from_settings(settings, **overrides)
     signin_config = SigninConfig.from_settings(settings)
     signin = SignIn(signin_config) if signin_config.configured else None
-    stores = StoreProvider(make_store or store_factory(config.store_uri, settings))
+    stores = StoreProvider(make_store or thread_store_factory(config.store_uri, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -184,15 +192,24 @@ def create_app(
     app.state.tokens = TokenCheck(config.tokens_file, config.tokens_env)
     app.state.signin = signin
     if signin is not None:
-        app.add_middleware(SessionMiddleware, signin=signin)
+        app.add_middleware(SigninSessionMiddleware, signin=signin)
     app.state.launcher = CrawlLauncher(
         config, stores.get, **({"launcher": launcher} if launcher else {})
     )
-    app.state.indexes = items.AutoIndexes(config.auto_index, config.auto_index_max)
-    app.state.sampler = proxies.PoolSampler(
+    app.state.indexes = items_api.AutoIndexes(config.auto_index, config.auto_index_max)
+    app.state.sampler = proxies_api.PoolSampler(
         settings, config.data_dir, config.proxy_sample_interval, config.proxy_history_days
     )
-    for module in (items, runs, events, rules, schedules, proxies, admin, signin_routes):
+    for module in (
+        items_api,
+        runs_api,
+        events_api,
+        rules_api,
+        schedules_api,
+        proxies_api,
+        admin_api,
+        signin_routes,
+    ):
         app.include_router(module.router)
     add_docs(app)
     add_dashboard(app, config.dashboard_dir)

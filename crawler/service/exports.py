@@ -13,9 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from crawler.store.base import Store
-from crawler.store.browse import ItemQuery
-from crawler.store.documents import dumps
+from crawler.store import ItemQuery, Store, dumps
 
 EXPORT_FORMATS = ("jsonl", "csv", "json")
 MEDIA_TYPES = {

@@ -4,7 +4,7 @@ lock, its output in a log file under ``SCHEDULE_DIR/logs``.
 
 The run id is passed as ``SCHEDULE_RUN_ID``, so the crawl's own run record carries it; when the
 process ends, the exit status and log file are merged into that record, as the scheduler does
-(:func:`crawler.schedule.runs.complete_run_record`), through the service's own store.
+(:func:`crawler.schedule.scheduled_runs.complete_run_record`), through the service's own store.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.schedule.jobs import launch_scrapy, terminate
-from crawler.schedule.locks import RuleLock
+from crawler.schedule import RuleLock, launch_scrapy, terminate
 from crawler.service.config import ServiceConfig
 from crawler.store import Store
 

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.defaults.datadir import project_root
 from crawler.rules import Problem, Rule, RuleError
 from crawler.rules.files import MAX_FILE_BYTES, RULE_SUFFIXES
-from crawler.schedule.jobs import PROJECT_ROOT
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 HISTORY_DIR = ".history"
@@ -76,7 +76,7 @@ def compile_text(
 ) -> tuple[Rule | None, list[Problem]]:
     """``(rule, problems)``: the rule if it compiles (its warnings in ``problems``), else None
     and every problem of the text."""
-    from crawler.project import parse_rule
+    from crawler.spider import parse_rule
 
     check_text(text)
     filename = f"{name or 'rule'}.yaml"
@@ -156,11 +156,11 @@ def run_preview(
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
                 argv,
-                cwd=PROJECT_ROOT,
+                cwd=project_root,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+                env={**os.environ, "PYTHONPATH": str(project_root)},
             )
             try:
                 code = proc.wait(timeout=timeout)

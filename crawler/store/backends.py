@@ -1,6 +1,11 @@
 """Store backends by URI scheme, as Scrapy picks feed storages (``FEED_STORAGES``): the settings
 ``STORE_BACKENDS_BASE`` and ``STORE_BACKENDS`` map a scheme to a :class:`Store` class path.
 
+Two ways in, one choice of class: :func:`crawl_store` for every component of a crawl (the store
+pipeline, the run recorder, monitors, push), built with ``build_from_crawler`` so a backend of
+the project's own gets the crawler; :func:`open_store` outside a crawl (commands, the data
+service). Each call is a new, not yet opened store: a store belongs to the thread that uses it.
+
 >>> type(open_store("sqlite://")).__name__
 'SqliteStore'
 >>> open_store("ftp://u:secret@host/items")
@@ -11,7 +16,7 @@ ValueError: unsupported store URI 'ftp://***@host/items': expected one of mongod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from scrapy.utils.misc import build_from_crawler, load_object
@@ -44,6 +49,13 @@ def open_store(uri: str, settings: Any = None) -> Store:
     return store_class(uri, backends(settings))(uri)
 
 
-def build_store(crawler: Any, uri: str) -> Store:
-    """The store for ``uri`` in a crawl: built with ``build_from_crawler``."""
+def thread_store_factory(uri: str, settings: Any = None) -> Callable[[], Store]:
+    """Unopened stores of ``uri`` for threads that each keep their own (the data service's
+    workers): the backend's :meth:`Store.thread_factory`."""
+    return store_class(uri, backends(settings)).thread_factory(uri)
+
+
+def crawl_store(crawler: Any, uri: str | None = None) -> Store:
+    """The (not yet opened) store of a crawl: ``uri``, else ``STORE_URI``."""
+    uri = crawler.settings.get("STORE_URI") or "" if uri is None else uri
     return build_from_crawler(store_class(uri, backends(crawler.settings)), crawler, uri)

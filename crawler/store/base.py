@@ -15,11 +15,11 @@ UpsertResult(new=0, updated=0, unchanged=1)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, Self, runtime_checkable
 
-from crawler.store.browse import ItemQuery, Page
+from crawler.store.browse import ItemQuery, Page, StoreReader
 from vocab import mask_url
 
 #: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
@@ -72,6 +72,15 @@ class Store(ABC):
     """
 
     uri: str
+    #: What the backend composes for reading (the data service, exports, push); None: it
+    #: stores items and run records only.
+    reader: StoreReader | None = None
+
+    @classmethod
+    def thread_factory(cls, uri: str) -> Callable[[], Store]:
+        """Stores of ``uri`` for threads that each use their own (the data service's workers).
+        A backend whose client is thread-safe shares one client among them."""
+        return lambda: cls(uri)
 
     @property
     def display_uri(self) -> str:
@@ -135,12 +144,17 @@ class Store(ABC):
         """The most recent run records, newest first, optionally of one rule only."""
 
     # -- reading, for the data service, exports and push sinks (crawler/store/browse.py) ----
-    # Not abstract: a backend of its own may leave them out and still store items.
+    # Through the backend's reader: a backend of its own may have none and still store items.
+
+    def _reading(self, cannot: str) -> StoreReader:
+        if self.reader is None:
+            raise NotImplementedError(f"{type(self).__name__} {cannot}")
+        return self.reader
 
     def page_items(self, collection: str, query: ItemQuery) -> Page:
         """One page of ``collection`` (keyset-paged, filtered, sorted; see :class:`ItemQuery`);
         each document carries its key as text in ``_key``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot page items")
+        return self._reading("cannot page items").page_items(collection, query)
 
     def iter_items(self, collection: str, query: ItemQuery) -> Iterator[dict[str, Any]]:
         """Every document ``query`` matches, streamed page by page (never all in memory)."""
@@ -154,28 +168,28 @@ class Store(ABC):
 
     def get_item(self, collection: str, key: str) -> dict[str, Any] | None:
         """The document whose ``_key`` is ``key``, or None."""
-        raise NotImplementedError(f"{type(self).__name__} cannot get one item")
+        return self._reading("cannot get one item").get_item(collection, key)
 
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]:
         """Earlier versions of one item (``{collection}__history``), newest first."""
-        raise NotImplementedError(f"{type(self).__name__} keeps no readable history")
+        return self._reading("keeps no readable history").item_history(collection, key, limit)
 
     def ensure_index(self, collection: str, fields: Sequence[str]) -> bool:
         """An index on ``fields`` (in order), created if missing; False if the collection does
         not exist."""
-        raise NotImplementedError(f"{type(self).__name__} cannot create indexes")
+        return self._reading("cannot create indexes").ensure_index(collection, fields)
 
     def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page:
         """One page of ``{collection}__dead``, oldest first; each with ``_reason`` and
         ``_dead_id``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot list dead letters")
+        return self._reading("cannot list dead letters").dead_page(collection, limit, cursor)
 
     def dead_by_ids(self, collection: str, ids: Sequence[str]) -> list[dict[str, Any]]:
-        raise NotImplementedError(f"{type(self).__name__} cannot read dead letters")
+        return self._reading("cannot read dead letters").dead_by_ids(collection, ids)
 
     def remove_dead(self, collection: str, ids: Sequence[str]) -> int:
         """Delete dead letters (after a replay stored them); how many were deleted."""
-        raise NotImplementedError(f"{type(self).__name__} cannot remove dead letters")
+        return self._reading("cannot remove dead letters").remove_dead(collection, ids)
 
     def changes(
         self, collection: str, limit: int, cursor: str | None, before: str | None = None
@@ -188,18 +202,18 @@ class Store(ABC):
         time a little in the past: a write stamped in the same millisecond as the last document
         read, or committed a moment after its stamp by another process, then still comes after
         the cursor instead of being passed over."""
-        raise NotImplementedError(f"{type(self).__name__} has no change feed")
+        return self._reading("has no change feed").changes(collection, limit, cursor, before)
 
     def runs_page(
         self, rule: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Run records newest first (by ``started_at``), keyset-paged: ``(records, next)``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot page run records")
+        return self._reading("cannot page run records").runs_page(rule, limit, cursor)
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """The run record whose ``run_id`` (or ``schedule_run_id``, or the scheduled run id
         in its stats) is ``run_id``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot get one run record")
+        return self._reading("cannot get one run record").get_run(run_id)
 
     @abstractmethod
     def close(self) -> None:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 #: The crawl time of an item (set at extraction); ``since``/``until`` filter on it.
 CRAWLED_AT_FIELD = "_crawled_at"
@@ -142,3 +142,32 @@ def sort_phases(descending: bool) -> tuple[str, str]:
 def strip_dead_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A dead letter back as the item it was (its reason, time and id removed)."""
     return {k: v for k, v in doc.items() if k not in ("_reason", "_dead_at", "_dead_id")}
+
+
+class StoreReader(Protocol):
+    """What a backend composes to read as the data service does (:attr:`Store.reader`); the
+    :class:`Store` methods of the same names say what each one answers."""
+
+    def page_items(self, collection: str, query: ItemQuery) -> Page: ...
+
+    def get_item(self, collection: str, key: str) -> dict[str, Any] | None: ...
+
+    def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def ensure_index(self, collection: str, fields: Sequence[str]) -> bool: ...
+
+    def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page: ...
+
+    def dead_by_ids(self, collection: str, ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def remove_dead(self, collection: str, ids: Sequence[str]) -> int: ...
+
+    def changes(
+        self, collection: str, limit: int, cursor: str | None, before: str | None = None
+    ) -> Page: ...
+
+    def runs_page(
+        self, rule: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None: ...

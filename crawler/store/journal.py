@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.exitcodes import EXIT_CODES
+from crawler.core.exitcodes import EXIT_CODES
 from crawler.store.base import Store
 from crawler.store.spill import ReplayResult, replay_records
 

@@ -7,8 +7,9 @@ which is how the tests run the very same code on ``mongomock``.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -28,7 +29,7 @@ from crawler.store.documents import (
     plan_upsert,
     utc_now_iso,
 )
-from crawler.store.mongo_browse import MongoBrowsing
+from crawler.store.mongo_reader import MongoReader
 
 DEFAULT_DATABASE = "crawler"
 # A crawl should learn quickly that the server is away (then retry, then spill) rather than
@@ -47,13 +48,22 @@ def mongo_database(uri: str) -> str:
     return unquote(path) or DEFAULT_DATABASE
 
 
+def mongo_client(uri: str) -> Any:
+    from pymongo import MongoClient
+
+    options: dict[str, Any] = {}
+    if "serverselectiontimeoutms" not in uri.lower():
+        options["serverSelectionTimeoutMS"] = DEFAULT_SERVER_SELECTION_TIMEOUT_MS
+    return MongoClient(uri, **options)
+
+
 def _sort_spec(sort: Sort) -> list[tuple[str, int]]:
     if isinstance(sort, str):
         return [(sort[1:], DESCENDING)] if sort.startswith("-") else [(sort, ASCENDING)]
     return [(field, DESCENDING if direction < 0 else ASCENDING) for field, direction in sort]
 
 
-class MongoStore(MongoBrowsing, Store):
+class MongoStore(Store):
     """The MongoDB backend; see the module docstring."""
 
     def __init__(self, uri: str, client: Any = None) -> None:
@@ -63,17 +73,27 @@ class MongoStore(MongoBrowsing, Store):
         self._owns_client = client is None
         self._db: Any = None
         self._indexed: set[str] = set()
+        self.reader = MongoReader(self)
+
+    @classmethod
+    def thread_factory(cls, uri: str) -> Callable[[], Store]:
+        """Stores that share one client: pymongo's is thread-safe and pools connections."""
+        client: list[Any] = []
+        lock = threading.Lock()
+
+        def make() -> Store:
+            with lock:
+                if not client:
+                    client.append(mongo_client(uri))
+            return cls(uri, client=client[0])
+
+        return make
 
     def open(self) -> None:
         if self._db is not None:
             return
         if self._client is None:
-            from pymongo import MongoClient
-
-            options: dict[str, Any] = {}
-            if "serverselectiontimeoutms" not in self.uri.lower():
-                options["serverSelectionTimeoutMS"] = DEFAULT_SERVER_SELECTION_TIMEOUT_MS
-            self._client = MongoClient(self.uri, **options)
+            self._client = mongo_client(self.uri)
         db = self._client[self.database_name]
         db[RUNS_COLLECTION].create_index([("run_id", ASCENDING)], unique=True)
         db[RUNS_COLLECTION].create_index([("rule", ASCENDING), ("started_at", DESCENDING)])

@@ -39,7 +39,7 @@ from crawler.store.documents import (
     plan_upsert,
     utc_now_iso,
 )
-from crawler.store.sqlite_browse import SqliteBrowsing
+from crawler.store.sqlite_reader import SqliteReader
 
 # SQLite builds before 3.32 allow 999 parameters per statement.
 _IN_CHUNK = 900
@@ -125,7 +125,7 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
-class SqliteStore(SqliteBrowsing, Store):
+class SqliteStore(Store):
     """The embedded backend; see the module docstring for the layout."""
 
     def __init__(self, uri: str) -> None:
@@ -134,6 +134,7 @@ class SqliteStore(SqliteBrowsing, Store):
         self._conn: sqlite3.Connection | None = None
         # collection -> (table, kind, key) for collections known to exist
         self._known: dict[str, tuple[str, str, tuple[str, ...] | None]] = {}
+        self.reader = SqliteReader(self)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -198,7 +199,8 @@ class SqliteStore(SqliteBrowsing, Store):
         return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, the write lock taken at once."""
         conn = self.conn
         # IMMEDIATE: take the write lock now, so a locked database fails before any work.
         conn.execute("BEGIN IMMEDIATE")
@@ -226,7 +228,7 @@ class SqliteStore(SqliteBrowsing, Store):
             return table
         table = table_name(collection)
         quoted = f'"{table}"'
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if kind == "items":
                 conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {quoted} (_key TEXT PRIMARY KEY,"
@@ -252,6 +254,14 @@ class SqliteStore(SqliteBrowsing, Store):
             raise RuntimeError(f"collection {collection!r} vanished while being created")
         return self._ensure(collection, kind, key)
 
+    def table(self, collection: str, kind: str) -> str | None:
+        """The table of ``collection`` if it exists and holds ``kind`` (items, history, dead),
+        created by this process or another one."""
+        known = self._known.get(collection) or self._reload(collection)
+        if known is None or known[1] != kind:
+            return None
+        return known[0]
+
     def collections(self) -> list[str]:
         return sorted(name for (name,) in self.conn.execute("SELECT name FROM _collections"))
 
@@ -272,7 +282,7 @@ class SqliteStore(SqliteBrowsing, Store):
         table = self._ensure(collection, "items", key)
         history_table = self._ensure(collection + HISTORY_SUFFIX, "history") if history else None
         now = utc_now_iso()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             existing: dict[str, Existing] = {}
             distinct = list(dict.fromkeys(keys))
             for chunk in _chunks(distinct):
@@ -368,7 +378,7 @@ class SqliteStore(SqliteBrowsing, Store):
         docs = [
             dead_document(item, reason, now) for item, reason in zip(items, reasons, strict=True)
         ]
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cursor = conn.executemany(
                 f'INSERT OR IGNORE INTO "{table}" (_dead_id, doc) VALUES (?, ?)',
                 [(doc[DEAD_ID_FIELD], dumps(doc)) for doc in docs],
@@ -378,7 +388,7 @@ class SqliteStore(SqliteBrowsing, Store):
     def record_run(self, run: dict[str, Any]) -> None:
         run = dict(run)
         run.setdefault("run_id", uuid.uuid4().hex)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO _runs (run_id, rule, started_at, doc) VALUES (?,?,?,?)",
                 (run["run_id"], run.get("rule"), run.get("started_at"), dumps(run)),

@@ -49,9 +49,9 @@ def run(
     rule_runner: Any = None,
 ) -> int:
     """Run one action; errors of operation come out as :class:`CliError`."""
-    from proxies.keys import SecretError
     from proxies.parsing import SourceError
-    from proxies.store import StoreError
+    from proxies.pool_store import StoreError
+    from proxies.proxy_keys import SecretError
     from proxies.validator import JudgeUnavailable
 
     handlers = _handlers()

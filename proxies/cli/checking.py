@@ -12,18 +12,18 @@ from proxies.checker import CheckReport, check_into_store, slowest_first
 from proxies.cli.errors import CliError
 from proxies.model import Proxy, mask_url
 from proxies.pool import StoredProxyPool
+from proxies.pool_store import open_pool_store
 from proxies.settings import PoolSettings
-from proxies.store import open_store
 from proxies.validator import CheckResult, Validator
 
 
 def open_pool(settings: PoolSettings) -> StoredProxyPool:
     """The pool over ``PROXY_POOL_STORE``; a store that cannot be opened is a CliError."""
-    from proxies.keys import SecretError
-    from proxies.store import StoreError
+    from proxies.pool_store import StoreError
+    from proxies.proxy_keys import SecretError
 
     try:
-        return StoredProxyPool._build(open_store(settings), settings)
+        return StoredProxyPool._build(open_pool_store(settings), settings)
     except (StoreError, SecretError) as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a store of another kind failing to open

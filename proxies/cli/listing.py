@@ -8,9 +8,9 @@ from typing import Any, TextIO
 from proxies.cli.checking import open_pool
 from proxies.cli.errors import CliError
 from proxies.model import Anonymity
+from proxies.pool_store import summary
 from proxies.scoring import ProxyRecord
 from proxies.settings import PoolSettings
-from proxies.store import summary
 
 
 def list_(

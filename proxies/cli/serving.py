@@ -6,10 +6,10 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
+from proxies.api_token import is_loopback, service_token
 from proxies.cli.checking import open_pool
 from proxies.cli.errors import CliError
 from proxies.settings import PoolSettings
-from proxies.tokens import is_loopback, service_token
 
 
 def serve(

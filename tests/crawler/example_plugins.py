@@ -1,7 +1,7 @@
 """A project plugin module, loaded by dotted name through PLUGIN_MODULES in the tests."""
 
 from cleaners import cleaner
-from crawler.plugins import extractor
+from crawler.core.plugins import extractor
 
 
 @extractor("meta")

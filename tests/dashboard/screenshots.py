@@ -53,13 +53,13 @@ def fill_pool(workspace: Workspace, step: int) -> None:
     from scrapy.utils.project import get_project_settings
 
     from proxies.model import Proxy
+    from proxies.pool_store import open_pool_store
     from proxies.record import ProxyRecord
-    from proxies.store import open_store
 
     settings = get_project_settings().copy()
     settings.set("PROXY_POOL_STORE", workspace.pool_uri)
     settings.set("PROXY_POOL_DATA_DIR", str(workspace.root / "proxies"))
-    store = open_store(settings)
+    store = open_pool_store(settings)
     try:
         now = time.time()
         records = []

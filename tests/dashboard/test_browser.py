@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from crawler.monitors.coverage import field_coverage
+from crawler.runs.coverage import field_coverage
 from crawler.store.backends import open_store
 from tests.crawler.crawl import scrapy
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.exitcodes import EXIT_CODES
+from crawler.core.exitcodes import EXIT_CODES
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 

@@ -9,8 +9,8 @@ import json
 from proxies.checker import apply_results
 from proxies.cli import run
 from proxies.model import Anonymity, Proxy
+from proxies.pool_store import EmbeddedStore
 from proxies.scoring import ScoringPolicy
-from proxies.store import EmbeddedStore
 from proxies.validator import CheckResult
 from tests.proxies.fleet import FleetProcess
 

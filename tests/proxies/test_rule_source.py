@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from proxies.store import store_from_uri
+from proxies.pool_store import store_from_uri
 from tests.crawler.crawl import scrapy
 from tests.sample_site.data import FREE_PROXIES
 

@@ -9,8 +9,8 @@ from collections import Counter
 from proxies.checker import apply_results
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool, TargetCheck, memory_pool
+from proxies.pool_store import EmbeddedStore, summary
 from proxies.scoring import INITIAL_SCORE, Filters, ProxyRecord, ScoringPolicy
-from proxies.store import EmbeddedStore, summary
 from proxies.validator import CheckResult
 
 

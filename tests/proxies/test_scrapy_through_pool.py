@@ -12,8 +12,8 @@ from pathlib import Path
 
 from proxies.checker import apply_results
 from proxies.model import Proxy
+from proxies.pool_store import EmbeddedStore
 from proxies.scoring import INITIAL_SCORE, ScoringPolicy
-from proxies.store import EmbeddedStore
 from proxies.validator import Validator
 from tests.proxies.fleet import FleetProcess
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from proxies import keys
+from proxies import proxy_keys
+from proxies.api_token import TokenError, configured_token, service_token
 from proxies.checker import apply_results
 from proxies.cli import run
 from proxies.model import Anonymity, Proxy
 from proxies.pool import memory_pool
-from proxies.store import summary
-from proxies.tokens import TokenError, configured_token, service_token
+from proxies.pool_store import summary
 from proxies.validator import CheckResult, safe_error
 from tests.proxies.conftest import API_TOKEN
 from tests.proxies.test_api import ApiThread
@@ -78,6 +78,9 @@ def test_mask_url_handles_every_character_a_password_holds() -> None:
 
 
 def test_keys_are_keyed_digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy_keys.use_secret(
+        None
+    )  # the environment's, not one an earlier test in this process settled on
     proxy = Proxy("10.0.0.1", 3128, username=USER, password=PASSWORD)
     digest = proxy.key.rsplit("#", 1)[1]
     creds = f"{USER}:{PASSWORD}".encode()
@@ -88,19 +91,19 @@ def test_keys_are_keyed_digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     # none configured: one is generated, private, and kept for the next process
     monkeypatch.delenv("PROXY_POOL_KEY_SECRET")
     try:
-        assert keys.configure_keys({"PROXY_POOL_DATA_DIR": str(tmp_path)}) == "generated"
+        assert proxy_keys.configure_keys({"PROXY_POOL_DATA_DIR": str(tmp_path)}) == "generated"
         secret = tmp_path / "key-secret"
         assert (secret.stat().st_mode & 0o777) == 0o600
         first = proxy.key
-        keys.use_secret(None)
-        keys.configure_keys({"PROXY_POOL_DATA_DIR": str(tmp_path)})
+        proxy_keys.use_secret(None)
+        proxy_keys.configure_keys({"PROXY_POOL_DATA_DIR": str(tmp_path)})
         assert proxy.key == first
         short = tmp_path / "short"
         short.write_text("too short")
-        with pytest.raises(keys.SecretError, match="at least 16"):
-            keys.configure_keys({"PROXY_POOL_KEY_SECRET_FILE": str(short)})
+        with pytest.raises(proxy_keys.SecretError, match="at least 16"):
+            proxy_keys.configure_keys({"PROXY_POOL_KEY_SECRET_FILE": str(short)})
     finally:
-        keys.use_secret(None)
+        proxy_keys.use_secret(None)
 
 
 def test_state_changes_need_the_token_and_are_never_plain_gets(pool) -> None:
@@ -207,7 +210,7 @@ def test_cli_listing_never_shows_the_password(tmp_path: Path) -> None:
     settings = {"PROXY_POOL_STORE": f"sqlite:///{db}"}
     paid = Proxy("127.0.0.1", 3128, username=USER, password=PASSWORD, paid=True, source="vendor")
     pool = memory_pool()
-    from proxies.store import EmbeddedStore
+    from proxies.pool_store import EmbeddedStore
 
     store = EmbeddedStore(db)
     store.add([paid])

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from proxies.model import Proxy
+from proxies.pool_store import EmbeddedStore, source_stats
 from proxies.sources import (
     EnvSource,
     FileSource,
@@ -24,7 +25,6 @@ from proxies.sources import (
     source_from_config,
     sources_from_settings,
 )
-from proxies.store import EmbeddedStore, source_stats
 from tests.proxies.source_pages import VENDOR_KEY, SourceSite
 
 FREE = [Proxy(f"10.1.0.{i}", 8080 + i) for i in range(1, 6)]

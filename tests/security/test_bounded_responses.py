@@ -126,9 +126,9 @@ def test_the_url_guard_refuses_other_schemes_and_strips_user_info():
     from scrapy.http import Request
     from scrapy.utils.test import get_crawler
 
-    from crawler.middlewares.urls import SafeUrlMiddleware
-    from crawler.project import parse_rule
-    from crawler.spiders.rule import RuleSpider
+    from crawler.spider.project import parse_rule
+    from crawler.spider.rule_spider import RuleSpider
+    from crawler.spider.url_guard import SafeUrlMiddleware
     from tests.settings import project_settings
 
     rule = parse_rule(

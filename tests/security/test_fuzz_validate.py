@@ -20,8 +20,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError
+from crawler.spider.project import parse_rule
 from tests.crawler.crawl import ROOT
 
 SHIPPED = sorted(

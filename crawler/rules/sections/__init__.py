@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crawler.rules.context import BuildContext
+    from crawler.rules.compile_context import BuildContext
     from crawler.rules.model import Rule
 
 

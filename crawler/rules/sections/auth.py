@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.problems import did_you_mean
 from crawler.rules.sections import Section
 

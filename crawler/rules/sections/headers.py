@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.envvars import env_refs
 from crawler.rules.sections import Section
 from crawler.rules.yamlpos import Path

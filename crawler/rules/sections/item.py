@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.model import ItemTarget
 from crawler.rules.problems import did_you_mean
 from crawler.rules.sections import Section

@@ -14,7 +14,7 @@ import re
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.model import RuleMeta
 from crawler.rules.sections import Section
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.sections import Section
 
 SHARE = {"type": "number", "minimum": 0, "maximum": 1}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.expressions import regex_problem
 from crawler.rules.fields import (
     DEFS as FIELD_DEFS,

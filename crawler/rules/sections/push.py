@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.sections import Section
 
 SINKS = ("webhook", "redis")

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext, parse_duration
+from crawler.rules.compile_context import BuildContext, parse_duration
 from crawler.rules.expressions import css_problem, regex_problem, xpath_problem
 from crawler.rules.sections import Section
 from crawler.rules.yamlpos import Path

@@ -6,7 +6,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.model import Schedule
 from crawler.rules.problems import did_you_mean
 from crawler.rules.sections import Section

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.problems import did_you_mean
 from crawler.rules.sections import Section
 from crawler.rules.settings_catalog import SettingsCatalog

@@ -6,9 +6,9 @@ from types import MappingProxyType
 from typing import Any
 
 from crawler.rules import templates
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.model import MISSING, StartSpec
-from crawler.rules.requests import url_problem
+from crawler.rules.request_specs import url_problem
 from crawler.rules.sections import Section
 from crawler.rules.sections.headers import check_header_values
 from crawler.rules.yamlpos import Path

@@ -23,8 +23,8 @@ from joserfc.errors import JoseError
 from starlette.requests import Request
 
 from crawler.service.signin.errors import SigninError
-from crawler.service.signin.providers import SigninProvider
 from crawler.service.signin.roles import Identity
+from crawler.service.signin.signin_providers import SigninProvider
 
 MAX_GROUPS = 200
 CLIENT_ERRORS = {"invalid_client", "unauthorized_client"}

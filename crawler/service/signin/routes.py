@@ -21,11 +21,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from crawler.service.auth import check_csrf, principal
-from crawler.service.signin.context import SignIn
+from crawler.service.access import check_csrf, principal
 from crawler.service.signin.errors import SigninError
-from crawler.service.signin.middleware import HANDLE
-from crawler.service.signin.wechat import WeChatSignin
+from crawler.service.signin.session_cookies import HANDLE
+from crawler.service.signin.signin import SignIn
+from crawler.service.signin.wechat_signin import WeChatSignin
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["sign-in"])

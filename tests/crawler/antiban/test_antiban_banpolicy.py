@@ -1,4 +1,4 @@
-"""crawler.antiban.banpolicy: what is a ban, and what is a proxy failure."""
+"""crawler.antiban.ban_policy: what is a ban, and what is a proxy failure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from twisted.internet import error
 
-from crawler.antiban.banpolicy import BanPolicy
+from crawler.antiban.ban_policy import BanPolicy
 from proxies.model import Outcome
 from tests.settings import project_settings
 

@@ -1,10 +1,10 @@
-"""crawler.antiban.rotation: the proxy rotation policies."""
+"""crawler.antiban.proxy_rotation: the proxy rotation policies."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.antiban.rotation import (
+from crawler.antiban.proxy_rotation import (
     POLICIES,
     LeastRecentlyUsedPolicy,
     RandomPolicy,
@@ -36,7 +36,7 @@ def test_sticky_session_keeps_a_proxy_per_session_and_moves_when_benched():
 
 def test_policy_class():
     assert policy_class("random") is RandomPolicy
-    assert policy_class("crawler.antiban.rotation.RandomPolicy") is RandomPolicy
+    assert policy_class("crawler.antiban.proxy_rotation.RandomPolicy") is RandomPolicy
     with pytest.raises(ValueError, match="fastest"):
         policy_class("fastest")
 

@@ -1,4 +1,4 @@
-"""crawler.antiban.rule: the antiban: section's schema, checks and settings."""
+"""crawler.rules.sections.antiban: the antiban: section's schema, checks and settings."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-import crawler.antiban.banpolicy
-import crawler.antiban.delays
-import crawler.antiban.rotation
-import crawler.antiban.sessions
+import crawler.antiban.ban_policy
+import crawler.antiban.cookie_sessions
+import crawler.antiban.proxy_rotation
+import crawler.antiban.retry_after
 import crawler.antiban.useragents
 import crawler.rules.sections.antiban
 import proxies.static
+from crawler.antiban import check_user_agent_filters
 from crawler.rules.sections.antiban import ANTIBAN_SCHEMA, antiban_settings, check_antiban
 
 EXAMPLE = """
@@ -34,11 +35,11 @@ sessions:
 @pytest.mark.parametrize(
     "module",
     [
-        crawler.antiban.banpolicy,
-        crawler.antiban.delays,
-        crawler.antiban.rotation,
+        crawler.antiban.ban_policy,
+        crawler.antiban.retry_after,
+        crawler.antiban.proxy_rotation,
         crawler.rules.sections.antiban,
-        crawler.antiban.sessions,
+        crawler.antiban.cookie_sessions,
         crawler.antiban.useragents,
         proxies.static,
     ],
@@ -97,7 +98,7 @@ def test_settings_from_the_example():
 def test_checks(monkeypatch):
     monkeypatch.delenv("SHOP_PASSWORD", raising=False)
     monkeypatch.setenv("SHOP_USER", "ann")
-    problems = dict(check_antiban(yaml.safe_load(EXAMPLE)))
+    problems = dict(check_antiban(yaml.safe_load(EXAMPLE), user_agents=check_user_agent_filters))
     assert problems["sessions.login.form.password"].startswith("warning: ")
     assert "sessions.login.form.email" not in problems
     problems = dict(
@@ -106,7 +107,8 @@ def test_checks(monkeypatch):
                 "user_agent": {"browsers": ["chrome"], "min_version": {"chrome": 999}},
                 "ban": {"markers": ["ok", "(broken"]},
                 "proxies": {"list": ["http://u:p@10.0.0.1:3128", "nohost"]},
-            }
+            },
+            user_agents=check_user_agent_filters,
         )
     )
     assert "no user agent" in problems["user_agent"]
@@ -118,6 +120,16 @@ def test_checks(monkeypatch):
     assert "host:port" in problems["proxies.list[1]"]
     assert (
         "unknown browser"
-        in dict(check_antiban({"user_agent": {"browsers": ["netscape"]}}))["user_agent.browsers[0]"]
+        in dict(
+            check_antiban(
+                {"user_agent": {"browsers": ["netscape"]}}, user_agents=check_user_agent_filters
+            )
+        )["user_agent.browsers[0]"]
     )
-    assert check_antiban({"user_agent": {"os": ["windows"], "platforms": ["desktop"]}}) == []
+    assert (
+        check_antiban(
+            {"user_agent": {"os": ["windows"], "platforms": ["desktop"]}},
+            user_agents=check_user_agent_filters,
+        )
+        == []
+    )

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from crawler.captcha.store import CaptchaStore
+from crawler.captcha.pending import CaptchaStore
 from crawler.store.sqlite import SqliteStore
 from tests.crawler.crawl import ROOT, SCRAPY, crawl, scrapy, stat
 from tests.crawler.render.support import render_crawl, rules_dir

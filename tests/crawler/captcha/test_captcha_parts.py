@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 
 from scrapy.http import HtmlResponse, Request
 
-from crawler.antiban.banpolicy import BanPolicy
+from crawler.antiban.ban_policy import BanPolicy
+from crawler.captcha.pending import CaptchaStore
 from crawler.captcha.solving import find_captcha, form_request
-from crawler.captcha.store import CaptchaStore
 from crawler.defaults import render as defaults
 from tests.crawler.crawl import ROOT, scrapy
 from tests.sample_site.antibot import GATE_PAGE

@@ -68,7 +68,7 @@ def test_refresh_after_lets_old_pages_through(tmp_path):
     from crawler.distributed.incremental_crawl import IncrementalMiddleware
     from crawler.distributed.seen import SqliteSeenState
     from crawler.rules import load_rule
-    from crawler.spiders.rule import META_PAGE, RuleSpider
+    from crawler.spider.rule_spider import META_PAGE, RuleSpider
 
     rule = load_rule(incremental_rules(tmp_path, refresh="7d") / "sample_books.yaml")
     crawler = get_crawler(RuleSpider.for_rule(rule), project_settings())

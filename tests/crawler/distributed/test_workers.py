@@ -78,7 +78,7 @@ def test_two_workers_share_the_crawl(workers, site, redis_url, dupefilter):
 def rule_spider(site: str):
     from scrapy.utils.test import get_crawler
 
-    from crawler.spiderloader import RuleSpiderLoader
+    from crawler.spider.loader import RuleSpiderLoader
 
     settings = get_crawler(settings_dict=project_settings(RULES_DIR=str(ROOT / "rules"))).settings
     return RuleSpiderLoader(settings).load("sample_books")(site=site)
@@ -86,7 +86,7 @@ def rule_spider(site: str):
 
 def seed_in_process(client, site: str) -> None:
     from crawler.commands.seed import requests_to_seed
-    from crawler.distributed.keys import CrawlKeys
+    from crawler.distributed.redis_keys import CrawlKeys
     from crawler.distributed.seed import push_requests, reset_crawl
 
     spider = rule_spider(site)
@@ -98,7 +98,7 @@ def seed_in_process(client, site: str) -> None:
 def test_priorities_reach_the_redis_queue(site, redis_url):
     """Detail pages (priority 10 in the rule) come out of the queue before list pages."""
     from crawler.commands.seed import requests_to_seed
-    from crawler.distributed.keys import CrawlKeys
+    from crawler.distributed.redis_keys import CrawlKeys
     from crawler.distributed.seed import push_requests
 
     spider = rule_spider(site)

@@ -14,8 +14,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError
+from crawler.spider.project import parse_rule
 from crawler.store import open_store
 from tests.crawler.crawl import crawl_sample_books, sample_rules_with
 from tests.crawler.monitors.receivers import HttpReceiver, ServerThread, SmtpReceiver

@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from crawler.oauth.keeper import TokenKeeper, token_client
-from crawler.oauth.providers import Provider, provider_from_settings
-from crawler.oauth.stores import SqliteTokenStore
+from crawler.oauth.source_providers import Provider, provider_from_settings
+from crawler.oauth.token_stores import SqliteTokenStore
 
 CLIENT_ID, CLIENT_SECRET = "crawler", "crawler-secret-0123456789"
 APPID, APP_SECRET = "wx0123456789abcdef", "wechat-app-secret-0123456789"

@@ -7,7 +7,7 @@ import pytest
 
 from crawler.oauth.authorize import AuthorizeError, authorize
 from crawler.oauth.errors import CodeRejected, InvalidClient, InvalidGrant, NotAuthorized
-from crawler.oauth.stores import SqliteTokenStore
+from crawler.oauth.token_stores import SqliteTokenStore
 
 from .support import (
     APP_SECRET,

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from crawler.oauth.authorize import authorize
-from crawler.oauth.stores import SqliteTokenStore
-from crawler.oauth.tokens import Token
+from crawler.oauth.source_tokens import Token
+from crawler.oauth.token_stores import SqliteTokenStore
 from tests.crawler.crawl import ROOT
 from tests.oauth_servers.standard import StandardServer
 from tests.oauth_servers.wechat import WeChatServer
@@ -60,7 +60,7 @@ def test_tokens_are_renewed_before_they_expire_and_never_logged(make_server, tmp
     state = server.server.state
     assert state["refreshes"] >= 1 and state["api_rejected"] == 0  # renewed before, never refused
     assert run.stat("oauth/tokens/refreshed") == state["refreshes"]
-    assert "[crawler.middlewares.oauth] DEBUG" in run.log or "DEBUG" in run.log
+    assert "[crawler.oauth.middleware] DEBUG" in run.log or "DEBUG" in run.log
     assert leaks(run, standard_secrets(server)) == {}
 
 

@@ -12,9 +12,9 @@ from scrapy import Request
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares.oauth import OAuthMiddleware, StartProblem
-from crawler.oauth.stores import SqliteTokenStore
-from crawler.oauth.tokens import Token
+from crawler.oauth.middleware import OAuthMiddleware, StartProblem
+from crawler.oauth.source_tokens import Token
+from crawler.oauth.token_stores import SqliteTokenStore
 from tests.settings import project_settings
 
 from .support import CLIENT_SECRET, ENVIRON, standard_spec
@@ -125,7 +125,8 @@ def test_the_oauth_package_imports_no_scrapy_but_its_settings_adapter():
     code = (
         "import sys\n"
         "import crawler.oauth.authorize, crawler.oauth.keeper, crawler.oauth.placement\n"
-        "import crawler.oauth.redis_store, crawler.oauth.standard, crawler.oauth.wechat\n"
+        "import crawler.oauth.redis_token_store, crawler.oauth.standard\n"
+        "import crawler.oauth.wechat_client\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')))\n"
     )
     out = subprocess.run(

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from crawler.oauth.redis_store import RedisTokenStore
-from crawler.oauth.stores import LockTimeout, SqliteTokenStore
+from crawler.oauth.redis_token_store import RedisTokenStore
+from crawler.oauth.token_stores import LockTimeout, SqliteTokenStore
 from tests.redis_server import MISSING, REDIS_SERVER, RedisServer
 
 from .support import client_for, keeper_for, standard_spec

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import redis
 
-from crawler.project import parse_rule
 from crawler.push.sinks import idempotency_key
+from crawler.spider.project import parse_rule
 from crawler.store import open_store
 from crawler.store.browse import ItemQuery
 from tests.crawler.crawl import crawl_sample_books, sample_rules_with, scrapy

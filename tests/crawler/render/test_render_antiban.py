@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.crawler.antiban.support import TinyProxy, require_tinyproxy
 from tests.crawler.crawl import stat
-from tests.crawler.middlewares.support import TinyProxy, require_tinyproxy
 from tests.crawler.render.support import RequestLog, render_crawl, rules_dir
 from tests.dashboard.browser import require_chromium
 from tests.sample_site import SampleSite, catalogue

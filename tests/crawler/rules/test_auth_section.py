@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError
 from crawler.rules.sections.auth import AuthSpec
+from crawler.spider.project import parse_rule
 from tests.crawler.crawl import scrapy
 
 BASE = (

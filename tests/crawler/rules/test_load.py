@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError, load_rules
 from crawler.rules.schema import schema_json
+from crawler.spider.project import parse_rule
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -140,8 +140,10 @@ def test_pagination_needs_exactly_one_style():
 
 
 def test_shipped_rules_are_valid():
-    rules, found = load_rules(ROOT / "rules")
+    ruleset = load_rules(ROOT / "rules")
+    rules, found = ruleset.rules, list(ruleset.problems)
     assert found == []
+    assert list(ruleset.item_types) == ["book"]  # rules/types/book.yaml, read once with the rules
     assert {
         "sample_books",
         "sample_api",
@@ -155,7 +157,8 @@ def test_shipped_rules_are_valid():
 def test_a_broken_file_does_not_hide_the_others(tmp_path):
     (tmp_path / "good.yaml").write_text(GOOD)
     (tmp_path / "bad.yaml").write_text(GOOD.replace("to: listing", "to: nowhere"))
-    rules, found = load_rules(tmp_path)
+    ruleset = load_rules(tmp_path)
+    rules, found = ruleset.rules, ruleset.problems
     assert list(rules) == ["good"]
     assert len(found) == 1 and found[0].file.endswith("bad.yaml")
 

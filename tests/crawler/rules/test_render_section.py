@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError
 from crawler.rules.schema import rule_schema
 from crawler.rules.sections.render import Action, RenderPlan, RenderSpec
+from crawler.spider.project import parse_rule
 
 BASE = """start:
   - url: http://x.test/

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crawler.defaults import catalog
-from crawler.project import parse_rule
 from crawler.rules import RuleError
+from crawler.spider.project import parse_rule
 from tests.crawler.crawl import ROOT, scrapy
 
 BASE = "start: [{url: 'http://x.test/', page: p}]\npages: {p: {fields: {t: {css: title}}}}\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.exitcodes import STATUSES
+from crawler.core.exitcodes import STATUSES
 from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 from tests.crawler.crawl import ROOT
 

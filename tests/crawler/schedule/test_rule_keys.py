@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.project import parse_rule
 from crawler.rules import RuleError
+from crawler.spider.project import parse_rule
 
 BASE = """\
 args: {site: "http://x"}

@@ -19,8 +19,8 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
 import tests.crawler.store.conftest  # noqa: F401  (mongomock accepts pymongo 4.9's UpdateOne)
+from crawler.service.api_tokens import TokenFile
 from crawler.service.app import create_app
-from crawler.service.tokens import TokenFile
 from crawler.store.base import Store
 from crawler.store.mongo import MongoStore
 from crawler.store.sqlite import SqliteStore

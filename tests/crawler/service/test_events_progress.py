@@ -1,19 +1,19 @@
 """The live progress of a crawl, read from the lines its log gets: the platform's progress line
-(crawler/extensions/progress.py) and Scrapy's LogStats line of hand-written spiders."""
+(crawler/runs/progress.py) and Scrapy's LogStats line of hand-written spiders."""
 
 from __future__ import annotations
 
 from scrapy.utils.test import get_crawler
 
-from crawler.extensions.progress import Progress as ProgressLine
-from crawler.service.events import Progress
+from crawler.runs.progress import Progress as ProgressLine
+from crawler.service.events_api import Progress
 from tests.settings import project_settings
 
 
 def test_the_platforms_progress_line_is_read():
     progress = Progress()
     progress.line(
-        "2026-11-30 12:00:00 [crawler.extensions.progress] INFO: Progress: 120 pages (45.0/min), "
+        "2026-11-30 12:00:00 [crawler.runs.progress] INFO: Progress: 120 pages (45.0/min), "
         "110 items (40.0/min), 2 failed requests, 1 errors, 3 bans, 35 queued, 4 in flight; "
         "ETA 0:01:12 (443 pages expected: last run)"
     )
@@ -35,6 +35,6 @@ def test_the_progress_extension_writes_what_the_service_reads():
         crawler.stats.set_value(key, value)
     written = ProgressLine(crawler, interval=10).line()
     progress = Progress()
-    progress.line(f"2026-11-30 12:00:00 [crawler.extensions.progress] INFO: {written}")
+    progress.line(f"2026-11-30 12:00:00 [crawler.runs.progress] INFO: {written}")
     snapshot = progress.snapshot()
     assert (snapshot["pages"], snapshot["items"]) == (7, 5), written

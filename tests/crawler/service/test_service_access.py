@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from crawler.service.tokens import TokenFile, token_hash
+from crawler.service.api_tokens import TokenFile, token_hash
 from tests.crawler.crawl import scrapy
 from tests.crawler.service.conftest import Service, make_service
 
@@ -153,9 +153,9 @@ def test_dashboard_is_served_when_built_else_a_fallback_page(tmp_path) -> None:
 def test_proxy_pool_summary_and_sampled_history(service: Service) -> None:
     assert service.client.get("/api/proxies/summary").status_code == 404
     from proxies.model import Proxy
-    from proxies.store import open_store
+    from proxies.pool_store import open_pool_store
 
-    pool = open_store(service.settings)
+    pool = open_pool_store(service.settings)
     pool.add([Proxy("127.0.0.1", 3000 + i, source=f"s{i % 2}") for i in range(6)])
     records = pool.all()
     for i, rec in enumerate(records):

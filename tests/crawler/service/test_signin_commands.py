@@ -15,9 +15,9 @@ import urllib.request
 
 import yaml
 
+from crawler.service.api_tokens import TokenFile, token_hash
 from crawler.service.signin.roles import Identity
-from crawler.service.signin.sessions import SessionStore
-from crawler.service.tokens import TokenFile, token_hash
+from crawler.service.signin.signin_sessions import SessionStore
 from tests.crawler.crawl import ROOT, scrapy
 from tests.net import free_port, wait_for_port
 

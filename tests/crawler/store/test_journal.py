@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crawler.pipelines.journaling import Journal
 from crawler.store import open_store
 from crawler.store.journal import (
     JournalFiles,
@@ -22,6 +21,7 @@ from crawler.store.journal import (
     replay_orphans,
     store_id,
 )
+from crawler.store.journaling import Journal
 from crawler.store.spill import item_record
 
 

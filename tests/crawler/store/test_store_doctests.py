@@ -13,7 +13,7 @@ MODULES = [
     "crawler.store.sqlite",
     "crawler.store.mongo",
     "crawler.commands.export",
-    "crawler.extensions.runs",
+    "crawler.runs.recorder",
 ]
 
 

@@ -69,8 +69,8 @@ def store_defaults() -> dict[str, Any]:
 def main() -> None:
     settings = {
         **store_defaults(),
-        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 900},
-        "EXTENSIONS": {"crawler.extensions.runs.RunRecorder": 500},
+        "ITEM_PIPELINES": {"crawler.store.store_pipeline.StorePipeline": 900},
+        "EXTENSIONS": {"crawler.runs.recorder.RunRecorder": 500},
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",

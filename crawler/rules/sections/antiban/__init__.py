@@ -18,8 +18,8 @@ Example::
 {'PROXY_POLICY': 'lru', 'PROXY_LIST': ['10.0.0.1:3128'], 'BAN_RETRY_TIMES': 3}
 >>> antiban_settings({"proxies": {"pool": "embedded"}})
 {'PROXY_POOL_CLASS': 'proxies.pool.EmbeddedProxyPool'}
->>> check_antiban({"user_agent": {"browsers": ["safari"], "os": ["windows"]}})[0][0]
-'user_agent'
+>>> check_antiban({"ban": {"markers": ["(broken"]}})[0][0]
+'ban.markers[0]'
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from crawler.rules.context import BuildContext
+from crawler.rules.compile_context import BuildContext
 from crawler.rules.problems import split_path
 from crawler.rules.sections import Section
 from crawler.rules.sections.antiban.checks import check_antiban
@@ -100,7 +100,7 @@ def build(ctx: BuildContext) -> MappingProxyType:
     section = ctx.data.get("antiban")
     if not isinstance(section, dict) or ctx.broken(("antiban",)):
         return MappingProxyType({})
-    for sub, message in check_antiban(section, ctx.env.environ):
+    for sub, message in check_antiban(section, ctx.env.environ, ctx.env.user_agents):
         path = ("antiban", *split_path(sub))
         if message.startswith("warning: "):
             ctx.warning(path, message.removeprefix("warning: "))

@@ -1,5 +1,6 @@
-"""What the schema cannot see in an ``antiban:`` section: user-agent filters that match no agent,
-proxies that do not parse or carry credentials, regexes, unset environment variables."""
+"""What the schema cannot see in an ``antiban:`` section: user-agent filters that match no agent
+(through the compile context's check), proxies that do not parse or carry credentials, regexes,
+unset environment variables."""
 
 from __future__ import annotations
 
@@ -7,13 +8,7 @@ import os
 import re
 from typing import Any
 
-from crawler.antiban.useragents import (
-    BROWSER_ALIASES,
-    OS_ALIASES,
-    UserAgentCatalog,
-    known_browsers,
-    known_os,
-)
+from crawler.rules.compile_context import UserAgentCheck
 from crawler.rules.envvars import env_refs
 from proxies.model import Proxy
 from proxies.static import parse_proxy_list
@@ -30,25 +25,9 @@ def _regexes(items: Any, path: str) -> list[tuple[str, str]]:
     return problems
 
 
-def _check_user_agent(ua: dict[str, Any]) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    browsers, systems = known_browsers(), known_os()
-    for i, name in enumerate(ua.get("browsers") or []):
-        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
-            problems.append(
-                (
-                    f"user_agent.browsers[{i}]",
-                    f"unknown browser {name!r} (use {', '.join(BROWSER_ALIASES)})",
-                )
-            )
-    for i, name in enumerate(ua.get("os") or []):
-        if name.lower().replace(" ", "") not in OS_ALIASES and name not in systems:
-            problems.append(
-                (f"user_agent.os[{i}]", f"unknown OS {name!r} (use {', '.join(OS_ALIASES)})")
-            )
-    for name in ua.get("min_version") or {}:
-        if name.lower().replace(" ", "") not in BROWSER_ALIASES and name not in browsers:
-            problems.append((f"user_agent.min_version.{name}", f"unknown browser {name!r}"))
+def _check_user_agent(ua: dict[str, Any], check: UserAgentCheck | None) -> list[tuple[str, str]]:
+    found = check(ua) if check is not None else []
+    problems = [(f"user_agent.{path}" if path else "user_agent", m) for path, m in found]
     if problems:
         return problems
     if ua.get("fixed"):
@@ -57,17 +36,6 @@ def _check_user_agent(ua: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(
                 ("user_agent.fixed", f"warning: a fixed agent ignores {', '.join(filters)}")
             )
-        return problems
-    if ua.get("rotate", True):
-        try:
-            UserAgentCatalog(
-                browsers=ua.get("browsers"),
-                os=ua.get("os"),
-                platforms=ua.get("platforms") or ["desktop"],
-                min_version=ua.get("min_version"),
-            )
-        except ValueError as exc:
-            problems.append(("user_agent", str(exc)))
     return problems
 
 
@@ -117,13 +85,18 @@ def _check_sessions(sessions: dict[str, Any], environ: Any) -> list[tuple[str, s
     return problems
 
 
-def check_antiban(section: dict[str, Any] | None, environ: Any = None) -> list[tuple[str, str]]:
+def check_antiban(
+    section: dict[str, Any] | None,
+    environ: Any = None,
+    user_agents: UserAgentCheck | None = None,
+) -> list[tuple[str, str]]:
     """Problems the schema cannot see, as (field.path, message); messages starting with
-    ``warning:`` do not make the rule invalid."""
+    ``warning:`` do not make the rule invalid. ``user_agents`` checks the user-agent filters
+    against the anti-ban side's data (the compile context's)."""
     section = section or {}
     environ = os.environ if environ is None else environ
     problems: list[tuple[str, str]] = []
-    problems += _check_user_agent(section.get("user_agent") or {})
+    problems += _check_user_agent(section.get("user_agent") or {}, user_agents)
     problems += _check_proxies(section.get("proxies") or {}, environ)
     ban = section.get("ban") or {}
     problems += _regexes(ban.get("markers"), "ban.markers")

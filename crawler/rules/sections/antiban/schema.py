@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.antiban.useragents import PLATFORMS
-
+# The kinds of device a rule's user agents may be for (fake-useragent's "type").
+PLATFORMS = ("desktop", "mobile", "tablet")
 POLICY_NAMES = ("random", "round_robin", "lru", "sticky_domain", "sticky_session")
 # The proxy pools a rule may name, and the classes the platform builds for them.
 POOLS = {

@@ -1,1 +1,0 @@
-"""Scrapy extensions of the platform (enabled in ``EXTENSIONS`` in crawler/settings.py)."""

@@ -1,0 +1,269 @@
+"""Items API: collections, keyset-paged item listings, one item with its history, dead
+letters (listing; replay lives in :mod:`crawler.service.dead_letter_replay`), streamed exports
+and the change feed."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from crawler.service.access import Editor, read_access
+from crawler.service.dead_letter_replay import replay, rule_routes
+from crawler.service.exports import EXPORT_FORMATS, export_stream
+from crawler.store import (
+    DEAD_SUFFIX,
+    HISTORY_SUFFIX,
+    RUNS_COLLECTION,
+    CursorError,
+    ItemQuery,
+    Store,
+    check_field,
+    filter_value,
+)
+
+router = APIRouter(prefix="/api", tags=["items"])
+READ = [Depends(read_access)]
+
+FILTER_PREFIX = "f."
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.stores.get()
+
+
+def item_collections(store: Store) -> list[str]:
+    names = store.collections()
+    return [
+        n for n in names if not n.endswith((DEAD_SUFFIX, HISTORY_SUFFIX)) and n != RUNS_COLLECTION
+    ]
+
+
+def existing(store: Store, name: str) -> str:
+    if name not in store.collections():
+        raise HTTPException(404, f"no collection named {name!r}")
+    return name
+
+
+def page_limit(request: Request, limit: int | None) -> int:
+    maximum = request.app.state.config.page_max
+    if limit is None:
+        return min(50, maximum)
+    if limit < 1 or limit > maximum:
+        raise HTTPException(422, f"limit must be between 1 and {maximum}")
+    return limit
+
+
+def _iso(text: str | None, name: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(422, f"{name} is not an ISO 8601 time: {text!r}") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.isoformat(timespec="seconds")
+
+
+def item_query(
+    request: Request,
+    limit: int | None,
+    cursor: str | None,
+    sort: str | None,
+    count: bool,
+    since: str | None,
+    until: str | None,
+) -> ItemQuery:
+    filters = {}
+    for name, value in request.query_params.multi_items():
+        if name.startswith(FILTER_PREFIX):
+            field = name[len(FILTER_PREFIX) :]
+            try:
+                check_field(field)
+            except ValueError as exc:
+                raise HTTPException(422, str(exc)) from None
+            filters[field] = filter_value(value)
+    try:
+        return ItemQuery(
+            filters=filters,
+            since=_iso(since, "since"),
+            until=_iso(until, "until"),
+            sort=sort or None,
+            limit=page_limit(request, limit),
+            cursor=cursor,
+            count=count,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+class AutoIndexes:
+    """Indexes the service created for the listings asked of it, a few per collection."""
+
+    def __init__(self, enabled: bool, maximum: int) -> None:
+        self.enabled = enabled
+        self.maximum = maximum
+        self.made: dict[str, set[tuple[str, ...]]] = {}
+        self.lock = threading.Lock()
+
+    def serve(self, store: Store, collection: str, fields: list[str]) -> None:
+        if not self.enabled or not fields:
+            return
+        key = tuple(fields)
+        with self.lock:
+            made = self.made.setdefault(collection, set())
+            if key in made or len(made) >= self.maximum:
+                return
+            made.add(key)
+        store.ensure_index(collection, fields)
+
+
+@router.get("/collections", dependencies=READ)
+def collections(request: Request) -> dict[str, Any]:
+    store = store_of(request)
+    names = set(store.collections())
+    out = []
+    for name in item_collections(store):
+        out.append(
+            {
+                "name": name,
+                "count": store.count(name),
+                "dead": store.count(name + DEAD_SUFFIX) if name + DEAD_SUFFIX in names else 0,
+                "history": name + HISTORY_SUFFIX in names,
+            }
+        )
+    for dead in sorted(n for n in names if n.endswith(DEAD_SUFFIX)):
+        base = dead[: -len(DEAD_SUFFIX)]
+        if base not in names:  # every item of a collection went to the dead letters
+            out.append({"name": base, "count": 0, "dead": store.count(dead), "history": False})
+    return {"items": out}
+
+
+@router.get("/collections/{name}/items", dependencies=READ)
+def list_items(
+    request: Request,
+    name: str,
+    limit: int | None = None,
+    cursor: str | None = None,
+    sort: str | None = None,
+    count: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
+    store = store_of(request)
+    existing(store, name)
+    query = item_query(request, limit, cursor, sort, count, since, until)
+    request.app.state.indexes.serve(store, name, query.index_fields())
+    try:
+        page = store.page_items(name, query)
+    except CursorError as exc:
+        raise HTTPException(422, str(exc)) from None
+    answer: dict[str, Any] = {"items": page.items, "next": page.next}
+    if query.count:
+        answer["count"] = page.count
+    return answer
+
+
+@router.get("/collections/{name}/items/{key:path}", dependencies=READ)
+def get_item(request: Request, name: str, key: str) -> dict[str, Any]:
+    store = store_of(request)
+    existing(store, name)
+    item = store.get_item(name, key)
+    if item is None:
+        raise HTTPException(404, f"no item with key {key!r} in {name!r}")
+    history = store.item_history(name, key, request.app.state.config.history_max)
+    return {"item": item, "history": history}
+
+
+@router.get("/collections/{name}/dead", dependencies=READ)
+def list_dead(
+    request: Request, name: str, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    store = store_of(request)
+    try:
+        page = store.dead_page(name, page_limit(request, limit), cursor)
+    except CursorError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"items": page.items, "next": page.next}
+
+
+@router.get("/collections/{name}/export", dependencies=READ)
+def export(
+    request: Request,
+    name: str,
+    format: str = Query("jsonl", description=", ".join(EXPORT_FORMATS)),
+    sort: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> StreamingResponse:
+    if format not in EXPORT_FORMATS:
+        raise HTTPException(422, f"format must be one of {', '.join(EXPORT_FORMATS)}")
+    existing(store_of(request), name)
+    query = item_query(request, request.app.state.config.page_max, None, sort, False, since, until)
+    stores = request.app.state.stores
+    media, chunks = export_stream(lambda: stores.get(), name, query, format)
+    filename = f"{name}.{format}"
+    return StreamingResponse(
+        chunks,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/changes", dependencies=READ)
+def changes(
+    request: Request, collection: str, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    store = store_of(request)
+    existing(store, collection)
+    config = request.app.state.config
+    request.app.state.indexes.serve(store, collection, ["_updated_at"])
+    before = datetime.now(UTC) - timedelta(seconds=config.changes_settle)
+    stamp = before.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        page = store.changes(collection, page_limit(request, limit), cursor, before=stamp)
+    except CursorError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"items": page.items, "next": page.next}
+
+
+class ReplayRequest(BaseModel):
+    ids: list[str] | None = Field(default=None, max_length=10_000)
+    all: bool = False
+
+
+@router.post("/collections/{name}/dead/replay")
+def replay_dead(
+    request: Request,
+    name: str,
+    body: ReplayRequest,
+    who: Editor,
+) -> dict[str, Any]:
+    """Validate dead letters again (the rule or item type may have been fixed): those that
+    pass are stored, the others stay, with their new reason."""
+    store = store_of(request)
+    maximum = request.app.state.config.replay_max
+    if body.all:
+        docs: list[dict[str, Any]] = []
+        cursor = None
+        while len(docs) < maximum:
+            page = store.dead_page(name, min(500, maximum - len(docs)), cursor)
+            docs += page.items
+            cursor = page.next
+            if cursor is None:
+                break
+    elif body.ids:
+        docs = store.dead_by_ids(name, body.ids[:maximum])
+    else:
+        raise HTTPException(422, 'give "ids": [...] or "all": true')
+    outcome = replay(store, name, docs, rule_routes(request.app.state.settings))
+    return {
+        "replayed": outcome.replayed,
+        "still_dead": outcome.still_dead,
+        "reasons": outcome.reasons,
+    }

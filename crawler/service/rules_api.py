@@ -1,0 +1,238 @@
+"""Rules API: the rules with their validity, schedule and last run; one rule's text; validate
+and preview posted YAML with the project's compiler and ``scrapy preview``; save; run now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from crawler.rules import Rule
+from crawler.rules.files import read_text, rule_files
+from crawler.rules.request_specs import url_problem
+from crawler.schedule import Pauses, next_fire
+from crawler.service.access import Editor, read_access
+from crawler.service.launcher import RuleBusy, iso
+from crawler.service.rulefiles import (
+    PreviewError,
+    RuleFileError,
+    check_name,
+    compile_text,
+    problem_json,
+    rule_path,
+    run_preview,
+    save_rule,
+)
+from crawler.service.run_views import status_of
+
+router = APIRouter(prefix="/api/rules", tags=["rules"])
+
+Scalar = str | int | float | bool
+
+
+class RuleText(BaseModel):
+    yaml: str = Field(max_length=1_000_000)
+    name: str | None = Field(default=None, max_length=100)
+
+
+class PreviewRequest(BaseModel):
+    yaml: str = Field(max_length=1_000_000)
+    url: str = Field(max_length=8192)
+    page: str | None = Field(default=None, max_length=200)
+    args: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class RunRequest(BaseModel):
+    args: dict[str, Scalar] = Field(default_factory=dict)
+
+
+def project_state(request: Request) -> tuple[dict[str, Rule], list[Any], dict[str, Any]]:
+    from crawler.spider import project_rules
+
+    ruleset = project_rules(request.app.state.settings)
+    return dict(ruleset.rules), list(ruleset.problems), dict(ruleset.item_types)
+
+
+def schedule_json(rule: Rule, pauses: Pauses) -> dict[str, Any] | None:
+    schedule = rule.schedule
+    if schedule is None:
+        return None
+    return {
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "next_run": iso(next_fire(schedule, datetime.now(UTC))) if schedule.enabled else None,
+        "paused": pauses.is_paused(rule.name),
+    }
+
+
+def last_run(request: Request, name: str) -> dict[str, Any] | None:
+    runs = request.app.state.stores.get().runs(rule=name, limit=1)
+    if not runs:
+        return None
+    record = runs[0]
+    return {
+        "run_id": record.get("run_id"),
+        "status": status_of(record),
+        "finished_at": record.get("finished_at"),
+        "items": record.get("items", 0),
+    }
+
+
+@router.get("", dependencies=[Depends(read_access)])
+def list_rules(request: Request) -> dict[str, Any]:
+    config = request.app.state.config
+    rules, problems, _ = project_state(request)
+    pauses = Pauses(config.schedule_dir)
+    by_file = {str(rule.path): rule for rule in rules.values()}
+    items = []
+    for path in rule_files(config.rules_dir):
+        rule = by_file.get(str(path))
+        errors = [p for p in problems if p.file == str(path) and p.is_error]
+        name = rule.name if rule is not None else path.stem
+        items.append(
+            {
+                "name": name,
+                "file": path.name,
+                "valid": rule is not None,
+                "problems": len(errors),
+                "description": rule.description if rule is not None else "",
+                "schedule": schedule_json(rule, pauses) if rule is not None else None,
+                "last_run": last_run(request, name),
+            }
+        )
+    return {"items": items}
+
+
+@router.get("/{name}", dependencies=[Depends(read_access)])
+def get_rule(request: Request, name: str) -> dict[str, Any]:
+    try:
+        path = rule_path(request.app.state.config.rules_dir, name)
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if not path.is_file():
+        raise HTTPException(404, f"no rule named {name!r}")
+    text = read_text(path)
+    _, _, types = project_state(request)
+    rule, problems = compile_text(text, request.app.state.settings, None, types)
+    return {
+        "name": name,
+        "yaml": text,
+        "problems": [problem_json(p) for p in problems if p.is_error],
+        "warnings": [problem_json(p) for p in problems if not p.is_error],
+    }
+
+
+def _compile(request: Request, text: str, name: str | None) -> tuple[Rule | None, list[Any]]:
+    try:
+        if name is not None:
+            check_name(name)
+        _, _, types = project_state(request)
+        return compile_text(text, request.app.state.settings, name, types)
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/validate")
+def validate(request: Request, body: RuleText, who: Editor) -> dict[str, Any]:
+    rule, problems = _compile(request, body.yaml, body.name)
+    return {"ok": rule is not None, "problems": [problem_json(p) for p in problems]}
+
+
+@router.post("/preview")
+async def preview(request: Request, body: PreviewRequest, who: Editor) -> Any:
+    rule, problems = await run_in_threadpool(_compile, request, body.yaml, None)
+    if rule is None:
+        return JSONResponse(
+            {
+                "detail": "the rule has problems",
+                "problems": [problem_json(p) for p in problems],
+            },
+            status_code=422,
+        )
+    bad_url = url_problem(body.url)
+    if bad_url:
+        raise HTTPException(422, f"cannot preview {body.url!r}: {bad_url}")
+    if body.page is not None and body.page not in rule.pages:
+        raise HTTPException(
+            422, f"no page type {body.page!r}; the rule has: {', '.join(rule.pages)}"
+        )
+    config = request.app.state.config
+    try:
+        output = await run_in_threadpool(
+            lambda: run_preview(
+                rule,
+                body.yaml,
+                body.url,
+                rules_dir=config.rules_dir,
+                page=body.page,
+                args={k: str(v) for k, v in body.args.items()},
+                timeout=config.preview_timeout,
+                max_output=config.preview_max_output,
+                crawl_settings=config.crawl_settings,
+            )
+        )
+    except PreviewError as exc:
+        raise HTTPException(422, f"preview failed: {exc}") from None
+    keys = ("page", "status", "items", "links", "problems", "empty_fields", "url", "encoding")
+    return {key: output.get(key) for key in keys}
+
+
+@router.put("/{name}")
+def save(request: Request, name: str, body: RuleText, who: Editor) -> Any:
+    rule, problems = _compile(request, body.yaml, name)
+    if rule is None:
+        return JSONResponse(
+            {"detail": "the rule has problems", "problems": [problem_json(p) for p in problems]},
+            status_code=422,
+        )
+    previous = save_rule(request.app.state.config.rules_dir, name, body.yaml)
+    return {"saved": True, "previous": str(previous) if previous else None}
+
+
+def _run_args(rule: Rule, args: dict[str, Scalar], maximum: int) -> dict[str, str]:
+    if len(args) > maximum:
+        raise HTTPException(422, f"at most {maximum} arguments")
+    unknown = sorted(set(args) - set(rule.args))
+    if unknown:
+        declared = ", ".join(rule.args) or "none"
+        raise HTTPException(422, f"unknown argument(s) {', '.join(unknown)}; declared: {declared}")
+    out = {}
+    for key, value in args.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if len(text) > 4096 or "\x00" in text:
+            raise HTTPException(422, f"argument {key!r} is too long or holds a NUL")
+        out[key] = text
+    return out
+
+
+@router.post("/{name}/run")
+def run_now(
+    request: Request,
+    name: str,
+    who: Editor,
+    body: RunRequest | None = None,
+) -> Any:
+    try:
+        check_name(name)
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    rules, problems, _ = project_state(request)
+    rule = rules.get(name)
+    if rule is None:
+        broken = any(Path(p.file).stem == name for p in problems)
+        if broken:
+            raise HTTPException(422, f"rule {name!r} has problems (GET /api/rules/{name})")
+        raise HTTPException(404, f"no rule named {name!r}")
+    config = request.app.state.config
+    args = _run_args(rule, (body.args if body else {}), config.run_args_max)
+    try:
+        run = request.app.state.launcher.start(name, args)
+    except RuleBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"run_id": run.run_id}

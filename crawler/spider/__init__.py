@@ -1,0 +1,34 @@
+"""The rule spider: what turns a compiled rule into a Scrapy crawl.
+
+- :mod:`.project`: the project's compile context (plugins, settings catalog, OAuth providers,
+  user-agent data) and its rules (:func:`project_rules`, a :class:`crawler.rules.Ruleset`);
+- :mod:`.loader`: the spider loader, one spider per rule (``SPIDER_LOADER_CLASS``);
+- :mod:`.rule_spider`: the generic spider, a thin adapter over the compiled rule, and
+  :mod:`.requests`, where request specs become Scrapy requests;
+- :mod:`.extract`: compiled extraction (selectors, fields, links, pages; :mod:`.extract.pagetree`
+  parses each response once);
+- downloader middlewares of every rule crawl: :mod:`.url_guard` (http and https only, no user
+  info) and :mod:`.encoding` (forced and detected encodings); the extension
+  :mod:`.secret_redaction` (secrets out of every log line);
+- :mod:`.fixtures` (``scrapy preview --save``, ``scrapy rules test``) and :mod:`.scaffold`
+  (``scrapy rules new``).
+
+Other packages use what this module exports.
+"""
+
+from crawler.spider.extract.inputs import META_RENDER_JSON
+from crawler.spider.project import compile_context, parse_rule, project_rules
+from crawler.spider.requests import META_CARRY, META_PAGE, META_PAGENO
+from crawler.spider.rule_spider import RuleSpider, default_start_hosts
+
+__all__ = [
+    "META_CARRY",
+    "META_PAGE",
+    "META_PAGENO",
+    "META_RENDER_JSON",
+    "RuleSpider",
+    "compile_context",
+    "default_start_hosts",
+    "parse_rule",
+    "project_rules",
+]

@@ -1,0 +1,181 @@
+"""A page type compiled once, run on one response: items, follows and problems.
+
+:class:`CompiledRule` is shared by the crawl, ``scrapy preview``, ``scrapy parse`` and
+``scrapy rules test``, so what a preview shows is what a crawl does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+from scrapy.http import Response
+
+from cleaners.registry import CleanContext
+from crawler.rules.model import PageType, Rule
+from crawler.rules.request_specs import guess_page
+from crawler.spider.extract.fields import CompiledField
+from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
+from crawler.spider.extract.links import CompiledLinks, CompiledPagination, Follow
+from crawler.spider.extract.selectors import compile_selector
+
+
+@dataclass
+class PageResult:
+    items: list[dict] = field(default_factory=list)
+    follows: list[Follow] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (reason, message)
+    followed: set[str] = field(default_factory=set, repr=False)  # link URLs already in follows
+
+
+class CompiledPage:
+    def __init__(self, rule: Rule, page: PageType, args: dict):
+        self.rule = rule
+        self.page = page
+        self.fields = [CompiledField(f) for f in page.fields]
+        self.links = [CompiledLinks(spec, rule.pages[spec.to].priority) for spec in page.links]
+        self.rows = None
+        self.row_fields: list[CompiledField] = []
+        self.row_links: list[CompiledLinks] = []
+        if page.rows is not None:
+            self.rows = compile_selector(page.rows.selector, elements=True)
+            self.row_fields = [CompiledField(f) for f in page.rows.fields]
+            self.row_links = [CompiledLinks(s, rule.pages[s.to].priority) for s in page.rows.links]
+        self.pagination = (
+            CompiledPagination(page.pagination, page, args) if page.pagination else None
+        )
+
+    def extract(
+        self,
+        response: Response,
+        *,
+        carry: dict | None = None,
+        depth: int = 0,
+        pageno: int = 1,
+        now: datetime | None = None,
+    ) -> PageResult:
+        result = PageResult()
+        now = now or datetime.now(UTC)
+        carry = dict(carry or {})
+        page = PageInput(response)
+        scope = Scope(page)
+        ctx = CleanContext(url=response.url, crawl_time=now)
+        meta = {
+            "_url": response.url,
+            "_rule": self.rule.name,
+            "_page": self.page.name,
+            "_crawled_at": now.isoformat(timespec="seconds"),
+        }
+        try:
+            values, item_errors = self._fields(self.fields, scope, ctx, carry)
+            rows_found = None
+            if self.rows is not None:
+                rows = self.rows(scope)
+                rows_found = len(rows)
+                for node in rows:
+                    row = _row_scope(page, node)
+                    row_values, row_errors = self._fields(self.row_fields, row, ctx, values)
+                    if self.page.rows.emit and (self.row_fields or self.fields):
+                        result.items.append(_item(row_values, row_errors, meta))
+                    for links in self.row_links:
+                        self._follow(links, row, page, depth, row_values, result)
+            elif self.page.emit and self.fields:
+                result.items.append(_item(values, item_errors, meta))
+            for links in self.links:
+                self._follow(links, scope, page, depth, values, result)
+            if self.pagination is not None:
+                result.follows.extend(
+                    self.pagination.follows(scope, page, pageno, rows_found, carry)
+                )
+        except ExtractError as exc:
+            result.problems.append((exc.reason, str(exc)))
+        for item in result.items:
+            if "_errors" in item:
+                result.problems.append(("invalid_item", "; ".join(item["_errors"])))
+        return result
+
+    @staticmethod
+    def _fields(
+        fields: list[CompiledField], scope: Scope, ctx: CleanContext, base: dict
+    ) -> tuple[dict, list]:
+        values = dict(base)
+        errors: list[str] = []
+        raw: dict = {}
+        clean_errors: dict = {}
+        for compiled in fields:
+            outcome = compiled(scope, ctx)
+            if outcome.value not in EMPTY_VALUES or compiled.name not in values:
+                values[compiled.name] = outcome.value
+            if outcome.clean_error:
+                raw[compiled.name] = outcome.raw
+                clean_errors[compiled.name] = outcome.clean_error
+            if outcome.error:
+                errors.append(f"{compiled.name}: {outcome.error}")
+        if raw:
+            values["_raw"] = {**values.get("_raw", {}), **raw}
+            values["_clean_errors"] = {**values.get("_clean_errors", {}), **clean_errors}
+        return values, errors
+
+    def _follow(
+        self,
+        links: CompiledLinks,
+        scope: Scope,
+        page: PageInput,
+        depth: int,
+        values: dict,
+        result: PageResult,
+    ) -> None:
+        carry_spec = links.spec.carry
+        if carry_spec is True:
+            carry = {k: v for k, v in values.items() if not k.startswith("_")}
+        elif carry_spec:
+            carry = {k: values.get(k) for k in carry_spec}
+        else:
+            carry = {}
+        # one set for the whole page: rebuilding it per row made large lists quadratic
+        for url in links.urls(scope, page, depth):
+            if url not in result.followed:
+                result.followed.add(url)
+                result.follows.append(Follow(url, links.spec.to, links.priority, carry))
+
+
+def _row_scope(page: PageInput, node: Any) -> Scope:
+    if isinstance(node, etree._Element):
+        return Scope(page, node=node)
+    if isinstance(node, str):
+        return Scope(page, node=None, text=node)
+    return Scope(page, node=None, data=node)
+
+
+def _item(values: dict, errors: list[str], meta: dict) -> dict:
+    item = dict(values)
+    item.update(meta)
+    if errors:
+        item["_errors"] = errors
+    return item
+
+
+class CompiledRule:
+    """Every page type of a rule, compiled once."""
+
+    def __init__(self, rule: Rule, args: dict | None = None):
+        self.rule = rule
+        self.args = {**rule.args, **(args or {})}
+        self.pages = {
+            name: CompiledPage(rule, page, self.args) for name, page in rule.pages.items()
+        }
+
+    def extract(self, page: str, response: Response, **kwargs: Any) -> PageResult:
+        return self.pages[page].extract(response, **kwargs)
+
+    def guess_page(self, url: str) -> str | None:
+        """The page type whose ``match`` fits ``url``, else the page a start URL lands on."""
+        return guess_page(self.rule, url, self.args)
+
+
+def plain_items(items: Iterable[dict]) -> list[dict]:
+    """Items without the metadata that changes on every crawl (for fixtures and comparisons)."""
+    return [{k: v for k, v in item.items() if k != "_crawled_at"} for item in items]

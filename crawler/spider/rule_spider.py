@@ -1,0 +1,261 @@
+"""The generic spider: one subclass per rule, built by the spider loader.
+
+A thin adapter: start requests come from the rule compiler's request specifications
+(:func:`crawler.rules.request_specs.start_requests`); every response goes through the compiled page
+type (:mod:`crawler.spider.extract`), whose items and follows become Scrapy items and requests.
+One-off behaviour (preview, parse) lives in the commands, not here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import DownloadCancelledError, UsageError
+from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
+
+from crawler.defaults import catalog
+from crawler.rules import templates
+from crawler.rules.itemtypes import ItemType
+from crawler.rules.model import Rule
+from crawler.rules.request_specs import (
+    RequestSpec,
+    RuleArgs,
+    StartError,
+    guess_page,
+    resolve_args,
+    secret_values,
+    start_requests,
+)
+from crawler.rules.routing import ItemRoute, item_routes
+from crawler.rules.sections.settings import setting_problems
+from crawler.spider.extract import CompiledRule, Follow
+from crawler.spider.requests import (
+    META_CARRY,
+    META_PAGE,
+    META_PAGENO,
+    inherited_headers,
+    to_request,
+)
+from crawler.store import StoreTarget
+from vocab.redaction import Redactor
+
+__all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleRefused", "RuleSpider"]
+
+
+class RuleRefused(UsageError):
+    """The rule has problems: ``scrapy crawl`` exits with ``rule_error`` (3), listing them."""
+
+
+class RuleSpider(scrapy.Spider):
+    rule: ClassVar[Rule]
+    item_types: ClassVar[Mapping[str, ItemType]] = {}  # the item types the rule's pages produce
+    routes: ClassVar[Mapping[str, ItemRoute]] = {}  # page type -> where its items go
+
+    @classmethod
+    def for_rule(
+        cls, rule: Rule, item_types: Mapping[str, ItemType] | None = None
+    ) -> type[RuleSpider]:
+        """A spider class for ``rule`` (what ``scrapy crawl <rule>`` runs)."""
+        class_name = "RuleSpider_" + "".join(c if c.isalnum() else "_" for c in rule.name)
+        used = {rule.target(page).type for page in rule.pages} - {None}
+        types = {name: t for name, t in (item_types or {}).items() if name in used}
+        return type(
+            class_name,
+            (cls,),
+            {
+                "name": rule.name,
+                "rule": rule,
+                "item_types": types,
+                "routes": item_routes(rule, types),
+                "custom_settings": dict(rule.crawl_settings),
+                "__module__": __name__,
+            },
+        )
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Apply the rule's settings, after checking them again here, where they take effect:
+        a rule may set only plain settings declared safe for rules (defence in depth: the
+        compiler checks them too)."""
+        refused = [message for _, message in setting_problems(cls.rule.settings, catalog())]
+        if refused:
+            raise RuleRefused(f"rule {cls.rule.name}: " + "; ".join(refused), print_help=False)
+        super().update_settings(settings)
+
+    @classmethod
+    def handles_request(cls, request: Request) -> bool:
+        """Whether ``request.url`` is a page of this rule (``scrapy shell URL`` picks its spider
+        so): on the rule's domains (its allowed domains, else the hosts of its start URLs) and
+        either a page type's ``match`` fits it or it is one of the rule's start URLs."""
+        rule = cls.rule
+        domains = list(rule.allowed_domains) or default_start_hosts(rule)
+        try:
+            host = (urlsplit(request.url).hostname or "").lower()
+        except ValueError:
+            return False
+        if not any(host == d or host.endswith(f".{d}") for d in map(str.lower, domains)):
+            return False  # as the offsite middleware judges: by host name, whatever the port
+        defaults = {k: v for k, v in rule.args.items() if v is not None}
+        return guess_page(rule, request.url, defaults) is not None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        rule = self.rule
+        self.rule_args: RuleArgs = resolve_args(rule, kwargs)
+        self.args = dict(self.rule_args.values)
+        if self.rule_args.unknown:
+            self.logger.warning(
+                "rule %s has no argument(s) %s; declared: %s",
+                rule.name,
+                ", ".join(self.rule_args.unknown),
+                ", ".join(rule.args) or "none",
+            )
+        self.compiled = CompiledRule(rule, self.args)
+        self.redactor = Redactor(secret_values(rule, self.args))
+        self.missing_args = list(self.rule_args.missing)
+        self.allowed_domains = list(rule.allowed_domains) or start_hosts(rule, self.args)
+        self._logged: set[str] = set()
+        # One bound method for every request: Scrapy caches its check of a callback's source
+        # (is_generator_with_return_value) under a weak reference to the callback object, so a
+        # new bound method per request re-read and re-parsed parse_page's source per response.
+        self.parse_page = self.parse_page
+
+    # --- requests ---------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        stats = self.crawler.stats
+        try:
+            specs = start_requests(
+                self.rule,
+                self.rule_args,
+                max_requests=self.settings.getint("RULE_MAX_START_REQUESTS"),
+                on_bad_url=self._bad_start_url,
+            )
+        except StartError as exc:  # no request at all; the run's status says why
+            self.logger.error("%s", exc)
+            stats.set_value("rule/start_error", str(exc))
+            if self.missing_args:
+                stats.set_value("rule/missing_arguments", ", ".join(self.missing_args))
+            return
+        for spec in specs:
+            try:
+                yield self.request(spec)
+            except ValueError as exc:  # a URL Scrapy refuses, e.g. made invalid by an argument
+                self._bad_start_url(spec.url, str(exc))
+
+    def _bad_start_url(self, url: str, reason: str) -> None:
+        self.crawler.stats.inc_value("rule/request_errors/bad_start_url")
+        self.log_once("bad_start_url", f"cannot request start URL {url!r}: {reason}")
+
+    def request(self, spec: RequestSpec) -> Request:
+        return to_request(spec, self.parse_page, self.on_error)
+
+    def follow_request(self, follow: Follow, response: Response) -> Request:
+        spec = RequestSpec(
+            url=follow.url,
+            page=follow.page,
+            headers=inherited_headers(response.meta),
+            carry=follow.carry,
+            priority=follow.priority,
+            pageno=follow.pageno,
+        )
+        return self.request(spec)
+
+    # --- responses --------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Any:
+        """A response with no page type known (``scrapy parse URL``): the one whose ``match``
+        fits its URL."""
+        return self.parse_page(response)
+
+    def parse_page(self, response: Response) -> Any:
+        meta = response.meta
+        stats = self.crawler.stats
+        page = meta.get(META_PAGE)
+        if page not in self.compiled.pages:
+            page = self.compiled.guess_page(response.url)
+            if page is None:
+                stats.inc_value("rule/problems/no_page_type")
+                self.log_once("no_page_type", f"no page type for {response.url}")
+                return
+        result = self.compiled.extract(
+            page,
+            response,
+            carry=meta.get(META_CARRY),
+            depth=meta.get("depth", 0),
+            pageno=meta.get(META_PAGENO, 1),
+            now=datetime.now(UTC),
+        )
+        stats.inc_value(f"rule/pages/{page}")
+        for reason, message in result.problems:
+            stats.inc_value(f"rule/problems/{reason}")
+            self.log_once(reason, f"{message} on {response.url}")
+        for item in result.items:
+            stats.inc_value("rule/items/invalid" if "_errors" in item else "rule/items/extracted")
+            if "_clean_errors" in item:
+                stats.inc_value("rule/items/clean_errors")
+            yield self.redactor.value(item) if self.redactor else item
+        for follow in result.follows:
+            yield self.follow_request(follow, response)
+
+    def on_error(self, failure: Any) -> None:
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        if response is not None:  # an HTTP error status, after Scrapy's own retries
+            reason, detail = f"http_{response.status}", f"HTTP {response.status}"
+        else:
+            reason, detail = failure_reason(failure.value), failure.getErrorMessage()
+        self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
+        self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
+
+    # --- the store seam (crawler.store.base.TargetsItems) -------------------------------------
+
+    def store_target(self, item: dict[str, Any]) -> StoreTarget:
+        route = self.routes.get(item.get("_page") or "") or self.routes[""]
+        return StoreTarget(route.collection, route.key_for(item), route.history)
+
+    def log_once(self, reason: str, message: str) -> None:
+        """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""
+        level = logging.DEBUG if reason in self._logged else logging.WARNING
+        self._logged.add(reason)
+        self.logger.log(level, "%s: %s", reason, message)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short stat key for a failed request. Bodies over DOWNLOAD_MAXSIZE (downloaded, or
+    inflated by decompression) are ``too_large``; Scrapy says so only in its messages, pinned
+    by tests/security/test_bounded_responses.py."""
+    if isinstance(exc, DownloadCancelledError) or "DOWNLOAD_MAXSIZE" in str(exc):
+        return "too_large"
+    return type(exc).__name__
+
+
+def start_hosts(rule: Rule, args: Mapping[str, Any]) -> list[str]:
+    """Hosts of the rule's start URLs (its allowed domains when it names none), read from the
+    first URLs of each template (ranges vary paths, rarely hosts)."""
+    hosts: list[str] = []
+    for spec in rule.start:
+        for template in spec.urls:
+            try:
+                urls = list(itertools.islice(templates.expand(template, args), 1000))
+            except (KeyError, ValueError):
+                continue
+            for url in urls:
+                try:
+                    host = urlsplit(url).hostname
+                except ValueError:
+                    continue
+                if host and host not in hosts:
+                    hosts.append(host)
+    return hosts
+
+
+def default_start_hosts(rule: Rule) -> list[str]:
+    return start_hosts(rule, {k: v for k, v in rule.args.items() if v is not None})

@@ -1,0 +1,72 @@
+"""Item-type validation in the item pipeline: map, clean and check items against their type.
+
+An item whose page type names an item type (``item: {type: book}``) is mapped onto it (the rule's
+``item.map``), cleaned by the type's cleaners and validated against its JSON Schema. An invalid
+item is never dropped: it is marked with ``_errors`` (and the raw values of fields whose cleaner
+failed in ``_raw``) so that the store pipeline keeps it in the dead-letter collection, counted
+and logged once per reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from scrapy.crawler import Crawler
+
+from crawler.rules.routing import ItemRoute
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class RoutesItems(Protocol):
+    """A spider whose page types say where their items go and which item type they have (rule
+    spiders: :attr:`crawler.spider.RuleSpider.routes`). Other spiders' items pass unchanged."""
+
+    routes: Mapping[str, ItemRoute]
+
+
+class ItemTypePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self._logged: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ItemTypePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        spider = self.crawler.spider
+        if not isinstance(spider, RoutesItems) or not isinstance(item, dict):
+            return item
+        route = spider.routes.get(item.get("_page") or "")
+        item_type = route.item_type if route is not None else None
+        if item_type is None:
+            return item
+        if (
+            "_errors" in item
+        ):  # already invalid at extraction: keep it as it is for the dead letters
+            self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
+            return item
+        result = item_type.apply(item, route.map)
+        out = result.item
+        if result.raw:
+            out["_raw"] = {**item.get("_raw", {}), **result.raw}
+        if result.errors:
+            out["_errors"] = result.errors
+            self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
+            reason = result.errors[0].split(":", 1)[0]
+            if reason not in self._logged:
+                self._logged.add(reason)
+                logger.warning(
+                    "invalid %s item (kept aside as a dead letter): %s on %s",
+                    item_type.name,
+                    "; ".join(result.errors),
+                    item.get("_url"),
+                )
+        else:
+            self.stats.inc_value(f"itemtype/{item_type.name}/valid")
+        return out
