@@ -18,13 +18,15 @@ deprecates; :func:`redis_from_settings` builds the same client without it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy.settings import BaseSettings
 
 from crawler.defaults.distributed import local_redis_url
 from vocab import mask_url
+
+if TYPE_CHECKING:
+    import redis
 
 
 def is_distributed(settings: BaseSettings) -> bool:
@@ -45,6 +47,8 @@ def redis_params(settings: BaseSettings) -> dict[str, Any]:
 
 
 def redis_from_settings(settings: BaseSettings) -> redis.Redis:
+    import redis  # here: a crawl on one machine never loads redis-py (6 MB)
+
     return redis.Redis.from_url(redis_url(settings), **redis_params(settings))
 
 
@@ -54,8 +58,10 @@ class RedisUnreachable(RuntimeError):
 
 def check_reachable(server: redis.Redis, settings: BaseSettings) -> None:
     """Fail at start, naming the URL (credentials masked), rather than on the first request."""
+    from redis.exceptions import RedisError
+
     try:
         server.ping()
-    except redis.exceptions.RedisError as exc:
+    except RedisError as exc:
         url = mask_url(redis_url(settings))
         raise RedisUnreachable(f"cannot reach Redis at {url} (REDIS_URL): {exc}") from None

@@ -19,7 +19,7 @@ responses come decompressed (590), before RetryMiddleware (550).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -33,14 +33,15 @@ from twisted.internet.defer import Deferred
 
 from crawler.core.log_redaction import RedactingFilter
 from crawler.core.switches import off
-from crawler.oauth import configured
 from crawler.oauth.errors import OAuthFailure, ProviderError
-from crawler.oauth.keeper import TokenKeeper
 from crawler.oauth.placement import expired_answer, with_query_token, without_query_token
-from crawler.oauth.source_providers import Provider
-from crawler.oauth.source_tokens import Token
 from crawler.oauth.token_stores import LockTimeout
 from vocab.redaction import Redactor
+
+if TYPE_CHECKING:
+    from crawler.oauth.keeper import TokenKeeper
+    from crawler.oauth.source_providers import Provider
+    from crawler.oauth.source_tokens import Token
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class OAuthMiddleware:
         if not name:
             raise off("OAuthMiddleware", "no auth: section (OAUTH_PROVIDER)")
         credential = s.get("OAUTH_CREDENTIAL")
+        # Here, not at the top: the token clients (Authlib) load only for a rule with auth:.
+        from crawler.oauth import configured
+
         mw = cls.__new__(cls)
         try:
             provider = configured.provider(s, name)
