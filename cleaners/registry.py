@@ -60,6 +60,7 @@ __all__ = [
     "Cleaner",
     "Param",
     "Registry",
+    "chain_names",
     "cleaner",
     "load_modules",
     "preview",
@@ -318,6 +319,21 @@ def _items(spec: Any, problems: list[tuple[int, str]]) -> list[Any]:
         (0, f"a cleaner chain is a cleaner name or a list of cleaners, got {preview(spec)}")
     )
     return []
+
+
+def chain_names(spec: Any) -> tuple[str, ...]:
+    """The names of the cleaners in a chain as written (whatever their arguments, known or not).
+
+    >>> chain_names(["strip", {"regex": "([0-9]+)"}, {"default": None}]), chain_names("join")
+    (('strip', 'regex', 'default'), ('join',))
+    """
+    names = []
+    for item in _items(spec, []):
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, Mapping) and len(item) == 1:
+            names.extend(name for name in item if isinstance(name, str))
+    return tuple(names)
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

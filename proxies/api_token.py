@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from proxies.defaults import data_dir, project_root
 from proxies.proxy_keys import MIN_SECRET, SecretError, generated_secret, read_secret_file
 from proxies.settings import PoolSettings
+from vocab.datadir import project_root
 
 
 class TokenError(SecretError):
@@ -47,7 +47,7 @@ def configured_token(settings: Any) -> str | None:
     if not path:
         return None
     resolved = Path(path).expanduser().resolve()
-    if resolved.is_relative_to(project_root) and not resolved.is_relative_to(data_dir):
+    if resolved.is_relative_to(project_root) and not resolved.is_relative_to(project_root / "data"):
         raise TokenError(
             f"PROXY_POOL_API_TOKEN_FILE {path} is inside the repository: keep it outside"
         )

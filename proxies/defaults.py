@@ -7,12 +7,11 @@ fallback. Override with ``-s NAME=VALUE``; the standalone ``python -m proxies`` 
 setting from an environment variable of the same name.
 """
 
-from pathlib import Path
-
+from vocab.datadir import data_dir
 from vocab.statedir import state_dir
 
-project_root = Path(__file__).resolve().parent.parent
-data_dir = project_root / "data"  # git-ignored: the embedded pool's records
+# The embedded pool's records go where the crawler keeps its files: data/, or the directory the
+# environment variable CRAWLER_DATA_DIR names (vocab/datadir.py; tests set it).
 
 # --- where the pool keeps its records ---------------------------------------------------------
 # sqlite:///path (embedded: memory + SQLite), memory: (throwaway) or redis://host:port/db (shared).
@@ -120,5 +119,11 @@ PROXY_LIST_ENV = None  # name of an environment variable holding proxies
 PROXY_BAN_BACKOFF = 60.0  # seconds a ban benches a proxy for that domain, doubled per ban in a row
 PROXY_FAILURE_BACKOFF = 10.0  # seconds a failure benches a proxy everywhere, doubled likewise
 PROXY_BACKOFF_MAX = 1800.0  # the longest bench
+
+# --- the crawler's proxy middleware (crawler/antiban/proxy_middleware.py) -------------------------
+# Seconds a stopping crawl (SIGTERM, Ctrl-C, no usable proxy) lets downloads through proxies run
+# before it cuts their connections, so that a stalled proxy cannot hold the shutdown for its
+# whole PROXY_DOWNLOAD_TIMEOUT.
+PROXY_SHUTDOWN_GRACE = 2.0
 
 __all__ = [name for name in dir() if name.isupper()]  # what `from proxies.defaults import *` brings

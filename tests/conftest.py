@@ -1,6 +1,6 @@
 """Shared pytest fixtures: the bundled sample site running on 127.0.0.1.
 
-Tests write only into temporary directories: ``CRAWLER_DATA_DIR`` (crawler/defaults/datadir.py)
+Tests write only into temporary directories: ``CRAWLER_DATA_DIR`` (vocab/datadir.py)
 points every default data path (store, spill files, journal, logs, schedule state) at one for
 the session, crawls started in subprocesses included, and the session fails if the project's
 own data/ changed while it ran.

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from parsel import Selector
 
-from tests.sample_site import SampleSite, blog, create_app
+from tests.sample_site import SampleSite, blog, create_app, security
 from tests.sample_site.data import (
     BOOKS_PAGE_SIZE,
     BROKEN_LINKS,
@@ -538,7 +538,7 @@ def test_module_doctests():
 
     from tests.sample_site import data, server
 
-    for module in (data, server, blog):
+    for module in (data, server, blog, security):
         assert doctest.testmod(module).failed == 0
 
 
@@ -629,3 +629,27 @@ def test_cli_big_pages():
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=5)
+
+
+# --- the security blog: captchas inside articles ----------------------------------------------
+
+
+def test_security_blog_over_http(sample_site):
+    index = fetch(sample_site + "/security/")
+    assert index.status == 200
+    assert index.sel().css("ul.posts a::attr(href)").getall() == [a.url for a in security.ARTICLES]
+    for article in security.ARTICLES:
+        reply = fetch(sample_site + article.url)
+        assert reply.status == 200 and reply.body == security.article_page(article)
+        sel = reply.sel()
+        assert sel.css("article h1::text").get() == article.title
+        text = sel.css("div.entry-content").xpath("string()").get()
+        assert " ".join(text.split()) == security.article_text(article)
+        shown = sel.css("div.entry-content img::attr(src)").getall()
+        assert len(shown) == article.images
+        for src in shown + sel.css("form img::attr(src)").getall():
+            image = fetch(sample_site + src)
+            assert image.status == 200 and image.body[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(sel.css("form").getall()) == 0  # the note has no comment form
+    for missing in ("/security/nope.html", "/security/img/nope-1.png", "/security/a.b.html"):
+        assert fetch(sample_site + missing).status == 404, missing

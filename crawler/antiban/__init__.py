@@ -8,14 +8,19 @@ middleware that applies it (docs/antiban.md; settings in crawler/defaults/antiba
   itself is the ``proxies`` package, whose rule sources :mod:`.proxy_sources` crawls;
 - cookie sessions: :mod:`.cookie_sessions` (files or a login step) and
   :mod:`.cookie_session_middleware`;
-- bans: :mod:`.ban_policy` (``BAN_POLICY_CLASS``), :mod:`.retry_after` and
-  :mod:`.ban_middleware` (retries elsewhere, captchas to :mod:`crawler.captcha`);
+- bans: :mod:`.ban_policy` (``BAN_POLICY_CLASS``), which reads pages with :mod:`.block_pages`
+  (suspects, block shapes, evidence), :mod:`.retry_after` and :mod:`.ban_middleware` (retries
+  elsewhere, captchas to :mod:`crawler.captcha`), which first asks the spider what it expects of
+  a doubted page (:mod:`.expected_content`);
 - :mod:`.signals`: how the middlewares tell each other about bans and failures.
 
 Other packages use :func:`check_user_agent_filters` (the rule compiler's view of the user-agent
-data, through the compile context).
+data, through the compile context), :class:`ExpectsContent` (what the ban middleware asks of
+a spider) and :func:`has_expected_content` (the spider's answer, for the render middleware's
+judgement of a page that is still loading).
 """
 
+from crawler.antiban.expected_content import ExpectsContent, has_expected_content
 from crawler.antiban.useragents import check_user_agent_filters
 
-__all__ = ["check_user_agent_filters"]
+__all__ = ["ExpectsContent", "check_user_agent_filters", "has_expected_content"]

@@ -8,9 +8,19 @@ when it went direct, after ``Retry-After`` or an exponential delay. The budget
 (``BAN_RETRY_TIMES``) is separate from Scrapy's ``RETRY_TIMES``. A banned response never reaches
 the spider: once the budget is spent the request fails with IgnoreRequest (its errback sees it).
 
+A verdict the policy reached from the page's content (``Verdict.signal`` set: a captcha, a
+vendor's challenge, a block phrase, a landing page that looks like a login) is checked first
+against what the spider expects of the page (:mod:`.expected_content`): a page that yields its
+page type's required fields is content, passed on as it is (stats ``antiban/overruled``,
+``antiban/overruled/<signal>``), before any retry or back-off.
+
 A captcha page (verdict ``captcha``) first goes to the captcha solver when ``CAPTCHA_SOLVER``
 is set (crawler/captcha): solved or not, the request is tried again; a captcha the solver
 skips or keeps failing is then a ban like any other.
+
+Every verdict is logged at INFO with its evidence the first time its reason (and signal) comes
+up, at DEBUG after that; bans from a page's content are also counted by the rule that matched
+(``antiban/signals/<signal>``).
 
 Order: 585, between RetryMiddleware (550) and HttpCompressionMiddleware (590), so that it sees
 decompressed bodies and followed redirects, and sees ban statuses (429, 503) before Scrapy's
@@ -31,6 +41,7 @@ from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.antiban.ban_policy import Verdict
+from crawler.antiban.expected_content import has_expected_content
 from crawler.antiban.retry_after import parse_retry_after
 from crawler.antiban.signals import request_banned
 from crawler.captcha import captcha_solving
@@ -59,6 +70,7 @@ class BanMiddleware:
         self.retry_after_max = s.getfloat("BAN_RETRY_AFTER_MAX")
         self.priority_adjust = s.getint("BAN_RETRY_PRIORITY_ADJUST")
         self.captchas = captcha_solving(crawler, policy)
+        self.logged: set[str] = set()  # verdicts logged at INFO once, by reason and signal
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BanMiddleware:
@@ -78,12 +90,34 @@ class BanMiddleware:
         if request.meta.get("antiban_login") or request.meta.get("dont_check_ban"):
             return response
         verdict = self.policy.response_verdict(request, response)
-        if verdict is None:
+        if verdict is None or self._overruled(verdict, response):
             return response
         if verdict.reason == "captcha" and self.captchas is not None:
             # Solving downloads: a coroutine, which Scrapy awaits (every other answer is at once).
             return self._after_captcha(request, response, verdict)
         return self._banned(request, response, verdict)
+
+    def _overruled(self, verdict: Verdict, response: Response) -> bool:
+        """A verdict from the page's content, on a page that has what the spider expects."""
+        signal = getattr(verdict, "signal", "")
+        if not signal or has_expected_content(self.crawler.spider, response) is not True:
+            return False
+        self.stats.inc_value("antiban/overruled")
+        self.stats.inc_value(f"antiban/overruled/{signal}")
+        self._log(
+            f"overruled:{signal}",
+            "not a ban: %s (%s) on %s, but the page yields its page type's required fields: %s",
+            verdict.reason,
+            signal,
+            response.url,
+            getattr(verdict, "evidence", ""),
+        )
+        return True
+
+    def _log(self, key: str, message: str, *args: Any) -> None:
+        level = logging.DEBUG if key in self.logged else logging.INFO
+        self.logged.add(key)
+        logger.log(level, message, *args)
 
     async def _after_captcha(
         self, request: Request, response: Response, verdict: Verdict
@@ -106,7 +140,8 @@ class BanMiddleware:
         return retry
 
     def process_exception(self, request: Request, exception: BaseException) -> Request | None:
-        if request.meta.get("dont_check_ban"):
+        # A download the stopping crawl cut (crawler/antiban/proxy_middleware.py) is no failure.
+        if request.meta.get("dont_check_ban") or request.meta.get("antiban_cut"):
             return None
         verdict = self.policy.exception_verdict(request, exception)
         if verdict is None:
@@ -125,12 +160,21 @@ class BanMiddleware:
         via = request.meta.get("antiban_proxy_label") or (
             "proxy" if request.meta.get("proxy") else "direct"
         )
-        if verdict.outcome is Outcome.BAN:
-            self.stats.inc_value("antiban/bans")
-            self.stats.inc_value(f"antiban/bans/{verdict.reason}")
-        else:
-            self.stats.inc_value("antiban/failures")
-            self.stats.inc_value(f"antiban/failures/{verdict.reason}")
+        kind = "bans" if verdict.outcome is Outcome.BAN else "failures"
+        self.stats.inc_value(f"antiban/{kind}")
+        self.stats.inc_value(f"antiban/{kind}/{verdict.reason}")
+        signal = getattr(verdict, "signal", "")
+        if signal:
+            self.stats.inc_value(f"antiban/signals/{signal}")
+        self._log(
+            f"{kind}:{verdict.reason}:{signal}",
+            "%s (%s) on %s via %s: %s",
+            "ban" if kind == "bans" else "failure",
+            f"{verdict.reason}, {signal}" if signal else verdict.reason,
+            _original_url(request),
+            via,
+            getattr(verdict, "evidence", "") or "-",
+        )
         self.crawler.signals.send_catch_log(
             request_banned,
             request=request,

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crawler.defaults.datadir import project_root
 from proxies.sources import SourceError
+from vocab.datadir import project_root
 
 
 async def crawl_rule_items(

@@ -33,7 +33,6 @@ from scrapy.settings import BaseSettings
 
 from crawler.commands.serviceauth import ApiTokens, People, Subcommand
 from crawler.core.exitcodes import EXIT_CODES
-from crawler.oauth import configured
 from crawler.oauth.errors import OAuthFailure, ProviderError
 from crawler.oauth.token_stores import LockTimeout
 from crawler.service.api_tokens import TokenError
@@ -55,6 +54,9 @@ class Authorize(Subcommand):
         parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
 
     def run(self, args: argparse.Namespace, settings: BaseSettings) -> int:
+        # Here, not at the top: Scrapy imports every command, and the token clients (Authlib)
+        # are for this one only.
+        from crawler.oauth import configured
         from crawler.oauth.authorize import authorize
 
         provider = configured.provider(settings, args.provider)
@@ -95,6 +97,8 @@ class SourceTokens(Subcommand):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
     def run(self, args: argparse.Namespace, settings: BaseSettings) -> int:
+        from crawler.oauth import configured
+
         store = configured.token_store(settings)
         rows = [credential_row(key, token) for key, token in store.items()]
         store.close()

@@ -4,21 +4,35 @@ Scrapy's own command exits 0 whatever happened to the crawl. This one exits with
 :func:`crawler.core.runstatus.run_status` gives the crawl's final stats, the one its run record
 holds (``run/exit_code``, set by the run recorder); a rule with problems exits 3 with them
 listed.
+
+Every setting given on the command line (``-s``, ``-L``, ``--logfile``, ``-o``) is checked
+before anything starts, by :func:`check_command_line_settings`: against the settings catalog
+(type, allowed values), and the paths a run writes (``JOBDIR``, ``LOG_FILE``, local feed
+outputs) for whether they can be created. Each problem is one line; the exit status is 2. The
+other long-running commands taking ``-s`` call the same function from ``process_options``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
+import re
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.runstatus import run_status
+from crawler.defaults import CHOICES_FROM, command_line_problems
 from crawler.spider.rule_spider import RuleRefused
+from vocab import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +44,10 @@ class Command(ScrapyCrawlCommand):
             "2 usage error, 3 rule error, 4 start error, 5 blocked, 6 data not stored, "
             "7 monitor failed, 8 interrupted (see README)."
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        check_command_line_settings(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
@@ -70,6 +88,81 @@ def exit_code(crawler: Any, failures: list[BaseException]) -> int:
         # Started, but never closed: the reactor was stopped under it (a second Ctrl-C).
         return EXIT_CODES["interrupted"] if stats.get("start_time") else EXIT_CODES["failed"]
     return run_status(stats).exit_code
+
+
+# Settings naming a directory or a file a run creates (feed outputs are read from FEEDS).
+WRITTEN_DIRECTORIES = ("JOBDIR",)
+WRITTEN_FILES = ("LOG_FILE",)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def check_command_line_settings(settings: BaseSettings) -> None:
+    """Refuse, with one line per problem (a UsageError: exit 2), the settings given on the
+    command line that the catalog does not know, whose values do not fit, or that name a path
+    the run cannot create. Call it from a command's ``process_options``, after Scrapy's."""
+    cmdline = SETTINGS_PRIORITIES["cmdline"]
+    given = {
+        name: attr.value.copy_to_dict() if isinstance(attr.value, BaseSettings) else attr.value
+        for name, attr in sorted(settings.attributes.items())
+        if attr.priority >= cmdline
+    }
+    registered = {name: _names_in(settings, reg) for name, reg in CHOICES_FROM.items()}
+    found = command_line_problems(given, _project_setting_names(), registered)
+    problems = [f"-s {p}" for p in found]
+    if not problems:  # paths only once every value is right: nothing is created for nothing
+        problems = _path_problems(given)
+    if problems:
+        raise UsageError("\n".join(mask_url(p) for p in problems), print_help=False)
+
+
+def _names_in(settings: BaseSettings, registry: str) -> list[str]:
+    try:
+        return [str(name) for name in settings.getdict(registry)]
+    except ValueError:  # not JSON: reported as the registry setting's own problem
+        return []
+
+
+def _project_setting_names() -> set[str]:
+    """The settings the project's own settings module declares (known besides the catalog)."""
+    try:
+        module = importlib.import_module(os.environ.get("SCRAPY_SETTINGS_MODULE") or "")
+    except (ImportError, ValueError):
+        return set()
+    return {name for name in dir(module) if name.isupper()}
+
+
+def _path_problems(given: dict[str, Any]) -> list[str]:
+    problems = []
+    for name in WRITTEN_DIRECTORIES:
+        if given.get(name):
+            problems += _cannot_write(f"-s {name}={given[name]}", Path(str(given[name])), True)
+    for name in WRITTEN_FILES:
+        if given.get(name):
+            problems += _cannot_write(f"-s {name}={given[name]}", Path(str(given[name])), False)
+    feeds = given.get("FEEDS")
+    for uri in feeds if isinstance(feeds, dict) else ():
+        path = str(uri).removeprefix("file://")
+        if (_SCHEME.match(path) and path == uri) or "%(" in path:
+            continue  # another storage (s3:, stdout:), or a directory named per crawl
+        problems += _cannot_write(f"output {uri}", Path(path).parent, True)
+    return problems
+
+
+def _cannot_write(option: str, path: Path, directory: bool) -> list[str]:
+    """Create ``path`` (a directory with its parents; a file in an existing directory) as the
+    run would, and write in it: ``[problem]`` if that fails, else ``[]``."""
+    try:
+        if directory:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        else:
+            with path.open("a", encoding="utf-8"):
+                pass
+    except OSError as exc:
+        what = f"the directory {path}" if directory else "the file"
+        return [f"{option}: cannot create or write {what} ({exc.strerror or exc})"]
+    return []
 
 
 def _on_failure(result: Any, failures: list[BaseException]) -> None:

@@ -1,7 +1,11 @@
 """``scrapy demo``: serve the bundled sample site on 127.0.0.1, crawl it with the shipped
 ``sample_*`` rules into the configured store (the embedded one by default), print a summary
 with each crawl's status; the exit status is the first crawl's that did not finish (0 when all
-did; the table is in crawler/core/exitcodes.py)."""
+did; the table is in crawler/core/exitcodes.py).
+
+Items are keyed by their URLs, so the sample site always runs on the same port (``--port``,
+default :data:`DEMO_PORT`): every run updates the same items. A busy port is a usage error
+(exit 2) naming it, never a silent move to another port and a second copy of every item."""
 
 from __future__ import annotations
 
@@ -14,16 +18,20 @@ import time
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commands.crawl import exit_code
+from crawler.commands.crawl import check_command_line_settings, exit_code
 from crawler.core.exitcodes import EXIT_CODES, STATUSES
-from crawler.defaults.datadir import project_root
+from crawler.runs import run_errors
 from vocab import mask_url
+from vocab.datadir import project_root
 
 DEMO_PORT = 8765  # a fixed port keeps item URLs (and so store keys) the same from run to run
 
 
 def _free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (connections of an earlier run left in TIME_WAIT do
+    not count: the sample site binds with SO_REUSEADDR too)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -53,7 +61,7 @@ class Command(ScrapyCommand):
     requires_project = True
 
     def syntax(self) -> str:
-        return "[--books N] [--rules sample_books,...]"
+        return "[--books N] [--rules sample_books,...] [--port N]"
 
     def short_desc(self) -> str:
         return "Crawl the bundled sample site on 127.0.0.1 into the store and print a summary"
@@ -64,9 +72,26 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--rules", default="", help="comma-separated rules (default: every sample_* rule)"
         )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=DEMO_PORT,
+            help=f"port of the sample site on 127.0.0.1 (default {DEMO_PORT}); items are keyed "
+            "by URL, so runs on another port store their own copies",
+        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        check_command_line_settings(self.settings)
+        if not 0 < opts.port < 65536:
+            raise UsageError(f"--port must be 1-65535, not {opts.port}", print_help=False)
+        if not _free(opts.port):
+            raise UsageError(
+                f"port {opts.port} on 127.0.0.1 is in use (another `scrapy demo` still running?): "
+                "stop what listens there, or pass --port N (items are keyed by URL: another port "
+                "stores a second copy of every item)",
+                print_help=False,
+            )
         if not opts.loglevel:
             self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
         # the demo is the one-machine setup, whatever REDIS_URL the environment has
@@ -79,7 +104,7 @@ class Command(ScrapyCommand):
         ]
         if not names:
             raise UsageError("no sample_* rules found in RULES_DIR", print_help=False)
-        site, url = start_sample_site(opts.books, port=DEMO_PORT if _free(DEMO_PORT) else 0)
+        site, url = start_sample_site(opts.books, port=opts.port)
         print(
             f"Sample site: {url} ({opts.books} books); crawling {', '.join(names)} ...", flush=True
         )
@@ -112,13 +137,7 @@ class Command(ScrapyCommand):
             stats = crawler.stats.get_stats()
             pages = stats.get("response_received_count", 0)
             items = stats.get("item_scraped_count", 0)
-            errors = (
-                _sum(stats, "rule/problems/")
-                - stats.get("rule/problems/invalid_item", 0)
-                + _sum(stats, "rule/request_errors/")
-                + stats.get("httperror/response_ignored_count", 0)
-                + stats.get("spider_exceptions/count", 0)
-            )
+            errors = run_errors(stats).total  # as scrapy store runs, the API and monitors count
             totals[0] += pages
             totals[1] += items
             print(

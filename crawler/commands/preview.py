@@ -1,5 +1,8 @@
 """``scrapy preview <rule> <url> [--page TYPE] [--save] [--render]``: fetch one page through the
-crawl's middlewares and print what the rule extracts from it, with empty fields flagged.
+crawl's middlewares and print what the rule extracts from it, with empty fields flagged; why it
+took that page type (``page_choice``), where its items would be stored (``stored_in``), and a
+warning for each link selector, rows or pagination that found nothing (``warnings``, also on
+stderr).
 
 A page the rule renders (``render:`` on its page type or start), or any page with ``--render``,
 is fetched in the browser: the fields come from the rendered DOM (and captured JSON), and a
@@ -27,11 +30,13 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.http import Request, Response
 
+from crawler.commands.crawl import check_command_line_settings
 from crawler.commands.ruleargs import RuleArgumentsMixin
 from crawler.render import META_RENDER, META_SCREENSHOT
-from crawler.rules.request_specs import url_problem, url_request
+from crawler.rules.request_specs import page_choice, start_made, url_problem, url_request
+from crawler.rules.routing import describe_route
 from crawler.rules.sections.render import RenderSpec
-from crawler.spider.extract import EMPTY_VALUES
+from crawler.spider.extract import EMPTY_VALUES, nothing_found
 from crawler.spider.fixtures import fixture_name, result_to_json, save_fixture
 from crawler.spider.requests import META_CARRY, META_PAGE, to_request
 from crawler.spider.rule_spider import RuleSpider
@@ -72,6 +77,7 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        check_command_line_settings(self.settings)
         self.screenshot_dir = self.settings.get("RENDER_SCREENSHOT_DIR")  # before PREVIEW_SETTINGS
         for name, value in PREVIEW_SETTINGS.items():
             self.settings.set(name, value, priority="cmdline")
@@ -110,19 +116,27 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
             return
         if preview["page"] is None:
             raise UsageError(
-                f"cannot tell which page type {url} is: pass --page with one of {', '.join(rule.pages)}",
+                f"cannot tell which page type {url} is: {preview['page_choice']}; "
+                f"pass --page with one of {', '.join(rule.pages)}",
                 print_help=False,
             )
         result = preview["result"]
         response = preview["response"]
+        page = rule.pages[preview["page"]]
+        warnings = nothing_found(page, result.found)
         output = {
             "rule": rule.name,
             "url": response.url,
             "page": preview["page"],
+            "page_choice": preview["page_choice"],
             "status": response.status,
             "encoding": getattr(response, "encoding", None),
+            "stored_in": (
+                describe_route(rule, spider.routes[page.name]) if page.emits_items else None
+            ),
             **result_to_json(result),
             "empty_fields": empty_fields(result.items),
+            "warnings": warnings,
         }
         output["links"] = output["links"][:200]
         if preview.get("rendered"):
@@ -133,6 +147,9 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
         if spider.redactor:
             output = spider.redactor.value(json.loads(json.dumps(output, default=str)))
         print(json.dumps(output, indent=2, ensure_ascii=False, default=str))
+        print(f"page type {page.name}: {output['page_choice']}", file=sys.stderr)
+        for line in output["warnings"]:
+            print(f"warning: {line}", file=sys.stderr)
         if opts.save:
             path = save_fixture(
                 self.settings.get("RULES_DIR"),
@@ -184,12 +201,23 @@ def preview_start(
 
     async def start(spider: RuleSpider) -> AsyncIterator[Request]:
         spec = url_request(spider.rule, url, spider.args, page=page)
+        if page is not None:
+            choice = "given with --page"
+        elif spec.start_index is not None:
+            choice = start_made(spec.start_index, spec.page)
+        else:
+            choice = page_choice(spider.rule, url, spider.args)[1]
 
         def extract(response: Response) -> None:
-            kind = response.meta.get(META_PAGE) or spider.compiled.guess_page(response.url)
+            kind, why = response.meta.get(META_PAGE), choice
+            if kind is None and response.url != url:  # perhaps where it redirected fits
+                kind, why = page_choice(spider.rule, response.url, spider.args)
+                why = f"after the redirect to {response.url}, {why}"
             now = datetime.now(UTC)
             carry = response.meta.get(META_CARRY) or {}
-            preview.update(page=kind, response=response, crawl_time=now, carry=carry)
+            preview.update(
+                page=kind, page_choice=why, response=response, crawl_time=now, carry=carry
+            )
             if kind is not None:
                 preview["result"] = spider.compiled.extract(kind, response, carry=carry, now=now)
 

@@ -1,5 +1,8 @@
 """What ``scrapy store runs`` and ``scrapy store log`` show: the runs table (running crawls with
-their live counters, and crawls that died while running), finding a run, following its log."""
+their live counters, and crawls that died while running), finding a run, following its log.
+
+Its figures are crawler/runs' (``errors``: :func:`crawler.runs.run_errors`), the ones the data
+service and the monitors show."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scrapy.exceptions import UsageError
-
+from crawler.runs import run_errors
 from crawler.store.base import Store
+
+MAX_IDENT = 200  # characters of a RUN argument
+RUNS_SCANNED = 10_000  # records searched for a run id's first characters
 
 COLUMNS = (
     ("run", lambda r: str(r.get("run_id") or "?")[:8]),
@@ -27,7 +32,7 @@ COLUMNS = (
     ("same", lambda r: str(r.get("unchanged", 0))),
     ("dead", lambda r: str(r.get("dead", 0))),
     ("spilled", lambda r: str(r.get("spilled", 0))),
-    ("errors", lambda r: str(r.get("errors", 0) + r.get("request_errors", 0))),
+    ("errors", lambda r: str(run_errors(r).total)),
     ("bans", lambda r: str(r.get("bans", 0))),
     ("queued", lambda r: "" if r.get("queued") is None else str(r.get("queued"))),
 )
@@ -66,21 +71,33 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+class NoRun(LookupError):
+    """No run, or more than one, answers to what the user gave: the message says which."""
+
+
 def find_run(store: Store, ident: str) -> dict[str, Any]:
-    """The run whose id starts with ``ident``, or the latest run of the rule ``ident``."""
-    matches = [r for r in store.runs(limit=10_000) if str(r.get("run_id", "")).startswith(ident)]
+    """The run whose id is ``ident`` (or the id a launcher gave it before run ids were one),
+    else whose id starts with ``ident``, else the latest run of the rule ``ident``; NoRun
+    with a one-line message when none (or several) match."""
+    if not ident or len(ident) > MAX_IDENT:
+        raise NoRun(f"a run id is 1 to {MAX_IDENT} characters")
+    exact = store.get_run(ident)
+    if exact is not None:
+        return exact
+    matches = [
+        r for r in store.runs(limit=RUNS_SCANNED) if str(r.get("run_id", "")).startswith(ident)
+    ]
     if len(matches) > 1:
         ids = ", ".join(str(r["run_id"]) for r in matches[:5])
-        raise UsageError(
-            f"{ident!r} starts several run ids ({ids}): give more of it", print_help=False
-        )
+        raise NoRun(f"{ident!r} starts several run ids ({ids}): give more of it")
     if matches:
         return matches[0]
     latest = store.runs(rule=ident, limit=1)
     if latest:
         return latest[0]
-    raise UsageError(
-        f"no run {ident!r}: give a run id (scrapy store runs shows them) or a rule name", False
+    raise NoRun(
+        f"no run matches {ident!r}: give a run id (`scrapy store runs` shows them), its first "
+        "characters, or a rule name"
     )
 
 
@@ -107,7 +124,5 @@ def follow_log(store: Store, run: dict[str, Any], path: Path, follow: bool) -> N
 
 
 def _still_running(store: Store, run: dict[str, Any]) -> bool:
-    for record in store.runs(rule=run.get("rule"), limit=50):
-        if record.get("run_id") == run.get("run_id"):
-            return shown_status(record) == "running"
-    return False
+    record = store.get_run(str(run.get("run_id")))
+    return record is not None and shown_status(record) == "running"

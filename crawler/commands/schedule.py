@@ -21,6 +21,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from crawler.commands.crawl import check_command_line_settings
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.redis import is_distributed, redis_params, redis_url
 from crawler.spider.project import compile_context, project_rules
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # the daemon (croniter, the job runner) is imported when the 
     from crawler.schedule.daemon import DaemonConfig, ScheduleDaemon
 
 # Settings a crawl must not inherit from the daemon's command line.
-_NOT_FORWARDED = {"LOG_FILE", "LOG_ENABLED", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED"}
+_NOT_FORWARDED = {"LOG_FILE", "LOG_ENABLED", "RUN_ID", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED"}
 
 
 class Command(ScrapyCommand):
@@ -46,6 +47,10 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--list", action="store_true", help="show each rule's next run")
         parser.add_argument("--run-now", metavar="RULE", help="start one crawl of RULE now")
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        check_command_line_settings(self.settings)
 
     def config(self) -> DaemonConfig:
         from crawler.schedule.daemon import DaemonConfig

@@ -10,12 +10,17 @@
   characters, or a rule name for its latest run); ``--follow`` prints what a running crawl
   adds until it ends.
 * ``scrapy store stats``: documents, dead letters and history per collection.
+
+A bad command line (RUN naming no run included) is one line on stderr and exit status 2; a log
+that is not there, a store that cannot be opened or fails, one line and exit status 1
+(crawler/core/exitcodes.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.export import StoreCommandMixin
-from crawler.commands.runlogs import find_run, follow_log, runs_table
+from crawler.commands.runlogs import RUNS_SCANNED, NoRun, find_run, follow_log, runs_table
+from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.switches import describe
 from crawler.store.base import Store
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
@@ -74,21 +80,18 @@ class Command(StoreCommandMixin, ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        if not args or args[0] not in ACTIONS:
-            raise UsageError(f"give an action: {', '.join(ACTIONS)}")
+        problem = self._usage_problem(args, opts)
+        if problem:
+            self._usage(problem)
+            return
         action, rest = args[0], args[1:]
-        if action == "log" and len(rest) != 1:
-            raise UsageError("use: scrapy store log RUN [--follow]", print_help=False)
-        if action not in ("replay", "log") and rest:
-            raise UsageError(f"'store {action}' takes no arguments", print_help=False)
-        files: list[Path] = []
-        if action == "replay":
-            files = [Path(a) for a in rest]
-            missing = [str(f) for f in files if not f.is_file()]
-            if missing:
-                raise UsageError(f"no such spill file: {', '.join(missing)}", print_help=False)
+        files = [Path(a) for a in rest] if action == "replay" else []
         uri = opts.store or self.settings.get("STORE_URI") or ""
-        store = self.open_store_or_fail(opts.store)
+        try:
+            store = self.open_store_or_fail(opts.store)
+        except UsageError as exc:  # no store, or a URI no backend takes
+            self._usage(str(exc))
+            return
         if store is None:
             return
         try:
@@ -100,12 +103,32 @@ class Command(StoreCommandMixin, ScrapyCommand):
                 self._log(store, rest[0], opts.follow)
             else:
                 self._stats(store)
-        except UsageError:
-            raise
         except Exception as exc:
             self._fail(f"store {action} on {mask_url(uri)} failed: {describe(exc)}")
         finally:
             store.close()
+
+    @staticmethod
+    def _usage_problem(args: list[str], opts: argparse.Namespace) -> str:
+        """What is wrong with the command line ("" when nothing)."""
+        if not args or args[0] not in ACTIONS:
+            return f"give an action: {', '.join(ACTIONS)}"
+        action, rest = args[0], args[1:]
+        if action == "log" and len(rest) != 1:
+            return "use: scrapy store log RUN [--follow]"
+        if action not in ("replay", "log") and rest:
+            return f"'store {action}' takes no arguments"
+        if not 1 <= opts.limit <= RUNS_SCANNED:
+            return f"--limit must be 1 to {RUNS_SCANNED}"
+        missing = [a for a in rest if action == "replay" and not Path(a).is_file()]
+        if missing:
+            return f"no such spill file: {', '.join(missing)}"
+        return ""
+
+    def _usage(self, message: str) -> None:
+        """A bad command line: one line, exit status 2 (crawler/core/exitcodes.py)."""
+        print(f"error: {message}", file=sys.stderr)
+        self.exitcode = EXIT_CODES["usage_error"]
 
     def _replay(
         self, store: Store, uri: str, files: list[Path], delete: bool, explicit: bool
@@ -177,7 +200,11 @@ class Command(StoreCommandMixin, ScrapyCommand):
         print(runs_table(runs))
 
     def _log(self, store: Store, ident: str, follow: bool) -> None:
-        run = find_run(store, ident)
+        try:
+            run = find_run(store, ident)
+        except NoRun as exc:  # RUN names no run: a bad command line, as an unknown rule is
+            self._usage(str(exc))
+            return
         path = run.get("log_file")
         if not path:
             self._fail(f"run {run['run_id']} kept no log (RUN_LOG_DIR was empty)")

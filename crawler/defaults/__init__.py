@@ -6,16 +6,21 @@ knows about settings: a setting exists exactly when Scrapy or one of :data:`GROU
 its type comes from its default (or the module's ``kinds`` when the default is None), its allowed
 values from ``choices``/``minimums``, and whether a rule may set it from ``rule_safe``. Scrapy's
 own settings that a rule may set are listed in :data:`SCRAPY_RULE_SAFE`: plain values only, never
-a class, a module, a file or an output.
+a class, a module, a file or an output. :func:`command_line_problems` checks settings given on a
+command line (``-s NAME=VALUE``: text) against the same catalog, before anything starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
+from collections.abc import Container, Iterable, Mapping
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+from crawler.rules.problems import did_you_mean
 from crawler.rules.settings_catalog import SettingsCatalog, SettingSpec
 
 GROUPS = (
@@ -209,3 +214,84 @@ def catalog() -> SettingsCatalog:
             maximums=getattr(module, "maximums", {}),
         )
     return SettingsCatalog(specs)
+
+
+_TRUE, _FALSE = ("True", "true"), ("False", "false")
+# Settings naming an entry of a registry setting a project may extend: on a command line, the
+# names registered there are allowed besides the catalog's choices (the built-in ones).
+CHOICES_FROM = {"CAPTCHA_SOLVER": "CAPTCHA_SOLVERS"}
+
+
+def _from_text(kind: str, text: str) -> Any:
+    """``text`` read as Scrapy's getter for ``kind`` reads it (getbool, getint, getfloat,
+    getdict); ValueError when it cannot be. Lists and strings take any text (``getlist`` splits
+    it; list settings holding JSON are parsed by their component)."""
+    if kind == "bool":
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        try:
+            return bool(int(text))
+        except ValueError:
+            raise ValueError("expected true or false (or 1/0)") from None
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {text[:40]!r}") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text[:40]!r}") from None
+    if kind == "dict":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ValueError('expected a JSON object, e.g. {"NAME": "VALUE"}')
+        return value
+    return text
+
+
+def command_line_problems(
+    given: Mapping[str, Any],
+    known: Container[str] = (),
+    registered: Mapping[str, Iterable[str]] | None = None,
+) -> list[str]:
+    """``NAME: what is wrong`` for each setting given on a command line that the catalog does not
+    know (nor ``known``, e.g. the project's own settings) or whose value does not fit its type,
+    choices or minimum. Text is read as the setting's getter will read it; an empty text unsets a
+    setting that may be None. The maximums are a rule's bounds, not the command line's.
+    ``registered`` holds, for a setting of :data:`CHOICES_FROM`, the names its registry has.
+
+    >>> command_line_problems({"DOWNLOAD_DELAY": "0.5", "RETRY_TIMES": "x"})
+    ["RETRY_TIMES: expected an integer, got 'x'"]
+    >>> command_line_problems({"LOG_LEVEL": "LOUD"})
+    ["LOG_LEVEL: must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG; got 'LOUD'"]
+    >>> command_line_problems({"DOWNLOAD_DELEY": "1"})
+    ["DOWNLOAD_DELEY: unknown setting (did you mean 'DOWNLOAD_DELAY'?)"]
+    """
+    settings = catalog()
+    problems = []
+    for name, value in given.items():
+        spec = settings.get(name)
+        if spec is None:
+            if name not in known:
+                problems.append(f"{name}: unknown setting{did_you_mean(name, settings.names())}")
+            continue
+        if isinstance(value, str):
+            if value == "" and (spec.nullable or spec.kind == "any"):
+                continue
+            try:
+                value = _from_text(spec.kind, value)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+        choices = spec.choices
+        if choices is not None and name in CHOICES_FROM:
+            choices = tuple(dict.fromkeys((*choices, *(registered or {}).get(name, ()))))
+        message = dataclasses.replace(spec, maximum=None, choices=choices).value_problem(value)
+        if message:
+            problems.append(f"{name}: {message}")
+    return problems

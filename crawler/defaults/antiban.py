@@ -22,7 +22,7 @@ PROXY_POOL_CLASS = "proxies.static.StaticProxyPool"
 PROXY_POLICY = "random"  # random | round_robin | lru | sticky_domain | sticky_session | class path
 PROXY_DIRECT = "never"  # never | fallback | until_blocked
 PROXY_PAID_ONLY = False
-PROXY_WAIT_MAX = 120.0  # no usable proxy for this long: the crawl stops (reason antiban_no_proxy)
+PROXY_WAIT_MAX = 120.0  # no proxy has worked for a domain this long (across retries): the crawl stops (antiban_no_proxy)
 PROXY_WAIT_POLL = 1.0
 PROXY_DOWNLOAD_TIMEOUT = 8.0  # seconds a proxied request may take (0: DOWNLOAD_TIMEOUT): a stalled
 # proxy is then noticed, benched and logged within 10 s, not after DOWNLOAD_TIMEOUT (30 s)
@@ -32,15 +32,48 @@ BAN_ENABLED = True
 BAN_POLICY_CLASS = "crawler.antiban.ban_policy.BanPolicy"
 BAN_STATUSES = [403, 407, 429, 503]
 BAN_EXTRA_STATUSES: list[int] = []
-BAN_MARKERS = [  # regexes (case-insensitive) of whole-page blocks and challenges
-    r"<title>\s*(Just a moment\.\.\.|Attention Required! \| Cloudflare)",
-    r"cf-browser-verification|cf_chl_opt",
-    r"px-captcha",
-    r"/distil_r_captcha",
+# What a block or challenge page shows (crawler.antiban.block_pages). Every pattern is a regex,
+# case-insensitive, searched in the first BAN_SCAN_CHARS characters of a text response; a match
+# only makes the page a suspect: it is a ban when the page is also shaped like a block (short:
+# at most BAN_BLOCK_TEXT_MAX bytes of visible text and BAN_BLOCK_LINKS_MAX links) and, in a rule
+# crawl, does not yield its page type's required fields. Articles that discuss captchas, quote
+# "access denied" or show a captcha image are long pages: content.
+# Known challenge markup of the common vendors, by name (the name is the evidence logged and
+# the stat antiban/signals/<name>); a project may replace or extend the table, and a name mapped
+# to "" switches that entry off.
+BAN_CHALLENGE_MARKERS = {
+    "cloudflare": (
+        r"_cf_chl_opt|\bcf-chl-|/cdn-cgi/challenge-platform/h/|cf-browser-verification"
+        r"|<title>\s*(Just a moment\.\.\.|Attention Required! \| Cloudflare)|cf-error-details"
+    ),
+    "akamai": (
+        r"Reference(&#32;|\s)(&#35;|#)\d+(&#46;|\.)[0-9a-f]+|\b_abck\b|/_sec/cp_challenge/"
+        r"|\bsec-if-cpt\b|\bbm-verify\b"
+    ),
+    "perimeterx": r"px-captcha|_pxCaptcha|_pxJsClientSrc|\bpx-block\b",
+    "datadome": r"captcha-delivery\.com|\bvar dd\s*=\s*\{",
+    "imperva": r"_Incapsula_Resource|Incapsula incident ID|/distil_r_captcha|distil_ident",
+    "geetest": r"\bgeetest|/gt\.js\b|initGeetest",
+    "tencent": r"TencentCaptcha|turing\.captcha|captcha\.qq\.com|TCaptcha(-global)?\.js",
+    "aliyun": r"aliyun_captcha|\bAWSC\b|\bnc_\d+_(wrapper|n1z|scale)|\bnc-container\b|nocaptcha",
+    "slider": r"slide-?verify|slider-?captcha|captcha-?slider|verify-?slider|(拖动|滑动)(下方)?滑块",
+}
+# Block and challenge phrases (evidence "marker"); BAN_EXTRA_MARKERS adds a rule's own.
+BAN_MARKERS = [
     r"verify (that )?you are (a )?human",
+    r"are you a (robot|human)\b",
     r"unusual traffic from your computer network",
+    r"access (to this page )?(has been |is )?denied",
+    r"checking (if the site connection is secure|your browser before accessing)",
+    r"please (complete the security check|enable (javascript and )?cookies)",
+    r"pardon our interruption",
+    r"(request|you have been) blocked",
+    r"安全验证|人机验证|访问验证|访问受限|访问被拒绝|请输入验证码|异常(访问|流量|请求)",
 ]
 BAN_EXTRA_MARKERS: list[str] = []
+BAN_SCAN_CHARS = 200_000  # characters of a page the patterns read; a longer page is no block page
+BAN_BLOCK_TEXT_MAX = 1000  # bytes (UTF-8) of visible text a block page has at most
+BAN_BLOCK_LINKS_MAX = 12  # links a block page has at most
 BAN_LOGIN_URL_PATTERNS = [  # where blocked clients get redirected to (regex, case-insensitive)
     r"/(login|signin|sign-in|log-in)\b",
     r"captcha",
@@ -109,6 +142,8 @@ rule_safe = {
     "BAN_ENABLED",
     "BAN_EXTRA_STATUSES",
     "BAN_EXTRA_MARKERS",
+    "BAN_BLOCK_TEXT_MAX",
+    "BAN_BLOCK_LINKS_MAX",
     "BAN_EXTRA_LOGIN_URL_PATTERNS",
     "BAN_EMPTY_BODY",
     "BAN_PROXY_AUTH_STATUSES",
@@ -142,6 +177,9 @@ minimums = {
     "PROXY_WAIT_POLL": 0.01,
     "PROXY_DOWNLOAD_TIMEOUT": 0,
     "BAN_RETRY_TIMES": 0,
+    "BAN_SCAN_CHARS": 1000,
+    "BAN_BLOCK_TEXT_MAX": 0,
+    "BAN_BLOCK_LINKS_MAX": 0,
     "BAN_RETRY_DELAY": 0,
     "BAN_RETRY_AFTER_MAX": 0,
     "SESSION_COUNT": 0,

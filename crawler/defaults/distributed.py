@@ -2,7 +2,7 @@
 
 import os
 
-from crawler.defaults.datadir import data_dir
+from vocab.datadir import data_dir
 
 # REDIS_URL (here from the environment, or -s) switches a crawl to the shared Redis queue;
 # DISTRIBUTED=1 does too (with redis://127.0.0.1:6379/0 unless REDIS_URL says otherwise).

@@ -1,6 +1,8 @@
 """Rendering in a headless browser (crawler/render: scrapy-playwright with Debian's Chromium) and
 captcha solving (crawler/captcha). docs/rendering.md documents both."""
 
+from vocab.datadir import data_dir
+
 # --- rendering (crawler.render) ---
 # On when a rule renders something (its render: section sets it) or with -s RENDER_ENABLED=1.
 RENDER_ENABLED = False
@@ -20,7 +22,7 @@ RENDER_MAX_CONTEXTS = 8  # browser contexts per crawl (one per proxy and session
 RENDER_MAX_PAGES_PER_CONTEXT = 4  # pages open at once in one context
 RENDER_CONTEXT_MAX_PAGES = 200  # a context is closed (idle) and made anew after this many pages
 # Where pages of `screenshot: true` are saved ("" keeps none; preview saves its own).
-RENDER_SCREENSHOT_DIR = "data/screenshots"
+RENDER_SCREENSHOT_DIR = str(data_dir / "screenshots")
 
 # --- captchas (crawler.captcha), handed over by the ban middleware ---
 CAPTCHA_SOLVER = ""  # "" (off) or a name in CAPTCHA_SOLVERS: ocr, manual
@@ -28,7 +30,9 @@ CAPTCHA_SOLVERS = {
     "ocr": "crawler.captcha.ocr.OcrSolver",
     "manual": "crawler.captcha.manual.ManualSolver",
 }
-CAPTCHA_MARKERS = [r"<img\b[^>]*captcha"]  # regexes (case-insensitive) of image-captcha pages
+# Regexes (case-insensitive) of captcha images: on a page shaped like a block they make the
+# verdict "captcha" (the solver's), elsewhere they are only a suspect (crawler.antiban.block_pages).
+CAPTCHA_MARKERS = [r"<img\b[^>]*(captcha|验证码|seccode|checkcode|verify_?code)"]
 # Where the image is: an XPath giving its URL (or a data: URI); the answer goes in CAPTCHA_INPUT
 # ("" : the form's first text input), and the form is submitted as a browser would.
 CAPTCHA_IMAGE_XPATH = (
@@ -42,7 +46,9 @@ CAPTCHA_MAX_FAILURES = 5  # failures in a row before the solver backs off
 # Seconds of the first back-off, doubled each time, up to CAPTCHA_BACKOFF_MAX.
 CAPTCHA_BACKOFF = 30.0
 CAPTCHA_BACKOFF_MAX = 600.0
-CAPTCHA_MANUAL_DIR = "data/captchas"  # pending captchas of the manual solver (scrapy captcha)
+CAPTCHA_MANUAL_DIR = str(
+    data_dir / "captchas"
+)  # pending captchas of the manual solver (scrapy captcha)
 CAPTCHA_MANUAL_TIMEOUT = 300.0  # seconds to wait for an answer; then the captcha is failed
 CAPTCHA_MANUAL_POLL = 1.0
 

@@ -1,6 +1,6 @@
 """Scheduled crawls (`scrapy schedule`; crawler/schedule)."""
 
-from crawler.defaults.datadir import data_dir
+from vocab.datadir import data_dir
 
 SCHEDULE_DIR = str(data_dir / "schedule")  # state.json, crawl logs, lock files
 SCHEDULE_TICK = 1.0  # seconds between looks at the clock and the rules directory

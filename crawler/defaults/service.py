@@ -25,6 +25,12 @@ SERVICE_PAGE_MAX = 500  # the most documents one page of any list may ask for
 SERVICE_HISTORY_MAX = 100  # earlier versions returned with one item
 SERVICE_LOG_CHUNK = 65536  # bytes of a log returned per request
 SERVICE_EVENTS_POLL = 1.0  # seconds between looks at a running crawl's record and log
+# A live run's event stream sends its progress at least this often (seconds), changed or not:
+# the run page's duration, rate and ETA tick with it.
+SERVICE_EVENTS_PROGRESS_EVERY = 1.0
+# The crawls the service starts update their run record this often (seconds; their
+# RUN_UPDATE_INTERVAL), so that a run page's counters move every second from the start.
+SERVICE_RUN_UPDATE_INTERVAL = 1.0
 SERVICE_EVENTS_MAX_SECONDS = 86400.0  # an event stream ends after this long whatever happens
 SERVICE_PREVIEW_TIMEOUT = 60.0  # seconds a preview (a `scrapy preview` process) may take
 SERVICE_PREVIEW_MAX_OUTPUT = 4_000_000  # bytes of a preview's output read back
@@ -43,6 +49,8 @@ minimums = {
     "SERVICE_HISTORY_MAX": 0,
     "SERVICE_LOG_CHUNK": 1024,
     "SERVICE_EVENTS_POLL": 0.01,
+    "SERVICE_EVENTS_PROGRESS_EVERY": 0.1,
+    "SERVICE_RUN_UPDATE_INTERVAL": 0.1,
     "SERVICE_PREVIEW_TIMEOUT": 1,
     "SERVICE_CHANGES_SETTLE": 0,
     "SERVICE_PROXY_SAMPLE_INTERVAL": 1,

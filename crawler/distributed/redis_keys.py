@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scrapy.settings import BaseSettings
-from scrapy_redis import defaults
+
+# scrapy-redis's default key patterns (scrapy_redis.defaults), here so that a crawl on one machine,
+# which names its seen-URL state through these keys, never loads scrapy-redis and redis-py.
+SCHEDULER_QUEUE_KEY = "%(spider)s:requests"
+SCHEDULER_DUPEFILTER_KEY = "%(spider)s:dupefilter"
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,8 @@ class CrawlKeys:
         get = settings.get if settings is not None else (lambda _k, d: d)
         spider = {"spider": name}
         return cls(
-            queue=get("SCHEDULER_QUEUE_KEY", defaults.SCHEDULER_QUEUE_KEY) % spider,
-            dupefilter=get("SCHEDULER_DUPEFILTER_KEY", defaults.SCHEDULER_DUPEFILTER_KEY) % spider,
+            queue=get("SCHEDULER_QUEUE_KEY", SCHEDULER_QUEUE_KEY) % spider,
+            dupefilter=get("SCHEDULER_DUPEFILTER_KEY", SCHEDULER_DUPEFILTER_KEY) % spider,
             workers=f"{name}:workers",
             inflight_prefix=f"{name}:inflight:",
             seen=f"{name}:seen",

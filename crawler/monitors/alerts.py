@@ -30,6 +30,8 @@ from urllib.parse import quote_plus
 
 from spidermon.core.actions import Action
 
+from crawler.runs import run_errors
+
 
 def alert_text(meta: dict[str, Any], stats: Any) -> tuple[str, list[str]]:
     """``(title, lines)`` of an alert from the monitors' results."""
@@ -41,7 +43,7 @@ def alert_text(meta: dict[str, Any], stats: Any) -> tuple[str, list[str]]:
     lines = [f"- {r['name']}: {r['message']}" for r in failed]
     lines.append(
         f"pages {stats.get('response_received_count', 0)}, items "
-        f"{stats.get('item_scraped_count', 0)}, errors {stats.get('log_count/ERROR', 0)}, "
+        f"{stats.get('item_scraped_count', 0)}, errors {run_errors(stats).total}, "
         f"bans {stats.get('antiban/bans', 0)}, finish reason {stats.get('finish_reason', '-')}"
     )
     return title, lines
@@ -155,7 +157,8 @@ class WebhookAlert(HttpAlert):
                     "finish_reason",
                 )
             },
-            "run_id": stats.get("schedule/run_id"),
+            "errors": run_errors(stats).total,  # as the run record and the API count them
+            "run_id": stats.get("run/id") or stats.get("schedule/run_id"),
         }
         headers = {}
         if self.secret:

@@ -12,7 +12,8 @@ retired agent gives the next request a new context.
 
 **Ban pages.** While a page waits for what the rule asked, the ban policy looks at it every
 half second: a ban or captcha page (which never shows it) is handed on as it is, to the ban
-middleware and the captcha solver, instead of timing out (``render/banned_pages``).
+middleware and the captcha solver, instead of timing out (``render/banned_pages``). A page the
+policy doubts from its content but that has what the spider expects of it is not one.
 
 **Results.** Captured XHR/fetch JSON goes to ``meta["render_json"]`` (the page's JSON for
 ``json:`` selectors), the screenshot to ``meta["render_screenshot"]`` (PNG bytes, also saved
@@ -34,6 +35,7 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
+from crawler.antiban import has_expected_content
 from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
@@ -119,7 +121,12 @@ class RenderMiddleware:
 
         def is_ban(status: int, url: str, html: str) -> bool:
             page = HtmlResponse(url, status=status, body=html, encoding="utf-8", request=request)
-            return policy.response_verdict(request, page) is not None
+            verdict = policy.response_verdict(request, page)
+            if verdict is None:
+                return False
+            # A verdict from the page's content (not its status) stands only if the page lacks
+            # what the spider expects of it, as the ban middleware decides too.
+            return not (verdict.signal and has_expected_content(self.crawler.spider, page))
 
         return is_ban
 

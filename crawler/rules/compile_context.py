@@ -90,12 +90,16 @@ class BuildContext:
         env: CompileContext,
         item_types: Mapping[str, Any],
         schema_errors: frozenset[Path] = frozenset(),
+        unknown_keys: frozenset[Path] = frozenset(),
     ) -> None:
         self.data = data
         self.report = report
         self.env = env
         self.item_types = item_types
         self.schema_errors = schema_errors
+        # Mappings holding a misspelt key: which keys they have is not what the author meant, so
+        # a check of their keys as a whole ("needs a selector") waits until the key is fixed.
+        self._misspelt = frozenset(tuple(p[:-1]) for p in unknown_keys)
         pages = data.get("pages")
         self.page_names = list(pages) if isinstance(pages, dict) else []
         args = data.get("args") if isinstance(data.get("args"), dict) else {}
@@ -107,15 +111,25 @@ class BuildContext:
         }
 
     def error(self, path: Path, message: str) -> None:
-        self.report.error(path, message)
+        if tuple(path) not in self._misspelt:
+            self.report.error(path, message)
 
     def warning(self, path: Path, message: str) -> None:
-        self.report.warning(path, message)
+        if tuple(path) not in self._misspelt:
+            self.report.warning(path, message)
 
     def broken(self, path: Path) -> bool:
-        """The schema already found a problem at or under ``path``: do not build it."""
+        """The schema already found a problem at or under ``path``: do not build it. (A mapping
+        with a broken part is built part by part: see :meth:`part`.)"""
         n = len(path)
         return any(p[:n] == tuple(path) for p in self.schema_errors)
+
+    def part(self, spec: Mapping[str, Any], key: str, path: Path, default: Any = None) -> Any:
+        """``spec[key]`` as the schema accepted it: ``default`` when it is absent or the schema
+        found a problem in it (``path`` is the path of ``spec``)."""
+        if key not in spec or self.broken(tuple(path) + (key,)):
+            return default
+        return spec[key]
 
     # -- checks several sections share ---------------------------------------------------------
 
@@ -137,7 +151,7 @@ class BuildContext:
             self.error(path, f"no page type named {name!r}{did_you_mean(name, self.page_names)}")
 
     def duration(self, spec: Mapping[str, Any], key: str, path: Path) -> float | None:
-        if key not in spec:
+        if key not in spec or self.broken(tuple(path) + (key,)):
             return None
         seconds = parse_duration(spec[key])
         if seconds <= 0:

@@ -3,8 +3,10 @@
     text --(bounded YAML with positions)--> data --(JSON Schema)--> sections build --> Rule
 
 Every section builds whatever the schema did not already find broken, so one pass reports the
-problems of the whole file. Nothing here imports Scrapy: what a rule may name (cleaners,
-extractors, item types, settings) comes in through a :class:`CompileContext`.
+problems of the whole file: a misspelt key is reported and dropped (its mapping is built without
+it), and a mapping with a broken part is built part by part (:meth:`BuildContext.part`).
+Nothing here imports Scrapy: what a rule may name (cleaners, extractors, item types, settings)
+comes in through a :class:`CompileContext`.
 """
 
 from __future__ import annotations
@@ -55,11 +57,12 @@ def compile_rule(
     if not isinstance(data, dict):
         report.error((), f"a rule file must be a mapping, got {python_type(data)}")
         raise RuleError(report.problems)
-    broken = frozenset(schema_problems(data, report))
+    found = schema_problems(data, report)
     item_types = context.item_types
     if item_types is None:
         item_types = load_item_types(file.parent)[0] if file is not None else {}
-    ctx = BuildContext(data, report, context, item_types, broken)
+    accepted = found.accepted  # without the misspelt keys: reported, the rest is built
+    ctx = BuildContext(accepted, report, context, item_types, found.broken, found.unknown)
     values: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     for section in sections():
@@ -69,7 +72,7 @@ def compile_rule(
         except Exception as exc:  # a checker's own failure is this file's problem, loudly
             report.error((section.name,), f"cannot check this section: {type(exc).__name__}: {exc}")
             values[section.name] = None
-    name = data.get("name") if isinstance(data.get("name"), str) else None
+    name = accepted.get("name") if isinstance(accepted.get("name"), str) else None
     rule = Rule(
         name=name or (file.stem if file is not None else "rule"),
         path=file,

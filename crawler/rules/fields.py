@@ -148,7 +148,10 @@ def build_selector(
     nodes: bool = False,
 ) -> Selector:
     """A typed selector, its expressions checked; ``nodes``: it must select elements or values
-    (rows, links, pagination), not compute a number."""
+    (rows, links, pagination), not compute a number. Like every builder here, it checks the
+    parts the schema accepted and leaves the others to the schema's own message."""
+    if not isinstance(spec, dict):
+        return Selector()
     primary = [k for k in ("xpath", "css", "json") if k in spec]
     if len(primary) > 1:
         ctx.error(path, f"use one of xpath, css or json, not {' and '.join(primary)}")
@@ -159,7 +162,7 @@ def build_selector(
     selector = Selector(**{k: spec[k] for k in SELECTOR_KEYS if k in spec})
     for kind, problem in EXPRESSION_CHECKS.items():
         expression = getattr(selector, kind)
-        if expression is None:
+        if expression is None or ctx.broken(tuple(path) + (kind,)):
             continue
         message = xpath_problem(expression, nodes=nodes) if kind == "xpath" else problem(expression)
         if message:
@@ -167,8 +170,14 @@ def build_selector(
     return selector
 
 
-def build_fields(ctx: BuildContext, spec: dict, path: Path) -> tuple[FieldSpec, ...]:
-    return tuple(build_field(ctx, name, fspec, path + (name,)) for name, fspec in spec.items())
+def build_fields(ctx: BuildContext, spec: Any, path: Path) -> tuple[FieldSpec, ...]:
+    if not isinstance(spec, dict):
+        return ()
+    return tuple(
+        build_field(ctx, name, fspec, path + (name,))
+        for name, fspec in spec.items()
+        if isinstance(fspec, dict)
+    )
 
 
 def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSpec:
@@ -183,12 +192,15 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
     if "args" in spec and "extractor" not in spec:
         ctx.error(path + ("args",), "args are for an extractor")
     selector = Selector()
+    args = ctx.part(spec, "args", path, {})
     if "extractor" in spec:
-        for message in ctx.env.extractors(spec["extractor"], spec.get("args")):
-            ctx.error(path + ("extractor",), message)
+        extractor = ctx.part(spec, "extractor", path)
+        if extractor is not None and not ctx.broken(path + ("args",)):
+            for message in ctx.env.extractors(extractor, spec.get("args")):
+                ctx.error(path + ("extractor",), message)
     elif "value" not in spec:
         selector = build_selector(ctx, spec, path)
-    clean = spec.get("clean")
+    clean = ctx.part(spec, "clean", path)
     if clean is not None:
         for index, message in ctx.env.cleaners(clean):
             sub = path + ("clean",) + ((index,) if isinstance(clean, list) else ())
@@ -198,7 +210,7 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
         selector=selector,
         value=spec.get("value", MISSING),
         extractor=spec.get("extractor"),
-        args=MappingProxyType(dict(spec.get("args", {}))),
+        args=MappingProxyType(dict(args)),
         all=spec.get("all", False),
         text=spec.get("text", False),
         default=spec.get("default"),
@@ -208,22 +220,28 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
 
 
 def build_links(
-    ctx: BuildContext, specs: list, path: Path, scope_fields: set[str]
+    ctx: BuildContext, specs: Any, path: Path, scope_fields: set[str]
 ) -> tuple[LinkSpec, ...]:
-    return tuple(build_link(ctx, spec, path + (i,), scope_fields) for i, spec in enumerate(specs))
+    if not isinstance(specs, list):
+        return ()
+    return tuple(
+        build_link(ctx, spec, path + (i,), scope_fields)
+        for i, spec in enumerate(specs)
+        if isinstance(spec, dict)
+    )
 
 
 def build_link(ctx: BuildContext, spec: dict, path: Path, scope_fields: set[str]) -> LinkSpec:
     selector = build_selector(ctx, spec, path, nodes=True)
     ctx.check_page_ref(spec.get("to"), path + ("to",))
-    allow, deny = as_tuple(spec.get("allow")), as_tuple(spec.get("deny"))
+    allow, deny = as_tuple(ctx.part(spec, "allow", path)), as_tuple(ctx.part(spec, "deny", path))
     for key, patterns in (("allow", allow), ("deny", deny)):
         for i, pattern in enumerate(patterns):
             message = regex_problem(pattern)
             if message:
                 sub = path + (key,) + ((i,) if isinstance(spec.get(key), list) else ())
                 ctx.error(sub, message)
-    carry = spec.get("carry", False)
+    carry = ctx.part(spec, "carry", path, False)
     if isinstance(carry, list):
         for i, name in enumerate(carry):
             if name not in scope_fields:

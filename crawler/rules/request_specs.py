@@ -236,20 +236,39 @@ def start_spec(
 
 def guess_page(rule: Rule, url: str, args: Mapping[str, Any] | None = None) -> str | None:
     """The page type whose ``match`` pattern fits ``url``, else the page a start URL lands on."""
+    return page_choice(rule, url, args)[0]
+
+
+def page_choice(
+    rule: Rule, url: str, args: Mapping[str, Any] | None = None
+) -> tuple[str | None, str]:
+    """:func:`guess_page`, and why, for a person: which ``match`` fits, which start makes the URL,
+    or that nothing does."""
     for name, page in rule.pages.items():
         if page.match and re.search(page.match, url):
-            return name
+            return name, f"its URL fits pages.{name}.match '{page.match}'"
     values = {**rule.args, **(args or {})}
-    for start in rule.start:
+    for index, start in enumerate(rule.start):
         for template in start.urls:
             try:
                 if templates.count(template, values) > 10_000:
                     continue  # not worth listing to guess a page type
                 if url in templates.expand(template, values):
-                    return start.page
+                    return start.page, start_made(index, start.page)
             except (KeyError, ValueError):
                 continue
-    return None
+    matches = [f"{name}: '{page.match}'" for name, page in rule.pages.items() if page.match]
+    fits = (
+        f"no page type's match fits it ({'; '.join(matches)})"
+        if matches
+        else "no page type has a match"
+    )
+    return None, f"{fits}, and it is no start URL"
+
+
+def start_made(index: int, page: str) -> str:
+    """Why a start URL is parsed as its page type."""
+    return f"start[{index}] makes this URL and lands on page type {page!r}"
 
 
 def url_request(

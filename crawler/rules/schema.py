@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 
@@ -81,22 +81,37 @@ def python_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def schema_problems(data: Any, report: Reporter) -> list[tuple]:
-    """Report every schema error of ``data``, worded for a person; return their paths."""
+class SchemaFindings(NamedTuple):
+    """What the schema found. ``unknown`` keys (a misspelt ``feilds``) break nothing around
+    them: no section reads a key the schema does not declare, so ``accepted`` is the data
+    without them, and the rest of their mapping is built. ``broken`` values (a wrong type, a
+    missing required key, a value out of its enum, a mapping that dropping a key left short)
+    are not built: the schema's message says what is wrong."""
+
+    accepted: Any
+    broken: frozenset[tuple]
+    unknown: frozenset[tuple]
+
+
+def schema_problems(data: Any, report: Reporter) -> SchemaFindings:
+    """Report every schema error of ``data``, worded for a person; return where they are."""
     paths = []
+    unknown = []
     errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
+        broken = tuple(error.absolute_path)
+        error = _specific(error)
         path = tuple(error.absolute_path)
         kind = error.validator
         if kind == "additionalProperties" and isinstance(error.instance, dict):
-            # only the unknown key is broken: the rest of the mapping can still be checked
+            # an unknown key breaks nothing: the rest of its mapping is still built and checked
             known = list(error.schema.get("properties", {}))
             for key in error.instance:
                 if key not in known:
-                    paths.append(path + (key,))
+                    unknown.append(path + (key,))
                     report.error(path + (key,), f"unknown field {key!r}{did_you_mean(key, known)}")
             continue
-        paths.append(path)
+        paths.append(broken)
         if kind == "type":
             expected = error.validator_value
             expected = [expected] if isinstance(expected, str) else expected
@@ -119,9 +134,51 @@ def schema_problems(data: Any, report: Reporter) -> list[tuple]:
             report.error(path, f"invalid name {error.instance!r}: {error.message}")
         elif kind in ("minItems", "minProperties"):
             report.error(path, "must not be empty")
+        elif kind == "maxProperties" and isinstance(error.instance, dict):
+            most = error.validator_value
+            keys = ", ".join(map(str, error.instance))
+            report.error(path, f"takes {'one key' if most == 1 else f'{most} keys'}; found {keys}")
         else:
             report.error(path, error.message)
-    return paths
+    accepted = without(data, frozenset(unknown))
+    if unknown:  # e.g. an action of one key, the misspelt one: reported through that key
+        paths += [tuple(e.absolute_path) for e in _validator().iter_errors(accepted)]
+    return SchemaFindings(accepted, frozenset(paths), frozenset(unknown))
+
+
+def without(data: Any, paths: frozenset[tuple]) -> Any:
+    """A copy of ``data`` without the mapping keys at ``paths`` (``data`` is left as it is).
+
+    >>> data = {"a": {"b": 1, "c": 2}, "d": [{"e": 3, "f": 4}]}
+    >>> without(data, frozenset({("a", "c"), ("d", 0, "f")})), data["a"]
+    ({'a': {'b': 1}, 'd': [{'e': 3}]}, {'b': 1, 'c': 2})
+    """
+    if not paths:
+        return data
+    data = copy.deepcopy(data)
+    for path in paths:
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    return data
+
+
+def _specific(error: Any) -> Any:
+    """For a value that fits none of several shapes: when its type picked one of them, the
+    error within that shape (a cleaner mapping with two keys, not "expected a string or a
+    list, got a list")."""
+    while error.validator == "oneOf":
+        within = [
+            sub
+            for sub in error.context
+            if not (sub.validator == "type" and sub.absolute_path == error.absolute_path)
+        ]
+        if not within or len({sub.relative_schema_path[0] for sub in within}) != 1:
+            break
+        error = min(within, key=lambda sub: len(sub.absolute_path))
+    return error
 
 
 def _one_of_message(error: Any) -> str:

@@ -1,12 +1,14 @@
 """Progress: one line every ``PROGRESS_INTERVAL`` seconds (10; 0 turns it off) while a crawl
 runs, in place of Scrapy's once-a-minute LogStats::
 
-    Progress: 120 pages (45.0/min), 110 items (40.0/min), 2 failed requests, 0 errors, 0 bans,
+    Progress: 120 pages (45.0/min), 110 items (40.0/min), 3 errors (2 failed requests), 0 bans,
     35 queued, 4 in flight; ETA 0:01:12 (443 pages expected: last run)
 
-The ETA is shown when a total is known: ``CLOSESPIDER_PAGECOUNT`` or ``CLOSESPIDER_ITEMCOUNT``,
-else the page count of the rule's last finished run (stat ``run/expected_pages``, which the run
-recorder looks up at start).
+Its figures are the run record's (crawler/runs/figures.py: ``errors`` counts failed requests,
+spider exceptions and other ERROR lines once each). The ETA is shown when a total is known
+(:func:`crawler.runs.figures.expected_total`): ``CLOSESPIDER_PAGECOUNT`` or
+``CLOSESPIDER_ITEMCOUNT``, else the page count of the rule's last finished run (stat
+``run/expected_pages``, which the run recorder looks up at start).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from crawler.core.switches import off
-from crawler.runs.recorder import live_counters, queued_requests
+from crawler.runs.figures import eta_seconds, expected_total, live_counters
+from crawler.runs.recorder import queued_requests
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -26,15 +29,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def eta(done: int, total: int, rate_per_second: float) -> str | None:
-    """``H:MM:SS`` left at ``rate_per_second``, or None when it cannot be told.
+def eta(done: int, total: int, elapsed: float) -> str | None:
+    """``H:MM:SS`` left at the rate of the ``elapsed`` seconds so far, or None when it cannot
+    be told.
 
-    >>> eta(100, 400, 10.0), eta(100, 400, 0.0), eta(500, 400, 10.0)
+    >>> eta(100, 400, 10.0), eta(0, 400, 10.0), eta(500, 400, 10.0)
     ('0:00:30', None, None)
     """
-    if rate_per_second <= 0 or done >= total:
+    left = eta_seconds(done, total, elapsed)
+    if left is None:
         return None
-    seconds = int((total - done) / rate_per_second)
+    seconds = int(left)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -90,8 +95,7 @@ class Progress:
         parts = [
             f"{pages} pages ({(pages - last_pages) / minutes:.1f}/min)",
             f"{items} items ({(items - last_items) / minutes:.1f}/min)",
-            f"{counters['request_errors']} failed requests",
-            f"{counters['errors']} errors",
+            f"{counters['errors']} errors ({counters['request_errors']} failed requests)",
             f"{counters['bans']} bans",
         ]
         queued = queued_requests(self.crawler)
@@ -106,18 +110,15 @@ class Progress:
 
     def _eta(self, stats: dict[str, Any], pages: int, items: int, now: float) -> str | None:
         elapsed = now - self._started
-        if elapsed <= 0:
+        expected = expected_total(stats, self.page_limit, self.item_limit)
+        if elapsed <= 0 or expected is None:
             return None
-        if self.page_limit:
-            done, total, what = pages, self.page_limit, "pages: CLOSESPIDER_PAGECOUNT"
-        elif self.item_limit:
-            done, total, what = items, self.item_limit, "items: CLOSESPIDER_ITEMCOUNT"
-        elif stats.get("run/expected_pages"):
-            done, total, what = pages, int(stats["run/expected_pages"]), "pages expected: last run"
-        else:
+        done = expected.done(pages, items)
+        left = eta(done, expected.total, elapsed)
+        if not left:
             return None
-        left = eta(done, total, done / elapsed)
-        return f"{left} ({total} {what})" if left else None
+        what = "pages expected" if expected.source == "last run" else expected.unit
+        return f"{left} ({expected.total} {what}: {expected.source})"
 
     def log(self) -> None:
         try:

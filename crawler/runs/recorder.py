@@ -18,20 +18,26 @@ Fields of a record (the data service reads them; docs/storage.md lists them too)
 - ``finish_reason`` (Scrapy's; None while running);
 - counters: ``pages``, ``items``, ``new``, ``updated``, ``unchanged``, ``dead``, ``spilled``,
   ``lost``, ``journal_kept`` (items left in the journal), ``replayed`` (items this run replayed
-  from journals of dead runs), ``errors`` (ERROR log lines), ``request_errors`` (requests that
-  failed for good), ``spider_exceptions``, ``bans``, ``queued`` (requests waiting, while running);
-- ``coverage``: per page type, ``{"items": N, "fields": {field: share of items where it is
-  filled, 0..1}}`` (crawler/runs/coverage.py);
+  from journals of dead runs), ``errors`` (the run's errors, with their parts
+  ``request_errors``, ``spider_exceptions`` and ``log_errors``: what counts is said in
+  crawler/runs/figures.py), ``bans``, ``queued`` (requests waiting, while running);
+- ``expected``: what the progress is measured against (``{"total", "unit", "source"}``: a
+  ``CLOSESPIDER_*`` limit or the last finished run's pages), None when nothing is known;
+- ``coverage``: per page type, ``{"items": N, "item_type": name or None, "fields": {field:
+  share of the page type's items where it is filled, 0..1}}``, and ``coverage_item_types``:
+  the same per item type (crawler/runs/coverage.py);
 - ``monitors``: ``{"failed": N, "results": [...]}`` from the stats ``monitors/failed`` and
   ``monitors/results`` that the rule's monitors set (``failed`` above 0: ``monitor_failed``);
 - ``log_file``: the crawl's own log (crawler/runs/runlog.py; ``scrapy store log RUN``);
 - ``store_uri`` (credentials masked) and ``stats`` (the full Scrapy stats, datetimes as ISO).
 
-The run id is in the stats as ``run/id`` from the start; the status and exit code as
-``run/status`` and ``run/exit_code`` at the end (``scrapy crawl`` exits with it).
+The run id is in the stats as ``run/id`` from the start (:func:`run_id_of`: the one whoever
+started the crawl passed as ``RUN_ID``, so the data service, the scheduler, the log file's name
+and this record all use one id); the status and exit code as ``run/status`` and
+``run/exit_code`` at the end (``scrapy crawl`` exits with it).
 
 Settings: ``STORE_URI`` (empty: disabled), ``STORE_RUNS_ENABLED`` (True), ``STORE_SPILL_DIR``,
-``RUN_UPDATE_INTERVAL`` (10 s; 0: start and end only).
+``RUN_UPDATE_INTERVAL`` (10 s; 0: start and end only), ``RUN_ID``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -52,6 +58,8 @@ from scrapy import signals
 from crawler.core.clock import Cancellable, Clock, ScrapyClock, run_in
 from crawler.core.runstatus import run_status
 from crawler.core.switches import describe, off
+from crawler.runs.coverage import item_type_coverage, page_coverage
+from crawler.runs.figures import Expected, expected_total, live_counters
 from crawler.store import Store, crawl_store, run_line, utc_now_iso
 from vocab import mask_url
 
@@ -89,60 +97,6 @@ def _iso(value: Any) -> str | None:
     return None
 
 
-def _sum(stats: Mapping[str, Any], prefix: str) -> int:
-    return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
-
-
-def live_counters(stats: Mapping[str, Any]) -> dict[str, int]:
-    """The counters a record, the progress line and ``scrapy store runs`` show.
-
-    >>> c = live_counters({"response_received_count": 4, "rule/request_errors/http_404": 2})
-    >>> c["pages"], c["request_errors"], c["items"]
-    (4, 2, 0)
-    """
-    request_errors = _sum(stats, "rule/request_errors/") or (
-        stats.get("downloader/exception_count", 0)
-        + stats.get("httperror/response_ignored_count", 0)
-    )
-    return {
-        "pages": stats.get("response_received_count", 0),
-        "items": stats.get("item_scraped_count", 0),
-        "new": stats.get("store/items/new", 0),
-        "updated": stats.get("store/items/updated", 0),
-        "unchanged": stats.get("store/items/unchanged", 0),
-        "dead": stats.get("store/items/dead", 0),
-        "spilled": stats.get("store/spilled", 0),
-        "lost": stats.get("store/lost", 0),
-        "journal_kept": stats.get("store/journal/kept", 0),
-        "replayed": stats.get("store/journal/replayed", 0),
-        "errors": stats.get("log_count/ERROR", 0),
-        "request_errors": request_errors,
-        "spider_exceptions": stats.get("spider_exceptions/count", 0),
-        "bans": stats.get("antiban/bans", 0),
-    }
-
-
-def coverage_of(stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Field coverage from the coverage extension's counters, per page type.
-
-    >>> coverage_of({"coverage/book/items": 4, "coverage/book/filled/title": 4,
-    ...              "coverage/book/filled/author": 1})
-    {'book': {'items': 4, 'fields': {'author': 0.25, 'title': 1.0}}}
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for key, value in stats.items():
-        parts = key.split("/")
-        if len(parts) == 3 and parts[0] == "coverage" and parts[2] == "items":
-            out[parts[1]] = {"items": value, "fields": {}}
-    for key, value in sorted(stats.items()):
-        parts = key.split("/", 3)
-        if len(parts) == 4 and parts[0] == "coverage" and parts[2] == "filled":
-            page = out.get(parts[1])
-            if page and page["items"]:
-                page["fields"][parts[3]] = round(value / page["items"], 4)
-    return out
-
-
 def build_run_record(
     rule: str,
     stats: dict[str, Any],
@@ -152,6 +106,7 @@ def build_run_record(
     finished_at: str | None = None,
     *,
     run_id: str | None = None,
+    expected: Expected | None = None,
 ) -> dict[str, Any]:
     """A run record from a crawl's stats (see the module docstring for the fields); ``reason``
     None: the crawl is still running."""
@@ -159,6 +114,7 @@ def build_run_record(
         status, exit_code, why = "running", None, ""
     else:
         status, exit_code, why = run_status(stats, reason)
+    coverage = page_coverage(stats)
     return {
         "run_id": run_id or stats.get("run/id") or uuid.uuid4().hex,
         "rule": rule,
@@ -174,7 +130,9 @@ def build_run_record(
         "status_reason": why,
         "finish_reason": reason,
         **live_counters(stats),
-        "coverage": coverage_of(stats),
+        "expected": expected.as_dict() if expected is not None else None,
+        "coverage": coverage,
+        "coverage_item_types": item_type_coverage(coverage),
         "monitors": {
             "failed": stats.get("monitors/failed") or 0,
             "results": json_safe(stats.get("monitors/results") or []),
@@ -185,11 +143,27 @@ def build_run_record(
     }
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 def run_id_of(crawler: Any) -> str:
-    """The crawl's run id (stat ``run/id``), made by whichever component asks first."""
+    """The crawl's run id (stat ``run/id``), settled by whichever component asks first: the one
+    whoever started the crawl gave (``RUN_ID``, else ``SCHEDULE_RUN_ID``), or a new one.
+
+    A given id that is not one (1 to 64 letters, digits, ``_``, ``.``, ``-``) is refused with
+    ValueError: ``scrapy crawl`` says so in one line and exits 2.
+    """
     run_id = crawler.stats.get_value("run/id")
     if not run_id:
-        run_id = uuid.uuid4().hex
+        settings = crawler.settings
+        given = settings.get("RUN_ID") or settings.get("SCHEDULE_RUN_ID")
+        if given is not None and not RUN_ID.fullmatch(str(given)):
+            name = "RUN_ID" if settings.get("RUN_ID") else "SCHEDULE_RUN_ID"
+            raise ValueError(
+                f"{name} {str(given)[:80]!r} is not a run id: 1 to 64 letters, digits, '_', "
+                "'.' or '-', starting with a letter or digit"
+            )
+        run_id = str(given) if given else uuid.uuid4().hex
         crawler.stats.set_value("run/id", run_id)
     return run_id
 
@@ -221,6 +195,11 @@ class RunRecorder:
         self.store_factory = store_factory or partial(crawl_store, crawler)
         self.update_interval = update_interval
         self.clock: Clock = clock or ScrapyClock()
+        settings = crawler.settings
+        self.limits = (
+            settings.getint("CLOSESPIDER_PAGECOUNT"),
+            settings.getint("CLOSESPIDER_ITEMCOUNT"),
+        )
         self.run_id = run_id_of(crawler) if crawler.stats is not None else uuid.uuid4().hex
         self.started_at: str | None = None
         self.last_record: dict[str, Any] | None = None
@@ -312,6 +291,7 @@ class RunRecorder:
             started_at=self.started_at,
             finished_at=utc_now_iso() if reason is not None else None,
             run_id=self.run_id,
+            expected=expected_total(stats, *self.limits),
         )
         record["queued"] = stats.pop("queued")
         record["stats"].pop("queued", None)

@@ -247,7 +247,11 @@ class ScheduleDaemon:
         argv = ["crawl", rule]
         for name, value in (schedule.args if schedule is not None else {}).items():
             argv += ["-a", f"{name}={value}"]
-        settings = [*self.config.crawl_settings, ("SCHEDULE_RUN_ID", run_id)]
+        # The run id made here is the crawl's own (RUN_ID): its record, its log file's name
+        # and the daemon's records share it. SCHEDULE_RUN_ID says the crawl was scheduled.
+        own = {"RUN_ID": run_id, "SCHEDULE_RUN_ID": run_id}
+        settings = [(n, v) for n, v in self.config.crawl_settings if n not in own]
+        settings += own.items()
         if self.config.distributed:
             settings.append(("DISTRIBUTED_SEED", "1"))
         for name, value in settings:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from crawler.defaults.datadir import project_root
 from crawler.rules.model import Schedule
 from crawler.schedule.locks import RuleLock, SharedRuleLock
+from vocab.datadir import project_root
 
 
 def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:

@@ -1,10 +1,12 @@
-"""Run records of scheduled crawls, in the store beside the crawl's own.
+"""Run records of scheduled crawls: the crawl's own record, completed by the daemon.
 
-A crawl records its run itself (``crawler.runs.recorder.RunRecorder``). The daemon passes
-``SCHEDULE_RUN_ID`` to the crawl; :class:`ScheduledRunMarker` puts it in the crawl's stats, so
-the daemon finds that record afterwards and adds what only it knows: exit status, log file,
-attempt and trigger. A crawl that died before recording anything gets a record from the daemon
-alone.
+A crawl records its run itself (``crawler.runs.recorder.RunRecorder``), under the run id the
+daemon made and passed as ``RUN_ID`` (so the daemon's log file, the record, the API and
+``scrapy store runs`` show one id). The daemon also passes it as ``SCHEDULE_RUN_ID``, which
+:class:`ScheduledRunMarker` puts in the crawl's stats (``schedule/run_id``: the crawl was
+scheduled; records of older crawls are found by it). Afterwards the daemon finds that record and
+adds what only it knows: exit status, log file, attempt and trigger. A crawl that died before
+recording anything gets a record from the daemon alone, under the same id.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ def status_of(code: int) -> str:
     return STATUSES.get(code, "failed")
 
 
+def settle_status(record: dict[str, Any], exit_status: int) -> None:
+    """A record whose crawl ended without saying how (no status, or still ``running``: killed,
+    or dead before its last record) gets the status its process's exit status stands for."""
+    if record.get("status") in (None, "running"):
+        status = status_of(exit_status)
+        record.update(
+            status=status,
+            exit_code=EXIT_CODES[status],
+            status_reason=f"the crawl process ended with exit status {exit_status}",
+        )
+
+
 class ScheduledRunMarker:
     """Extension: copies ``SCHEDULE_RUN_ID`` into the stats (absent: disabled, silently)."""
 
@@ -66,11 +80,9 @@ def complete_run_record(store_uri: str, run: dict[str, Any]) -> dict[str, Any]:
     from crawler.store import open_store
 
     with open_store(store_uri) as store:
-        record = None
-        for candidate in store.runs(rule=run["rule"], limit=20):
-            if (candidate.get("stats") or {}).get(RUN_ID_STAT) == run["schedule_run_id"]:
-                record = candidate
-                break
+        record = store.get_run(run["schedule_run_id"])  # by its run id (or schedule/run_id)
+        if record is not None and record.get("rule") != run["rule"]:
+            record = None
         if record is None:
             record = {
                 "run_id": run["schedule_run_id"],
@@ -81,14 +93,7 @@ def complete_run_record(store_uri: str, run: dict[str, Any]) -> dict[str, Any]:
                 "pages": 0,
                 "items": 0,
             }
-        if record.get("status") in (None, "running"):  # the crawl could not say it itself
-            code = run["exit_status"]
-            status = status_of(code)
-            record.update(
-                status=status,
-                exit_code=EXIT_CODES[status],
-                status_reason=f"the crawl process ended with exit status {code}",
-            )
+        settle_status(record, run["exit_status"])
         record.update(run)
         store.record_run(record)
     return record

@@ -10,7 +10,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 # Settings a crawl started by the service must not inherit from its command line.
 NOT_FORWARDED = frozenset(
-    {"LOG_FILE", "LOG_ENABLED", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED", "SERVICE_HOST"}
+    {"LOG_FILE", "LOG_ENABLED", "RUN_ID", "SCHEDULE_RUN_ID", "DISTRIBUTED_SEED", "SERVICE_HOST"}
 )
 
 
@@ -40,6 +40,7 @@ class ServiceConfig:
     history_max: int
     log_chunk: int
     events_poll: float
+    events_progress_every: float
     events_max_seconds: float
     preview_timeout: float
     preview_max_output: int
@@ -49,6 +50,7 @@ class ServiceConfig:
     replay_max: int
     run_args_max: int
     stop_grace: float
+    run_update_interval: float
     proxy_sample_interval: float
     proxy_history_days: float
     proxy_runs: int
@@ -70,6 +72,7 @@ class ServiceConfig:
             "history_max": s.getint("SERVICE_HISTORY_MAX"),
             "log_chunk": s.getint("SERVICE_LOG_CHUNK"),
             "events_poll": s.getfloat("SERVICE_EVENTS_POLL"),
+            "events_progress_every": s.getfloat("SERVICE_EVENTS_PROGRESS_EVERY"),
             "events_max_seconds": s.getfloat("SERVICE_EVENTS_MAX_SECONDS"),
             "preview_timeout": s.getfloat("SERVICE_PREVIEW_TIMEOUT"),
             "preview_max_output": s.getint("SERVICE_PREVIEW_MAX_OUTPUT"),
@@ -79,6 +82,7 @@ class ServiceConfig:
             "replay_max": s.getint("SERVICE_REPLAY_MAX"),
             "run_args_max": s.getint("SERVICE_RUN_ARGS_MAX"),
             "stop_grace": s.getfloat("SCHEDULE_STOP_GRACE"),
+            "run_update_interval": s.getfloat("SERVICE_RUN_UPDATE_INTERVAL"),
             "proxy_sample_interval": s.getfloat("SERVICE_PROXY_SAMPLE_INTERVAL"),
             "proxy_history_days": s.getfloat("SERVICE_PROXY_HISTORY_DAYS"),
             "proxy_runs": s.getint("SERVICE_PROXY_RUNS"),

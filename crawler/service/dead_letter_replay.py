@@ -46,7 +46,7 @@ def revalidate(
     if route is None:
         return item, "no rule or page type for this item any more"
     if route.item_type is not None:
-        result = route.item_type.apply(_unmapped(item, route), route.map)
+        result = route.item_type.apply(_unmapped(item, route), route.map, cleaned_by=route.cleaners)
         item = result.item
         if result.raw:
             item["_raw"] = result.raw

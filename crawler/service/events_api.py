@@ -1,10 +1,16 @@
 """Server-sent events of a running crawl: ``progress`` (pages, items, errors, bans, rate,
-queue), each new ``log`` line, and ``end`` (status, exit code) when the crawl is over.
+queue, how long it has run, and its total, ETA and share done when a total is known), each new
+``log`` line, and ``end`` (status, exit code) when the crawl is over.
 
-Progress comes from the run record while the crawl keeps a live one (its counters win), and
-otherwise from the log as it grows: the platform's "Progress: N pages (R/min), M items ..."
-line (crawler/runs/progress.py), Scrapy's "Crawled N pages (at R pages/min), scraped M
-items" line (hand-written spiders), and the ERROR lines. The stream reads the log from where it stood when
+The first ``progress`` event goes out at once, then one at least every
+``SERVICE_EVENTS_PROGRESS_EVERY`` seconds (1) while the crawl runs, changed or not, so that a
+run page's duration, rate and ETA tick from its first second. Its figures come from the run
+record while the crawl keeps one (its counters win; the crawls the service starts update it
+every ``SERVICE_RUN_UPDATE_INTERVAL`` seconds, 1), counted as everywhere else
+(:func:`crawler.runs.run_errors`), and otherwise from the log as it grows: the platform's
+"Progress: N pages (R/min), M items ..." line (crawler/runs/progress.py, in its current and
+its earlier form), Scrapy's "Crawled N pages (at R pages/min), scraped M items" line
+(hand-written spiders), and the ERROR lines. The stream reads the log from where it stood when
 the client connected (the last ``SERVICE_LOG_CHUNK`` bytes first) and ends with the crawl, when
 the client goes away, or after ``SERVICE_EVENTS_MAX_SECONDS``.
 """
@@ -16,6 +22,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from crawler.runs import eta_seconds, rate_of, run_errors
 from crawler.service.access import read_access
 from crawler.service.run_views import exit_code_of, status_of
 from crawler.service.runs_api import find_run, log_path
@@ -32,38 +40,48 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 LOGSTATS = re.compile(
     r"Crawled (\d+) pages \(at (\d+) pages/min\), scraped (\d+) items \(at (\d+) items/min\)"
 )
-PROGRESS = re.compile(
-    r"Progress: (\d+) pages \(([\d.]+)/min\), (\d+) items \(([\d.]+)/min\), "
-    r"(\d+) failed requests, (\d+) errors, (\d+) bans(?:, (\d+) queued)?"
-)
+_HEAD = r"Progress: (\d+) pages \(([\d.]+)/min\), (\d+) items \(([\d.]+)/min\), "
+_TAIL = r", (\d+) bans(?:, (\d+) queued)?"
+PROGRESS = re.compile(_HEAD + r"(\d+) errors \((\d+) failed requests\)" + _TAIL)
+PROGRESS_BEFORE = re.compile(_HEAD + r"(\d+) failed requests, (\d+) errors" + _TAIL)
 MAX_LINE = 4000
+COUNTERS = ("pages", "items", "errors", "bans")
+TICKING = frozenset({"elapsed", "eta", "rate"})  # move with the clock alone
 
 
 def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 class Progress:
-    """Counters of a crawl, from its log lines and its run record."""
+    """Where a crawl stands, from its log lines and its run record."""
 
     def __init__(self) -> None:
-        self.values: dict[str, Any] = {
-            "pages": 0,
-            "items": 0,
-            "errors": 0,
-            "bans": 0,
-            "rate": 0,
-            "queue": None,
-        }
+        self.values: dict[str, Any] = {name: 0 for name in COUNTERS}
+        self.values.update(rate=None, queue=None)
+        self.recorded = False  # the counters come from the crawl's own record
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.expected: dict[str, Any] | None = None
 
     def line(self, text: str) -> None:
         ours = PROGRESS.search(text)
-        if ours:
-            pages, rate, items, _, failed, errors, bans, queued = ours.groups()
-            self.values.update(
-                pages=int(pages), rate=round(float(rate)), items=int(items), bans=int(bans)
-            )
-            self.values["errors"] = int(failed) + int(errors)
+        before = None if ours else PROGRESS_BEFORE.search(text)
+        if ours or before:
+            pages, rate, items, _, first, second, bans, queued = (ours or before).groups()
+            errors = int(first) if ours else int(first) + int(second)
+            self.values.update(pages=int(pages), rate=round(float(rate)), items=int(items))
+            self.values.update(errors=errors, bans=int(bans))
             if queued is not None:
                 self.values["queue"] = int(queued)
             return
@@ -76,13 +94,41 @@ class Progress:
             self.values["errors"] += 1
 
     def record(self, record: dict[str, Any]) -> None:
-        for name in ("pages", "items", "errors", "bans", "rate", "queue"):
-            value = record.get(name)
-            if isinstance(value, int | float) and (value or name in ("queue", "rate")):
-                self.values[name] = value
+        self.started_at = _time(record.get("started_at")) or self.started_at
+        self.finished_at = _time(record.get("finished_at"))
+        if not record.get("stats") or not isinstance(record.get("pages"), int):
+            return  # not the crawl's own record (the service's, the scheduler's): no counters
+        self.recorded = True
+        self.values.update(
+            pages=record["pages"],
+            items=record.get("items") or 0,
+            errors=run_errors(record).total,
+            bans=record.get("bans") or 0,
+        )
+        if isinstance(record.get("queued"), int):
+            self.values["queue"] = record["queued"]
+        expected = record.get("expected")
+        if isinstance(expected, dict) and isinstance(expected.get("total"), int):
+            self.expected = expected
 
-    def snapshot(self) -> dict[str, Any]:
-        return dict(self.values)
+    def snapshot(self, now: datetime | None = None) -> dict[str, Any]:
+        out = dict(self.values)
+        elapsed = None
+        if self.started_at is not None:
+            end = self.finished_at or now or datetime.now(UTC)
+            elapsed = round(max(0.0, (end - self.started_at).total_seconds()), 1)
+        out["elapsed"] = elapsed
+        out["error_rate"] = rate_of(out["errors"], out["pages"])
+        if self.recorded and elapsed:
+            out["rate"] = round(out["pages"] * 60 / elapsed, 1)  # pages/min since the start
+        out.update(total=None, done=None, unit=None, eta=None)
+        if self.expected is not None:
+            unit = self.expected.get("unit") or "pages"
+            done = out["items"] if unit == "items" else out["pages"]
+            total = self.expected["total"]
+            out.update(total=total, done=done, unit=unit)
+            out["eta"] = eta_seconds(done, total, elapsed or 0.0)
+        return out
 
 
 class LogFollower:
@@ -125,21 +171,24 @@ async def run_events(
     progress = Progress()
     deadline = time.monotonic() + config.events_max_seconds
     last_sent: dict[str, Any] | None = None
+    sent_at = float("-inf")
     while True:
         for line in await run_in_threadpool(follower.lines, config.log_chunk):
             progress.line(line)
             yield sse("log", {"line": line})
         progress.record(record)
         snapshot = progress.snapshot()
-        if snapshot != last_sent:
+        steady = {k: v for k, v in snapshot.items() if k not in TICKING}
+        if steady != last_sent or time.monotonic() - sent_at >= config.events_progress_every:
             yield sse("progress", snapshot)
-            last_sent = snapshot
+            last_sent, sent_at = steady, time.monotonic()
         if not live:
             yield sse("end", {"status": status_of(record), "exit_code": exit_code_of(record)})
             return
         if time.monotonic() > deadline or await request.is_disconnected():
             return
-        await asyncio.sleep(config.events_poll)
+        due = config.events_progress_every - (time.monotonic() - sent_at)
+        await asyncio.sleep(max(0.01, min(config.events_poll, due)))
         yield ": keep-alive\n\n"
         try:
             record, live = await run_in_threadpool(find_run, request, run_id)

@@ -2,7 +2,10 @@
 the scheduler starts them (:func:`crawler.schedule.jobs.launch_scrapy`), under the same per-rule
 lock, its output in a log file under ``SCHEDULE_DIR/logs``.
 
-The run id is passed as ``SCHEDULE_RUN_ID``, so the crawl's own run record carries it; when the
+The run id made here is the crawl's (``RUN_ID``; also ``SCHEDULE_RUN_ID``, which older readers
+look records up by): its run record, its log files' names, the API and ``scrapy store runs``
+all show this one id. The crawl updates its record every ``SERVICE_RUN_UPDATE_INTERVAL``
+seconds (its ``RUN_UPDATE_INTERVAL``), so that its run page moves from the start. When the
 process ends, the exit status and log file are merged into that record, as the scheduler does
 (:func:`crawler.schedule.scheduled_runs.complete_run_record`), through the service's own store.
 """
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.schedule import RuleLock, launch_scrapy, terminate
+from crawler.schedule import RuleLock, launch_scrapy, settle_status, terminate
 from crawler.service.config import ServiceConfig
 from crawler.store import Store
 
@@ -81,7 +84,13 @@ class CrawlLauncher:
         argv = ["crawl", rule]
         for name, value in args.items():
             argv += ["-a", f"{name}={value}"]
-        for name, value in [*self.config.crawl_settings, ("SCHEDULE_RUN_ID", run_id)]:
+        own = {
+            "RUN_ID": run_id,
+            "SCHEDULE_RUN_ID": run_id,
+            "RUN_UPDATE_INTERVAL": f"{self.config.run_update_interval:g}",
+        }
+        forwarded = [(n, v) for n, v in self.config.crawl_settings if n not in own]
+        for name, value in [*forwarded, *own.items()]:
             argv += ["-s", f"{name}={value}"]
         return argv
 
@@ -177,7 +186,9 @@ class CrawlLauncher:
                     "pages": 0,
                     "items": 0,
                 }
-            store.record_run({**merged, **record})
+            merged = {**merged, **record}
+            settle_status(merged, run.exit_code if run.exit_code is not None else 1)
+            store.record_run(merged)
         except Exception as exc:  # the store being down must not stop the service
             logger.error("%s: could not record run %s in the store: %s", run.rule, run.run_id, exc)
 

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.defaults.datadir import project_root
 from crawler.rules import Problem, Rule, RuleError
 from crawler.rules.files import MAX_FILE_BYTES, RULE_SUFFIXES
+from vocab.datadir import project_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 HISTORY_DIR = ".history"

@@ -28,7 +28,7 @@ from crawler.service.rulefiles import (
     run_preview,
     save_rule,
 )
-from crawler.service.run_views import status_of
+from crawler.service.run_views import summary
 
 router = APIRouter(prefix="/api/rules", tags=["rules"])
 
@@ -72,16 +72,13 @@ def schedule_json(rule: Rule, pauses: Pauses) -> dict[str, Any] | None:
 
 
 def last_run(request: Request, name: str) -> dict[str, Any] | None:
+    """The rule's latest run as the runs listing shows it (its figures included)."""
     runs = request.app.state.stores.get().runs(rule=name, limit=1)
     if not runs:
         return None
-    record = runs[0]
-    return {
-        "run_id": record.get("run_id"),
-        "status": status_of(record),
-        "finished_at": record.get("finished_at"),
-        "items": record.get("items", 0),
-    }
+    launcher = request.app.state.launcher
+    live = launcher.is_running(runs[0].get("run_id") or "") or None
+    return summary(runs[0], live=live)
 
 
 @router.get("", dependencies=[Depends(read_access)])

@@ -7,6 +7,8 @@
   :mod:`.requests`, where request specs become Scrapy requests;
 - :mod:`.extract`: compiled extraction (selectors, fields, links, pages; :mod:`.extract.pagetree`
   parses each response once);
+- :mod:`.expectations`: what a rule expects of its pages (its page types' required fields), the
+  rule spider's answer to the ban middleware (:class:`crawler.antiban.ExpectsContent`);
 - downloader middlewares of every rule crawl: :mod:`.url_guard` (http and https only, no user
   info) and :mod:`.encoding` (forced and detected encodings); the extension
   :mod:`.secret_redaction` (secrets out of every log line);

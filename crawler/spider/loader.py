@@ -1,7 +1,9 @@
 """A spider loader that builds one spider per rule file (plus any hand-written spiders).
 
 ``scrapy list`` lists valid rules; a broken rule is reported on stderr with its problems instead
-of hiding the others, and ``scrapy crawl <broken-rule>`` says what is wrong without a traceback.
+of hiding the others. A broken rule file answers to its file stem and to the ``name:`` it
+declares, so ``scrapy crawl <name>`` lists its problems (``RuleRefused``, exit 3) whether the
+file is not YAML, declares another name than its stem, or repeats a name another file took.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import SpiderLoader
 
-from crawler.rules import Problem
+from crawler.rules import Problem, RuleError
+from crawler.rules.files import read_text, types_dir
 from crawler.rules.problems import did_you_mean
+from crawler.rules.yamlpos import YamlError, load_yaml
 from crawler.spider.project import project_rules
 from crawler.spider.rule_spider import RuleRefused, RuleSpider
 
@@ -27,7 +31,11 @@ class RuleSpiderLoader(SpiderLoader):
         self.rules_dir = settings.get("RULES_DIR")
         ruleset = project_rules(settings)
         self.problems = ruleset.errors
-        self.broken = {_rule_name(p) for p in self.problems}
+        self.broken = broken_names(self.problems, self.rules_dir)
+        # a valid rule whose file stem is not its name: `scrapy crawl <stem>` points to the name
+        self.stems = {
+            r.path.stem: n for n, r in ruleset.rules.items() if r.path and r.path.stem != n
+        }
         for name, rule in ruleset.rules.items():
             if name in self._spiders:
                 logger.warning("rule %s shadows a hand-written spider of the same name", name)
@@ -42,19 +50,41 @@ class RuleSpiderLoader(SpiderLoader):
                 print(f"  {problem}", file=sys.stderr)
 
     def load(self, spider_name: str):
+        files = self.broken.get(spider_name)
+        if files:  # broken, or a second file claiming the name: which one runs is not clear
+            details = "\n".join(f"  {p}" for p in self.problems if p.file in files)
+            raise RuleRefused(f"rule {spider_name!r} has problems:\n{details}", print_help=False)
         try:
             return super().load(spider_name)
         except KeyError:
-            if spider_name in self.broken:
-                details = "\n".join(f"  {p}" for p in self.problems if _rule_name(p) == spider_name)
-                raise RuleRefused(
-                    f"rule {spider_name!r} has problems:\n{details}", print_help=False
-                ) from None
-            hint = did_you_mean(spider_name, self._spiders)
+            if spider_name in self.stems:
+                hint = f" ({spider_name}.yaml declares the rule {self.stems[spider_name]!r})"
+            else:
+                hint = did_you_mean(spider_name, self._spiders)
             raise UsageError(
                 f"no rule or spider named {spider_name!r}{hint}", print_help=False
             ) from None
 
 
-def _rule_name(problem: Problem) -> str:
-    return Path(problem.file).stem
+def broken_names(problems: list[Problem], rules_dir: str | Path) -> dict[str, set[str]]:
+    """Each name a broken rule file answers to (its stem, and the ``name:`` it declares when
+    the file is readable YAML) -> the files. Item-type files (``types/``) are not rules."""
+    types = Path(types_dir(rules_dir)).resolve()
+    names: dict[str, set[str]] = {}
+    for file in dict.fromkeys(p.file for p in problems):
+        path = Path(file)
+        if path.resolve().parent == types:
+            continue
+        for name in {path.stem, declared_name(path)} - {None}:
+            names.setdefault(name, set()).add(file)
+    return names
+
+
+def declared_name(path: Path) -> str | None:
+    """The ``name:`` a rule file declares, or None when it cannot be read as a YAML mapping."""
+    try:
+        data, _ = load_yaml(read_text(path), str(path))
+    except (RuleError, YamlError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None

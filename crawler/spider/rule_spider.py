@@ -130,6 +130,7 @@ class RuleSpider(scrapy.Spider):
     # --- requests ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        log_routes(self)
         stats = self.crawler.stats
         try:
             specs = start_requests(
@@ -221,6 +222,13 @@ class RuleSpider(scrapy.Spider):
         route = self.routes.get(item.get("_page") or "") or self.routes[""]
         return StoreTarget(route.collection, route.key_for(item), route.history)
 
+    def expects_content(self, response: Response) -> bool | None:
+        """The ban middleware's question (crawler.antiban.ExpectsContent), asked of a page its
+        policy doubts: does it yield its page type's required fields? (crawler.spider.expectations)"""
+        from crawler.spider.expectations import expects_content
+
+        return expects_content(self.compiled, self.routes, response)
+
     def log_once(self, reason: str, message: str) -> None:
         """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""
         level = logging.DEBUG if reason in self._logged else logging.WARNING
@@ -259,3 +267,15 @@ def start_hosts(rule: Rule, args: Mapping[str, Any]) -> list[str]:
 
 def default_start_hosts(rule: Rule) -> list[str]:
     return start_hosts(rule, {k: v for k, v in rule.args.items() if v is not None})
+
+
+def log_routes(spider: RuleSpider) -> None:
+    """One INFO line per page type that makes items: which collection they go to and why there,
+    their key and item type (``item: {type: book}`` names the collection after the type)."""
+    from crawler.rules.routing import describe_route
+
+    rule = spider.rule
+    for name, page in rule.pages.items():
+        if page.emits_items and name in spider.routes:
+            route = describe_route(rule, spider.routes[name])
+            spider.logger.info("items of page type %s -> %s", name, route)

@@ -22,6 +22,8 @@ class StorePipelineSettings:
     retry_times: int = 3
     retry_backoff: float = 1.0
     buffer_max: int = 10_000
+    batch_bytes: int = 4 * 1024 * 1024
+    buffer_bytes: int = 32 * 1024 * 1024
     journal_dir: Path | None = None  # None: no write-ahead journal
     journal_segment_bytes: int = 64 * 1024 * 1024
     journal_replay: bool = True
@@ -39,6 +41,8 @@ class StorePipelineSettings:
             retry_times=max(0, settings.getint("STORE_RETRY_TIMES")),
             retry_backoff=max(0.0, settings.getfloat("STORE_RETRY_BACKOFF")),
             buffer_max=max(1, settings.getint("STORE_BUFFER_MAX")),
+            batch_bytes=max(1, settings.getint("STORE_BATCH_BYTES")),
+            buffer_bytes=max(1, settings.getint("STORE_BUFFER_BYTES")),
             journal_dir=Path(journal) if (journal := settings.get("STORE_JOURNAL_DIR")) else None,
             journal_segment_bytes=max(4096, settings.getint("STORE_JOURNAL_SEGMENT_BYTES")),
             journal_replay=settings.getbool("STORE_JOURNAL_REPLAY"),
@@ -72,6 +76,7 @@ class Batch:
         default_factory=list
     )  # journal sequence numbers, one per item (0: none)
     attempts: int = 0
+    size: int = 0  # bytes of its items' text (crawler.store.documents.text_size)
 
 
 def default_target(spider: Any) -> StoreTarget:

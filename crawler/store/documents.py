@@ -98,6 +98,25 @@ def content_hash(item: Mapping[str, Any]) -> str:
     return hashlib.sha1(_canonical_bytes(content)).hexdigest()
 
 
+def text_size(value: Any) -> int:
+    """About how many bytes ``value`` holds: the length of its strings, keys included, walked
+    through dicts and lists; 8 for anything else. What bounds the store pipeline's memory by
+    bytes, at a fraction of the cost of serializing the item.
+
+    >>> text_size({"title": "abc", "tags": ["x", "yz"], "n": 1})  # 5+3 + 4+1+2 + 1+8
+    24
+    """
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(k) if isinstance(k, str) else 8 for k in value) + sum(
+            map(text_size, value.values())
+        )
+    if isinstance(value, list | tuple):
+        return sum(map(text_size, value))
+    return 8
+
+
 def is_empty(value: Any) -> bool:
     """A key value that cannot identify an item: None, blank text, an empty container."""
     if value is None:

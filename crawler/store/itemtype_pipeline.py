@@ -51,7 +51,7 @@ class ItemTypePipeline:
         ):  # already invalid at extraction: keep it as it is for the dead letters
             self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
             return item
-        result = item_type.apply(item, route.map)
+        result = item_type.apply(item, route.map, cleaned_by=route.cleaners)
         out = result.item
         if result.raw:
             out["_raw"] = {**item.get("_raw", {}), **result.raw}

@@ -1,12 +1,13 @@
 """The store pipeline's write path: batches of items on their way to the store.
 
-Batches are cut by size (``STORE_BATCH_SIZE``) and age (``STORE_BATCH_SECONDS``) and written
-one at a time on the store's own thread (a lane, crawler/core/clock.py), so a slow or hung
-store never blocks the crawl's event loop. A failed write is retried with backoff
-(``STORE_RETRY_TIMES``, ``STORE_RETRY_BACKOFF``), then the batch is spilled to a JSONL file
-(``STORE_SPILL_DIR``, on the file lane) for ``scrapy store replay``. Memory stays bounded
-(``STORE_BUFFER_MAX``): while the store fails, the oldest batches are spilled; while it is
-merely slow, new items wait for room. Every batch stored or spilled is acknowledged to the
+Batches are cut by size (``STORE_BATCH_SIZE`` items or ``STORE_BATCH_BYTES`` of their text) and
+age (``STORE_BATCH_SECONDS``) and written one at a time on the store's own thread (a lane,
+crawler/core/clock.py), so a slow or hung store never blocks the crawl's event loop. A failed
+write is retried with backoff (``STORE_RETRY_TIMES``, ``STORE_RETRY_BACKOFF``), then the batch
+is spilled to a JSONL file (``STORE_SPILL_DIR``, on the file lane) for ``scrapy store replay``.
+Memory stays bounded (``STORE_BUFFER_MAX`` items, ``STORE_BUFFER_BYTES`` of their text): while
+the store fails, the oldest batches are spilled; while it is merely slow, new items wait for
+room. Every batch stored or spilled is acknowledged to the
 write-ahead journal (crawler/store/journaling.py).
 
 Counts are exact: ``store/spilled`` is what the spill file holds; items that neither the store
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.core.clock import Cancellable, Clock, Lane, Waiter, run_in
 from crawler.store.batches import Batch, Destination, StorePipelineSettings
+from crawler.store.documents import text_size
 from crawler.store.spill import PartialWrite, append_lines, dead_line, item_line
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ class BatchWriter:
         self._started: dict[Destination, float] = {}
         self._pending: deque[Batch] = deque()
         self.buffered = 0  # items in memory: buffers, queued batches, the write in flight
+        self.buffered_bytes = 0  # their text (documents.text_size)
         self._inflight: Waiter | None = None  # the write on the store lane
         self._retry_call: Cancellable | None = None
         self._room: Waiter | None = None  # items waiting for room while the store is slow
@@ -81,16 +84,25 @@ class BatchWriter:
         if batch is None:
             batch = self._buffers[destination] = Batch(destination)
             self._started[destination] = self.clock.now()
+        size = text_size(doc)
         batch.items.append(doc)
         batch.seqs.append(seq)
+        batch.size += size
         if destination.dead:
             batch.reasons.append(reason or "dead letter")
         self.buffered += 1
-        if len(batch.items) >= self.config.batch_size:
+        self.buffered_bytes += size
+        if len(batch.items) >= self.config.batch_size or batch.size >= self.config.batch_bytes:
             self._cut(destination)
-        if self.buffered > self.config.buffer_max:
+        if self.full:
             self._relieve()
         self._drain()
+
+    @property
+    def full(self) -> bool:
+        """More items, or more bytes of them, in memory than the buffer may hold."""
+        config = self.config
+        return self.buffered > config.buffer_max or self.buffered_bytes > config.buffer_bytes
 
     @property
     def failing(self) -> bool:
@@ -99,7 +111,7 @@ class BatchWriter:
 
     def room(self) -> Waiter | None:
         """While the store is slow (not failing) and memory is full: a waiter for room."""
-        if self.buffered <= self.config.buffer_max or self._last_error is not None:
+        if not self.full or self._last_error is not None:
             return None
         if self._room is None:
             self._room = Waiter()
@@ -127,7 +139,7 @@ class BatchWriter:
             self._drain()
         if self._last_error is None:
             return  # slow, not failing: new items wait for room (see room())
-        while self.buffered > self.config.buffer_max:
+        while self.full:
             queued = list(self._pending)[1 if self._inflight is not None else 0 :]
             if not queued:
                 if not self._buffers:
@@ -136,7 +148,10 @@ class BatchWriter:
                 self._cut(largest.destination)
                 continue
             self._pending.remove(queued[0])
-            reason = f"buffer full ({self.config.buffer_max} items) while the store fails"
+            reason = (
+                f"buffer full ({self.config.buffer_max} items or {self.config.buffer_bytes} "
+                "bytes) while the store fails"
+            )
             self._spill(queued[0], f"{reason}: {self._last_error}")
 
     # -- writing --------------------------------------------------------------------------
@@ -188,6 +203,7 @@ class BatchWriter:
         if self._pending and self._pending[0] is batch:
             self._pending.popleft()
         self.buffered -= len(batch.items)
+        self.buffered_bytes -= batch.size
         if not batch.destination.dead:
             self.stats.inc_value("store/items/new", result.new)
             self.stats.inc_value("store/items/updated", result.updated)
@@ -198,7 +214,7 @@ class BatchWriter:
         if self._last_error is not None:
             logger.info("Store %s is writable again", self.store.display_uri)
             self._last_error = None
-        if self._room is not None and self.buffered <= self.config.buffer_max:
+        if self._room is not None and not self.full:
             room, self._room = self._room, None
             room.set()
 
@@ -295,6 +311,7 @@ class BatchWriter:
 
     def _spill(self, batch: Batch, reason: str) -> None:
         self.buffered -= len(batch.items)
+        self.buffered_bytes -= batch.size
         destination = batch.destination
         reasons = batch.reasons if destination.dead else [None] * len(batch.items)
         lines = [

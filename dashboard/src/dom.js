@@ -80,10 +80,17 @@ export function when(iso) {
 /** Seconds between two ISO timestamps, as "1 min 5 s" ("—" when unknown). */
 export function duration(start, end) {
   if (!start) return "—";
-  const seconds = Math.max(0, ((end ? new Date(end) : new Date()) - new Date(start)) / 1000);
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return seconds(((end ? new Date(end) : new Date()) - new Date(start)) / 1000);
+}
+
+/** A number of seconds as "4.2 s", "1 min 5 s" or "2 h 3 min" ("—" when unknown). */
+export function seconds(value) {
+  if (value === undefined || value === null || Number.isNaN(value)) return "—";
+  const total = Math.max(0, value);
+  if (total < 60) return `${total.toFixed(1)} s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes} min ${Math.floor(total % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** A key as people read it: the SQLite store keeps a key as JSON text (["http://…"]). */
@@ -97,11 +104,6 @@ export function keyLabel(key) {
     }
   }
   return Array.isArray(key) ? key.map(String).join(" · ") : String(key ?? "");
-}
-
-/** errors / pages as a share, or null when nothing was fetched. */
-export function rate(part, whole) {
-  return whole ? (part || 0) / whole : null;
 }
 
 /** A status badge coloured by kind (ok, live, warn, bad), with its text. */

@@ -84,13 +84,16 @@ def fetch(
     rule_runner: Any = None,
     source: list[str] | None = None,
     url: list[str] | None = None,
+    rule: list[str] | None = None,
+    rule_args: list[str] | None = None,
     check: bool = False,
     progress: bool | None = None,
     **_: Any,
 ) -> int:
-    """Fetch the configured sources (or ``--source NAME`` ones, or ``--url`` lists) into the
-    store. Rule sources need the crawler's rule runner (``scrapy proxies fetch``)."""
-    from proxies.sources import UrlSource, fetch_sources, sources_from_settings
+    """Fetch the configured sources (or ``--source NAME`` ones, or ``--url`` lists, or
+    ``--rule`` sites with ``-a`` arguments) into the store. Rule sources need the crawler's rule
+    runner (``scrapy proxies fetch``)."""
+    from proxies.sources import RuleSource, UrlSource, fetch_sources, sources_from_settings
 
     sources = sources_from_settings(settings)
     if source:
@@ -103,9 +106,13 @@ def fetch(
         sources = [s for s in sources if s.name in source]
     for i, u in enumerate(url or []):
         sources.append(UrlSource(f"url-{i + 1}" if len(url or []) > 1 else "url", u))
+    args = _name_values(rule_args or [])
+    sources += [RuleSource(name, name, args=dict(args)) for name in dict.fromkeys(rule or [])]
     if not sources:
         raise CliError(
-            "no proxy sources: set PROXY_POOL_SOURCES / PROXY_POOL_SOURCES_FILE, or pass --url"
+            "no proxy sources: set PROXY_POOL_SOURCES / PROXY_POOL_SOURCES_FILE (docs/proxies.md), "
+            "or pass --url URL (a text/JSON list) or --rule RULE (a free-proxy site's rule, e.g. "
+            "--rule sample_free_proxies -a site=http://127.0.0.1:8000 with the sample site up)"
         )
     pool = open_pool(settings)
     try:
@@ -147,6 +154,16 @@ def fetch(
         return 1 if all(r.error for r in reports) else 0
     finally:
         pool.close()
+
+
+def _name_values(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"-a {pair!r}: use -a NAME=VALUE")
+        out[name.strip()] = value
+    return out
 
 
 def check(

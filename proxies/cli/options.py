@@ -13,6 +13,20 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     add = g.add_argument
     add("--source", action="append", metavar="NAME", help="fetch: only this source (repeatable)")
     add("--url", action="append", metavar="URL", help="fetch: a text/JSON list URL (repeatable)")
+    add(
+        "--rule",
+        action="append",
+        metavar="RULE",
+        help="fetch: a free-proxy site's rule to crawl (scrapy proxies; repeatable)",
+    )
+    add(
+        "-a",
+        dest="rule_args",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fetch: an argument of the --rule crawls (repeatable)",
+    )
     add("--check", action="store_true", help="fetch: check what was fetched")
     add("--all", action="store_true", help="check/list: every proxy, not only due/usable ones")
     add("--limit", type=int, metavar="N", help="check/list: at most N proxies")

@@ -283,6 +283,39 @@ def test_context_comes_from_metadata_or_argument():
     assert no_ctx.raw == {"link": "/a/1"}
 
 
+def test_a_hint_never_asks_for_a_cleaner_the_chain_already_has():
+    kind = ItemType.from_dict(
+        {
+            "name": "a",
+            "fields": {
+                "title": {"type": "string"},
+                "rating": {"type": "integer", "clean": ["to_int", "to_str"]},
+                "link": {"type": "string", "format": "uri", "clean": ["strip"]},
+            },
+        }
+    )
+    item = {"name": ["a", "b"], "rating": "4", "link": "/a"}
+    plain = kind.apply(item, {"title": "name"})
+    assert plain.errors == [
+        "title: ['a', 'b'] is a list, not a string (add first or join to its clean chain)",
+        # the type's own chain has to_int: it is never asked for again
+        "rating: '4' is a string, not an integer (its clean chain has to_int already: "
+        "a cleaner after it changes the value again)",
+        "link: '/a' is not an absolute URI (add absolute_url to its clean chain)",
+    ]
+    # the cleaners the rule ran on the extracted fields (by their extracted names) count too
+    cleaned = kind.apply(
+        item, {"title": "name"}, cleaned_by={"name": {"join", "split"}, "link": {"absolute_url"}}
+    )
+    assert cleaned.errors[0] == (
+        "title: ['a', 'b'] is a list, not a string (add first to its clean chain)"
+    )
+    assert cleaned.errors[2] == (
+        "link: '/a' is not an absolute URI (its clean chain has absolute_url already: "
+        "a cleaner after it changes the value again)"
+    )
+
+
 def test_default_cleaner_fills_an_absent_field():
     kind = ItemType.from_dict(
         {"name": "a", "fields": {"stock": {"type": "string", "clean": [{"default": "unknown"}]}}}

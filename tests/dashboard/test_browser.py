@@ -1,16 +1,18 @@
 """The dashboard in a real headless Chromium against a real ``scrapy serve``: the overview shows
 the runs of a crawl the test performed, the editor shows a broken rule's error at its line, a
-fixed rule is saved and run from the page, and the run page follows a crawl live."""
+fixed rule is saved and run from the page, the run page follows a crawl live, and a crawl run
+from the overview has one id in the page, the API, the CLI and its log files."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from crawler.runs.coverage import field_coverage
 from crawler.store.backends import open_store
 from tests.crawler.crawl import scrapy
 
@@ -151,15 +153,75 @@ def test_the_run_page_follows_a_crawl_live(page, service, workspace, make_sample
     record = store_run(workspace.store_uri, run_id)
     expect(page.locator('#counters [data-counter="pages"] dd')).to_have_text(str(record["pages"]))
     expect(page.locator("#log")).to_contain_text("Spider closed (finished)")
-    # the finished run's coverage per field and monitor results, as the crawl recorded them
-    coverage = field_coverage(record["stats"])
-    expect(page.locator("#coverage tbody tr")).to_have_count(len(coverage))
-    for field, share in coverage.items():
-        row = page.locator("#coverage tbody tr").filter(has_text=field)
-        expect(row).to_contain_text(f"{round(share * 100, 1):g}%")
-    if not coverage:  # no component writes coverage stats yet: the page says so
-        expect(page.locator("#coverage")).to_have_text("No coverage recorded.")
+    # the finished run's coverage per page type (and item type) and monitor results, as the
+    # crawl recorded them
+    coverage, by_type = record["coverage"], record["coverage_item_types"]
+    assert coverage and by_type, record
+    expect(page.locator("#coverage table[data-page-type]")).to_have_count(len(coverage))
+    expect(page.locator("#coverage table[data-item-type]")).to_have_count(len(by_type))
+    for kind, groups in (("page-type", coverage), ("item-type", by_type)):
+        for name, entry in groups.items():
+            table = page.locator(f'#coverage table[data-{kind}="{name}"]')
+            expect(table.locator("caption")).to_contain_text(name)
+            expect(table.locator("tbody tr")).to_have_count(len(entry["fields"]))
+            for field, share in entry["fields"].items():
+                row = table.locator(f'tr[data-field="{field}"]')
+                expect(row).to_contain_text(f"{round(share * 100, 1):g}%")
     results = record["stats"]["monitors/results"]
     assert len(results) >= 2 and all(r["ok"] for r in results), results
     expect(page.locator("#monitors li")).to_have_count(len(results))
     expect(page.locator("#monitors .badge-ok")).to_have_count(len(results))
+
+
+def test_a_run_from_the_dashboard_has_one_id_and_moves_from_its_first_seconds(
+    page, service, workspace, make_sample_site
+):
+    slow = make_sample_site(books=30, latency=0.15)  # about 40 pages, one at a time: 6 s
+    text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")
+    text = text.replace(workspace.site, slow.url).replace("name: sample_books", "name: sample_id")
+    # a limit gives the crawl a known total: the page shows a progress bar against it
+    workspace.add_rule(
+        "sample_id", text + "settings:\n  CONCURRENT_REQUESTS: 1\n  CLOSESPIDER_PAGECOUNT: 30\n"
+    )
+    page.goto(service.url + "/")
+    page.locator("#token").fill(service.token)
+    page.locator("#token").press("Enter")
+    page.locator('#rules-table tr[data-rule="sample_id"]').get_by_role("button").click()
+    expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"), timeout=30_000)
+    run_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator("#run-status")).to_have_text("running")
+
+    # from its first seconds: the duration ticks, then the counters move, within 2 s each
+    duration = page.locator("#run-duration")
+    expect(duration).not_to_have_text(duration.inner_text(), timeout=2_000)
+    pages = page.locator('#counters [data-counter="pages"] dd')
+    expect(pages).not_to_have_text("0", timeout=30_000)
+    expect(pages).not_to_have_text(pages.inner_text(), timeout=2_000)
+    expect(page.locator('#counters [data-counter="rate"] dd')).not_to_have_text("—")
+    bar = page.locator("#run-progress progress")
+    expect(bar).to_have_attribute("max", "30")
+    assert 0 < int(bar.evaluate("b => b.value")) <= 30
+    expect(page.locator("#run-progress")).to_contain_text("of 30 pages")
+    expect(page.locator('#counters [data-counter="eta"] dd')).not_to_have_text("—")
+    expect(page.locator("#run-status")).to_have_text("finished", timeout=120_000)
+
+    # the same id in the API, the CLI and the names of its log files
+    record = service.wait_run(run_id)
+    assert record["run_id"] == run_id and record["status"] == "finished"
+    uri = workspace.store_uri
+    runs = store_runs(uri, "sample_id")
+    assert [r["run_id"] for r in runs] == [run_id]  # one record, under that id
+    listed = scrapy("store", "runs", "--rule", "sample_id", "--json", "--store", uri)
+    assert [json.loads(line)["run_id"] for line in listed.stdout.splitlines()] == [run_id]
+    table = scrapy("store", "runs", "--rule", "sample_id", "--store", uri)
+    assert table.stdout.splitlines()[1].split()[0] == run_id[:8]
+    shown = scrapy("store", "log", run_id, "--store", uri)
+    assert shown.returncode == 0 and "Spider closed (closespider_pagecount)" in shown.stdout
+    assert Path(record["log_file"]).name.endswith(f"-{run_id[:8]}.log")
+    own_log = Path(store_run(uri, run_id)["stats"]["run/log_file"])  # the crawl's RUN_LOG_DIR file
+    assert own_log.name.endswith(f"-{run_id[:8]}.log") and own_log.is_file()
+    # and the page, once finished, shows what the API gives
+    expect(page.locator('#counters [data-counter="pages"] dd')).to_have_text(str(record["pages"]))
+    expect(page.locator('#counters [data-counter="errorRate"] dd')).to_have_text(
+        f"{round(record['error_rate'] * 100, 1):g}%"
+    )

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import blog, markup, scripted
+from . import blog, markup, scripted, security
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -406,7 +406,8 @@ def create_app(
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["books"] = books
         app["latency"] = latency
-    for method, path, handler in ROUTES + scripted.ROUTES:  # then the pages needing JavaScript
+    # then the pages needing JavaScript, and the security blog (captchas in articles)
+    for method, path, handler in ROUTES + scripted.ROUTES + security.ROUTES:
         if method == "GET":
             app.router.add_get(path, handler)  # answers HEAD too
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,24 +71,46 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _type_hint(expected: str, value: Any) -> str:
-    """Which cleaner would most likely fix a type mismatch."""
-    got = _json_type(value)
-    if expected == "number" and got == "string":
-        return " (add to_number or price to its clean chain)"
-    if expected == "integer" and got == "string":
-        return " (add to_int to its clean chain)"
-    if expected == "integer" and got == "number":
-        return " (add to_int to its clean chain)"
-    if expected == "string" and got in ("number", "integer", "boolean"):
-        return " (add to_str to its clean chain)"
-    if expected == "string" and got == "array":
-        return " (add first or join to its clean chain)"
-    if expected == "boolean" and got in ("string", "integer"):
-        return " (add to_bool to its clean chain)"
-    if expected == "array" and got == "string":
-        return " (extract every match, or add split to its clean chain)"
+# (expected JSON type, the value's JSON type) -> cleaners that would most likely fix it
+_TYPE_FIXES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("number", "string"): ("to_number", "price"),
+    ("integer", "string"): ("to_int",),
+    ("integer", "number"): ("to_int",),
+    ("string", "number"): ("to_str",),
+    ("string", "integer"): ("to_str",),
+    ("string", "boolean"): ("to_str",),
+    ("string", "array"): ("first", "join"),
+    ("boolean", "string"): ("to_bool",),
+    ("boolean", "integer"): ("to_bool",),
+    ("array", "string"): ("split",),
+}
+
+
+def _fix(cleaners: tuple[str, ...], has: Collection[str], lead: str = "") -> str:
+    """`` (add x or y to its clean chain)``, naming only cleaners the chain does not have yet;
+    when it has them all, that a cleaner after them changes the value again.
+
+    >>> _fix(("first", "join"), set()), _fix(("first", "join"), {"join"})
+    (' (add first or join to its clean chain)', ' (add first to its clean chain)')
+    >>> _fix(("to_int",), {"strip", "to_int"})
+    ' (its clean chain has to_int already: a cleaner after it changes the value again)'
+    """
+    missing = [name for name in cleaners if name not in has]
+    if missing:
+        return f" ({lead}add {' or '.join(missing)} to its clean chain)"
+    if cleaners:
+        return (
+            f" (its clean chain has {' and '.join(cleaners)} already: a cleaner after it "
+            "changes the value again)"
+        )
     return ""
+
+
+def _type_hint(expected: str, value: Any, has: Collection[str] = ()) -> str:
+    """Which cleaner would most likely fix a type mismatch (never one ``has`` names)."""
+    got = _json_type(value)
+    lead = "extract every match, or " if (expected, got) == ("array", "string") else ""
+    return _fix(_TYPE_FIXES.get((expected, got), ()), has, lead)
 
 
 def top(path: str) -> str:
@@ -103,11 +125,17 @@ def path_text(path: Any) -> str:
 
 
 def describe(
-    error: ValidationError, key: tuple[str, ...], mapping: Mapping[str, str]
+    error: ValidationError,
+    key: tuple[str, ...],
+    mapping: Mapping[str, str],
+    chains: Mapping[str, Collection[str]] | None = None,
 ) -> list[tuple[str, str]]:
-    """``(field path, message)`` pairs for one jsonschema error, worded for a person."""
+    """``(field path, message)`` pairs for one jsonschema error, worded for a person.
+    ``chains``: per field, the cleaners its value went through (a hint never asks for one of
+    them)."""
     kind, expected, value = error.validator, error.validator_value, error.instance
     where = path_text(error.absolute_path)
+    has = (chains or {}).get(top(where), ())
     if kind == "required":
         missing = [f for f in expected if isinstance(value, Mapping) and f not in value]
         return [
@@ -129,13 +157,14 @@ def describe(
         if value is None:
             message = "is null, but a value is required"
             if error.absolute_path and isinstance(error.absolute_path[-1], int):
-                message = "is null; lists may not hold nulls (add compact to its clean chain)"
+                message = "is null; lists may not hold nulls" + _fix(("compact",), has)
             return [(where, message)]
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
         return [
             (
                 where,
-                f"{shown} is {_TYPE_WORDS[_json_type(value)]}, not {words}{_type_hint(types[0], value)}",
+                f"{shown} is {_TYPE_WORDS[_json_type(value)]}, not {words}"
+                + _type_hint(types[0], value, has),
             )
         ]
     if kind == "enum":
@@ -144,9 +173,9 @@ def describe(
     if kind == "format":
         hint = ""
         if expected == "uri" and isinstance(value, str) and not urlsplit(value).scheme:
-            hint = " (add absolute_url to its clean chain)"
+            hint = _fix(("absolute_url",), has)
         if expected in ("date", "date-time") and not re.match(r"\d{4}-\d\d-\d\d", str(value)):
-            hint = " (add date to its clean chain)"
+            hint = _fix(("date",), has)
         return [(where, f"{shown} is not {_FORMAT_WORDS.get(expected, expected)}{hint}")]
     if kind == "minLength" and value == "":
         return [(where, "is empty, but a value is required")]
@@ -169,5 +198,5 @@ def describe(
     if kind == "maxItems":
         return [(where, f"has {len(value)} element(s), more than {expected}")]
     if kind == "uniqueItems":
-        return [(where, "has repeated elements (add unique to its clean chain)")]
+        return [(where, "has repeated elements" + _fix(("unique",), has))]
     return [(where or "item", error.message)]

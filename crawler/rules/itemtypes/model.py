@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -178,6 +178,7 @@ class ItemType:
         item: Mapping[str, Any],
         mapping: Mapping[str, str] | None = None,
         ctx: CleanContext | None = None,
+        cleaned_by: Mapping[str, Collection[str]] | None = None,
     ) -> Result:
         """Map, clean and validate one extracted item.
 
@@ -186,6 +187,8 @@ class ItemType:
         ``_crawled_at``) are passed through untouched. A field whose cleaner fails is set to
         None, its raw value kept in ``Result.raw`` and the error recorded; the item is still
         validated. Without ``ctx``, one is made from the item's ``_url`` and ``_crawled_at``.
+        ``cleaned_by``: per extracted field, the cleaners the rule ran on it, so that no error
+        asks to add one of them (nor one of the type's own chain).
         """
         mapping = mapping or {}
         ctx = ctx if ctx is not None else context_of(item)
@@ -209,7 +212,7 @@ class ItemType:
                     continue
             if present or value is not None:  # a cleaner such as `default` may supply a value
                 out[fname] = value
-        for field_name, message in self._validation_errors(out, mapping):
+        for field_name, message in self._validation_errors(out, mapping, cleaned_by):
             if field_name not in raw:  # the cleaner's error already explains this field
                 errors.append((field_name, message))
         order = {name: i for i, name in enumerate(self.fields)}
@@ -222,16 +225,32 @@ class ItemType:
         return [message for _, message in self._validation_errors(item, {})]
 
     def _validation_errors(
-        self, item: Mapping[str, Any], mapping: Mapping[str, str]
+        self,
+        item: Mapping[str, Any],
+        mapping: Mapping[str, str],
+        cleaned_by: Mapping[str, Collection[str]] | None = None,
     ) -> list[tuple[str, str]]:
         order = {name: i for i, name in enumerate(self.fields)}
         found: dict[str, tuple[int, str]] = {}
         for error in self.validator.iter_errors(item):
-            for fname, message in describe(error, self.key, mapping):
+            field_name = top(path_text(error.absolute_path))
+            chains = {field_name: self._cleaners_of(field_name, mapping, cleaned_by)}
+            for fname, message in describe(error, self.key, mapping, chains):
                 line = f"{fname}: {message}"
                 found.setdefault(line, (order.get(top(fname), len(order)), top(fname)))
         ranked = sorted(found.items(), key=lambda kv: kv[1][0])  # in declaration order
         return [(top, line) for line, (_, top) in ranked]
+
+    def _cleaners_of(
+        self,
+        fname: str,
+        mapping: Mapping[str, str],
+        cleaned_by: Mapping[str, Collection[str]] | None,
+    ) -> set[str]:
+        """The cleaners a field's value went through: the rule's, then the type's."""
+        own = self.chains.get(fname)
+        names = set(own.names) if own is not None else set()
+        return names | set((cleaned_by or {}).get(mapping.get(fname, fname), ()))
 
 
 # -- building --------------------------------------------------------------------------------

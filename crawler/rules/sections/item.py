@@ -35,27 +35,29 @@ ITEM = {
 
 
 def build_target(ctx: BuildContext, spec: dict, path: Path) -> ItemTarget:
-    key = spec.get("key")
-    type_name = spec.get("type")
+    """An item target from the parts of ``spec`` the schema accepted."""
+    key = ctx.part(spec, "key", path)
+    type_name = ctx.part(spec, "type", path)
+    mapping = ctx.part(spec, "map", path, {})
     if type_name is not None:
         item_type = ctx.item_types.get(type_name)
         if item_type is None:
             hint = did_you_mean(type_name, ctx.item_types)
             ctx.error(path + ("type",), f"no item type named {type_name!r} in rules/types/{hint}")
-        else:
-            for message in item_type.check_mapping(spec.get("map")):
+        elif not ctx.broken(path + ("map",)):
+            for message in item_type.check_mapping(mapping):
                 ctx.error(path + ("map",), message)
     return ItemTarget(
-        collection=spec.get("collection"),
+        collection=ctx.part(spec, "collection", path),
         key=(key,) if isinstance(key, str) else tuple(key) if key else None,
         type=type_name,
-        map=MappingProxyType(dict(spec.get("map", {}))),
+        map=MappingProxyType(dict(mapping)),
     )
 
 
 def build(ctx: BuildContext) -> ItemTarget:
     spec = ctx.data.get("item")
-    if not isinstance(spec, dict) or ctx.broken(("item",)):
+    if not isinstance(spec, dict):
         return ItemTarget()
     return build_target(ctx, spec, ("item",))
 

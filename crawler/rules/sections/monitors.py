@@ -4,9 +4,11 @@ and sends the alerts configured in the project's settings (``MONITORS_ALERTS``).
 
     monitors:
       min_items: 50              # items scraped, at least
-      max_error_rate: 0.05       # ERROR log lines per page fetched, at most
+      max_error_rate: 0.05       # errors per page fetched, at most (crawler/runs/figures.py)
       max_ban_rate: 0.2          # bans per request, at most
-      min_coverage: {title: 1.0, price: 0.9}   # share of items with the field filled
+      min_coverage: {title: 1.0, price: 0.9}   # share of items with the field filled, in
+                                 # every page type whose items have the field
+      # min_coverage: {post: {title: 0.9}}     # ... in the page type (or item type) named
       finish_reasons: [finished] # how the crawl may end
       max_item_drop: 0.5         # items may fall by half against the last successful run
       every: 10m                 # also check rates and coverage while the crawl runs
@@ -22,6 +24,8 @@ from types import MappingProxyType
 from typing import Any
 
 from crawler.rules.compile_context import BuildContext
+from crawler.rules.model import Rule
+from crawler.rules.problems import did_you_mean
 from crawler.rules.sections import Section
 
 SHARE = {"type": "number", "minimum": 0, "maximum": 1}
@@ -33,13 +37,27 @@ MONITORS = {
     "(exit 7) and sends the alerts configured in the project's settings.",
     "properties": {
         "min_items": {"type": "integer", "minimum": 0, "description": "Items scraped, at least."},
-        "max_error_rate": {**SHARE, "description": "ERROR log lines per page fetched, at most."},
+        "max_error_rate": {
+            **SHARE,
+            "description": "Errors (failed requests, spider exceptions, other ERROR log "
+            "lines) per page fetched, at most.",
+        },
         "max_ban_rate": {**SHARE, "description": "Bans per request sent, at most."},
         "min_coverage": {
             "type": "object",
-            "description": "Per field, the share of items (0..1) that must have it filled.",
+            "description": "Per field, the share of items (0..1) that must have it filled, "
+            "judged in every page type whose items have the field; or, under the name of a "
+            "page type (or item type) of the rule, its fields' shares there.",
             "propertyNames": {"pattern": FIELD},
-            "additionalProperties": SHARE,
+            # No oneOf: a value of either form is checked by the keywords of its type alone.
+            "additionalProperties": {
+                "type": ["number", "object"],
+                "minimum": 0,
+                "maximum": 1,
+                "minProperties": 1,
+                "propertyNames": {"pattern": FIELD},
+                "additionalProperties": SHARE,
+            },
         },
         "finish_reasons": {
             "type": "array",
@@ -83,7 +101,9 @@ class Monitors:
             if value is not None:
                 out[name] = value
         if self.min_coverage:
-            out["min_coverage"] = dict(self.min_coverage)
+            out["min_coverage"] = {
+                k: dict(v) if isinstance(v, dict) else v for k, v in self.min_coverage.items()
+            }
         if self.finish_reasons:
             out["finish_reasons"] = list(self.finish_reasons)
         return out
@@ -111,6 +131,24 @@ def build(ctx: BuildContext) -> Monitors | None:
     return monitors
 
 
+def finish(rule: Rule, ctx: BuildContext) -> None:
+    """A ``min_coverage`` entry under a name judges that page type or item type: the rule must
+    have it."""
+    monitors = rule.sections.get("monitors")
+    if not isinstance(monitors, Monitors):
+        return
+    pages = list(rule.pages)
+    item_types = {rule.target(page).type for page in pages} - {None, ""}
+    for scope, value in monitors.min_coverage.items():
+        if isinstance(value, dict) and scope not in pages and scope not in item_types:
+            known = [*pages, *sorted(item_types)]
+            ctx.error(
+                ("monitors", "min_coverage", scope),
+                f"no page type or item type named {scope!r} in this rule"
+                f"{did_you_mean(scope, known)}",
+            )
+
+
 def to_settings(monitors: Monitors | None) -> dict[str, Any]:
     if monitors is None or not monitors.rules():
         return {}
@@ -130,4 +168,5 @@ SECTION = Section(
     defs={"monitors": MONITORS},
     build=build,
     settings=to_settings,
+    finish=finish,
 )

@@ -141,28 +141,32 @@ def build(ctx: BuildContext) -> MappingProxyType:
         {
             name: build_page(ctx, name, spec, ("pages", name))
             for name, spec in pages.items()
-            if not ctx.broken(("pages", name))
+            if isinstance(spec, dict)  # else the schema said what it should be
         }
     )
 
 
 def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType:
-    fields = build_fields(ctx, spec.get("fields", {}), path + ("fields",))
+    """A page type, built part by part: a part the schema found broken is left out (the schema
+    said what is wrong with it), so every other part is still checked."""
+    fields = build_fields(ctx, spec.get("fields"), path + ("fields",))
     page_field_names = {f.name for f in fields}
     rows = None
-    if "rows" in spec:
+    if isinstance(spec.get("rows"), dict):
         rspec, rpath = spec["rows"], path + ("rows",)
         rsel = build_selector(ctx, rspec, rpath, allow_regex_alone=False, nodes=True)
-        rfields = build_fields(ctx, rspec.get("fields", {}), rpath + ("fields",))
+        rfields = build_fields(ctx, rspec.get("fields"), rpath + ("fields",))
         scope = page_field_names | {f.name for f in rfields}
-        rlinks = build_links(ctx, rspec.get("links", []), rpath + ("links",), scope)
+        rlinks = build_links(ctx, rspec.get("links"), rpath + ("links",), scope)
         rows = RowsSpec(rsel, rfields, rlinks, rspec.get("emit", True))
-    links = build_links(ctx, spec.get("links", []), path + ("links",), page_field_names)
+    links = build_links(ctx, spec.get("links"), path + ("links",), page_field_names)
     pagination = None
-    if "pagination" in spec:
+    if isinstance(spec.get("pagination"), dict):
         pagination = build_pagination(ctx, spec["pagination"], path + ("pagination",), rows)
-    item = build_target(ctx, spec["item"], path + ("item",)) if "item" in spec else None
-    match = spec.get("match")
+    item = None
+    if isinstance(spec.get("item"), dict):
+        item = build_target(ctx, spec["item"], path + ("item",))
+    match = ctx.part(spec, "match", path)
     if match is not None:
         message = regex_problem(match)
         if message:
@@ -206,18 +210,17 @@ def build_pagination(
         return Pagination(
             "next", next=build_selector(ctx, spec["next"], path + ("next",)), **common
         )
+    p = spec[style] if isinstance(spec[style], dict) else {}
     if style == "pages":
-        p = spec["pages"]
-        count = p.get("count")
+        count = ctx.part(p, "count", path + ("pages",))
         if isinstance(count, dict):
             count = build_selector(ctx, count, path + ("pages", "count"))
-        template = p.get("template", "")
+        template = ctx.part(p, "template", path + ("pages",), "")
         ctx.check_template(template, path + ("pages", "template"), extra=frozenset({"page", "url"}))
         return Pagination(
             "pages", template=template, count=count, start=p.get("start", 2), **common
         )
     if style == "offset":
-        p = spec["offset"]
         if until_empty is None and rows is None:
             ctx.error(
                 path + ("offset",),
@@ -226,7 +229,6 @@ def build_pagination(
         return Pagination(
             "offset", param=p.get("param"), step=p.get("step", 1), start=p.get("start", 0), **common
         )
-    p = spec["cursor"]
     cursor = build_selector(ctx, p.get("value", {}), path + ("cursor", "value"))
     return Pagination("cursor", param=p.get("param"), cursor=cursor, **common)
 

@@ -52,7 +52,7 @@ def build(ctx: BuildContext) -> tuple[StartSpec, ...]:
     starts = {
         i: build_start(ctx, spec, ("start", i))
         for i, spec in enumerate(specs)
-        if not ctx.broken(("start", i))
+        if isinstance(spec, dict)  # else the schema said what it should be
     }
     check_count(ctx, starts)
     return tuple(starts.values())
@@ -93,9 +93,11 @@ def check_count(ctx: BuildContext, starts: dict[int, StartSpec]) -> None:
 
 
 def build_start(ctx: BuildContext, spec: dict, path: Path) -> StartSpec:
+    """A start request from the parts of ``spec`` the schema accepted."""
     if ("url" in spec) == ("urls" in spec):
         ctx.error(path, "needs exactly one of url or urls")
-    urls = [spec["url"]] if "url" in spec else list(spec.get("urls", []))
+    url = ctx.part(spec, "url", path)
+    urls = [url] if url is not None else list(ctx.part(spec, "urls", path, []))
     for i, url in enumerate(urls):
         sub = path + (("url",) if "url" in spec else ("urls", i))
         ctx.check_template(url, sub)
@@ -104,16 +106,18 @@ def build_start(ctx: BuildContext, spec: dict, path: Path) -> StartSpec:
     if len(bodies) > 1:
         ctx.error(path, f"give one body: form, json or body (found {' and '.join(bodies)})")
     ctx.check_page_ref(spec.get("page"), path + ("page",))
-    check_header_values(ctx, spec.get("headers", {}), path + ("headers",))
+    headers = ctx.part(spec, "headers", path, {})
+    check_header_values(ctx, headers, path + ("headers",))
+    form = ctx.part(spec, "form", path)
     return StartSpec(
         urls=tuple(urls),
         page=spec.get("page", ""),
         method=spec.get("method", "POST" if bodies else "GET"),
-        headers=MappingProxyType(dict(spec.get("headers", {}))),
-        form=MappingProxyType(dict(spec["form"])) if "form" in spec else None,
+        headers=MappingProxyType(dict(headers)),
+        form=MappingProxyType(dict(form)) if form is not None else None,
         json=spec.get("json", MISSING),
         body=spec.get("body"),
-        carry=MappingProxyType(dict(spec.get("carry", {}))),
+        carry=MappingProxyType(dict(ctx.part(spec, "carry", path, {}))),
         priority=spec.get("priority"),
         extras=MappingProxyType({k: v for k, v in spec.items() if k not in START["properties"]}),
     )

@@ -7,8 +7,10 @@ translated to XPath once) is reused across pages.
 - :mod:`.selectors`: XPath, CSS, JMESPath, regex and plugin extractors as functions
 - :mod:`.fields`, :mod:`.links`: fields, links and pagination
 - :mod:`.pages`: page types and the whole rule
+- :mod:`.found`: what links, rows and pagination found on a page, and which found nothing
 """
 
+from crawler.spider.extract.found import Found, nothing_found
 from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
 from crawler.spider.extract.links import Follow
 from crawler.spider.extract.pages import CompiledPage, CompiledRule, PageResult, plain_items
@@ -20,9 +22,11 @@ __all__ = [
     "CompiledRule",
     "ExtractError",
     "Follow",
+    "Found",
     "PageInput",
     "PageResult",
     "Scope",
     "compile_selector",
+    "nothing_found",
     "plain_items",
 ]

@@ -1,5 +1,5 @@
 """A field compiled once: its selector (or constant, or extractor), what to take, its cleaner
-chain, default and required check."""
+chain (run on every value, nothing found included), default and required check."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ class CompiledField:
             values = self.find(scope)
             value = values if spec.all else (values[0] if values else None)
         outcome = FieldOutcome(value)
-        if self.chain is not None and value not in EMPTY_VALUES:
+        # The chain runs on every value, nothing found included (None, or [] for `all: true`),
+        # as an item type's chains do: each cleaner says what nothing means to it (`join` gives
+        # "", `default` its value, `first` None; the others pass None and map over lists).
+        if self.chain is not None:
             try:
                 outcome.value = self.chain(value, ctx)
             except CleanError as exc:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urldefrag, urlencode, urlsplit, urlunsplit
 
 from crawler.rules import templates
 from crawler.rules.model import LinkSpec, PageType, Pagination, Selector
+from crawler.spider.extract.found import Found
 from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
 from crawler.spider.extract.selectors import compile_selector
 
@@ -52,11 +53,14 @@ class CompiledLinks:
         self.deny = [re.compile(p) for p in spec.deny]
         self.priority = spec.priority if spec.priority is not None else default_priority
 
-    def urls(self, scope: Scope, page: PageInput, depth: int) -> list[str]:
+    def urls(self, scope: Scope, page: PageInput, depth: int, found: Found) -> list[str]:
         if self.spec.max_depth is not None and depth + 1 > self.spec.max_depth:
+            found.limit = f"max_depth {self.spec.max_depth}"
             return []
         out = []
-        for value in self.find(scope):
+        values = self.find(scope)
+        found.matched += len(values)
+        for value in values:
             raw = _link_url(value)
             if raw is None:
                 continue
@@ -68,6 +72,7 @@ class CompiledLinks:
             if any(p.search(url) for p in self.deny):
                 continue
             out.append(url)
+        found.kept += len(out)
         return out
 
 
@@ -111,11 +116,29 @@ class CompiledPagination:
         )
 
     def follows(
-        self, scope: Scope, page: PageInput, pageno: int, rows_found: int | None, carry: dict
+        self,
+        scope: Scope,
+        page: PageInput,
+        pageno: int,
+        rows_found: int | None,
+        carry: dict,
+        found: Found,
     ) -> list[Follow]:
         spec = self.spec
         if spec.max_pages is not None and pageno >= spec.max_pages:
+            found.limit = f"max_pages {spec.max_pages}"
             return []
+        if spec.style == "pages" and pageno != 1:
+            found.limit = "every page URL is made on the first page"
+            return []
+        out = self._follows(scope, page, pageno, rows_found, carry)
+        found.matched = found.kept = len(out)
+        return out
+
+    def _follows(
+        self, scope: Scope, page: PageInput, pageno: int, rows_found: int | None, carry: dict
+    ) -> list[Follow]:
+        spec = self.spec
         target = self.page.name
 
         def follow(url: str, n: int) -> Follow:
@@ -128,8 +151,6 @@ class CompiledPagination:
                     return [follow(urldefrag(page.urljoin(raw))[0], pageno + 1)]
             return []
         if spec.style == "pages":
-            if pageno != 1:
-                return []  # every page URL is generated from the first page
             if self.count is not None:
                 found = self.count(scope)
                 count = _to_int(found[0]) if found else None

@@ -18,6 +18,7 @@ from cleaners.registry import CleanContext
 from crawler.rules.model import PageType, Rule
 from crawler.rules.request_specs import guess_page
 from crawler.spider.extract.fields import CompiledField
+from crawler.spider.extract.found import Found
 from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
 from crawler.spider.extract.links import CompiledLinks, CompiledPagination, Follow
 from crawler.spider.extract.selectors import compile_selector
@@ -29,6 +30,9 @@ class PageResult:
     follows: list[Follow] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (reason, message)
     followed: set[str] = field(default_factory=set, repr=False)  # link URLs already in follows
+    # what each link selector, the rows and the pagination found, by their place in the page
+    # type: links[0], rows, rows.links[0], pagination
+    found: dict[str, Found] = field(default_factory=dict, repr=False)
 
 
 class CompiledPage:
@@ -47,6 +51,11 @@ class CompiledPage:
         self.pagination = (
             CompiledPagination(page.pagination, page, args) if page.pagination else None
         )
+        # where each one's finds are counted (PageResult.found)
+        self.link_places = [f"links[{i}]" for i in range(len(self.links))]
+        self.row_link_places = [f"rows.links[{i}]" for i in range(len(self.row_links))]
+        self.places = [*self.link_places, *(["rows"] if self.rows is not None else [])]
+        self.places += [*self.row_link_places, *(["pagination"] if self.pagination else [])]
 
     def extract(
         self,
@@ -69,26 +78,30 @@ class CompiledPage:
             "_page": self.page.name,
             "_crawled_at": now.isoformat(timespec="seconds"),
         }
+        found = result.found
+        found.update((place, Found()) for place in self.places)
         try:
             values, item_errors = self._fields(self.fields, scope, ctx, carry)
             rows_found = None
             if self.rows is not None:
                 rows = self.rows(scope)
-                rows_found = len(rows)
+                rows_found = found["rows"].matched = found["rows"].kept = len(rows)
                 for node in rows:
                     row = _row_scope(page, node)
                     row_values, row_errors = self._fields(self.row_fields, row, ctx, values)
                     if self.page.rows.emit and (self.row_fields or self.fields):
                         result.items.append(_item(row_values, row_errors, meta))
-                    for links in self.row_links:
-                        self._follow(links, row, page, depth, row_values, result)
+                    for place, links in zip(self.row_link_places, self.row_links, strict=True):
+                        self._follow(links, row, page, depth, row_values, result, place)
             elif self.page.emit and self.fields:
                 result.items.append(_item(values, item_errors, meta))
-            for links in self.links:
-                self._follow(links, scope, page, depth, values, result)
+            for place, links in zip(self.link_places, self.links, strict=True):
+                self._follow(links, scope, page, depth, values, result, place)
             if self.pagination is not None:
                 result.follows.extend(
-                    self.pagination.follows(scope, page, pageno, rows_found, carry)
+                    self.pagination.follows(
+                        scope, page, pageno, rows_found, carry, found["pagination"]
+                    )
                 )
         except ExtractError as exc:
             result.problems.append((exc.reason, str(exc)))
@@ -127,6 +140,7 @@ class CompiledPage:
         depth: int,
         values: dict,
         result: PageResult,
+        place: str,
     ) -> None:
         carry_spec = links.spec.carry
         if carry_spec is True:
@@ -136,7 +150,7 @@ class CompiledPage:
         else:
             carry = {}
         # one set for the whole page: rebuilding it per row made large lists quadratic
-        for url in links.urls(scope, page, depth):
+        for url in links.urls(scope, page, depth, result.found[place]):
             if url not in result.followed:
                 result.followed.add(url)
                 result.follows.append(Follow(url, links.spec.to, links.priority, carry))

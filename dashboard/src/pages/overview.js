@@ -1,9 +1,10 @@
-// Overview: every rule with its schedule, last run, items, error and ban rates; a chart of items
-// and errors per run over time; the latest runs. Refreshes itself while a crawl is running.
+// Overview: every rule with its schedule, last run, items, error and ban rates (as the service
+// gives them); a chart of items and errors per run over time; the latest runs. Refreshes itself
+// while a crawl is running.
 
 import { errorText, get, post } from "../api.js";
 import { COLORS, chart, disposeCharts, timeAxis } from "../charts.js";
-import { badge, h, num, pct, rate, replace, when } from "../dom.js";
+import { badge, h, num, pct, replace, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
 import { can } from "../session.js";
 
@@ -134,8 +135,9 @@ export async function render(main) {
           : h("span.muted", t("overview.never")),
       ),
       h("td.num", num(last?.items)),
-      h("td.num", pct(rate(last?.errors, last?.pages))),
-      h("td.num", pct(rate(last?.bans, last?.pages))),
+      // the rates the service computed (crawler/runs/figures.py), as the CLI and monitors do
+      h("td.num", pct(last?.error_rate)),
+      h("td.num", pct(last?.ban_rate)),
       editor
         ? h(
             "td",

@@ -83,6 +83,7 @@ function showResult(answer) {
   const links = answer.links || [];
   const problems = answer.problems || [];
   const empty = answer.empty_fields || [];
+  const warnings = answer.warnings || [];
   return [
     h(
       "p.small",
@@ -104,6 +105,14 @@ function showResult(answer) {
                 : `${p.reason ? `${p.reason}: ` : ""}${p.message ?? JSON.stringify(p)}`,
             ),
           ),
+        )
+      : null,
+    answer.page_choice ? h("p.small", t("preview.choice", { why: answer.page_choice })) : null,
+    answer.stored_in ? h("p.small", t("preview.storedIn", { where: answer.stored_in })) : null,
+    warnings.length
+      ? h(
+          "ul.problems#preview-warnings",
+          warnings.map((w) => h("li.warning", w)),
         )
       : null,
     empty.length ? h("p.warning", t("preview.empty", { fields: empty.join(", ") })) : null,

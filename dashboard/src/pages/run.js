@@ -1,8 +1,10 @@
-// Run page: one crawl's counters, coverage per field, monitor results and log; while the crawl
-// runs, progress and log lines arrive as server-sent events and the page follows them live.
+// Run page: one crawl's counters, coverage per page type (and item type), monitor results and
+// log; while the crawl runs, progress and log lines arrive as server-sent events and the page
+// follows them live: counters, rate, ETA, a progress bar when a total is known, and a duration
+// that ticks every second. Every figure is the service's (crawler/runs/figures.py).
 
 import { ApiError, errorText, events, get, post } from "../api.js";
-import { badge, duration, h, num, pct, replace, when } from "../dom.js";
+import { badge, duration, h, num, pct, replace, seconds, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
 import { can } from "../session.js";
 
@@ -17,7 +19,8 @@ const COUNTERS = [
   "errors",
   "bans",
 ];
-const LIVE_COUNTERS = ["rate", "queue"];
+const LIVE_COUNTERS = ["rate", "queue", "eta"];
+const TICK_MS = 1000; // the live duration's tick
 const LOG_CHUNKS = 20; // log chunks read at once before offering "load more"
 const LOG_LINES_KEPT = 5000; // lines kept on the page; older ones are dropped from view
 const START_WAIT_MS = 15000; // how long a just-started run may take to have a record
@@ -29,7 +32,10 @@ export async function render(main, [runId]) {
 
   const status = h("p.notice", { role: "status", "aria-live": "polite" });
   const head = h("div.run-head");
+  const bar = h("div#run-progress");
   const counters = h("dl.counters#counters");
+  let ticker = null;
+  let clock = null; // {elapsed, at}: the service's elapsed seconds, and when they arrived
   const coverage = h("div#coverage");
   const monitors = h("div#monitors");
   const logBox = h("pre.log#log", { tabindex: "0", "aria-label": t("run.log") });
@@ -48,6 +54,7 @@ export async function render(main, [runId]) {
       "section",
       { "aria-labelledby": "counters-h" },
       h("h2#counters-h", t("run.counters")),
+      bar,
       counters,
     ),
     h(
@@ -101,7 +108,9 @@ export async function render(main, [runId]) {
   }
 
   function drawCounters(values) {
-    const names = record.live ? [...COUNTERS, ...LIVE_COUNTERS] : COUNTERS;
+    const names = record.live
+      ? [...COUNTERS, "errorRate", ...LIVE_COUNTERS]
+      : [...COUNTERS, "errorRate"];
     replace(
       counters,
       names.map((name) =>
@@ -109,47 +118,109 @@ export async function render(main, [runId]) {
           "div",
           { dataset: { counter: name } },
           h("dt", t(`counter.${name}`)),
-          h("dd", name === "rate" ? rateText(values[name]) : num(values[name])),
+          h("dd", counterText(name, values)),
+        ),
+      ),
+    );
+    drawProgress(values);
+  }
+
+  function drawProgress(values) {
+    // the total the service measures this crawl against: a CLOSESPIDER_* limit, the last run
+    const total = values.total ?? record.expected?.total;
+    const unit = (values.unit ?? record.expected?.unit) === "items" ? "items" : "pages";
+    if (!record.live || !total) return replace(bar);
+    const done = Math.min(values[unit] || 0, total);
+    replace(
+      bar,
+      h("progress", { max: total, value: done, "aria-label": t("run.progress") }),
+      " ",
+      h(
+        "span.small",
+        t("run.progressOf", {
+          done: num(done),
+          total: num(total),
+          unit: t(`unit.${unit}`),
+        }),
+      ),
+    );
+  }
+
+  function tick() {
+    const since = head.querySelector("#run-duration");
+    if (!since) return;
+    if (clock && record.live) {
+      since.textContent = seconds(clock.elapsed + (Date.now() - clock.at) / 1000);
+    } else {
+      since.textContent = duration(record.started_at, record.finished_at);
+    }
+  }
+
+  function drawCoverage() {
+    const pages = Object.entries(record.coverage || {});
+    const types = Object.entries(record.coverage_item_types || {});
+    if (!pages.length) return replace(coverage, h("p.muted", t("run.noCoverage")));
+    replace(
+      coverage,
+      pages.map(([page, entry]) =>
+        coverageTable(
+          { pageType: page },
+          page === "*"
+            ? t("run.allPages")
+            : t("run.pageType", { page, items: num(entry.items) }) +
+                (entry.item_type ? ` · ${t("run.itemType", { type: entry.item_type })}` : ""),
+          entry.fields,
+        ),
+      ),
+      types.length ? h("h3", t("run.byItemType")) : null,
+      types.map(([type, entry]) =>
+        coverageTable(
+          { itemType: type },
+          t("run.itemTypeOf", {
+            type,
+            items: num(entry.items),
+            pages: (entry.page_types || []).join(", "),
+          }),
+          entry.fields,
         ),
       ),
     );
   }
 
-  function drawCoverage() {
-    const entries = Object.entries(record.coverage || {}).sort((a, b) => a[1] - b[1]);
-    if (!entries.length) return replace(coverage, h("p.muted", t("run.noCoverage")));
-    replace(
-      coverage,
+  function coverageTable(dataset, caption, fields) {
+    const entries = Object.entries(fields || {}).sort((a, b) => a[1] - b[1]);
+    return h(
+      "table.data.coverage",
+      { dataset },
+      h("caption", caption),
       h(
-        "table.data",
+        "thead",
         h(
-          "thead",
+          "tr",
+          h("th", { scope: "col" }, t("run.field")),
+          h("th", { scope: "col" }, t("run.share")),
+        ),
+      ),
+      h(
+        "tbody",
+        entries.map(([field, share]) =>
           h(
             "tr",
-            h("th", { scope: "col" }, t("run.field")),
-            h("th", { scope: "col" }, t("run.share")),
-          ),
-        ),
-        h(
-          "tbody",
-          entries.map(([field, share]) =>
+            { dataset: { field } },
+            h("th", { scope: "row" }, h("code", field)),
             h(
-              "tr",
-              h("th", { scope: "row" }, h("code", field)),
-              h(
-                "td",
-                h("meter", {
-                  min: 0,
-                  max: 1,
-                  low: 0.5,
-                  high: 0.9,
-                  optimum: 1,
-                  value: share,
-                  "aria-label": field,
-                }),
-                " ",
-                pct(share),
-              ),
+              "td",
+              h("meter", {
+                min: 0,
+                max: 1,
+                low: 0.5,
+                high: 0.9,
+                optimum: 1,
+                value: share,
+                "aria-label": field,
+              }),
+              " ",
+              pct(share),
             ),
           ),
         ),
@@ -217,14 +288,15 @@ export async function render(main, [runId]) {
 
   function follow() {
     const values = { ...record };
+    ticker = setInterval(tick, TICK_MS);
     closeStream = events(
       `/runs/${encodeURIComponent(runId)}/events`,
       {
         progress: (data) => {
           Object.assign(values, data);
+          if (typeof data?.elapsed === "number") clock = { elapsed: data.elapsed, at: Date.now() };
           drawCounters(values);
-          const since = head.querySelector("#run-duration");
-          if (since) since.textContent = duration(record.started_at, record.finished_at);
+          tick();
         },
         log: (data) => {
           // A line the log file read already returned carries an offset at or below ours.
@@ -235,6 +307,7 @@ export async function render(main, [runId]) {
         end: async (data) => {
           closeStream?.();
           closeStream = null;
+          stopTicking();
           status.textContent = t("run.ended", { status: statusText(data?.status) });
           await reload();
         },
@@ -242,6 +315,7 @@ export async function render(main, [runId]) {
       async (_event, source) => {
         if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
         closeStream = null;
+        stopTicking();
         await reload();
       },
     );
@@ -262,6 +336,12 @@ export async function render(main, [runId]) {
     }
   }
 
+  function stopTicking() {
+    clearInterval(ticker);
+    ticker = null;
+    clock = null;
+  }
+
   async function stop() {
     try {
       await post(`/runs/${encodeURIComponent(runId)}/stop`);
@@ -279,15 +359,23 @@ export async function render(main, [runId]) {
   } else {
     await readLog();
   }
-  return () => closeStream?.();
+  return () => {
+    closeStream?.();
+    stopTicking();
+  };
 }
 
 function fact(term, value) {
   return h("div", h("dt", term), h("dd", value));
 }
 
-function rateText(value) {
-  return value === undefined || value === null ? "—" : num(Math.round(value));
+function counterText(name, values) {
+  const value = name === "errorRate" ? values.error_rate : values[name];
+  if (value === undefined || value === null) return "—";
+  if (name === "rate") return num(Math.round(value));
+  if (name === "errorRate") return pct(value);
+  if (name === "eta") return seconds(value);
+  return num(value);
 }
 
 async function waitForRecord(runId, main) {

@@ -55,6 +55,29 @@ def test_validate_reports_every_broken_rule_with_position(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_validate_lists_misspelt_keys_and_a_broken_xpath_in_one_run(tmp_path):
+    (tmp_path / "typos.yaml").write_text(
+        "start: [{url: 'http://x.test/', page: p}]\n"
+        "descripton: typos\n"
+        "pages:\n"
+        "  p:\n"
+        "    emitt: true\n"
+        "    fields:\n"
+        "      a: {xpath: '//a[@', requird: true}\n"
+    )
+    proc = scrapy("validate", "-s", f"RULES_DIR={tmp_path}")
+    assert proc.returncode == 1
+    path = tmp_path / "typos.yaml"
+    assert proc.stdout.splitlines() == [
+        f"{path}:2:1: descripton: unknown field 'descripton' (did you mean 'description'?)",
+        f"{path}:5:5: pages.p.emitt: unknown field 'emitt' (did you mean 'emit'?)",
+        f"{path}:7:11: pages.p.fields.a.xpath: invalid XPath '//a[@': Invalid expression",
+        f"{path}:7:27: pages.p.fields.a.requird: unknown field 'requird' (did you mean 'required'?)",
+        "1 rule file(s): 0 ok, 1 with 4 problem(s)",
+    ]
+    assert "Traceback" not in proc.stderr
+
+
 def test_validate_shipped_rules_and_named_ones():
     proc = scrapy("validate")
     assert proc.returncode == 0, proc.stdout
@@ -85,6 +108,10 @@ def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["page"] == "book"  # guessed from the page type's match pattern
+    assert out["page_choice"] == r"its URL fits pages.book.match '/book/[^/]+\.html$'"
+    assert out["stored_in"] == (
+        "collection 'sample_books' (set by item.collection), key _url, item type book"
+    )
     [item] = out["items"]
     assert item["stock"] == 3
     assert "items[0].title" in out["empty_fields"] and "items[0].price" in out["empty_fields"]
@@ -101,6 +128,8 @@ def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
     )
     out = json.loads(proc.stdout)
     assert out["items"] == []
+    assert out["page_choice"] == "given with --page" and out["warnings"] == []
+    assert out["stored_in"] is None  # its rows only carry values to the books
     assert [link["page"] for link in out["links"]].count("book") == 10
     assert out["links"][0]["carry"]["tag"] == "Travel"
     assert out["links"][-1] == {
@@ -108,6 +137,42 @@ def test_preview_prints_fields_links_and_flags_empty_ones(sample_site):
         "page": "tag_list",
         "carry": {},
     } or out["links"][-1]["url"].endswith("/tag/travel/page/2/")
+
+
+def test_preview_says_why_this_page_type_and_names_links_that_found_nothing(sample_site, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copytree(ROOT / "rules" / "types", rules / "types")
+    text = (ROOT / "rules" / "sample_books.yaml").read_text()
+    text = text.replace("- css: h3 a\n", "- css: h3 a.gone\n").replace("li.next a", "li.gone a")
+    (rules / "sample_books.yaml").write_text(text)
+    common = ["-s", f"RULES_DIR={rules}", "-a", f"site={sample_site}"]
+    proc = scrapy("preview", "sample_books", f"{sample_site}/tag/travel/", *common)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["page"] == "tag_list"
+    assert out["page_choice"] == "its URL fits pages.tag_list.match '/tag/[^/]+/'"
+    assert out["warnings"] == [
+        "pages.tag_list.rows.links[0] (css 'h3 a.gone', to book) matched nothing on this page",
+        "pages.tag_list.pagination.next (css 'li.gone a') matched nothing: no next page from "
+        "here (right only on the last page)",
+    ]
+    stderr = proc.stderr.splitlines()
+    assert "page type tag_list: its URL fits pages.tag_list.match '/tag/[^/]+/'" in stderr
+    assert all(f"warning: {line}" in stderr for line in out["warnings"])
+    assert out["links"] == []
+
+    start = scrapy("preview", "sample_books", f"{sample_site}/", *common)
+    assert json.loads(start.stdout)["page_choice"] == (
+        "start[0] makes this URL and lands on page type 'index'"
+    )
+    unknown = scrapy("preview", "sample_books", f"{sample_site}/robots.txt", *common)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.splitlines()[-1].endswith(  # "scrapy: error: ", by how it is run
+        f"error: cannot tell which page type {sample_site}/robots.txt is: no page "
+        r"type's match fits it (tag_list: '/tag/[^/]+/'; book: '/book/[^/]+\.html$'), and it is "
+        "no start URL; pass --page with one of index, tag_list, book"
+    )
 
 
 def test_preview_unknown_page_type_is_a_usage_error(sample_site):

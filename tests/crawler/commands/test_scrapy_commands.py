@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 from pathlib import Path
 
 from tests.crawler.crawl import ROOT, scrapy
@@ -119,6 +120,7 @@ def test_demo_prints_each_status_and_exits_with_the_first_that_is_not_0(tmp_path
         "-s", f"INCREMENTAL_STATE_URI=sqlite:///{tmp_path / 'seen.db'}",
     ]  # fmt: skip
     rules = ["--rules", "sample_books_table,sample_search", "--books", "10"]
+    rules += ["--port", str(free_port())]
     ok = scrapy("demo", *rules, "-s", f"STORE_URI=sqlite:///{tmp_path / 'store.db'}", *data)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert re.search(r"sample_books_table .* finished \(0\)", ok.stdout), ok.stdout
@@ -127,6 +129,47 @@ def test_demo_prints_each_status_and_exits_with_the_first_that_is_not_0(tmp_path
     assert failed.returncode == 4, failed.stdout + failed.stderr[-2000:]
     assert re.search(r"sample_search .* start_error \(4\)", failed.stdout), failed.stdout
     assert "Traceback" not in failed.stderr
+
+
+def demo_counts(store_db: Path) -> dict[str, int]:
+    from crawler.store import open_store
+
+    with open_store(f"sqlite:///{store_db}") as store:
+        return {name: store.count(name) for name in DEMO_COLLECTIONS}
+
+
+DEMO_COLLECTIONS = ("sample_books", "sample_books_table", "sample_js")  # keyed by URL
+
+
+def test_two_demo_runs_leave_one_copy_of_every_book(tmp_path):
+    """The sample site runs on the same port every time (items are keyed by URL), so a second
+    demo updates the first one's items instead of adding a copy of each; a busy port is a usage
+    error, not a silent move to another port."""
+    from tests.net import free_port
+
+    env = {"CRAWLER_DATA_DIR": str(tmp_path / "data")}  # the demo's store, logs, journal, state
+    demo = ["demo", "--rules", "sample_books,sample_books_table,sample_js"]
+    # RENDER_SCREENSHOT_DIR is relative to the project, not under CRAWLER_DATA_DIR
+    demo += ["--port", str(free_port()), "-s", f"RENDER_SCREENSHOT_DIR={tmp_path / 'shots'}"]
+    first = scrapy(*demo, env=env, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr[-2000:]
+    counts = demo_counts(tmp_path / "data" / "items.db")
+    assert counts == {"sample_books": 60, "sample_books_table": 60, "sample_js": 60}
+    second = scrapy(*demo, env=env, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr[-2000:]
+    assert demo_counts(tmp_path / "data" / "items.db") == counts
+    assert re.search(r"^sample_books +\d+ +61 +0 +0 +60 +1 ", second.stdout, re.M), second.stdout
+    assert re.search(r"^sample_js +\d+ +60 +0 +0 +60 ", second.stdout, re.M), second.stdout
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        taken = scrapy("demo", "--port", str(port), env={"CRAWLER_DATA_DIR": str(tmp_path / "x")})
+    assert taken.returncode == 2, taken.stdout + taken.stderr[-2000:]
+    assert f"port {port} on 127.0.0.1 is in use (another `scrapy demo` still running?)" in (
+        taken.stderr
+    )
+    assert "Traceback" not in taken.stderr and not (tmp_path / "x").exists()
 
 
 def test_shell_and_parse_keep_no_run_log_or_journal(sample_site, tmp_path):

@@ -63,12 +63,17 @@ def test_usage_and_rule_errors(tmp_path):
     assert "bad proxy in the proxy list" in proc.stderr and "Traceback" not in proc.stderr
     proc = scrapy("crawl", "no_such_rule")
     assert proc.returncode == EXIT_CODES["usage_error"] and "no rule or spider named" in proc.stderr
+    proc = scrapy("crawl", "sample_books", "-s", "LOG_LEVEL=LOUD", "-s", "JOBDIR=/proc/nope")
+    assert proc.returncode == EXIT_CODES["usage_error"], proc.stderr[-2000:]
+    assert "-s LOG_LEVEL: must be one of" in proc.stderr and "Traceback" not in proc.stderr
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "broken.yaml").write_text("start: [{url: 'http://x/'}]\npages: {p: {fields: 3}}\n")
-    proc = scrapy("crawl", "broken", "-s", f"RULES_DIR={rules}")
-    assert proc.returncode == EXIT_CODES["rule_error"], proc.stderr
-    assert "rule 'broken' has problems" in proc.stderr and "Traceback" not in proc.stderr
+    (rules / "file.yaml").write_text("name: named\nstart: [{url: 'http://x/'}]\n")
+    for name in ("broken", "named"):  # by its file stem, by the name it declares
+        proc = scrapy("crawl", name, "-s", f"RULES_DIR={rules}")
+        assert proc.returncode == EXIT_CODES["rule_error"], proc.stderr
+        assert f"rule {name!r} has problems" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_missing_argument_is_a_start_error(tmp_path):

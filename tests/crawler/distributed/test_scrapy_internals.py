@@ -45,3 +45,14 @@ def test_engine_slot_nextcall_schedule_exists():
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "nextcall.schedule", out.stderr[-2000:]
+
+
+def test_the_key_patterns_are_scrapy_redis_own() -> None:
+    """crawler/distributed/redis_keys.py copies scrapy-redis's default key patterns (so a crawl
+    on one machine does not load scrapy-redis): they must stay the same."""
+    from scrapy_redis import defaults
+
+    from crawler.distributed import redis_keys
+
+    assert redis_keys.SCHEDULER_QUEUE_KEY == defaults.SCHEDULER_QUEUE_KEY
+    assert redis_keys.SCHEDULER_DUPEFILTER_KEY == defaults.SCHEDULER_DUPEFILTER_KEY

@@ -102,12 +102,19 @@ def test_failed_monitors_fail_the_crawl_and_send_every_alert(tmp_path, make_samp
     by_name = {r["name"]: r for r in stats["monitors/results"]}
     assert by_name["min_items"]["ok"] is False and "1000" in by_name["min_items"]["message"]
     assert by_name["min_coverage/title"]["ok"] is False
+    # judged in the page type that has the field, which the message names
+    assert (
+        "coverage of title in page type 'book' is 90.9% (of 11 items)"
+        in (by_name["min_coverage/title"]["message"])
+    )
     assert by_name["max_error_rate"]["ok"] is True
+    assert by_name["max_error_rate"]["figure"]["errors"] == record["errors"]
     # (alerts are sent after the run record is written: the receivers are the proof)
     got = {r.path.split("/")[1]: r for r in receiver.requests}
     assert set(got) == {"webhook", "wecom", "dingtalk", "feishu"}
     hook = got["webhook"]
     assert hook.json["rule"] == "sample_books" and len(hook.json["failed"]) == 2
+    assert hook.json["run_id"] == record["run_id"] and hook.json["errors"] == record["errors"]
     digest = hmac.new(b"webhook-secret-123", hook.body, hashlib.sha256).hexdigest()
     assert hook.headers["X-Signature"] == f"sha256={digest}"
     wecom = got["wecom"]

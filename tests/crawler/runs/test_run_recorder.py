@@ -47,6 +47,7 @@ def test_build_run_record_counts_and_masks() -> None:
         1,
     )
     assert (run["dead"], run["errors"], run["spider_exceptions"], run["bans"]) == (2, 3, 3, 4)
+    assert run["log_errors"] == 0  # the 3 ERROR lines are Scrapy's for the 3 spider exceptions
     assert run["store_uri"] == "mongodb://***@db/x"
     assert run["stats"]["start_time"] == "2026-01-01T12:00:00+00:00"
     json.dumps(run)  # JSON-safe throughout

@@ -52,8 +52,10 @@ def test_coverage_warns_of_empty_fields_and_page_types_lost_to_dead_letters(samp
         (run,) = store.runs()
     assert run["coverage"]["book"] == {
         "items": 10,
+        "item_type": None,
         "fields": {"author": 0.0, "price": 1.0, "title": 0.0},
     }
+    assert set(run["coverage"]) == {"book"}  # the list rows emit no items
     assert run["stats"]["coverage/book/share/price"] == 1.0
 
 
@@ -101,8 +103,8 @@ def test_progress_lines_live_run_records_and_the_kept_log(make_sample_site, tmp_
     progress = re.findall(r"INFO: (Progress: .*)", err)
     assert progress, err[-3000:]
     assert re.fullmatch(
-        r"Progress: \d+ pages \([\d.]+/min\), \d+ items \([\d.]+/min\), \d+ failed requests, "
-        r"\d+ errors, \d+ bans, \d+ queued, \d+ in flight",
+        r"Progress: \d+ pages \([\d.]+/min\), \d+ items \([\d.]+/min\), \d+ errors "
+        r"\(\d+ failed requests\), \d+ bans, \d+ queued, \d+ in flight",
         progress[0],
     ), progress[0]
     finished = scrapy("store", "runs", *store).stdout.splitlines()[1].split()
@@ -124,7 +126,10 @@ def test_store_log_explains_what_it_cannot_show(tmp_path):
         store.record_run({"run_id": "abc123", "rule": "r", "started_at": "2026", "log_file": None})
         store.record_run({"run_id": "abd456", "rule": "r", "started_at": "2025", "log_file": "/x"})
     unknown = scrapy("store", "log", "zzz", "--store", uri)
-    assert unknown.returncode == 2 and "no run 'zzz'" in unknown.stderr
+    assert unknown.returncode == 2 and unknown.stderr == (
+        "error: no run matches 'zzz': give a run id (`scrapy store runs` shows them), its first "
+        "characters, or a rule name\n"
+    )
     several = scrapy("store", "log", "ab", "--store", uri)
     assert several.returncode == 2 and "starts several run ids" in several.stderr
     none = scrapy("store", "log", "abc", "--store", uri)

@@ -123,6 +123,13 @@ def test_one_minute_schedule_starts_a_real_crawl(tmp_path, rules, make_sample_si
     with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         (stored,) = store.runs(rule="sample_books")
     assert stored["exit_status"] == 0 and stored["log_file"] == record["log_file"]
+    # one id: the daemon's is the crawl's own, in its record, its stats and its log's name
+    assert stored["run_id"] == run.run_id == stored["stats"]["run/id"]
+    assert stored["schedule_run_id"] == run.run_id
+    assert Path(stored["log_file"]).name.endswith(f"-{run.run_id[:8]}.log")
+    # coverage per page type, with the item type the rule routes it to (rules/types/book.yaml)
+    assert stored["coverage"]["book"]["item_type"] == "book"
+    assert stored["coverage_item_types"]["book"]["page_types"] == ["book"]
 
 
 def test_runs_never_overlap_and_failures_are_retried(tmp_path, rules, launcher):
@@ -133,6 +140,9 @@ def test_runs_never_overlap_and_failures_are_retried(tmp_path, rules, launcher):
     clock.advance(seconds=1)  # 12:01: due
     daemon.tick()
     assert len(launcher.started) == 1
+    run_id = daemon.running["sample_books"].run_id
+    argv = launcher.argvs[0]  # the crawl takes the daemon's run id as its own
+    assert f"RUN_ID={run_id}" in argv and f"SCHEDULE_RUN_ID={run_id}" in argv
     clock.advance(minutes=1)  # 12:02: due again, but the first run goes on
     daemon.tick()
     assert len(launcher.started) == 1

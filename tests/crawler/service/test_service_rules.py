@@ -32,12 +32,12 @@ def test_rules_listed_with_validity_schedule_and_last_run(service: Service) -> N
     assert books["valid"] is True and books["file"] == "sample_books.yaml"
     assert books["schedule"]["cron"] == "0 3 * * *" and books["schedule"]["paused"] is False
     assert books["schedule"]["next_run"].endswith("T03:00:00.000Z")
-    assert books["last_run"] == {
-        "run_id": "r1",
-        "status": "finished",
-        "finished_at": "2026-01-01T00:01:00Z",
-        "items": 61,
-    }
+    last = books["last_run"]  # as the runs listing shows it, its figures included
+    assert (last["run_id"], last["status"], last["items"]) == ("r1", "finished", 61)
+    assert last["finished_at"] == "2026-01-01T00:01:00Z" and last["live"] is False
+    assert (last["errors"], last["error_rate"], last["ban_rate"]) == (0, 0.0, 0.0)
+    listed = service.client.get("/api/runs", params={"rule": "sample_books"}).json()["items"]
+    assert listed == [last]
     schedules = service.client.get("/api/schedules").json()["items"]
     assert [s["rule"] for s in schedules] == ["sample_books"]
     assert schedules[0]["last_status"] == "finished"

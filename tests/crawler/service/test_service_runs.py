@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.crawler.crawl import scrapy
 from tests.crawler.service.conftest import Service, make_service
 
 
@@ -58,7 +60,10 @@ def test_one_run_whole_with_coverage_and_monitors(service: Service, tmp_path: Pa
     }
     record(service.store, "r1", "a", "2026-01-01T00:00:00Z", stats=stats, log_file=str(log))
     run = service.client.get("/api/runs/r1").json()
-    assert run["coverage"] == {"price": 0.5, "title": 1.0}
+    # an old record's flat shares: one page type, "*" (all of them)
+    assert run["coverage"] == {
+        "*": {"items": None, "item_type": None, "fields": {"price": 0.5, "title": 1.0}}
+    }
     assert run["monitors"][0]["ok"] is False and run["status"] == "monitor_failed"
     assert run["log_file"] == str(log) and run["stats"]["monitors/failed"] == 1
     text, offset = "", 0
@@ -72,6 +77,39 @@ def test_one_run_whole_with_coverage_and_monitors(service: Service, tmp_path: Pa
     assert service.client.get("/api/runs/nope").status_code == 404
     record(service.store, "r2", "a", "2026-01-02T00:00:00Z", log_file="/etc/passwd")
     assert service.client.get("/api/runs/r2/log").status_code == 404  # not a .log file
+
+
+def test_errors_and_coverage_of_records_of_every_age(service: Service) -> None:
+    # before errors was one figure: ERROR lines in errors, failed requests beside them
+    record(service.store, "old", "a", "2026-01-01T00:00:00Z", pages=4, errors=1, request_errors=1)
+    # a crawl's record now: its stats say what happened (a 500 given up on: one error, not two)
+    stats = {
+        "response_received_count": 8,
+        "rule/request_errors/http_500": 1,
+        "retry/max_reached": 1,
+        "log_count/ERROR": 1,
+        "antiban/bans": 2,
+        "downloader/request_count": 10,
+        "coverage/post/items": 4,
+        "coverage/post/item_type": "article",
+        "coverage/post/filled/title": 4,
+        "coverage/list/items": 8,
+        "coverage/list/filled/next": 6,
+    }
+    record(service.store, "new", "a", "2026-01-02T00:00:00Z", pages=8, stats=stats)
+    old, new = (service.client.get(f"/api/runs/{i}").json() for i in ("old", "new"))
+    assert (old["errors"], old["error_rate"]) == (2, 0.5)
+    assert (new["errors"], new["request_errors"], new["log_errors"]) == (1, 1, 0)
+    assert (new["error_rate"], new["ban_rate"]) == (0.125, 0.2)
+    assert new["coverage"] == {
+        "list": {"items": 8, "item_type": None, "fields": {"next": 0.75}},
+        "post": {"items": 4, "item_type": "article", "fields": {"title": 1.0}},
+    }
+    assert new["coverage_item_types"] == {
+        "article": {"items": 4, "page_types": ["post"], "fields": {"title": 1.0}}
+    }
+    listed = {r["run_id"]: r for r in service.client.get("/api/runs").json()["items"]}
+    assert listed["new"]["errors"] == 1 and listed["old"]["error_rate"] == 0.5
 
 
 class ScriptLauncher:
@@ -136,7 +174,9 @@ def test_run_now_streams_progress_and_log_then_end(launched) -> None:
     assert answer.status_code == 200, answer.text
     run_id = answer.json()["run_id"]
     argv = launcher.argvs[0]
-    assert argv[:2] == ["crawl", "sample_books"] and f"SCHEDULE_RUN_ID={run_id}" in argv
+    # the crawl takes the service's run id as its own; its record moves every second
+    assert argv[:2] == ["crawl", "sample_books"] and f"RUN_ID={run_id}" in argv
+    assert f"SCHEDULE_RUN_ID={run_id}" in argv and "RUN_UPDATE_INTERVAL=1" in argv
     assert "site=http://127.0.0.1:9" in argv
     # A second run of the same rule while this one goes on is refused.
     again = service.client.post("/api/rules/sample_books/run", headers=service.auth)
@@ -157,6 +197,57 @@ def test_run_now_streams_progress_and_log_then_end(launched) -> None:
         time.sleep(0.05)
     assert stored["exit_code"] == 0 and stored["log_file"].endswith(".log")
     assert service.client.get(f"/api/runs/{run_id}").json()["status"] == "finished"
+
+
+def test_progress_comes_at_once_then_every_second(backend, tmp_path) -> None:
+    launcher = ScriptLauncher(seconds=4)
+    for service in make_service(backend, tmp_path, launcher=launcher):
+        run_id = service.client.post("/api/rules/sample_books/run", headers=service.auth).json()[
+            "run_id"
+        ]
+        # the crawl's own record, as its recorder keeps it while it runs (its counters win)
+        started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        stats = {"response_received_count": 7, "rule/request_errors/http_404": 1}
+        service.store.record_run(
+            {
+                "run_id": run_id,
+                "rule": "sample_books",
+                "status": "running",
+                "started_at": started,
+                "pages": 7,
+                "items": 5,
+                "bans": 0,
+                "queued": 3,
+                "expected": {"total": 28, "unit": "pages", "source": "last run"},
+                "stats": stats,
+            }
+        )
+        asked = time.monotonic()
+        timed = []
+        with service.client.stream("GET", f"/api/runs/{run_id}/events") as response:
+            name = None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    name = line[len("event: ") :]
+                elif line.startswith("data: "):
+                    timed.append((time.monotonic() - asked, name, json.loads(line[6:])))
+                    if name == "end":
+                        break
+    progress = [(at, data) for at, name, data in timed if name == "progress"]
+    assert progress[0][0] < 1.0, timed[:3]  # the first one at once
+    live = [(at, data) for at, data in progress if data["elapsed"] is not None][:-1]
+    assert len(live) >= 3, progress
+    gaps = [b[0] - a[0] for a, b in zip(live, live[1:], strict=False)]
+    assert max(gaps) <= 1.5, gaps  # then at least every second (1 s, and some slack)
+    elapsed = [data["elapsed"] for _, data in live]
+    assert elapsed == sorted(elapsed) and elapsed[-1] > elapsed[0]  # the duration ticks
+    first = live[0][1]
+    assert (first["pages"], first["items"], first["errors"], first["queue"]) == (7, 5, 1, 3)
+    assert (first["total"], first["done"], first["unit"]) == (28, 7, "pages")
+    assert first["error_rate"] == round(1 / 7, 4)
+    # the ETA at the rate so far: 21 pages to go at 7 pages per elapsed
+    last = live[-1][1]
+    assert last["elapsed"] > 0 and last["eta"] == pytest.approx(21 * last["elapsed"] / 7, abs=0.2)
 
 
 def test_bad_run_requests(launched) -> None:
@@ -204,7 +295,15 @@ def test_a_real_crawl_run_from_the_api(tmp_path, sample_site) -> None:
                 break
             time.sleep(0.1)
         assert run["rule"] == "sample_books" and run["items"] > 0 and run["pages"] > 0
+        # one id: the crawl's own record is under the service's id, and so is its log
+        assert run["run_id"] == run_id == run["stats"]["run/id"]
         assert run["stats"]["schedule/run_id"] == run_id
+        assert Path(run["log_file"]).name.endswith(f"-{run_id[:8]}.log")
+        own = service.store.get_run(run_id)
+        assert own["run_id"] == run_id and own["exit_code"] == 0
+        assert len(service.store.runs(rule="sample_books")) == 1  # one record, not two
+        shown = scrapy("store", "log", run_id, "--store", service.settings["STORE_URI"])
+        assert shown.returncode == 0 and "Spider closed (finished)" in shown.stdout
         items = service.client.get("/api/collections/sample_books/items?count=true").json()
         assert items["count"] > 0
 

@@ -121,6 +121,27 @@ def test_cleaner_failure_keeps_the_raw_value_and_the_item():
     assert "_errors" not in item
 
 
+def test_cleaner_chains_run_on_nothing_found():
+    compiled = rule("""\
+  p:
+    fields:
+      joined: {css: .nope::text, all: true, clean: [join]}
+      first: {css: .nope::text, all: true, clean: [strip, first]}
+      each: {css: .nope::text, all: true, clean: [strip, to_int]}
+      filled: {css: .nope::text, clean: [strip, {default: n/a}]}
+      none: {css: .nope::text, clean: [strip, to_int]}
+      found: {css: "li::attr(data-id)", all: true, clean: [{join: "+"}]}
+""")
+    [item] = extract(compiled, html()).items
+    assert item["joined"] == ""  # an empty list joined, not [] left for the item type to refuse
+    assert item["first"] is None
+    assert item["each"] == []  # element-wise cleaners map over no elements
+    assert item["filled"] == "n/a"  # `default` in the chain fills a field the page lacks
+    assert item["none"] is None  # other cleaners pass None on, without a cleaner error
+    assert item["found"] == "1+2+3"
+    assert "_clean_errors" not in item and "_raw" not in item
+
+
 def test_carried_values_reach_the_detail_items_and_do_not_override_found_ones():
     compiled = rule(
         "  p:\n    fields:\n      heading: {css: h1 b::text}\n      rating: {css: .none::text}\n"

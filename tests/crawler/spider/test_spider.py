@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 
 from scrapy.http import FormRequest, JsonRequest, Request, Response
@@ -108,3 +109,44 @@ def test_every_request_shares_one_callback_object():
     assert all(r.to_dict(spider=spider)["callback"] == "parse_page" for r in follows)
     held = weakref.ref(spider.parse_page)
     assert held() is not None  # held by the spider, so the cache entry stays
+
+
+ROUTED = """\
+name: shop
+start: [{url: "http://shop.test/", page: hub}]
+pages:
+  hub:
+    links: [{css: a, to: book}]
+  listing:
+    fields: {t: {css: title}}
+  shelf:
+    item: {collection: shelves, key: t}
+    fields: {t: {css: title}}
+  book:
+    item: {type: book}
+    fields: {title: {css: h1}}
+"""
+
+
+def test_start_logs_where_the_items_of_each_page_type_go(caplog):
+    from crawler.rules.itemtypes import ItemType
+
+    book = ItemType.from_dict({"name": "book", "fields": {"title": {"type": "string"}}})
+    rule = parse_rule(ROUTED, filename="shop.yaml", item_types={"book": book})
+    spidercls = RuleSpider.for_rule(rule, {"book": book})
+    spider = spidercls.from_crawler(get_crawler(spidercls, project_settings()))
+    caplog.set_level(logging.INFO, logger="shop")
+
+    async def first_request():
+        return await anext(spider.start())
+
+    assert asyncio.run(first_request()).url == "http://shop.test/"
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("items of")]
+    assert lines == [  # the hub makes no items: no line
+        "items of page type listing -> collection 'shop' (named after rule 'shop'), "
+        "key url (else the page URL _url), item type none",
+        "items of page type shelf -> collection 'shelves' (set by item.collection), key t, "
+        "item type none",
+        "items of page type book -> collection 'book' (named after item type 'book'), key _url, "
+        "item type book",
+    ]

@@ -11,6 +11,7 @@ from scrapy.cmdline import execute
 
 from crawler.store import open_store
 from crawler.store.spill import item_line
+from tests.crawler.runs.cli import table_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -106,6 +107,59 @@ def test_store_runs(run, uri: str) -> None:  # type: ignore[no-untyped-def]
     assert [json.loads(line)["run_id"] for line in out.splitlines()] == ["a"]
     code, out, _ = run("store", "runs", "--rule", "nobody", "--store", uri)
     assert "no runs recorded for rule 'nobody'" in out
+
+
+def test_store_runs_errors_are_the_runs_own_figure(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    uri = f"sqlite:///{tmp_path / 'runs.db'}"
+    with open_store(uri) as store:
+        # a 500 given up on: its "Gave up retrying" ERROR line is that failed request, not
+        # a second error (crawler/runs/figures.py)
+        stats = {"rule/request_errors/http_500": 1, "retry/max_reached": 1, "log_count/ERROR": 1}
+        store.record_run({"run_id": "new1", "rule": "r", "started_at": "2", "stats": stats})
+        # an older record: ERROR lines in errors, failed requests beside them
+        store.record_run({"run_id": "old1", "rule": "r", "started_at": "1", "errors": 2,
+                          "request_errors": 1})  # fmt: skip
+    code, out, _ = run("store", "runs", "--store", uri)
+    rows = table_rows(out)
+    assert code == 0 and {r["run"]: r["errors"] for r in rows} == {"new1": "1", "old1": "3"}
+
+
+def test_store_log_finds_a_run_or_says_in_one_line_why_not(run, uri: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "books-x.log"
+    log.write_text("the kept log\n", encoding="utf-8")
+    with open_store(uri) as store:
+        store.record_run({"run_id": "c0ffee99", "rule": "logged", "started_at": "3",
+                          "log_file": str(log)})  # fmt: skip
+        # a record of the time the service's id was the schedule_run_id beside the crawl's own
+        store.record_run({"run_id": "deadbeef", "rule": "logged", "started_at": "1",
+                          "schedule_run_id": "svc-id-1", "log_file": str(log)})  # fmt: skip
+    for ident in ("c0ffee99", "c0ff", "logged", "svc-id-1"):
+        code, out, err = run("store", "log", ident, "--store", uri)
+        assert (code, out, err) == (0, "the kept log\n", ""), ident
+    code, out, err = run("store", "log", "UNKNOWN", "--store", uri)
+    assert code == 2 and out == ""
+    assert err == (
+        "error: no run matches 'UNKNOWN': give a run id (`scrapy store runs` shows them), its "
+        "first characters, or a rule name\n"
+    )
+    code, _, err = run("store", "log", "a", "--store", uri)  # run "a" kept no log
+    assert (code, err) == (1, "error: run a kept no log (RUN_LOG_DIR was empty)\n")
+    code, _, err = run("store", "log", "x" * 300, "--store", uri)
+    assert code == 2 and err == "error: a run id is 1 to 200 characters\n"
+
+
+def test_store_usage_errors_are_one_line(run, uri: str) -> None:  # type: ignore[no-untyped-def]
+    for args, message in [
+        (("store", "log"), "use: scrapy store log RUN [--follow]"),
+        (("store", "runs", "--limit", "-3"), "--limit must be 1 to 10000"),
+        (("store", "runs", "--limit", "100000"), "--limit must be 1 to 10000"),
+        (("store", "stats", "extra"), "'store stats' takes no arguments"),
+        (("store",), "give an action: replay, runs, log, stats"),
+    ]:
+        code, out, err = run(*args, "--store", uri)
+        assert (code, out, err) == (2, "", f"error: {message}\n"), args
+    code, _, err = run("store", "runs", "-s", "STORE_URI=")
+    assert (code, err) == (2, "error: no store: set STORE_URI or pass --store URI\n")
 
 
 def test_store_replay_defaults_to_spill_dir_and_keeps_bad_files(

@@ -1,14 +1,16 @@
 """Where the platform keeps its files by default: ``<project>/data`` (git-ignored), or the
 directory named by the environment variable ``CRAWLER_DATA_DIR`` (the test suite points it at a
-temporary directory, so that no test writes into the project's data/).
+temporary directory, so that no test writes into the project's data/). The crawler's defaults and
+the proxy pool's both put their files under it.
 
 Not a settings group: each default that names a file under it (``STORE_URI``,
 ``STORE_SPILL_DIR``, ``STORE_JOURNAL_DIR``, ``RUN_LOG_DIR``, ``SCHEDULE_DIR``,
-``INCREMENTAL_STATE_URI``) can be set on its own.
+``INCREMENTAL_STATE_URI``, ``RENDER_SCREENSHOT_DIR``, ``CAPTCHA_MANUAL_DIR``,
+``PROXY_POOL_STORE``) can be set on its own.
 """
 
 import os
 from pathlib import Path
 
-project_root = Path(__file__).resolve().parents[2]
+project_root = Path(__file__).resolve().parents[1]
 data_dir = Path(os.getenv("CRAWLER_DATA_DIR") or project_root / "data")

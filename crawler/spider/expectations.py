@@ -1,0 +1,78 @@
+"""What a rule expects of its pages: the rule spider's answer to the ban middleware's question
+(:class:`crawler.antiban.ExpectsContent`) before it takes a page for a wall.
+
+A response is content when it is a page of the rule (the page type its request named, else the
+one whose ``match`` fits its URL) and yields that page type's required fields: at least one of
+its items has every field the rule declares ``required: true`` and every field its item type
+requires (its key fields included, through the rule's ``map``) filled. The page is extracted as
+the crawl would extract it; the middleware asks only about pages the ban policy already doubts,
+so this costs an extraction on those pages alone. None (cannot tell) for a response of no page
+type, or of a page type that emits no items or requires nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.http import Response
+
+from crawler.rules.model import Rule
+from crawler.rules.routing import ItemRoute
+from crawler.spider.extract import CompiledRule
+from crawler.spider.extract.inputs import EMPTY_VALUES
+from crawler.spider.requests import META_CARRY, META_PAGE, META_PAGENO
+
+
+def required_fields(rule: Rule, page: str, route: ItemRoute | None) -> tuple[str, ...]:
+    """The fields every item of page type ``page`` must have filled, by their extracted names;
+    empty when its items need nothing, or it emits none.
+
+    >>> from crawler.rules.model import FieldSpec, PageType, Selector
+    >>> from types import SimpleNamespace
+    >>> post = PageType("post", fields=(FieldSpec("title", Selector(css="h1"), required=True),
+    ...                                 FieldSpec("tags", Selector(css="a.tag"))))
+    >>> required_fields(SimpleNamespace(pages={"post": post}), "post", None)
+    ('title',)
+    """
+    spec = rule.pages[page]
+    if not spec.emits_items:
+        return ()
+    fields = list(spec.fields)
+    if spec.rows is not None:
+        fields += spec.rows.fields
+    names = [f.name for f in fields if f.required]
+    item_type = route.item_type if route is not None else None
+    if item_type is not None:
+        for name, declaration in item_type.fields.items():
+            if declaration.get("required") or name in item_type.key:
+                names.append(route.map.get(name, name))
+    return tuple(dict.fromkeys(n for n in names if not n.startswith("_")))
+
+
+def expects_content(
+    compiled: CompiledRule, routes: Mapping[str, ItemRoute], response: Response
+) -> bool | None:
+    """Whether ``response`` yields its page type's required fields (None: cannot tell)."""
+    request = getattr(response, "request", None)
+    meta: Mapping[str, Any] = request.meta if request is not None else {}
+    page = meta.get(META_PAGE)
+    if page not in compiled.pages:
+        page = compiled.guess_page(response.url)
+        if page is None:
+            return None
+    required = required_fields(compiled.rule, page, routes.get(page))
+    if not required:
+        return None
+    result = compiled.extract(
+        page,
+        response,
+        carry=meta.get(META_CARRY),
+        depth=meta.get("depth", 0),
+        pageno=meta.get(META_PAGENO, 1),
+        now=datetime.now(UTC),
+    )
+    return any(
+        all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
+    )
