@@ -53,6 +53,7 @@ _TEXT_INPUTS = ("text", "search", "tel", "number", "")
 _INVISIBLE = "ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
 _VISIBLE_TEXT = etree.XPath(f"//body//text()[not({_INVISIBLE})]")
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)")
+_LINK = re.compile(r"<a\s", re.IGNORECASE)
 _SHOWN = 80  # characters of matched text kept as evidence
 
 
@@ -139,9 +140,11 @@ class BlockPages:
         """None when no pattern matches; else the first match (captcha images, vendors, phrases)
         and the page's shape."""
         head = text[: self.scan_chars]
-        links = head.count("<a ") + head.count("<A ") + head.count("<a\n")
-        if links > self.links_max:
-            return None
+        links = 0
+        for _ in _LINK.finditer(head):  # counted only up to the bound: a content page stops early
+            links += 1
+            if links > self.links_max:
+                return None
         hit = self._first_match(head)
         if hit is None:
             return None

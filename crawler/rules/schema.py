@@ -14,8 +14,7 @@ import json
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from jsonschema import Draft202012Validator
-
+from crawler.rules.jsonschema_lean import Draft202012Validator
 from crawler.rules.problems import Reporter, did_you_mean
 from crawler.rules.sections import sections
 

@@ -12,17 +12,13 @@ type, or of a page type that emits no items or requires nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.http import Response
 
 from crawler.rules.model import Rule
 from crawler.rules.routing import ItemRoute
-from crawler.spider.extract import CompiledRule
 from crawler.spider.extract.inputs import EMPTY_VALUES
-from crawler.spider.requests import META_CARRY, META_PAGE, META_PAGENO
 
 
 def required_fields(rule: Rule, page: str, route: ItemRoute | None) -> tuple[str, ...]:
@@ -51,28 +47,17 @@ def required_fields(rule: Rule, page: str, route: ItemRoute | None) -> tuple[str
     return tuple(dict.fromkeys(n for n in names if not n.startswith("_")))
 
 
-def expects_content(
-    compiled: CompiledRule, routes: Mapping[str, ItemRoute], response: Response
-) -> bool | None:
-    """Whether ``response`` yields its page type's required fields (None: cannot tell)."""
-    request = getattr(response, "request", None)
-    meta: Mapping[str, Any] = request.meta if request is not None else {}
-    page = meta.get(META_PAGE)
-    if page not in compiled.pages:
-        page = compiled.guess_page(response.url)
-        if page is None:
-            return None
-    required = required_fields(compiled.rule, page, routes.get(page))
+def expects_content(spider: Any, response: Response) -> bool | None:
+    """Whether ``response`` yields its page type's required fields (None: cannot tell), for a
+    rule spider (its ``compiled`` rule, ``routes``, :meth:`~crawler.spider.RuleSpider.page_of`
+    and :meth:`~crawler.spider.RuleSpider.extract_page`)."""
+    page = spider.page_of(response)
+    if page is None:
+        return None
+    required = required_fields(spider.compiled.rule, page, spider.routes.get(page))
     if not required:
         return None
-    result = compiled.extract(
-        page,
-        response,
-        carry=meta.get(META_CARRY),
-        depth=meta.get("depth", 0),
-        pageno=meta.get(META_PAGENO, 1),
-        now=datetime.now(UTC),
-    )
+    _, result = spider.extract_page(response)
     return any(
         all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
     )

@@ -35,7 +35,7 @@ from crawler.rules.request_specs import (
 )
 from crawler.rules.routing import ItemRoute, item_routes
 from crawler.rules.sections.settings import setting_problems
-from crawler.spider.extract import CompiledRule, Follow
+from crawler.spider.extract import CompiledRule, Follow, PageResult
 from crawler.spider.requests import (
     META_CARRY,
     META_PAGE,
@@ -177,23 +177,13 @@ class RuleSpider(scrapy.Spider):
         return self.parse_page(response)
 
     def parse_page(self, response: Response) -> Any:
-        meta = response.meta
         stats = self.crawler.stats
-        page = meta.get(META_PAGE)
-        if page not in self.compiled.pages:
-            page = self.compiled.guess_page(response.url)
-            if page is None:
-                stats.inc_value("rule/problems/no_page_type")
-                self.log_once("no_page_type", f"no page type for {response.url}")
-                return
-        result = self.compiled.extract(
-            page,
-            response,
-            carry=meta.get(META_CARRY),
-            depth=meta.get("depth", 0),
-            pageno=meta.get(META_PAGENO, 1),
-            now=datetime.now(UTC),
-        )
+        extracted = self.extract_page(response)
+        if extracted is None:
+            stats.inc_value("rule/problems/no_page_type")
+            self.log_once("no_page_type", f"no page type for {response.url}")
+            return
+        page, result = extracted
         stats.inc_value(f"rule/pages/{page}")
         for reason, message in result.problems:
             stats.inc_value(f"rule/problems/{reason}")
@@ -222,12 +212,35 @@ class RuleSpider(scrapy.Spider):
         route = self.routes.get(item.get("_page") or "") or self.routes[""]
         return StoreTarget(route.collection, route.key_for(item), route.history)
 
+    def page_of(self, response: Response) -> str | None:
+        """The page type of ``response``: its request's, else the one whose ``match`` fits its
+        URL; None when it is of none."""
+        page = _meta(response).get(META_PAGE)
+        return page if page in self.compiled.pages else self.compiled.guess_page(response.url)
+
+    def extract_page(self, response: Response) -> tuple[str, PageResult] | None:
+        """The page type of ``response`` and what the page yields; None when it is of no page
+        type."""
+        page = self.page_of(response)
+        if page is None:
+            return None
+        meta = _meta(response)
+        result = self.compiled.extract(
+            page,
+            response,
+            carry=meta.get(META_CARRY),
+            depth=meta.get("depth", 0),
+            pageno=meta.get(META_PAGENO, 1),
+            now=datetime.now(UTC),
+        )
+        return page, result
+
     def expects_content(self, response: Response) -> bool | None:
         """The ban middleware's question (crawler.antiban.ExpectsContent), asked of a page its
         policy doubts: does it yield its page type's required fields? (crawler.spider.expectations)"""
         from crawler.spider.expectations import expects_content
 
-        return expects_content(self.compiled, self.routes, response)
+        return expects_content(self, response)
 
     def log_once(self, reason: str, message: str) -> None:
         """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""
@@ -279,3 +292,8 @@ def log_routes(spider: RuleSpider) -> None:
         if page.emits_items and name in spider.routes:
             route = describe_route(rule, spider.routes[name])
             spider.logger.info("items of page type %s -> %s", name, route)
+
+
+def _meta(response: Response) -> Mapping[str, Any]:
+    request = getattr(response, "request", None)
+    return request.meta if request is not None else {}

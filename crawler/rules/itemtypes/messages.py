@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema.exceptions import ValidationError
-
 from cleaners.registry import CleanContext, preview
+from crawler.rules.jsonschema_lean import ValidationError
 from crawler.rules.problems import did_you_mean
 
 __all__ = ["context_of", "describe", "did_you_mean", "path_text", "top"]

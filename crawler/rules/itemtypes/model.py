@@ -44,12 +44,15 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError, ValidationError
-
 from cleaners.registry import REGISTRY, Chain, CleanContext, CleanError, Registry, preview
 from crawler.rules.itemtypes.messages import context_of, describe, did_you_mean, path_text, top
 from crawler.rules.itemtypes.schema import FIELD_NAME, NAME, item_type_schema
+from crawler.rules.jsonschema_lean import (
+    Draft202012Validator,
+    FormatChecker,
+    SchemaError,
+    ValidationError,
+)
 
 __all__ = ["ItemType", "ItemTypeError", "Result", "item_type_schema"]
 

@@ -23,6 +23,26 @@ def _regex_value(match: re.Match) -> str:
     return match.group(1) if match.re.groups else match.group(0)
 
 
+def compile_xpath(query: str) -> Callable[[Any], Any]:
+    """``query`` compiled once, as a function of a node.
+
+    The EXSLT namespaces (``re:``, ``set:``) are registered only for a query that uses them:
+    with lxml 6.2 and libxml2 2.14, every evaluation of an ``etree.XPath`` that has namespaces
+    registered logs a spurious ``XPATH:ERR_NO_MEMORY`` entry, which the evaluator keeps for as
+    long as it lives (no API clears it): a selector used on every page grew by one entry per page,
+    about 15 MiB over 5,000 pages of ten fields (tests/crawler/spider/test_extract.py pins it).
+    A query that uses them is evaluated through a new evaluator each time, as parsel does.
+    """
+    namespaces = {prefix: uri for prefix, uri in XPATH_NAMESPACES.items() if f"{prefix}:" in query}
+    if not namespaces:
+        return etree.XPath(query, smart_strings=False)
+
+    def evaluate(node: Any) -> Any:
+        return node.xpath(query, namespaces=namespaces, smart_strings=False)
+
+    return evaluate
+
+
 def compile_selector(
     sel: Selector, *, text: bool = False, elements: bool = False
 ) -> Callable[[Scope], Values]:
@@ -33,7 +53,7 @@ def compile_selector(
 
     if kind in ("xpath", "css"):
         query = sel.xpath if kind == "xpath" else css_to_xpath(sel.css)
-        xpath = etree.XPath(query, namespaces=XPATH_NAMESPACES, smart_strings=False)
+        xpath = compile_xpath(query)
 
         def find(scope: Scope) -> Values:
             node = scope.node

@@ -348,3 +348,27 @@ def test_text_of_an_element_is_its_text_nodes_without_comments_or_its_tail():
     [item] = extract(compiled, html(body=body)).items
     assert item["text"] == "xyztus<1v&w"
     assert item["empty"] == "" and item["attr"] == "a"
+
+
+def test_compiled_xpaths_keep_nothing_from_page_to_page() -> None:
+    """A compiled selector keeps no error entry per evaluation (lxml 6.2 with libxml2 2.14 logs
+    a spurious XPATH:ERR_NO_MEMORY for every evaluation of an XPath with namespaces registered,
+    and the evaluator keeps them all: one per page per field, 15 MiB over 5,000 pages)."""
+    from lxml import etree
+
+    from crawler.rules.expressions import XPATH_NAMESPACES
+    from crawler.spider.extract.selectors import compile_xpath
+
+    root = etree.HTML(HTML)
+    rows = root.xpath("//li")
+    leaky = etree.XPath("descendant-or-self::a", namespaces=XPATH_NAMESPACES)
+    plain = compile_xpath("descendant-or-self::a")
+    assert isinstance(plain, etree.XPath)
+    for _ in range(50):
+        for row in rows:
+            assert leaky(row) == plain(row)
+    assert len(leaky.error_log) > 0  # what the quirk does to an evaluator with namespaces
+    assert len(plain.error_log) == 0
+    regex = compile_xpath("//li[re:test(@data-id, '^[12]$')]/a/text()")
+    assert not isinstance(regex, etree.XPath)
+    assert regex(root) == ["One", "Two"]
