@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
             "DISTRIBUTED": False,  # one process, whatever REDIS_URL the environment has
             "STORE_URI": f"sqlite:///{store / 'items.db'}",
             "STORE_SPILL_DIR": str(store / "spill"),
+            "STORE_JOURNAL_DIR": str(store / "journal"),
+            "RUN_LOG_DIR": str(store / "logs"),
             "INCREMENTAL_STATE_URI": f"sqlite:///{store / 'seen.db'}",
         },
         priority="cmdline",

@@ -5,7 +5,9 @@ What they show is made the way a user makes it, in a temporary directory: two cr
 sample site (the second after some prices changed, so items have versions to compare), a broken
 rule in the editor with a preview, a crawl followed live. The proxies page shows a pool written
 through the pool's own store (records with made-up latencies; no real proxies are checked),
-sampled by the service as it runs. Chinese pages need a CJK font (fonts-wqy-microhei).
+sampled by the service as it runs. Chinese pages need a CJK font (fonts-noto-cjk, which
+.ci/system-deps installs). Every file the crawls and the service keep goes under a temporary
+data directory (``CRAWLER_DATA_DIR``), never the project's data/.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from aiohttp import web
+# Before anything reads the data directory: this process's modules and every process it starts.
+os.environ.setdefault("CRAWLER_DATA_DIR", tempfile.mkdtemp(prefix="screenshots-data-"))
 
-from tests.dashboard.browser import VIEWPORT, chromium
-from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace
-from tests.sample_site import SampleSite
+from aiohttp import web  # noqa: E402
+
+from tests.dashboard.browser import VIEWPORT, chromium  # noqa: E402
+from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace  # noqa: E402
+from tests.sample_site import SampleSite  # noqa: E402
 
 PRICE = re.compile(rb"\xc2\xa3(\d+)\.(\d\d)")  # "£12.34" in UTF-8
 BOOK = re.compile(r"^/book/(\d+)\.html$")
