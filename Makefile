@@ -63,6 +63,7 @@ format: $(STAMP) $(DASH_NPM)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crawl.py
+	$(BIN)/python benchmarks/bench_plain.py
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_validator.py
 	$(BIN)/python benchmarks/bench_workers.py
