@@ -59,9 +59,13 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.antiban.proxy_middleware.ProxyMiddleware": 545,
     "crawler.antiban.useragent_middleware.UserAgentMiddleware": 548,
     "crawler.antiban.ban_middleware.BanMiddleware": 585,
-    # OAuth tokens of a rule's auth: section (docs/auth.md): signs after the session and proxy
-    # choices; sees responses decompressed (590) and before RetryMiddleware (550).
-    "crawler.oauth.middleware.OAuthMiddleware": 560,
+    # OAuth tokens of a rule's auth: section (docs/auth.md). The token goes on last and comes off
+    # first (950: inside the redirect middleware at 600, the cookies, the proxy and the HTTP cache
+    # at 900), so nothing but the download sees it: a redirected request is built from the clean
+    # URL and signed again only for the provider's hosts. Answers to signed requests are read
+    # decompressed (590), before the ban check (585): tokens out of the body, expired -> retried.
+    "crawler.oauth.middleware.OAuthMiddleware": 950,
+    "crawler.oauth.answers.OAuthAnswerMiddleware": 588,
 }
 
 # Validation marks invalid items (_errors, _raw) before the store writes them (dead letters).

@@ -21,28 +21,60 @@ Security model: every state change needs the API token (``Authorization: Bearer 
 compared in constant time) and is never a plain GET, except jhao104's ``GET /delete`` and
 ``GET /pop``, kept for its clients, which take the token as ``?token=`` too. Reads are open on
 loopback; bound elsewhere (allowed only with a configured token) every path needs the token.
-Bodies are bounded (``PROXY_POOL_API_MAX_BODY``). Credentials never leave the server: ``proxy``
-is ``host:port``, ``label`` is masked and ``key`` carries only a keyed digest of them.
+Credentials never leave the server: ``proxy`` is ``host:port``, ``label`` is masked and ``key``
+carries only a keyed digest of them. At its edge the application also checks the Host
+against DNS rebinding (400), backs off clients sending wrong tokens (429,
+:mod:`proxies.api_token`), puts :data:`SECURITY_HEADERS` on every answer and counts what it
+refuses by kind (:class:`Refusals`: a few one-line log lines, however many). Bodies are bounded
+here (``PROXY_POOL_API_MAX_BODY``: 413); the request line and headers by the server
+(:func:`proxies.service.start_api`: 431), which answers what aiohttp cannot parse in one line.
 """
 
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import logging
+import math
 from typing import Any
 
 from aiohttp import web
 
-from proxies.api_token import token_matches
+from proxies.api_token import TokenBackoff, client_key, token_matches
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool
 from proxies.pool_store import summary
 from proxies.scoring import ProxyRecord
+from proxies.settings import PoolSettings
 
 logger = logging.getLogger(__name__)
 
+
+class Refusals:
+    """What the API refused or failed at, counted by kind. The 1st, 10th, 100th, ... of each
+    kind is logged, one line (a flood of them costs a few lines, never a traceback each)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, kind: str, detail: str, level: int = logging.WARNING) -> None:
+        n = self.counts[kind] = self.counts.get(kind, 0) + 1
+        if str(n).rstrip("0") == "1":  # 1, 10, 100, ...
+            logger.log(level, "proxy API: %s (%s); %d so far", kind, _one_line(detail), n)
+
+
 POOL_KEY: web.AppKey[StoredProxyPool] = web.AppKey("pool", StoredProxyPool)
+REFUSALS_KEY: web.AppKey[Refusals] = web.AppKey("refusals", Refusals)
+BACKOFF_KEY: web.AppKey[TokenBackoff] = web.AppKey("backoff", TokenBackoff)
+# On every answer: the API serves JSON and text, to programs; nothing may frame, sniff or keep it.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
 
 API_LIST = {
     "get": "get a usable proxy (?type=https&domain=&anonymity=&paid=)",
@@ -123,25 +155,92 @@ def _presented_token(request: web.Request) -> str | None:
     return None
 
 
-def _auth_middleware(token: str | None, open_reads: bool) -> Any:
+def _host_port(text: str) -> tuple[str, int | None]:
+    """(host, port) of a Host header or an allowed-host entry: lower-case, without brackets or
+    final dot, port None when absent; ("", None) when it is not a host."""
+    text = text.strip().lower()
+    if text.startswith("["):
+        name, bracket, rest = text[1:].partition("]")
+        if not bracket:
+            return "", None
+    else:
+        name, colon, rest = text.partition(":")
+        rest = colon + rest
+    if rest and not (rest[:1] == ":" and rest[1:].isdigit() and len(rest) <= 6):
+        return "", None
+    return name.rstrip("."), int(rest[1:]) if rest else None
+
+
+def _host_allowed(request: web.Request, allowed: frozenset[tuple[str, int | None]]) -> bool:
+    """A configured name (any port, or the one configured with it), or, with no port or the
+    one the request arrived at: the IP address it arrived at, ``localhost`` when that address is
+    a loopback one. A name pointed at us by someone else's DNS is none of these."""
+    name, port = _host_port(request.headers.get("Host", ""))
+    if not name or (name, None) in allowed or (name, port) in allowed:
+        return bool(name)
+    sock = request.transport.get_extra_info("sockname") if request.transport else None
+    try:
+        local = ipaddress.ip_address(str(sock[0]).split("%", 1)[0])
+    except (TypeError, IndexError, ValueError):
+        return False
+    local = getattr(local, "ipv4_mapped", None) or local
+    if port is not None and port != sock[1]:
+        return False
+    if name == "localhost":
+        return local.is_loopback
+    try:
+        return ipaddress.ip_address(name) == local
+    except ValueError:
+        return False
+
+
+def _refuse(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"code": 1, "src": message}, status=status, headers=headers)
+
+
+def _edge_middleware(
+    token: str | None,
+    open_reads: bool,
+    names: frozenset[tuple[str, int | None]],
+    backoff: TokenBackoff,
+    refusals: Refusals,
+) -> Any:
     @web.middleware
-    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def edge(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not _host_allowed(request, names):
+            host = request.headers.get("Host", "")[:100]
+            refusals.add("unknown Host (400)", f"Host {host!r} from {request.remote}")
+            return _refuse(400, "unknown Host: this API answers for its own address only")
         changes = request.method != "GET" or request.path.rstrip("/") in COMPAT_GET_CHANGES
         if changes or not open_reads:
             if token is None:
-                return web.json_response(
-                    {"code": 1, "src": "this service has no API token: state changes are off"},
-                    status=403,
+                return _refuse(403, "this service has no API token: state changes are off")
+            client = client_key(request.remote)
+            wait = backoff.wait(client)
+            if wait > 0:
+                refusals.add("token tries while backing off (429)", f"from {client}")
+                return _refuse(
+                    429,
+                    f"too many wrong tokens: try again in {math.ceil(wait)} s",
+                    **{"Retry-After": str(math.ceil(wait))},
                 )
-            if not token_matches(_presented_token(request), token):
-                return web.json_response(
-                    {"code": 1, "src": "a valid token is required (Authorization: Bearer ...)"},
-                    status=401,
-                    headers={"WWW-Authenticate": "Bearer"},
+            presented = _presented_token(request)
+            if not token_matches(presented, token):
+                if presented:  # a guess: counted, and paid for after the first few
+                    wait = backoff.failed(client)
+                    refusals.add("wrong token (401)", f"from {client}, who now waits {wait:g} s")
+                return _refuse(
+                    401,
+                    "a valid token is required (Authorization: Bearer ...)",
+                    **{"WWW-Authenticate": "Bearer"},
                 )
         return await handler(request)
 
-    return check
+    return edge
+
+
+async def _secure(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
 
 
 def build_app(
@@ -149,14 +248,21 @@ def build_app(
     token: str | None = None,
     *,
     open_reads: bool = True,
-    max_body: int = 65536,
+    settings: Any = None,
 ) -> web.Application:
     """The API over ``pool``. ``token``: what state changes (and, without ``open_reads``,
-    every request) must present; None refuses every state change."""
+    every request) must present; None refuses every state change. ``settings``: the
+    ``PROXY_POOL_API_*`` ones (body size, Host names, back-off)."""
+    s = PoolSettings.wrap(settings)
+    entries = (_host_port(str(n)) for n in s.getlist("PROXY_POOL_API_ALLOWED_HOSTS"))
+    names = frozenset(entry for entry in entries if entry[0])
+    backoff, refusals = TokenBackoff.from_settings(s), Refusals()
     app = web.Application(
-        middlewares=[_auth_middleware(token, open_reads)], client_max_size=max_body
+        middlewares=[_edge_middleware(token, open_reads, names, backoff, refusals)],
+        client_max_size=s.getint("PROXY_POOL_API_MAX_BODY"),
     )
-    app[POOL_KEY] = pool
+    app[POOL_KEY], app[BACKOFF_KEY], app[REFUSALS_KEY] = pool, backoff, refusals
+    app.on_response_prepare.append(_secure)
 
     async def index(request: web.Request) -> web.Response:
         return web.json_response(API_LIST)
@@ -260,29 +366,7 @@ def _error(message: str) -> web.Response:
     return web.json_response({"code": 1, "src": message}, status=400)
 
 
-async def start_api(
-    pool: StoredProxyPool,
-    host: str = "127.0.0.1",
-    port: int = 5010,
-    *,
-    token: str | None = None,
-    max_body: int = 65536,
-) -> web.AppRunner:
-    """Start the API on ``host:port``; ``await runner.cleanup()`` stops it. Anything but a
-    loopback address needs a ``token`` (every request must then present it)."""
-    from proxies.api_token import TokenError, is_loopback
-
-    loopback = is_loopback(host)
-    if not loopback and not token:
-        raise TokenError(f"refusing to listen on {host} (not loopback) without an API token")
-    app = build_app(pool, token, open_reads=loopback, max_body=max_body)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    return runner
-
-
-def bound_port(runner: web.AppRunner) -> int:
-    server = runner.addresses[0]
-    return int(server[1])
+def _one_line(text: str, size: int = 200) -> str:
+    """``text`` for a log line: one line, at most ``size`` characters, no control characters."""
+    flat = " ".join(str(text).split())[:size]
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in flat)

@@ -1,4 +1,5 @@
-"""The API token: what every state change on the pool's HTTP API must present.
+"""The API token: what every state change on the pool's HTTP API must present, and the
+back-off of clients that present wrong ones.
 
 The token comes from the environment variable named by ``PROXY_POOL_API_TOKEN_ENV`` (default
 ``PROXY_POOL_API_TOKEN``) or from the file ``PROXY_POOL_API_TOKEN_FILE`` (outside the
@@ -6,6 +7,12 @@ repository). With neither, ``serve`` on a loopback address generates one into
 ``PROXY_POOL_DATA_DIR/api-token`` (mode 0600), which clients on the same machine read; a
 non-loopback address without a configured token is refused. Tokens are compared in constant
 time and never logged.
+
+:class:`TokenBackoff` counts wrong tokens per client address (an IPv6 client by its /64): after
+``PROXY_POOL_API_BACKOFF_AFTER`` of them a client must wait ``PROXY_POOL_API_BACKOFF_BASE``
+seconds, doubled with each further wrong token up to ``PROXY_POOL_API_BACKOFF_MAX``; it
+remembers at most ``PROXY_POOL_API_BACKOFF_CLIENTS`` clients (the least recent forgotten first)
+and forgets a client quiet for the longest wait after its own wait ended.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +98,97 @@ def token_matches(given: str | None, expected: str) -> bool:
     if not given:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def client_key(remote: str | None) -> str:
+    """Who a request comes from, for the back-off: its IP address; an IPv6 client by its /64
+    (one host usually holds a whole /64), an IPv4-mapped one as IPv4."""
+    text = (remote or "").split("%", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64] or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class TokenBackoff:
+    """Wrong tokens per client, and how long each client must wait before its next try.
+
+    A client's first ``free`` wrong tokens cost nothing; the next one makes it wait ``base``
+    seconds, each further one twice as long, up to ``ceiling``. While it waits its tries are
+    refused unchecked (:meth:`wait`), so it learns nothing about tokens, right or wrong. At most
+    ``clients`` clients are remembered, the least recently wrong forgotten first; a client with
+    no wrong token for ``ceiling`` seconds after its wait ended starts afresh (waiting out each
+    wait does not). Not thread-safe: one event loop."""
+
+    def __init__(
+        self,
+        free: int,
+        base: float,
+        ceiling: float,
+        clients: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if free < 0 or base <= 0 or ceiling < base or clients < 1:
+            raise ValueError(
+                "the API back-off needs PROXY_POOL_API_BACKOFF_AFTER >= 0, "
+                "0 < PROXY_POOL_API_BACKOFF_BASE <= PROXY_POOL_API_BACKOFF_MAX and "
+                "PROXY_POOL_API_BACKOFF_CLIENTS >= 1"
+            )
+        self.free, self.base, self.ceiling, self.clients = free, base, ceiling, clients
+        self._clock = clock
+        # client -> [wrong tokens, may try again at]; the least recently wrong first
+        self._strikes: OrderedDict[str, list[float]] = OrderedDict()
+        self.wrong = 0  # wrong tokens counted
+        self.refused = 0  # tries refused while their client had to wait
+        self.forgotten = 0  # clients dropped to keep the table within ``clients``
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TokenBackoff:
+        s = PoolSettings.wrap(settings)
+        return cls(
+            s.getint("PROXY_POOL_API_BACKOFF_AFTER"),
+            s.getfloat("PROXY_POOL_API_BACKOFF_BASE"),
+            s.getfloat("PROXY_POOL_API_BACKOFF_MAX"),
+            s.getint("PROXY_POOL_API_BACKOFF_CLIENTS"),
+        )
+
+    def __len__(self) -> int:
+        return len(self._strikes)
+
+    def wait(self, client: str) -> float:
+        """Seconds ``client`` must still wait before a token of its is checked (0: now)."""
+        entry = self._strikes.get(client)
+        if entry is None:
+            return 0.0
+        now = self._clock()
+        left = entry[1] - now
+        if left > 0:
+            self.refused += 1
+            return left
+        if now - entry[1] > self.ceiling:  # quiet for the longest wait once its wait ended
+            del self._strikes[client]
+        return 0.0
+
+    def failed(self, client: str) -> float:
+        """Count a wrong token of ``client``; the seconds it must now wait (0 while free)."""
+        now = self._clock()
+        self.wrong += 1
+        entry = self._strikes.pop(client, None) or [0, now]
+        entry[0] += 1
+        over = int(entry[0]) - self.free
+        wait = min(self.ceiling, self.base * 2 ** min(over - 1, 64)) if over > 0 else 0.0
+        entry[1] = now + wait
+        self._strikes[client] = entry
+        while self._strikes:  # the least recent past the bound, and the quiet
+            oldest = next(iter(self._strikes.values()))
+            if len(self._strikes) > self.clients:
+                self.forgotten += 1
+            elif now - oldest[1] <= self.ceiling:
+                break
+            self._strikes.popitem(last=False)
+        return wait

@@ -227,6 +227,19 @@ class HttpApiProxyPool:
                     mask_url(self.base_url + path),
                     exc.code,
                 )
+            elif exc.code == 429:
+                logger.warning(
+                    "proxy pool API %s backs off this address after wrong tokens: retry after %s s",
+                    mask_url(self.base_url + path),
+                    exc.headers.get("Retry-After", "?"),
+                )
+            elif exc.code == 400 and "Host" in _first_line(exc):
+                logger.warning(
+                    "proxy pool API %s refused the Host %s: add it to "
+                    "PROXY_POOL_API_ALLOWED_HOSTS on the server",
+                    mask_url(self.base_url + path),
+                    urllib.parse.urlsplit(self.base_url).netloc.rpartition("@")[2],
+                )
             elif exc.code != 404:
                 logger.warning(
                     "proxy pool API %s answered %s", mask_url(self.base_url + path), exc.code
@@ -238,3 +251,11 @@ class HttpApiProxyPool:
                 type(exc).__name__,
             )
         return None
+
+
+def _first_line(exc: urllib.error.HTTPError) -> str:
+    """The first line of an error answer's body (the API's answers are one short line)."""
+    try:
+        return exc.read(200).decode("utf-8", "replace").partition("\n")[0]
+    except OSError:
+        return ""

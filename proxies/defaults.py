@@ -97,7 +97,24 @@ PROXY_POOL_API_TOKEN_ENV = "PROXY_POOL_API_TOKEN"
 # A file holding the token, outside the repository. None: PROXY_POOL_DATA_DIR/api-token,
 # generated (mode 0600) by `serve` on loopback when no token is configured.
 PROXY_POOL_API_TOKEN_FILE = None
-PROXY_POOL_API_MAX_BODY = 65536  # bytes a request body may hold
+PROXY_POOL_API_MAX_BODY = 65536  # bytes a request body may hold (413 past it)
+# Bytes of the request line's target (path and query) the API reads (431 past it, at least 256).
+PROXY_POOL_API_MAX_REQUEST_LINE = 8190
+# Bytes of one header field, name and value (431 past it, at least 256).
+PROXY_POOL_API_MAX_HEADER_FIELD = 8190
+# Header fields one request may carry (431 past it, at least 8).
+PROXY_POOL_API_MAX_HEADERS = 64
+# Host header names the API answers to besides the address a request arrived at (and `localhost`
+# when that is a loopback address), on its own port: "name" (any port) or "name:port", e.g. the
+# name clients use to reach a public bind. Any other Host is a 400 (DNS rebinding).
+PROXY_POOL_API_ALLOWED_HOSTS = []
+# Wrong API tokens a client address (an IPv6 one by its /64) may send before it must wait.
+PROXY_POOL_API_BACKOFF_AFTER = 5
+# Seconds the first wait lasts; each further wrong token doubles it. Tries while a client waits
+# are answered 429 (with Retry-After), unchecked.
+PROXY_POOL_API_BACKOFF_BASE = 1.0
+PROXY_POOL_API_BACKOFF_MAX = 300.0  # the longest wait; a client quiet this long starts afresh
+PROXY_POOL_API_BACKOFF_CLIENTS = 4096  # client addresses remembered (least recent forgotten)
 PROXY_POOL_API_URL = "http://127.0.0.1:5010"  # where HttpApiProxyPool finds the API
 PROXY_POOL_API_TIMEOUT = 2.0  # seconds HttpApiProxyPool waits for an answer
 PROXY_POOL_API_CACHE = 2.0  # seconds HttpApiProxyPool reuses a candidate list

@@ -22,6 +22,9 @@ from crawler.spider.rule_spider import RuleSpider
 class Command(ScrapyParseCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        # The URL the person at this terminal named is theirs to reach, a loopback one too.
+        trusted = [*self.settings.getlist("CRAWL_PRIVATE_ORIGINS"), *args[:1]]
+        self.settings.set("CRAWL_PRIVATE_ORIGINS", trusted, priority="cmdline")
         for name, value in PREVIEW_SETTINGS.items():
             if name != "ITEM_PIPELINES" or not opts.pipelines:
                 self.settings.set(name, value, priority="cmdline")

@@ -13,6 +13,13 @@ fixture, so ``scrapy rules test`` stays offline.
 Preview is this command's concern alone (as ``scrapy parse`` patches ``start``): it replaces the
 spider's start with the one request asked for, stores nothing, records no run, keeps the crawl
 on this machine and neither reads nor writes the seen-URL state of incremental crawls.
+
+Preview keeps the address policy of crawls (:mod:`crawler.core.addresses`): a URL on a private
+or loopback address other than the rule's start origins is refused before anything is fetched
+(one line, exit 2), and so are its redirects there (the URL guard, one line, exit 1); a rendered
+page's requests are guarded as in a crawl. Only the arguments the rule declares are taken
+(``-a`` of another name: one line, exit 2): the spider never gets an attribute from the command
+line.
 """
 
 from __future__ import annotations
@@ -32,8 +39,15 @@ from scrapy.http import Request, Response
 
 from crawler.commands.crawl import check_command_line_settings
 from crawler.commands.ruleargs import RuleArgumentsMixin
+from crawler.core.addresses import refusal_message, rule_policy
 from crawler.render import META_RENDER, META_SCREENSHOT
-from crawler.rules.request_specs import page_choice, start_made, url_problem, url_request
+from crawler.rules.request_specs import (
+    page_choice,
+    resolve_args,
+    start_made,
+    url_problem,
+    url_request,
+)
 from crawler.rules.routing import describe_route
 from crawler.rules.sections.render import RenderSpec
 from crawler.spider.extract import EMPTY_VALUES, nothing_found
@@ -97,9 +111,22 @@ class Command(RuleArgumentsMixin, ScrapyCommand):
                 f"rule {name!r} has no page type {opts.page!r}; it has: {', '.join(rule.pages)}",
                 print_help=False,
             )
+        unknown = sorted(k for k in opts.spargs if k not in rule.args)
+        if unknown:
+            raise UsageError(
+                f"rule {name!r} has no argument(s) {', '.join(unknown)}; "
+                f"declared: {', '.join(rule.args) or 'none'}",
+                print_help=False,
+            )
         problem = url_problem(url)
         if problem:
             raise UsageError(f"cannot preview {url!r}: {problem}", print_help=False)
+        policy = rule_policy(rule, resolve_args(rule, opts.spargs).values)
+        refusal = policy.refusal_blocking(url)
+        if refusal:
+            raise UsageError(
+                f"cannot preview: {refusal_message(url, refusal, policy)}", print_help=False
+            )
         preview: dict[str, Any] = {}
         crawler = self.crawler_process.create_crawler(spidercls)
         spidercls.start = preview_start(url, opts.page, preview, force_render=opts.render)

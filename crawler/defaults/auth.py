@@ -56,6 +56,10 @@ SIGNIN_COOKIE_SECURE = "auto"  # auto: Secure when served over HTTPS (or a trust
 SIGNIN_COOKIE_NAME = "crawler_session"
 SIGNIN_CSRF_COOKIE_NAME = "crawler_csrf"  # readable by the dashboard, sent back as X-CSRF-Token
 SIGNIN_CSRF_HEADER = "X-CSRF-Token"
+# Sign-ins one client address may start (GET /api/auth/{provider}/login: each keeps a session
+# row for SIGNIN_STATE_TTL) per SIGNIN_START_WINDOW seconds; beyond it, 429.
+SIGNIN_START_RATE = 10
+SIGNIN_START_WINDOW = 60.0
 
 kinds = {"OAUTH_PROVIDER": "str"}
 choices = {"SIGNIN_COOKIE_SECURE": ("auto", "always", "never")}
@@ -68,4 +72,6 @@ minimums = {
     "SIGNIN_STATE_TTL": 10,
     "SIGNIN_RECHECK_INTERVAL": 0,
     "SIGNIN_HTTP_TIMEOUT": 0.1,
+    "SIGNIN_START_RATE": 1,
+    "SIGNIN_START_WINDOW": 1,
 }

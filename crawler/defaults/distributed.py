@@ -26,6 +26,9 @@ DISTRIBUTED_SEED = False  # this worker resets the crawl and seeds it with the r
 # Keep the queue and dupefilter when the last worker leaves (scrapy-redis's settings).
 SCHEDULER_PERSIST = False
 SCHEDULER_FLUSH_ON_START = False
+# How requests are written into Redis (scrapy-redis's setting): JSON data, and nothing else. Its
+# default there is pickle, which would let anyone who can write to Redis run code on every worker.
+SCHEDULER_SERIALIZER = "crawler.distributed.request_json"
 
 # --- incremental crawls (`fetch: once` pages; crawler/distributed/incremental_crawl.py) ---
 INCREMENTAL_ENABLED = True  # False: fetch every page this run (fetches are still recorded)
@@ -37,7 +40,10 @@ local_redis_url = "redis://127.0.0.1:6379/0"
 
 rule_safe = {"INCREMENTAL_ENABLED", "DISTRIBUTED_IDLE_TIMEOUT"}
 kinds = {"DISTRIBUTED": "bool"}
-choices = {"DISTRIBUTED_DUPEFILTER": ("set", "bloom")}
+choices = {
+    "DISTRIBUTED_DUPEFILTER": ("set", "bloom"),
+    "SCHEDULER_SERIALIZER": ("crawler.distributed.request_json",),
+}
 minimums = {
     "DISTRIBUTED_BLOOM_CAPACITY": 1,
     "DISTRIBUTED_IDLE_TIMEOUT": 0,

@@ -23,6 +23,14 @@ RENDER_MAX_PAGES_PER_CONTEXT = 4  # pages open at once in one context
 RENDER_CONTEXT_MAX_PAGES = 200  # a context is closed (idle) and made anew after this many pages
 # Where pages of `screenshot: true` are saved ("" keeps none; preview saves its own).
 RENDER_SCREENSHOT_DIR = str(data_dir / "screenshots")
+# A screenshot is at most this many pixels tall (and 2048 wide): a taller page is cut. One larger
+# than RENDER_SCREENSHOT_MAX_BYTES (PNG) is not kept (render/screenshots/too_large).
+RENDER_SCREENSHOT_MAX_HEIGHT = 10000
+RENDER_SCREENSHOT_MAX_BYTES = 16 * 1024 * 1024
+# The browser's processes (driver, Chromium and its renderers) of one crawl hold at most this
+# many MiB: over it, the contexts with pages open are closed and those pages fail
+# (render/errors/memory). 0 turns the bound off.
+RENDER_MEMORY_MAX_MB = 3072
 
 # --- captchas (crawler.captcha), handed over by the ban middleware ---
 CAPTCHA_SOLVER = ""  # "" (off) or a name in CAPTCHA_SOLVERS: ocr, manual
@@ -75,6 +83,9 @@ minimums = {
     "RENDER_MAX_CONTEXTS": 1,
     "RENDER_MAX_PAGES_PER_CONTEXT": 1,
     "RENDER_CONTEXT_MAX_PAGES": 1,
+    "RENDER_SCREENSHOT_MAX_HEIGHT": 1,
+    "RENDER_SCREENSHOT_MAX_BYTES": 1024,
+    "RENDER_MEMORY_MAX_MB": 0,
     "CAPTCHA_RETRY_TIMES": 0,
     "CAPTCHA_MAX_FAILURES": 1,
     "CAPTCHA_BACKOFF": 0,
@@ -86,5 +97,6 @@ maximums = {
     "RENDER_MAX_WAIT": 300,
     "RENDER_MAX_CONTEXTS": 64,
     "RENDER_MAX_PAGES_PER_CONTEXT": 64,
+    "RENDER_SCREENSHOT_MAX_HEIGHT": 100000,
     "CAPTCHA_RETRY_TIMES": 20,
 }

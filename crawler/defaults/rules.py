@@ -15,6 +15,10 @@ RULES_DIR = str(project_root / "rules")
 PLUGIN_MODULES: list[str] = []
 # The most start requests one rule may make (its templates' ranges multiplied out).
 RULE_MAX_START_REQUESTS = 100_000
+# Private and loopback origins (URLs: their host and port count) a rule crawl may reach besides
+# its rule's own start origins (docs/security.md): an intranet service the pages link to, a login
+# on another port. `scrapy shell` and `scrapy parse` add the URL they are given; preview does not.
+CRAWL_PRIVATE_ORIGINS: list[str] = []
 # Force one response encoding for every page (a rule's `encoding:` sets it for its spider).
 RESPONSE_ENCODING = None
 # Detect undeclared non-UTF-8 encodings (charset-normalizer, with the page's language as a hint).

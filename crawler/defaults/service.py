@@ -32,11 +32,35 @@ SERVICE_EVENTS_PROGRESS_EVERY = 1.0
 # RUN_UPDATE_INTERVAL), so that a run page's counters move every second from the start.
 SERVICE_RUN_UPDATE_INTERVAL = 1.0
 SERVICE_EVENTS_MAX_SECONDS = 86400.0  # an event stream ends after this long whatever happens
-SERVICE_PREVIEW_TIMEOUT = 60.0  # seconds a preview (a `scrapy preview` process) may take
+SERVICE_PREVIEW_TIMEOUT = 30.0  # seconds a preview (a `scrapy preview` process) may take
+# previews running at once (each a process, a browser's when the rule renders); one more is a
+# 429 at once, never queued
+SERVICE_PREVIEW_CONCURRENCY = 2
 SERVICE_PREVIEW_MAX_OUTPUT = 4_000_000  # bytes of a preview's output read back
 SERVICE_CHANGES_SETTLE = 2.0  # the change feed leaves out writes younger than this (seconds)
-SERVICE_AUTO_INDEX = True  # create the index a sorted or filtered item listing needs
-SERVICE_AUTO_INDEX_MAX = 8  # ... at most this many per collection and service process
+# Sort and filter fields of item listings: the fields of each item type a collection's rules
+# store (one index each, created by the service in the background, never by a query) ...
+SERVICE_INDEX_ITEM_TYPES = True
+# ... and these, per collection: a field name, or a list of fields for one compound index
+# (equality filters first, the sort field last), e.g. {"books": ["isbn", ["tag", "price"]]}.
+SERVICE_INDEXES: dict[str, list] = {}
+# Indexes an admin may add per collection (POST /api/admin/indexes; kept in SERVICE_DATA_DIR).
+SERVICE_ADMIN_INDEX_MAX = 8
+# Request bodies: at most this many bytes (413 beyond), counted while the body arrives, before
+# it is parsed ...
+SERVICE_BODY_MAX = 65536
+# ... or, for the routes named here ("METHOD /path/{template}" as the API declares it), this many:
+# a rule file is at most 1,000,000 bytes of UTF-8, up to twice that once escaped in JSON.
+SERVICE_BODY_MAX_ROUTES = {
+    "PUT /api/rules/{name}": 2_200_000,
+    "POST /api/rules/validate": 2_200_000,
+    "POST /api/rules/preview": 2_300_000,
+    "POST /api/collections/{name}/dead/replay": 1_000_000,
+}
+# Host header names the service answers to besides loopback (127.0.0.1, localhost, [::1] on its
+# own port), the address it is bound to and SIGNIN_BASE_URL's host: "name" (any port) or
+# "name:port", e.g. the public name of a reverse proxy. Any other Host is a 400 (DNS rebinding).
+SERVICE_ALLOWED_HOSTS: list[str] = []
 SERVICE_REPLAY_MAX = 10_000  # dead letters replayed by one request
 SERVICE_RUN_ARGS_MAX = 50  # rule arguments one run request may pass
 SERVICE_PROXY_SAMPLE_INTERVAL = 300.0  # seconds between samples of the proxy pool's health
@@ -52,6 +76,9 @@ minimums = {
     "SERVICE_EVENTS_PROGRESS_EVERY": 0.1,
     "SERVICE_RUN_UPDATE_INTERVAL": 0.1,
     "SERVICE_PREVIEW_TIMEOUT": 1,
+    "SERVICE_PREVIEW_CONCURRENCY": 1,
     "SERVICE_CHANGES_SETTLE": 0,
     "SERVICE_PROXY_SAMPLE_INTERVAL": 1,
+    "SERVICE_ADMIN_INDEX_MAX": 0,
+    "SERVICE_BODY_MAX": 1024,
 }

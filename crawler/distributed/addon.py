@@ -1,7 +1,8 @@
 """The switch between one machine and many: a Scrapy add-on (``ADDONS`` in crawler/settings.py).
 
 With ``REDIS_URL`` set (in the environment, ``-s``, or a rule's settings) or ``DISTRIBUTED``
-true, it installs the Redis scheduler, the chosen dupefilter and the lease middlewares;
+true, it installs the Redis scheduler, the chosen dupefilter and the lease middlewares, and
+refuses any ``SCHEDULER_SERIALIZER`` but JSON (:mod:`crawler.distributed.request_json`);
 otherwise it disables itself and Scrapy's own scheduler runs the crawl.
 """
 
@@ -14,6 +15,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.core.redis import is_distributed, redis_url
 
+SERIALIZER = "crawler.distributed.request_json"
 DUPEFILTERS = {
     "set": "crawler.distributed.dupefilter.RedisDupeFilter",
     "bloom": "crawler.distributed.dupefilter.BloomDupeFilter",
@@ -51,6 +53,13 @@ class DistributedCrawl:
         if name not in DUPEFILTERS:
             raise ValueError(
                 f"DISTRIBUTED_DUPEFILTER must be one of {', '.join(DUPEFILTERS)}; got {name!r}"
+            )
+        serializer = settings.get("SCHEDULER_SERIALIZER")
+        if serializer != SERIALIZER:
+            # Pickle in Redis would let anyone who can write to it run code on every worker.
+            raise ValueError(
+                f"SCHEDULER_SERIALIZER must be {SERIALIZER} (requests queued as JSON data); "
+                f"got {serializer!r}"
             )
         quiet_scrapy_redis_warnings()
         if not settings.get("REDIS_URL"):

@@ -7,19 +7,29 @@ worker heartbeats into ``<rule>:workers``; a worker silent for longer than the l
 presumed dead and any live worker moves its in-flight requests back to the queue, atomically, so
 exactly one worker does it. The cost is at-least-once fetching: a request being downloaded when
 its worker died is fetched again by another.
+
+Entries are JSON (:mod:`crawler.distributed.request_json`), never pickle: an entry that is not a
+request of that format (written by an older version, or by anyone who can write to Redis) is
+taken off the queue, counted and dropped, never run (:class:`QueueProblems`).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from scrapy import Request
 from scrapy_redis.queue import PriorityQueue
 
+from crawler.distributed import request_json
 from crawler.distributed.redis_keys import CrawlKeys
 
+logger = logging.getLogger(__name__)
+
 META_LEASE = "distributed_lease"
+MAX_BAD_PER_POP = 100  # bad entries dropped by one pop before it yields to the engine
 
 # KEYS: queue, inflight hash. ARGV: lease serial. Returns {encoded request, lease token} or nil.
 _POP = """
@@ -80,25 +90,77 @@ class CrawlStatus:
         return self.queued == 0 and self.inflight == 0
 
 
-class LeasedPriorityQueue(PriorityQueue):
-    """scrapy-redis's priority queue (sorted set, score ``-priority``) with per-worker leases."""
+class QueueProblems:
+    """What the queue refused or dropped: counted in the crawl's stats (when it has them) and
+    logged once per kind, with the reason and never the entry itself."""
 
-    def __init__(self, server, spider, key, serializer=None, *, keys: CrawlKeys, worker: str = ""):
-        super().__init__(server, spider, key, serializer)
+    def __init__(self, stats: Any = None) -> None:
+        self.stats = stats
+        self._logged: set[tuple[str, str]] = set()
+
+    def _once(self, kind: str, detail: str, level: int, message: str, *args: Any) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"distributed/{kind}")
+        if (kind, detail) not in self._logged:
+            self._logged.add((kind, detail))
+            logger.log(level, message + " (later ones counted in distributed/%s)", *args, kind)
+
+    def meta_refused(self, key: str, why: str) -> None:
+        self._once("meta_refused", key, logging.WARNING,
+                   "meta[%r] left out of requests queued in Redis: %s is not JSON data",
+                   key, why)  # fmt: skip
+
+    def unserializable(self, request: Request, why: str) -> None:
+        self._once("unserializable", why, logging.ERROR,
+                   "cannot queue %s in Redis: %s; request dropped", request, why)  # fmt: skip
+
+    def bad_entry(self, reason: str, size: int) -> None:
+        self._once("bad_entries", reason, logging.ERROR,
+                   "dropped a queue entry of %d bytes that is not a request this platform "
+                   "writes (%s): it was written by an older version or by someone with write "
+                   "access to Redis; nothing in it was run", size, reason)  # fmt: skip
+
+
+class LeasedPriorityQueue(PriorityQueue):
+    """scrapy-redis's priority queue (sorted set, score ``-priority``) with per-worker leases,
+    holding JSON entries."""
+
+    def __init__(
+        self,
+        server,
+        spider,
+        key,
+        serializer=None,
+        *,
+        keys: CrawlKeys,
+        worker: str = "",
+        problems: QueueProblems | None = None,
+    ):
+        if serializer not in (None, request_json):
+            raise ValueError("the distributed queue holds JSON entries only (request_json)")
+        super().__init__(server, spider, key, request_json)
         self.keys = keys
         self.worker = worker
+        self.problems = problems or QueueProblems()
         self._serial = itertools.count(1)
         self._pop = server.register_script(_POP)
         self._status = server.register_script(_STATUS)
         self._release = server.register_script(_RELEASE)
 
     def _encode_request(self, request: Request) -> bytes:
+        """The entry of ``request``; :class:`request_json.Unserializable` when it has none."""
         # A retry or redirect copies meta; the copy must not carry the lease of its original.
         if META_LEASE in request.meta:
             request = request.replace(
                 meta={k: v for k, v in request.meta.items() if k != META_LEASE}
             )
-        return super()._encode_request(request)
+        data, refused = request_json.encode(request, self.spider)
+        for key, why in refused:
+            self.problems.meta_refused(key, why)
+        return data
+
+    def _decode_request(self, encoded_request: bytes) -> Request:
+        return request_json.decode(encoded_request, self.spider)
 
     def push(self, request: Request) -> None:
         super().push(request)
@@ -118,15 +180,25 @@ class LeasedPriorityQueue(PriorityQueue):
         return added
 
     def pop(self, timeout: int = 0) -> Request | None:
-        result = self._pop(
-            keys=[self.key, self.keys.inflight(self.worker)], args=[next(self._serial)]
-        )
-        if not result:
-            return None
-        data, token = result
-        request = self._decode_request(data)
-        request.meta[META_LEASE] = token.decode() if isinstance(token, bytes) else token
-        return request
+        """The next request, under a lease; entries that are not requests are dropped on the
+        way (their lease ended at once), at most :data:`MAX_BAD_PER_POP` per call."""
+        for _ in range(MAX_BAD_PER_POP):
+            result = self._pop(
+                keys=[self.key, self.keys.inflight(self.worker)], args=[next(self._serial)]
+            )
+            if not result:
+                return None
+            data, token = result
+            token = token.decode() if isinstance(token, bytes) else token
+            try:
+                request = self._decode_request(data)
+            except request_json.BadEntry as exc:
+                self.ack(token)
+                self.problems.bad_entry(exc.reason, len(data))
+                continue
+            request.meta[META_LEASE] = token
+            return request
+        return None
 
     def ack(self, token: str) -> bool:
         return bool(self.server.hdel(self.keys.inflight(self.worker), token))

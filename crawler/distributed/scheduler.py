@@ -11,7 +11,10 @@ What it adds to ``scrapy_redis.scheduler.Scheduler``:
   the seed) waits ``DISTRIBUTED_SEED_TIMEOUT`` seconds for it;
 - a poll every ``DISTRIBUTED_POLL_INTERVAL`` seconds that wakes the engine when other workers
   have queued requests (the engine itself looks only every 5 s when it has nothing to do);
-- the last worker to leave a finished crawl clears its dupefilter, so the next seed starts fresh.
+- the last worker to leave a finished crawl clears its dupefilter, so the next seed starts fresh;
+- requests in Redis as JSON data, never pickle (:mod:`crawler.distributed.request_json`): a
+  request that cannot be written so is counted and dropped, and so is an entry in the queue that
+  is not one (``distributed/unserializable``, ``distributed/bad_entries``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from crawler.core.redis import (
     redis_from_settings,
 )
 from crawler.core.switches import refuse_start
-from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue
+from crawler.distributed import request_json
+from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue, QueueProblems
 from crawler.distributed.leases import OutputTracker
 from crawler.distributed.redis_keys import CrawlKeys
 
@@ -57,6 +61,7 @@ class RedisScheduler(ScrapyRedisScheduler):
             queue_key=keys.queue,
             dupefilter=dupefilter,
             dupefilter_key=keys.dupefilter,
+            serializer=request_json,
         )
         self.crawler = crawler
         self.stats = crawler.stats
@@ -72,6 +77,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.status: CrawlStatus | None = None
         self._idle_since: float | None = None
         self._poll: task.LoopingCall | None = None
+        self.problems = QueueProblems(crawler.stats)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
     @classmethod
@@ -102,9 +108,9 @@ class RedisScheduler(ScrapyRedisScheduler):
             self.server,
             spider,
             self.keys.queue,
-            self.serializer,
             keys=self.keys,
             worker=self.worker,
+            problems=self.problems,
         )
         if self.flush_on_start:
             self.flush()
@@ -148,6 +154,11 @@ class RedisScheduler(ScrapyRedisScheduler):
             self.outputs.handled(request, ok=False)
             self.stats.inc_value("distributed/enqueue_errors")
             logger.error("cannot queue %s in Redis: %s", request.url, exc)
+            return False
+        except request_json.Unserializable as exc:
+            # Never will be: fetching its page again would give the same request.
+            self.outputs.handled(request)
+            self.problems.unserializable(request, str(exc))
             return False
         self.outputs.handled(request)
         self._seen_work = True

@@ -1,29 +1,41 @@
-"""OAuth 2.0 tokens on the requests of a rule with an ``auth:`` section (docs/auth.md).
+"""OAuth 2.0 tokens on the requests of a rule with an ``auth:`` section (docs/auth.md): where a
+token goes, and only there.
 
-A thin adapter over :mod:`crawler.oauth`: each request to one of the provider's ``hosts`` gets
-the credential's token (``Authorization: Bearer`` or a query parameter such as
-``access_token``), renewed before it expires. An answer the provider declares "expired" (401,
-or an ``errcode`` such as WeChat's 42001 in a 200 answer) renews the token once (if no other
-request or process did already) and retries the request through Scrapy's ``get_retry_request``
-(stats under ``oauth/retries``); a second such answer drops the request, counted. A refresh
-token the provider refuses, a refused client or no stored credential stops the crawl at once:
-stat ``oauth/stopped`` = the reason, close reason ``oauth_<reason>``, exit status 5 (blocked),
-and one ERROR line saying what to do (``scrapy auth authorize PROVIDER``).
+:class:`OAuthMiddleware` (order 950, the last before the download and the first on the way
+back) puts the credential's token (``Authorization: Bearer`` or a query parameter such as
+``access_token``) on each request to one of the provider's ``hosts``, renewed before it expires,
+and takes it off the request again as soon as the answer or the failure is back. Everything
+else in the crawl sees the request without it: the scheduler and its queues (Redis, JOBDIR), the
+redirect middleware (600), which therefore builds a redirected request from the clean URL and
+sends it through the scheduler to be signed again only if its host is the provider's, the retry
+and ban middlewares, the HTTP cache (900), the spider, its items and their ``_url``.
 
-The token leaves the request again on the way back (the spider, its items and the retry queue
-never see it), and every token this process learns is redacted from the log. Settings:
-``OAUTH_*`` (crawler/defaults/auth.py). Order 560: after the session and proxy middlewares;
-responses come decompressed (590), before RetryMiddleware (550).
+On the way back it also takes tokens out of what the answer says: a ``Location`` that echoes
+one (the query string copied into a redirect to another host) loses those parameters, or the
+header altogether when the token is elsewhere in it, so the redirect is not followed
+(``oauth/redirects/scrubbed``, ``oauth/redirects/refused``). On the way out, a request to any
+other host that carries a token this process knows (in its query, its fragment or an
+``Authorization`` header) loses it before it leaves (``oauth/requests/token_removed``), or is
+refused when the token is in its path (``oauth/requests/refused``). Each is logged once.
+
+Answers to signed requests are read by :class:`crawler.oauth.answers.OAuthAnswerMiddleware`
+(588: decompressed, before the ban check): tokens out of the body, and an answer the provider
+declares "expired" renews the token once and retries. A refresh token the provider refuses, a
+refused client or no stored credential stops the crawl at once: stat ``oauth/stopped`` = the
+reason, close reason ``oauth_<reason>``, exit status 5 (blocked), and one ERROR line saying what
+to do (``scrapy auth authorize PROVIDER``). Every secret this process learns is redacted from
+the log. Settings: ``OAUTH_*`` (crawler/defaults/auth.py).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -34,7 +46,7 @@ from twisted.internet.defer import Deferred
 from crawler.core.log_redaction import RedactingFilter
 from crawler.core.switches import off
 from crawler.oauth.errors import OAuthFailure, ProviderError
-from crawler.oauth.placement import expired_answer, with_query_token, without_query_token
+from crawler.oauth.placement import holds_secret, scrubbed, with_query_token
 from crawler.oauth.token_stores import LockTimeout
 from vocab.redaction import Redactor
 
@@ -45,9 +57,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-META_TOKEN = "oauth_token"  # the label (a hash) of the token a request was sent with
-META_CLEAN_URL = "oauth_clean_url"
-META_RETRIED = "oauth_retried"
+
+@dataclass
+class Sent:
+    """How a request went out signed: what to put back, and which token it carried."""
+
+    label: str  # the token's label (a hash), for the answer middleware's "expired" check
+    url: str  # the request's URL before the token
+    signed_url: str
+    authorization: bytes | None  # the request's own Authorization header, if it had one
+
+
+def enabled(crawler: Crawler, component: str) -> None:
+    """Raise NotConfigured (said at INFO) unless the crawl's rule has an ``auth:`` section."""
+    s = crawler.settings
+    if not s.getbool("OAUTH_ENABLED"):
+        raise off(component, "OAUTH_ENABLED is off")
+    if not s.get("OAUTH_PROVIDER"):
+        raise off(component, "no auth: section (OAUTH_PROVIDER)")
 
 
 class OAuthMiddleware:
@@ -56,22 +83,20 @@ class OAuthMiddleware:
         self.stats = crawler.stats
         self.provider = provider
         self.keeper = keeper
-        self.priority_adjust = crawler.settings.getint("OAUTH_RETRY_PRIORITY_ADJUST")
         self.secrets: set[str] = set()
         self.log_filter = RedactingFilter(Redactor())
+        # Requests out with a token, until their answer was read (an entry goes with its request).
+        self.sent: WeakKeyDictionary[Request, Sent] = WeakKeyDictionary()
         self._handlers: list[logging.Handler] = []
         self._waiters: list[Deferred] | None = None
         self._stopping = False
-        self._warned = False
+        self._logged: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> OAuthMiddleware:
+        enabled(crawler, "OAuthMiddleware")
         s = crawler.settings
-        if not s.getbool("OAUTH_ENABLED"):
-            raise off("OAuthMiddleware", "OAUTH_ENABLED is off")
         name = s.get("OAUTH_PROVIDER")
-        if not name:
-            raise off("OAuthMiddleware", "no auth: section (OAUTH_PROVIDER)")
         credential = s.get("OAUTH_CREDENTIAL")
         # Here, not at the top: the token clients (Authlib) load only for a rule with auth:.
         from crawler.oauth import configured
@@ -128,86 +153,122 @@ class OAuthMiddleware:
         self._handlers = []
         self.keeper.store.close()
 
-    # -- requests --------------------------------------------------------------------------
+    def count(self, stat: str, message: str, *args: Any) -> None:
+        """Count ``oauth/<stat>``; the first time, say it (WARNING) with what was done."""
+        self.stats.inc_value(f"oauth/{stat}")
+        if stat not in self._logged:
+            self._logged.add(stat)
+            logger.warning(message + " (later ones counted in oauth/%s)", *args, stat)
+
+    # -- requests: the token on the way out, only to the provider's hosts ---------------------
 
     async def process_request(self, request: Request) -> None:
-        if request.meta.get("oauth") is False:
-            return None
-        if not self.provider.allows(urlparse_cached(request).hostname):
+        host = urlparse_cached(request).hostname
+        ours = self.provider.allows(host)
+        if not ours:
             self.stats.inc_value("oauth/requests/other_host")
+        if not ours or request.meta.get("oauth") is False:
+            self._strip(request, host)
             return None
         if self._stopping:
             raise IgnoreRequest("the crawl is stopping")
-        token = self.keeper.cached() or await self._renewed(None)
+        token = self.keeper.cached() or await self.renewed(None)
         self._place(request, token)
         return None
 
+    def _strip(self, request: Request, host: str | None) -> None:
+        """No token of this process leaves with a request it does not sign."""
+        if holds_secret(request.url, self.secrets):
+            clean = scrubbed(request.url, self.secrets)
+            if holds_secret(clean, self.secrets):
+                self.count("requests/refused", "a request to %s held an OAuth token in its "
+                           "path: not sent", host)  # fmt: skip
+                raise IgnoreRequest("an OAuth token in its URL")
+            request._set_url(clean)  # see _place
+            self.count("requests/token_removed", "an OAuth token was taken out of the URL of a "
+                       "request to %s, not one of the provider's hosts", host)  # fmt: skip
+        auth = request.headers.get("Authorization")
+        if auth and holds_secret(auth.decode("latin-1"), self.secrets):
+            del request.headers["Authorization"]
+            self.count("requests/token_removed", "an OAuth token was taken out of the "
+                       "Authorization header of a request to %s", host)  # fmt: skip
+
     def _place(self, request: Request, token: Token) -> None:
         p = self.provider
-        request.meta[META_TOKEN] = token.label
+        url, authorization = request.url, request.headers.get("Authorization")
         if p.token_in == "header":
             scheme = "Bearer" if token.token_type.lower() == "bearer" else token.token_type
             request.headers["Authorization"] = f"{scheme} {token.access_token}"
         else:
-            clean = without_query_token(request.url, p.token_param)
-            request.meta[META_CLEAN_URL] = clean
             extra = {p.openid_param: token.openid} if p.openid_param and token.openid else None
             # Request.url is read-only; returning a new request would send it back through the
             # scheduler (and, distributed, into Redis) with the token in its URL. _set_url is
             # pinned by tests/crawler/oauth/test_middleware.py.
-            request._set_url(with_query_token(clean, p.token_param, token.access_token, extra))
+            request._set_url(with_query_token(url, p.token_param, token.access_token, extra))
+        self.sent[request] = Sent(token.label, url, request.url, authorization)
         self.stats.inc_value("oauth/requests/signed")
 
-    def _unsign(self, request: Request) -> None:
+    def _unsign(self, request: Request, sent: Sent) -> None:
         if self.provider.token_in == "header":
-            request.headers.pop("Authorization", None)
-        elif META_CLEAN_URL in request.meta:
-            request._set_url(request.meta[META_CLEAN_URL])  # see _place
+            if sent.authorization is None:
+                request.headers.pop("Authorization", None)
+            else:
+                request.headers["Authorization"] = sent.authorization
+        elif request.url == sent.signed_url:
+            request._set_url(sent.url)  # see _place
 
-    async def process_response(self, request: Request, response: Response) -> Any:
-        label = request.meta.get(META_TOKEN)
-        if label is None:
-            return response
-        self._unsign(request)
+    # -- the way back: the token off the request, out of the answer's URL and Location ----------
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        sent = self.sent.get(request)
+        if sent is not None:
+            self._unsign(request, sent)
+        url = response.url
+        if sent is not None and url == sent.signed_url:
+            url = request.url
+        elif holds_secret(url, self.secrets):  # e.g. a browser that followed a redirect
+            url = scrubbed(url, self.secrets)
+            if holds_secret(url, self.secrets):
+                url = request.url
+        self._scrub_location(response, sent)
+        return response if url == response.url else response.replace(url=url)
+
+    def _scrub_location(self, response: Response, sent: Sent | None) -> None:
+        raw = response.headers.get("Location")
+        if not raw:
+            return
+        location = raw.decode("utf-8", "surrogateescape")
         p = self.provider
-        if not expired_answer(
-            response.status, response.body, p.expired_statuses, p.expired_errcodes
-        ):
-            if p.token_in == "query":
-                return response.replace(url=request.url)
-            return response
-        self.stats.inc_value("oauth/expired_answers")
-        if request.meta.get(META_RETRIED):
-            self.stats.inc_value("oauth/rejected_after_renewal")
-            if not self._warned:
-                self._warned = True
-                logger.warning(
-                    "provider %s rejected a renewed token too (%s): request dropped; later "
-                    "ones are counted in oauth/rejected_after_renewal", p.name, request.url,
-                )  # fmt: skip
-            raise IgnoreRequest("the token was rejected after renewal")
-        await self._renewed(rejected=label)
-        retry = get_retry_request(
-            request,
-            spider=self.crawler.spider,
-            reason="token_expired",
-            max_retry_times=request.meta.get("retry_times", 0) + 1,
-            priority_adjust=self.priority_adjust,
-            stats_base_key="oauth/retries",
-        )
-        if retry is None:  # pragma: no cover - max_retry_times above always allows one
-            raise IgnoreRequest("token expired")
-        retry.meta[META_RETRIED] = True
-        return retry
+        names = {p.token_param, p.openid_param} - {None}
+        names = names if sent is not None and p.token_in == "query" else set()
+        echoed = holds_secret(location, self.secrets)
+        if not names and not echoed:
+            return
+        clean = scrubbed(location, self.secrets, names)
+        host = urlparse_cached(response).hostname
+        if echoed and holds_secret(clean, self.secrets):
+            del response.headers["Location"]
+            self.count("redirects/refused", "a redirect from %s held an OAuth token in its "
+                       "Location outside the query: not followed", host)  # fmt: skip
+            return
+        if clean == location:
+            return
+        response.headers["Location"] = clean.encode("utf-8", "surrogateescape")
+        if echoed:
+            self.count("redirects/scrubbed", "a redirect from %s echoed an OAuth token in its "
+                       "Location: taken out before the redirect is followed", host)  # fmt: skip
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if request.meta.get(META_TOKEN) is not None:
-            self._unsign(request)
+        sent = self.sent.pop(request, None)
+        if sent is not None:
+            self._unsign(request, sent)
         return None
 
     # -- renewals: one at a time in this process, the store's lock across processes ---------
 
-    async def _renewed(self, rejected: str | None) -> Token:
+    async def renewed(self, rejected: str | None) -> Token:
+        """A fresh token; with ``rejected`` (the label of a token the provider refused), a
+        newer one than that. Stops the crawl when only a person can fix it."""
         for _ in range(2):
             token = await self._one_renewal(rejected)
             if rejected is None or token.label != rejected:

@@ -10,13 +10,20 @@
   reason (never retried: the crawl goes on); a network failure in the browser
   (``net::ERR_...``) raises :class:`RenderNetworkError`, a ``ConnectionError``, so the ban
   policy judges it as it judges Scrapy's own (through a proxy: the proxy's failure).
+- **Bounded memory.** :class:`crawler.render.memory.MemoryWatch` closes the contexts with pages
+  open when the browser goes over ``RENDER_MEMORY_MAX_MB``; their requests fail with
+  :class:`RenderMemoryError` (not retried by scrapy-playwright as a closed target would be).
+- **Guarded.** Every context refuses what no page route answers (popups:
+  :func:`crawler.render.guard.guard_context`); a page that navigated where the rule may not go
+  fails with :class:`crawler.render.guard.RenderRefused` whatever the browser said of it.
 - **Headers.** :func:`browser_headers`: Scrapy's headers for the navigation (user agent,
   cookies, the rule's headers) as scrapy-playwright does, never ``Proxy-Authorization`` (the
   context's proxy authenticates itself; the header would reach the site through a tunnel).
 
 Pinned to scrapy-playwright 0.0.48 internals (``context_wrappers``, the context close
-callback): test_contexts_are_bounded_closed_when_idle_and_recycled in
-tests/crawler/render/test_render_crawl.py exercises them.
+callback, ``_create_browser_context``, ``_download_request_with_retry``):
+test_contexts_are_bounded_closed_when_idle_and_recycled in tests/crawler/render/test_render_crawl.py
+and tests/crawler/render/test_render_bounds.py exercise them.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import time
 from collections import Counter
@@ -35,12 +43,16 @@ from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.headers import use_scrapy_headers
 
-from crawler.render.page import RenderTimeoutError
+from crawler.render.guard import RenderRefused, guard_context
+from crawler.render.memory import MemoryWatch, RenderMemoryError
+from crawler.render.page import META_STATE, RenderState, RenderTimeoutError
+from crawler.render.processes import kill_renderers
 
 logger = logging.getLogger(__name__)
 
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
 WAIT_STEP = 0.05
+CLOSE_TIMEOUT = 3.0  # seconds for a context the memory watch closes; then its renderers die
 
 
 class RenderNetworkError(ConnectionError):
@@ -67,27 +79,93 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.inflight: Counter[str] = Counter()
         self.last_used: dict[str, float] = {}
         self.room = asyncio.Lock()
+        self.open_pages: dict[str, set[RenderState]] = {}  # context -> states of its pages
+        self.memory = MemoryWatch(
+            settings.getint("RENDER_MEMORY_MAX_MB"),
+            busy=lambda: sum(map(len, self.open_pages.values())),
+            shed=self._shed,
+            stats=self.stats,
+        )
         logging.getLogger("scrapy-playwright").addFilter(_quiet_failed_pages)
 
     async def download_request(self, request: Request) -> Response:  # type: ignore[override]
         if not request.meta.get("playwright"):
             return await super().download_request(request)
         name = request.meta.get("playwright_context") or "default"
+        state = request.meta.get(META_STATE)
         await self._make_room(name)
+        pages = self.open_pages.setdefault(name, set())
+        if state is not None:
+            pages.add(state)
+            self.memory.start()
         try:
-            return await super().download_request(request)
-        except (RenderTimeoutError, RenderNetworkError):
+            return await self._until_shed(super().download_request(request), state)
+        except (RenderTimeoutError, RenderNetworkError, RenderMemoryError, RenderRefused):
             raise
-        except PlaywrightTimeout as exc:
-            raise RenderTimeoutError("navigation", _first_line(exc)) from None
-        except PlaywrightError as exc:
-            found = _NET_ERROR.search(str(exc))
-            if found:
-                raise RenderNetworkError(found.group(1).lower(), _first_line(exc)) from None
-            raise RenderBrowserError(_first_line(exc)) from None
+        except Exception as exc:
+            raise _plain_error(exc, state) from None
         finally:
+            pages.discard(state)
             self.inflight[name] -= 1
             self.last_used[name] = time.monotonic()
+
+    async def _until_shed(self, download: Any, state: RenderState | None) -> Response:
+        """The download, unless the memory watch closes its page first: then the request fails
+        at once, whatever the browser does with the page it was closing (a renderer busy
+        growing may take long to let go)."""
+        if state is None or not self.memory.limit:
+            return await download
+        task = asyncio.ensure_future(download)
+        state.shed = asyncio.get_running_loop().create_future()
+        done, _ = await asyncio.wait({task, state.shed}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, CLOSE_TIMEOUT)
+        raise RenderMemoryError(
+            "the browser went over RENDER_MEMORY_MAX_MB while the page was open"
+        )
+
+    async def _download_request_with_retry(self, request: Request, spider: Any) -> Response:
+        state = request.meta.get(META_STATE)
+        if state is not None and state.memory_killed:  # no new page for it: it failed
+            raise RenderMemoryError("the browser went over RENDER_MEMORY_MAX_MB")
+        return await super()._download_request_with_retry(request, spider)
+
+    async def _create_browser_context(
+        self, name: str, context_kwargs: dict | None, spider: Any = None
+    ) -> Any:
+        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        await guard_context(wrapper.context, self.stats)
+        return wrapper
+
+    async def _shed(self, used: int) -> int:
+        """Close every context with pages open (the memory watch found the browser too big);
+        their pages' requests fail with RenderMemoryError."""
+        closed = 0
+        async with self.room:
+            for name, states in list(self.open_pages.items()):
+                if not states:
+                    continue
+                for state in states:
+                    state.memory_killed = True
+                    if state.shed is not None and not state.shed.done():
+                        state.shed.set_result(used)  # its request fails now
+                closed += len(states)
+                try:
+                    await asyncio.wait_for(self._close_context(name, "memory"), CLOSE_TIMEOUT)
+                except TimeoutError:
+                    # A renderer too busy (growing, collecting garbage) to let its context
+                    # close: its pages crash, and the close goes on.
+                    killed = kill_renderers(os.getpid())
+                    self.stats.inc_value("render/memory/renderers_killed", killed)
+                    self.context_wrappers.pop(name, None)
+        return closed
+
+    async def close(self) -> None:  # type: ignore[override]
+        await self.memory.stop()
+        await super().close()
 
     async def _make_room(self, name: str) -> None:
         """Reserve a page of context ``name``. One that served its share takes no new page
@@ -128,6 +206,26 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         with contextlib.suppress(PlaywrightError):  # closed already: its close callback ran
             await wrapper.context.close()
         self.context_wrappers.pop(name, None)
+
+
+def _plain_error(exc: BaseException, state: RenderState | None) -> BaseException:
+    """What a failed page is, for the middlewares and the spider: the guard's and the memory
+    watch's word first, then the browser's."""
+    if state is not None and state.guard is not None and state.guard.navigation is not None:
+        reason, url = state.guard.navigation
+        return RenderRefused(reason, url)
+    if state is not None and state.memory_killed:
+        return RenderMemoryError(
+            f"the browser went over RENDER_MEMORY_MAX_MB while the page was open ({exc!s:.200})"
+        )
+    if isinstance(exc, PlaywrightTimeout):
+        return RenderTimeoutError("navigation", _first_line(exc))
+    if isinstance(exc, PlaywrightError):
+        found = _NET_ERROR.search(str(exc))
+        if found:
+            return RenderNetworkError(found.group(1).lower(), _first_line(exc))
+        return RenderBrowserError(_first_line(exc))
+    return exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,9 +17,16 @@ policy doubts from its content but that has what the spider expects of it is not
 
 **Results.** Captured XHR/fetch JSON goes to ``meta["render_json"]`` (the page's JSON for
 ``json:`` selectors), the screenshot to ``meta["render_screenshot"]`` (PNG bytes, also saved
-under ``RENDER_SCREENSHOT_DIR`` when set). Stats under ``render/``: pages, captured, blocked,
-screenshots, and ``render/errors/<reason>`` for pages that did not settle (logged once per
-reason; the request fails to its errback and the crawl goes on).
+under ``RENDER_SCREENSHOT_DIR`` when set; at most ``RENDER_SCREENSHOT_MAX_HEIGHT`` pixels tall, and
+not kept over ``RENDER_SCREENSHOT_MAX_BYTES``). Stats under ``render/``: pages, captured,
+blocked, screenshots, and ``render/errors/<reason>`` for pages that did not settle (logged once
+per reason; the request fails to its errback and the crawl goes on).
+
+**Guarded.** Each page gets a :class:`crawler.render.guard.RequestGuard`: the spider's allowed
+domains (and the page's own host), the ``resource_hosts`` of its ``render:``, and the crawl's
+address policy (:func:`crawler.core.addresses.rule_policy`: no private or loopback address but
+the rule's start origins). What it refused is counted under ``render/refused/<reason>`` and
+logged once per reason.
 """
 
 from __future__ import annotations
@@ -36,11 +43,14 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
 from crawler.antiban import has_expected_content
+from crawler.core.addresses import AddressPolicy, rule_policy
 from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
+from crawler.render.guard import RequestGuard
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
 from crawler.rules.sections.render import RenderSpec
 from crawler.spider import META_RENDER_JSON
+from vocab import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +74,9 @@ class RenderMiddleware:
         self.max_wait = s.getfloat("RENDER_MAX_WAIT")
         self.settle = s.getfloat("RENDER_SETTLE")
         self.screenshot_dir = s.get("RENDER_SCREENSHOT_DIR")
+        self.screenshot_max_height = s.getint("RENDER_SCREENSHOT_MAX_HEIGHT")
+        self.screenshot_max_bytes = s.getint("RENDER_SCREENSHOT_MAX_BYTES")
+        self._policy: AddressPolicy | None = None
         self._logged: set[str] = set()
         self.ban_policy = None
         if s.getbool("BAN_ENABLED"):
@@ -93,6 +106,8 @@ class RenderMiddleware:
             return None
         state = RenderState(spec, max_wait=spec.max_wait or self.max_wait, settle=self.settle)
         state.judge = self.judge(request)
+        state.screenshot_max_height = self.screenshot_max_height
+        state.guard = self.guard_for(request, spec)
         name, kwargs = context_for(request)
         request.meta.update(
             {
@@ -112,6 +127,23 @@ class RenderMiddleware:
             request.meta.pop(key, None)
         self.stats.inc_value("render/requests")
         return None
+
+    def policy(self) -> AddressPolicy:
+        """The crawl's address policy: its start origins are the rule's own (a hand-written
+        spider's ``start_urls``)."""
+        if self._policy is None:
+            spider = self.crawler.spider
+            rule, args = getattr(spider, "rule", None), getattr(spider, "args", None)
+            if rule is not None and isinstance(args, dict):
+                also = self.crawler.settings.getlist("CRAWL_PRIVATE_ORIGINS")
+                self._policy = rule_policy(rule, args, also)
+            else:
+                self._policy = AddressPolicy.for_urls(getattr(spider, "start_urls", None) or ())
+        return self._policy
+
+    def guard_for(self, request: Request, spec: RenderSpec) -> RequestGuard:
+        domains = tuple(getattr(self.crawler.spider, "allowed_domains", None) or ())
+        return RequestGuard.for_page(request.url, domains, spec.resource_hosts, self.policy())
 
     def judge(self, request: Request) -> Any:
         """Whether a page, as the browser has it now, is a ban or captcha page (ban policy)."""
@@ -146,7 +178,18 @@ class RenderMiddleware:
                 self.stats.inc_value("render/capture_errors", state.capture_errors)
         if state.blocked:
             self.stats.inc_value("render/blocked", state.blocked)
+        if state.screenshot is not None and len(state.screenshot) > self.screenshot_max_bytes:
+            self.stats.inc_value("render/screenshots/too_large")
+            self.log_once(
+                "screenshot_too_large",
+                f"a screenshot of {len(state.screenshot)} bytes is over "
+                f"RENDER_SCREENSHOT_MAX_BYTES={self.screenshot_max_bytes}: not kept "
+                f"({response.url})",
+            )
+            state.screenshot = None
         if state.screenshot is not None:
+            if state.screenshot_clipped:
+                self.stats.inc_value("render/screenshots/clipped")
             request.meta[META_SCREENSHOT] = state.screenshot
             self.stats.inc_value("render/screenshots")
             if self.screenshot_dir:
@@ -159,12 +202,18 @@ class RenderMiddleware:
         if state is None:
             return None
         reason = getattr(exception, "reason", None) or type(exception).__name__
+        refusal = getattr(exception, "refusal", None)
+        if refusal:  # a page that navigated where the rule may not go (RenderRefused)
+            reason = f"refused_{refusal}"
         self.stats.inc_value("render/errors")
         self.stats.inc_value(f"render/errors/{reason}")
-        level = logging.DEBUG if reason in self._logged else logging.WARNING
-        self._logged.add(reason)
-        logger.log(level, "rendering failed (%s): %s on %s", reason, exception, request.url)
+        self.log_once(reason, f"rendering failed ({reason}): {exception} on {request.url}")
         return None
+
+    def log_once(self, key: str, message: str) -> None:
+        level = logging.DEBUG if key in self._logged else logging.WARNING
+        self._logged.add(key)
+        logger.log(level, "%s", message)
 
     def _finish(self, request: Request) -> RenderState | None:
         state = request.meta.pop(META_STATE, None)
@@ -172,7 +221,23 @@ class RenderMiddleware:
             return None
         for key in PLAYWRIGHT_KEYS:  # callables and page objects: never in a retry or a queue
             request.meta.pop(key, None)
+        self._count_refused(state)
         return state
+
+    def _count_refused(self, state: RenderState) -> None:
+        guard = state.guard
+        if guard is None:
+            return
+        for why, count in guard.refused.items():
+            self.stats.inc_value("render/refused", count)
+            self.stats.inc_value(f"render/refused/{why}", count)
+            kind, url = guard.examples[why]
+            self.log_once(
+                f"refused/{why}",
+                f"refused a request of a rendered page ({why}): {kind} {mask_url(url)[:200]} "
+                f"(logged once; counted in render/refused/{why})",
+            )
+        guard.refused.clear()
 
     def save_screenshot(self, url: str, png: bytes) -> Path:
         spider = self.crawler.spider

@@ -1,6 +1,8 @@
-"""What happens in the browser page of one rendered request: resources blocked, XHR/fetch answers
-captured, the Scrapy cookie jar handed to the context, then waits and actions within the page's
-time budget, and a screenshot.
+"""What happens in the browser page of one rendered request: its requests guarded
+(:mod:`crawler.render.guard`) and resources blocked, XHR/fetch answers captured, the Scrapy
+cookie jar handed to the context, then waits and actions within the page's time budget, and a
+screenshot at most ``RENDER_SCREENSHOT_MAX_HEIGHT`` pixels tall (and ``MAX_SCREENSHOT_WIDTH``
+wide): a page that grows forever gives a bounded picture.
 
 scrapy-playwright calls :func:`prepare_page` (``playwright_page_init_callback``) before the
 navigation and :func:`run_page` (a ``PageMethod``) after it. Both find the request's
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -24,14 +27,23 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from crawler.core.addresses import AddressPolicy
+from crawler.render.guard import RenderRefused, RequestGuard, guard_page
 from crawler.rules.sections.render import Action, RenderSpec
+
+logger = logging.getLogger(__name__)
 
 META_STATE = "render_state"
 MAX_CAPTURED = 200  # JSON answers kept per page: every input is bounded
 MAX_CAPTURED_BYTES = 16 * 1024 * 1024
 CAPTURE_TYPES = ("xhr", "fetch")
 WATCH_EVERY = 0.5  # seconds between two looks for a ban page while waiting
+MAX_SCREENSHOT_WIDTH = 2048  # pixels: wider pages are cut, as taller ones
 _HEIGHT = "() => document.documentElement.scrollHeight"
+_SIZE = """() => [
+  Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0),
+  Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0),
+]"""
 # The scroll event is also sent at once: a page in a busy browser may get its own late, and the
 # listener's request then starts before the page is judged quiet.
 _SCROLL = """() => {
@@ -48,7 +60,7 @@ class RenderTimeoutError(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: the download handler keeps the open pages in sets
 class RenderState:
     """One rendered request, from its page's creation to its response."""
 
@@ -72,6 +84,11 @@ class RenderState:
     judge: Callable[[int, str, str], bool] | None = None
     status: int = 200  # of the navigation
     banned: bool = False
+    guard: RequestGuard | None = None  # what the page may fetch, and what it was refused
+    memory_killed: bool = False  # closed by the memory watch (crawler.render.memory)
+    shed: asyncio.Future | None = None  # done when the memory watch closes the page
+    screenshot_max_height: int = 10000  # pixels (RENDER_SCREENSHOT_MAX_HEIGHT)
+    screenshot_clipped: bool = False
 
     def __post_init__(self) -> None:
         self.patterns = [re.compile(p) for p in self.spec.capture]
@@ -81,20 +98,25 @@ class RenderState:
 
 
 async def prepare_page(page: Page, request: Any) -> None:
-    """Before navigation: block resources, listen for captures and pending requests, and give
-    the context the cookies Scrapy sends (so the page's own requests carry them too)."""
+    """Before navigation: guard the page's requests and block resources, listen for captures and
+    pending requests, and give the context the cookies Scrapy sends (so the page's own requests
+    carry them too). A page whose guard cannot be set up is closed: it never navigates."""
     state: RenderState = request.meta[META_STATE]
-    if state.spec.block:
-        blocked = set(state.spec.block)
+    try:
+        await _prepare(page, request, state)
+    except Exception as exc:  # scrapy-playwright would log it and navigate anyway
+        logger.debug("could not prepare the page of %s: %s", request.url, exc)
+        with contextlib.suppress(PlaywrightError):
+            await page.close()
 
-        async def block(route: Any) -> None:
-            if route.request.resource_type in blocked:
-                state.blocked += 1
-                await route.abort()
-            else:
-                await route.fallback()  # to scrapy-playwright's own handler (headers, method)
 
-        await page.route("**/*", block)
+async def _prepare(page: Page, request: Any, state: RenderState) -> None:
+    if state.memory_killed:
+        await page.close()  # a retry of a page the memory watch closed: it failed
+        return
+    if state.guard is None:  # not made by the render middleware: the page's own host only
+        state.guard = RequestGuard.for_page(request.url, (), (), AddressPolicy.for_urls([]))
+    await guard_page(page, state.guard, set(state.spec.block), state)
 
     def started(_: Any) -> None:
         state.pending += 1
@@ -153,6 +175,7 @@ def _cookies(request: Any) -> list[dict[str, str]]:
 
 async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
     """After navigation: waits, actions, captures and the screenshot, within the time left."""
+    _refused(state)
     remaining = state.remaining()
     if remaining <= 0:
         raise RenderTimeoutError("load", f"the page did not load within {state.max_wait:g}s")
@@ -166,6 +189,7 @@ async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
     for task in tasks - done:
         task.cancel()
     await asyncio.gather(*(tasks - done), return_exceptions=True)
+    _refused(state)  # it navigated where the rule may not go while it settled
     if settle in done and settle.exception() is None:
         return {"actions": state.actions_done}
     if state.banned:
@@ -175,6 +199,11 @@ async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
     raise RenderTimeoutError(
         state.step, f"the page did not settle within {state.max_wait:g}s ({state.step})"
     )
+
+
+def _refused(state: RenderState) -> None:
+    if state.guard is not None and state.guard.navigation is not None:
+        raise RenderRefused(*state.guard.navigation)
 
 
 async def _watch(page: Page, state: RenderState) -> None:
@@ -203,7 +232,21 @@ async def _settle_page(page: Page, state: RenderState) -> None:
         await asyncio.gather(*state.tasks)
     if spec.screenshot:
         state.step = "screenshot"
-        state.screenshot = await page.screenshot(full_page=True, type="png", timeout=_ms(state))
+        state.screenshot = await screenshot(page, state)
+
+
+async def screenshot(page: Page, state: RenderState) -> bytes:
+    """A full-page PNG of at most ``state.screenshot_max_height`` by ``MAX_SCREENSHOT_WIDTH``
+    pixels, from the top left: a taller (or wider) page is cut (``state.screenshot_clipped``)."""
+    width, height = await page.evaluate(_SIZE)
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": max(1, min(int(width), MAX_SCREENSHOT_WIDTH)),
+        "height": max(1, min(int(height), state.screenshot_max_height)),
+    }
+    state.screenshot_clipped = height > clip["height"] or width > clip["width"]
+    return await page.screenshot(full_page=True, clip=clip, type="png", timeout=_ms(state))
 
 
 def _ms(state: RenderState) -> float:

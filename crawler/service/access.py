@@ -101,6 +101,7 @@ def require_role(role: str) -> Callable[[Request], dict[str, Any]]:
         return who
 
     dependency.__name__ = f"require_{role}"
+    dependency.required_role = role  # type: ignore[attr-defined]  # for GatedRoute (gate.py)
     return dependency
 
 

@@ -44,9 +44,15 @@ class ServiceConfig:
     events_max_seconds: float
     preview_timeout: float
     preview_max_output: int
+    preview_concurrency: int
     changes_settle: float
-    auto_index: bool
-    auto_index_max: int
+    index_item_types: bool
+    indexes: dict[str, Any]
+    admin_index_max: int
+    body_max: int
+    body_max_routes: dict[str, int]
+    allowed_hosts: tuple[str, ...]
+    base_url: str
     replay_max: int
     run_args_max: int
     stop_grace: float
@@ -76,9 +82,17 @@ class ServiceConfig:
             "events_max_seconds": s.getfloat("SERVICE_EVENTS_MAX_SECONDS"),
             "preview_timeout": s.getfloat("SERVICE_PREVIEW_TIMEOUT"),
             "preview_max_output": s.getint("SERVICE_PREVIEW_MAX_OUTPUT"),
+            "preview_concurrency": s.getint("SERVICE_PREVIEW_CONCURRENCY"),
             "changes_settle": s.getfloat("SERVICE_CHANGES_SETTLE"),
-            "auto_index": s.getbool("SERVICE_AUTO_INDEX"),
-            "auto_index_max": s.getint("SERVICE_AUTO_INDEX_MAX"),
+            "index_item_types": s.getbool("SERVICE_INDEX_ITEM_TYPES"),
+            "indexes": s.getdict("SERVICE_INDEXES"),
+            "admin_index_max": s.getint("SERVICE_ADMIN_INDEX_MAX"),
+            "body_max": s.getint("SERVICE_BODY_MAX"),
+            "body_max_routes": {
+                str(k): int(v) for k, v in s.getdict("SERVICE_BODY_MAX_ROUTES").items()
+            },
+            "allowed_hosts": tuple(str(h) for h in s.getlist("SERVICE_ALLOWED_HOSTS")),
+            "base_url": str(s.get("SIGNIN_BASE_URL") or ""),
             "replay_max": s.getint("SERVICE_REPLAY_MAX"),
             "run_args_max": s.getint("SERVICE_RUN_ARGS_MAX"),
             "stop_grace": s.getfloat("SCHEDULE_STOP_GRACE"),

@@ -32,10 +32,11 @@ from starlette.concurrency import run_in_threadpool
 
 from crawler.runs import eta_seconds, rate_of, run_errors
 from crawler.service.access import read_access
+from crawler.service.gate import GatedRoute
 from crawler.service.run_views import exit_code_of, status_of
 from crawler.service.runs_api import find_run, log_path
 
-router = APIRouter(prefix="/api/runs", tags=["runs"])
+router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=GatedRoute)
 
 LOGSTATS = re.compile(
     r"Crawled (\d+) pages \(at (\d+) pages/min\), scraped (\d+) items \(at (\d+) items/min\)"

@@ -2,7 +2,17 @@
 (keyset cursors), so the service never holds the collection in memory.
 
 CSV needs its columns first: a first pass collects the field names (only the names are kept),
-a second writes the rows; nested values are written as JSON text.
+a second writes the rows; nested values are written as JSON text. A spreadsheet opening the file
+would run a cell that starts like a formula (``=HYPERLINK("http://x","y")``, ``+``, ``-``,
+``@``, a tab or a carriage return: OWASP's list for CSV injection), so such a text cell, and
+such a column name, is written with a ``'`` before it (OWASP's advice); numbers stay numbers.
+
+>>> print(_cell('=HYPERLINK("http://x","y")'), _cell("-1+2"), _cell("@SUM(A1)"))
+'=HYPERLINK("http://x","y") '-1+2 '@SUM(A1)
+>>> _cell(chr(9) + "=1") == "'" + chr(9) + "=1", _cell(chr(13) + "=1")[0]
+(True, "'")
+>>> _cell("a=b"), _cell(-3), _cell({"k": "=1"}), _cell(None)
+('a=b', -3, '{"k":"=1"}', '')
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ MEDIA_TYPES = {
     "json": "application/json",
 }
 _FLUSH_BYTES = 64 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def documents(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[dict]:
@@ -61,11 +72,18 @@ def _json(docs: Iterator[dict]) -> Iterator[str]:
     yield "\n]\n"
 
 
+def neutral(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return dumps(value)
+        return dumps(value)  # starts with { or [
+    if isinstance(value, str):
+        return neutral(value)
     return value
 
 
@@ -77,7 +95,7 @@ def _csv(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> I
     columns = list(names)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([neutral(c) for c in columns])
     for doc in documents(get_store, collection, query):
         writer.writerow([_cell(doc.get(c)) for c in columns])
         if out.tell() >= _FLUSH_BYTES:

@@ -1,10 +1,14 @@
 """Items API: collections, keyset-paged item listings, one item with its history, dead
 letters (listing; replay lives in :mod:`crawler.service.dead_letter_replay`), streamed exports
-and the change feed."""
+and the change feed.
+
+Reads change nothing: a listing sorts and filters by the fields its collection has indexes for
+(:mod:`crawler.service.indexes`), any other is a 400 naming them; a cursor the store did not
+hand out is a 400 too.
+"""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +18,10 @@ from pydantic import BaseModel, Field
 
 from crawler.service.access import Editor, read_access
 from crawler.service.dead_letter_replay import replay, rule_routes
+from crawler.service.errors import cursor_message
 from crawler.service.exports import EXPORT_FORMATS, export_stream
+from crawler.service.gate import GatedRoute
+from crawler.service.indexes import UnknownField
 from crawler.store import (
     DEAD_SUFFIX,
     HISTORY_SUFFIX,
@@ -26,7 +33,7 @@ from crawler.store import (
     filter_value,
 )
 
-router = APIRouter(prefix="/api", tags=["items"])
+router = APIRouter(prefix="/api", tags=["items"], route_class=GatedRoute)
 READ = [Depends(read_access)]
 
 FILTER_PREFIX = "f."
@@ -72,6 +79,7 @@ def _iso(text: str | None, name: str) -> str | None:
 
 def item_query(
     request: Request,
+    collection: str,
     limit: int | None,
     cursor: str | None,
     sort: str | None,
@@ -86,8 +94,19 @@ def item_query(
             try:
                 check_field(field)
             except ValueError as exc:
-                raise HTTPException(422, str(exc)) from None
+                raise HTTPException(400, str(exc)) from None
             filters[field] = filter_value(value)
+    if sort:
+        try:
+            check_field(sort.removeprefix("-"))
+        except ValueError as exc:
+            raise HTTPException(400, f"sort: {exc}") from None
+    try:
+        request.app.state.indexes.check(
+            collection, [*filters, *([sort.removeprefix("-")] if sort else [])]
+        )
+    except UnknownField as exc:
+        raise HTTPException(400, str(exc)) from None
     try:
         return ItemQuery(
             filters=filters,
@@ -102,30 +121,12 @@ def item_query(
         raise HTTPException(422, str(exc)) from None
 
 
-class AutoIndexes:
-    """Indexes the service created for the listings asked of it, a few per collection."""
-
-    def __init__(self, enabled: bool, maximum: int) -> None:
-        self.enabled = enabled
-        self.maximum = maximum
-        self.made: dict[str, set[tuple[str, ...]]] = {}
-        self.lock = threading.Lock()
-
-    def serve(self, store: Store, collection: str, fields: list[str]) -> None:
-        if not self.enabled or not fields:
-            return
-        key = tuple(fields)
-        with self.lock:
-            made = self.made.setdefault(collection, set())
-            if key in made or len(made) >= self.maximum:
-                return
-            made.add(key)
-        store.ensure_index(collection, fields)
-
-
 @router.get("/collections", dependencies=READ)
 def collections(request: Request) -> dict[str, Any]:
+    """Each collection: its count, dead letters, whether it keeps history, and the fields its
+    listings may be sorted and filtered by."""
     store = store_of(request)
+    indexes = request.app.state.indexes
     names = set(store.collections())
     out = []
     for name in item_collections(store):
@@ -135,12 +136,16 @@ def collections(request: Request) -> dict[str, Any]:
                 "count": store.count(name),
                 "dead": store.count(name + DEAD_SUFFIX) if name + DEAD_SUFFIX in names else 0,
                 "history": name + HISTORY_SUFFIX in names,
+                "fields": indexes.fields(name),
             }
         )
     for dead in sorted(n for n in names if n.endswith(DEAD_SUFFIX)):
         base = dead[: -len(DEAD_SUFFIX)]
         if base not in names:  # every item of a collection went to the dead letters
-            out.append({"name": base, "count": 0, "dead": store.count(dead), "history": False})
+            out.append(
+                {"name": base, "count": 0, "dead": store.count(dead), "history": False,
+                 "fields": indexes.fields(base)}
+            )  # fmt: skip
     return {"items": out}
 
 
@@ -157,12 +162,11 @@ def list_items(
 ) -> dict[str, Any]:
     store = store_of(request)
     existing(store, name)
-    query = item_query(request, limit, cursor, sort, count, since, until)
-    request.app.state.indexes.serve(store, name, query.index_fields())
+    query = item_query(request, name, limit, cursor, sort, count, since, until)
     try:
         page = store.page_items(name, query)
     except CursorError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, cursor_message(exc)) from None
     answer: dict[str, Any] = {"items": page.items, "next": page.next}
     if query.count:
         answer["count"] = page.count
@@ -188,7 +192,7 @@ def list_dead(
     try:
         page = store.dead_page(name, page_limit(request, limit), cursor)
     except CursorError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, cursor_message(exc)) from None
     return {"items": page.items, "next": page.next}
 
 
@@ -204,7 +208,9 @@ def export(
     if format not in EXPORT_FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(EXPORT_FORMATS)}")
     existing(store_of(request), name)
-    query = item_query(request, request.app.state.config.page_max, None, sort, False, since, until)
+    query = item_query(
+        request, name, request.app.state.config.page_max, None, sort, False, since, until
+    )
     stores = request.app.state.stores
     media, chunks = export_stream(lambda: stores.get(), name, query, format)
     filename = f"{name}.{format}"
@@ -222,13 +228,12 @@ def changes(
     store = store_of(request)
     existing(store, collection)
     config = request.app.state.config
-    request.app.state.indexes.serve(store, collection, ["_updated_at"])
     before = datetime.now(UTC) - timedelta(seconds=config.changes_settle)
     stamp = before.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     try:
         page = store.changes(collection, page_limit(request, limit), cursor, before=stamp)
     except CursorError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, cursor_message(exc)) from None
     return {"items": page.items, "next": page.next}
 
 

@@ -19,8 +19,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from crawler.service.access import read_access
+from crawler.service.gate import GatedRoute
 
-router = APIRouter(prefix="/api/proxies", tags=["proxies"], dependencies=[Depends(read_access)])
+router = APIRouter(
+    prefix="/api/proxies",
+    tags=["proxies"],
+    dependencies=[Depends(read_access)],
+    route_class=GatedRoute,
+)
 
 LATENCY_BUCKETS_MS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
 HISTORY_FILE = "proxy-history.jsonl"

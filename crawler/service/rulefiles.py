@@ -2,7 +2,8 @@
 text compiled with the project's compiler before anything is written, saves atomic (a
 temporary file renamed over the rule) with the previous version kept under
 ``RULES_DIR/.history/<name>/``, and previews run by ``scrapy preview`` on a temporary rules
-directory, bounded in time and output.
+directory, bounded in time and output, a few at once (:class:`PreviewSlots`); a preview past its
+time is killed with every process it started (its own process group).
 
 A rule is data: the compiler refuses settings that name code, files or outputs, and nothing
 here runs what a rule says except through the crawl's own engine.
@@ -14,10 +15,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +130,50 @@ class PreviewError(RuntimeError):
     """The preview process failed; the message is its last words."""
 
 
+class PreviewBusy(RuntimeError):
+    """As many previews as may run at once are running."""
+
+
+class PreviewSlots:
+    """At most ``size`` previews at once (``SERVICE_PREVIEW_CONCURRENCY``): one more is refused
+    at once, never queued.
+
+    >>> slots = PreviewSlots(1)
+    >>> with slots.take():
+    ...     with slots.take():
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    crawler.service.rulefiles.PreviewBusy: 1 preview is running, the most at once
+    >>> with slots.take():
+    ...     "free again"
+    'free again'
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.semaphore = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        if not self.semaphore.acquire(blocking=False):
+            running = "1 preview is" if self.size == 1 else f"{self.size} previews are"
+            raise PreviewBusy(f"{running} running, the most at once")
+        try:
+            yield
+        finally:
+            self.semaphore.release()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the preview and everything it started (a browser, when the rule renders)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # already gone
+        proc.kill()
+    proc.wait()
+
+
 def run_preview(
     rule: Rule,
     text: str,
@@ -161,13 +209,18 @@ def run_preview(
                 stdout=out,
                 stderr=err,
                 env={**os.environ, "PYTHONPATH": str(project_root)},
+                start_new_session=True,  # its own process group, killed whole on timeout
             )
             try:
                 code = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise PreviewError(f"the preview took longer than {timeout:g} s") from None
+                _kill_group(proc)
+                raise PreviewError(
+                    f"the preview took longer than {timeout:g} s (SERVICE_PREVIEW_TIMEOUT)"
+                ) from None
+            except BaseException:  # the service stopping: leave no preview behind
+                _kill_group(proc)
+                raise
         output = _head(out_path, max_output)
         if code != 0:
             raise PreviewError(_last_words(_head(err_path, 65536)) or f"exit status {code}")

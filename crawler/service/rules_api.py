@@ -17,8 +17,10 @@ from crawler.rules.files import read_text, rule_files
 from crawler.rules.request_specs import url_problem
 from crawler.schedule import Pauses, next_fire
 from crawler.service.access import Editor, read_access
+from crawler.service.gate import GatedRoute
 from crawler.service.launcher import RuleBusy, iso
 from crawler.service.rulefiles import (
+    PreviewBusy,
     PreviewError,
     RuleFileError,
     check_name,
@@ -30,7 +32,7 @@ from crawler.service.rulefiles import (
 )
 from crawler.service.run_views import summary
 
-router = APIRouter(prefix="/api/rules", tags=["rules"])
+router = APIRouter(prefix="/api/rules", tags=["rules"], route_class=GatedRoute)
 
 Scalar = str | int | float | bool
 
@@ -161,19 +163,26 @@ async def preview(request: Request, body: PreviewRequest, who: Editor) -> Any:
         )
     config = request.app.state.config
     try:
-        output = await run_in_threadpool(
-            lambda: run_preview(
-                rule,
-                body.yaml,
-                body.url,
-                rules_dir=config.rules_dir,
-                page=body.page,
-                args={k: str(v) for k, v in body.args.items()},
-                timeout=config.preview_timeout,
-                max_output=config.preview_max_output,
-                crawl_settings=config.crawl_settings,
+        with request.app.state.previews.take():
+            output = await run_in_threadpool(
+                lambda: run_preview(
+                    rule,
+                    body.yaml,
+                    body.url,
+                    rules_dir=config.rules_dir,
+                    page=body.page,
+                    args={k: str(v) for k, v in body.args.items()},
+                    timeout=config.preview_timeout,
+                    max_output=config.preview_max_output,
+                    crawl_settings=config.crawl_settings,
+                )
             )
-        )
+    except PreviewBusy as exc:
+        raise HTTPException(
+            429,
+            f"{exc} (SERVICE_PREVIEW_CONCURRENCY): try again when one has finished",
+            headers={"Retry-After": "5"},
+        ) from None
     except PreviewError as exc:
         raise HTTPException(422, f"preview failed: {exc}") from None
     keys = ("page", "status", "items", "links", "problems", "empty_fields", "url", "encoding")

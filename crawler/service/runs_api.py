@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from crawler.service.access import Editor, read_access
+from crawler.service.errors import cursor_message
+from crawler.service.gate import GatedRoute
 from crawler.service.items_api import page_limit
 from crawler.service.run_views import detail, exit_code_of, summary
 from crawler.store import CursorError
 
-router = APIRouter(prefix="/api/runs", tags=["runs"])
+router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=GatedRoute)
 
 # Records read to fill one filtered page before answering with a cursor to go on from.
 SCAN_MAX = 5000
@@ -65,7 +67,7 @@ def list_runs(
         try:
             records, cursor = store.runs_page(rule, want, cursor)
         except CursorError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, cursor_message(exc)) from None
         scanned += len(records)
         for record in records:
             live = launcher.is_running(record.get("schedule_run_id") or "")

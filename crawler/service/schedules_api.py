@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from crawler.schedule import Pauses
 from crawler.service.access import Editor, read_access
+from crawler.service.gate import GatedRoute
 from crawler.service.rulefiles import RuleFileError, check_name
 from crawler.service.rules_api import last_run, project_state, schedule_json
 
-router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+router = APIRouter(prefix="/api/schedules", tags=["schedules"], route_class=GatedRoute)
 
 
 @router.get("", dependencies=[Depends(read_access)])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ KEY_FIELD = "_key"
 # A field a query may name: word characters, dots (nested, in MongoDB) and dashes; never an
 # operator ($...) or anything that needs quoting beyond a JSON path.
 _FIELD = re.compile(r"^\w[\w.\-]{0,127}$")
+# A cursor is a few plain values: a tag, the sort value, a tie-breaker.
+_CURSOR_ITEMS = 4
 
 
 class CursorError(ValueError):
@@ -117,18 +120,43 @@ def encode_cursor(position: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def _plain(value: Any) -> bool:
+    """Whether a cursor may hold ``value``: what a store binds as a plain value; never a list or
+    an object (which a MongoDB query would read as operators), an integer SQLite cannot bind or
+    a float that is not finite."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, bool | str)
+
+
 def decode_cursor(text: str | None) -> list[Any] | None:
-    """The position a cursor stands for; CursorError if it is not one of ours."""
+    """The position a cursor stands for; CursorError if it is not one of ours: not base64url
+    JSON, or not a short list of plain values (a crafted cursor is refused here, before a store
+    binds what it holds).
+
+    >>> decode_cursor(encode_cursor(["r", {"$gt": ""}]))
+    Traceback (most recent call last):
+    ...
+    crawler.store.browse.CursorError: invalid cursor
+    >>> decode_cursor(encode_cursor(["r", 2**70]))
+    Traceback (most recent call last):
+    ...
+    crawler.store.browse.CursorError: invalid cursor
+    """
     if not text:
         return None
     if len(text) > 4096:
         raise CursorError("cursor too long")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # binascii.Error, bad UTF-8 or JSON; too deep
         raise CursorError("invalid cursor") from None
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list) or not 0 < len(value) <= _CURSOR_ITEMS:
+        raise CursorError("invalid cursor")
+    if not all(_plain(v) for v in value):
         raise CursorError("invalid cursor")
     return value
 

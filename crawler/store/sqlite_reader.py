@@ -31,6 +31,12 @@ from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX, UPDATED_AT_FIEL
 _IN_CHUNK = 900
 
 
+def _rowid(value: Any) -> bool:
+    """Whether a cursor's tie-breaker is a row id (one of ours), not text or a number of
+    another kind that would compare without meaning."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def field_expr(name: str) -> str:
     """``json_extract(doc, '$."name"')`` as SQL text (the name checked first).
 
@@ -135,7 +141,7 @@ class SqliteReader:
     ) -> list[tuple[list[Any], str, str]]:
         clauses, params = list(clauses), list(params)
         if position is not None:
-            if position[0] != "r" or len(position) != 2:
+            if position[0] != "r" or len(position) != 2 or not _rowid(position[1]):
                 raise CursorError("cursor of another query")
             clauses.append("rowid > ?")
             params.append(position[1])
@@ -159,7 +165,9 @@ class SqliteReader:
         direction = "DESC" if desc else "ASC"
         compare = "<" if desc else ">"
         phases = sort_phases(desc)
-        if position is not None and (len(position) != 3 or position[0] not in phases):
+        if position is not None and (
+            len(position) != 3 or position[0] not in phases or not _rowid(position[2])
+        ):
             raise CursorError("cursor of another query")
         start = phases.index(position[0]) if position is not None else 0
         rows: list[tuple[list[Any], str, str]] = []
@@ -228,7 +236,7 @@ class SqliteReader:
         position = decode_cursor(cursor)
         after = 0
         if position is not None:
-            if position[0] != "r" or len(position) != 2:
+            if position[0] != "r" or len(position) != 2 or not _rowid(position[1]):
                 raise CursorError("cursor of another query")
             after = position[1]
         rows = self.conn.execute(
@@ -282,7 +290,7 @@ class SqliteReader:
         position = decode_cursor(cursor)
         where, args = [f"{expr} IS NOT NULL"], []
         if position is not None:
-            if len(position) != 2:
+            if len(position) != 2 or not _rowid(position[1]):
                 raise CursorError("cursor of another query")
             where.append(f"{expr} >= ? AND ({expr}, rowid) > (?, ?)")
             args += [position[0], *position]
@@ -309,7 +317,7 @@ class SqliteReader:
             args.append(rule)
         position = decode_cursor(cursor)
         if position is not None:
-            if len(position) != 2:
+            if len(position) != 2 or not _rowid(position[1]):
                 raise CursorError("cursor of another query")
             where.append("(COALESCE(started_at, ''), rowid) < (?, ?)")
             args += position

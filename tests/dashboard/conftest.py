@@ -1,6 +1,7 @@
 """Fixtures of the browser tests: a headless Chromium, a workspace in a temporary directory with
 the sample rule pointed at the sample site, a real ``scrapy serve`` over it, and a page that
-fails the test on any script error or any request leaving the service."""
+fails the test on any script error, any Content-Security-Policy violation or any request leaving
+the service."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dashboard.browser import VIEWPORT, chromium, require_chromium
+from tests.dashboard.browser import VIEWPORT, chromium, require_chromium, watch_csp
 from tests.dashboard.service import DIST, NOT_BUILT, Service, Workspace
 from tests.sample_site import SampleSite
 
@@ -46,6 +47,7 @@ def page(browser, service):
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    watch_csp(page, problems)
     page.on(
         "request",
         lambda request: (

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from crawler.store.backends import open_store
 from tests.crawler.crawl import scrapy
+from tests.dashboard.browser import VIEWPORT, watch_csp
 
 # Monitors the slow crawl passes: its page shows their results.
 MONITORS = "monitors:\n  min_items: 10\n  finish_reasons: [finished]\n"
@@ -225,3 +226,39 @@ def test_a_run_from_the_dashboard_has_one_id_and_moves_from_its_first_seconds(
     expect(page.locator('#counters [data-counter="errorRate"] dd')).to_have_text(
         f"{round(record['error_rate'] * 100, 1):g}%"
     )
+
+
+def test_the_dashboard_works_under_its_content_security_policy(browser, service, workspace):
+    """The service sends a strict policy (no inline script, styles by nonce, no framing): the
+    overview, the items page and the editor (CodeMirror's styles) work under it with no
+    violation, while an inline script a page tries is refused and reported."""
+    workspace.sample_rule("sample_books")
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    page = context.new_page()
+    problems: list[str] = []
+    watch_csp(page, problems)
+    try:
+        answer = page.goto(f"{service.url}/")
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert answer.headers["x-frame-options"] == "DENY"
+        page.goto(f"{service.url}/#/rules/sample_books")
+        editor = page.locator(".cm-editor")
+        expect(editor).to_be_visible(timeout=20_000)  # a loaded machine: as the page fixture's
+        # CodeMirror's own stylesheet (a <style> with the page's nonce) applies: without it the
+        # editor and its gutters would be plain blocks
+        expect(editor).to_have_css("display", "flex")
+        expect(page.locator(".cm-gutters")).to_have_css("display", "flex")
+        page.goto(f"{service.url}/#/proxies")
+        page.wait_for_timeout(500)
+        assert problems == [], problems
+        # the watch sees a violation when there is one: an inline script is refused
+        page.evaluate(
+            "() => { const s = document.createElement('script');"
+            " s.textContent = 'window.ran = 1'; document.body.append(s); }"
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.ran") is None
+        assert any("script-src" in p for p in problems), problems
+    finally:
+        context.close()

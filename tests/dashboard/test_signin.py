@@ -16,7 +16,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.dashboard.browser import VIEWPORT
+from tests.dashboard.browser import VIEWPORT, watch_csp
 from tests.dashboard.service import Service
 from tests.oauth_servers.standard import Client, StandardServer
 from tests.oauth_servers.wechat import App, WeChatServer
@@ -91,6 +91,7 @@ def open_page(browser, service, providers):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        watch_csp(page, problems)
         page.on("request", lambda r: None if r.url.startswith(allowed) else problems.append(r.url))
         page.set_default_timeout(20_000)
         return page

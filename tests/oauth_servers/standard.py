@@ -9,7 +9,10 @@ API for crawls.
 - ``POST /token``: ``authorization_code``, ``refresh_token`` (rotated: the old one is revoked),
   ``client_credentials``; RFC 6749 ``{"error": ...}`` answers;
 - ``GET /userinfo``; ``GET /api/items?page=N``: items, 401 ``invalid_token`` once expired;
-- ``GET /api/user``: who a token belongs to, as GitHub's user API says it (no OIDC).
+- ``GET /api/user``: who a token belongs to, as GitHub's user API says it (no OIDC);
+- ``GET /api/moved?page=N``: a page that moved to ``Server.moved_to`` (another host), the way a
+  careless server says it: its ``Location`` carries the caller's bearer token (``&leak=TOKEN``,
+  or ``/t/TOKEN/`` in the path with ``in=path``).
 
 ``StandardServer.state`` counts token requests per grant (``refreshes``) and API requests; the
 clock is injectable and tokens expire after ``access_ttl`` seconds; ``expire_after_uses`` makes
@@ -196,6 +199,8 @@ class Server(AuthorizationServer):
         self.state = {"token_requests": 0, "refreshes": 0, "client_credentials": 0,
                       "codes_exchanged": 0, "api_requests": 0, "api_rejected": 0, "errors": []}  # fmt: skip
         self.expire_after_uses = 0
+        self.moved_to = ""  # where /api/moved sends the caller (a base URL)
+        self.state["moved"] = 0
         self.register_token_generator(
             "default",
             BearerTokenGenerator(
@@ -491,6 +496,16 @@ async def api_items(request: web.Request) -> web.Response:
     return web.json_response(items_page(request.query.get("page", "1"), request.path))
 
 
+async def api_moved(request: web.Request) -> web.Response:
+    server = request.app[SERVER]
+    server.state["moved"] += 1
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    page = urlencode({"page": request.query.get("page", "1")})
+    if request.query.get("in") == "path":
+        raise web.HTTPFound(f"{server.moved_to}/t/{token}/api/items?{page}")
+    raise web.HTTPFound(f"{server.moved_to}/api/items?{page}&{urlencode({'leak': token})}")
+
+
 def items_page(page_text: str, path: str) -> dict[str, Any]:
     page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
     first = (page - 1) * PAGE_SIZE
@@ -538,6 +553,7 @@ def create_app(
     app.router.add_get("/userinfo", userinfo)
     app.router.add_get("/api/items", api_items)
     app.router.add_get("/api/user", api_user)
+    app.router.add_get("/api/moved", api_moved)
     return app
 
 

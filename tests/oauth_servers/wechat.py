@@ -11,7 +11,10 @@
   ``GET /sns/auth``, ``GET /sns/userinfo`` (``lang`` zh_CN, zh_TW or en; 40003 bad openid,
   42001 expired token);
 - ``GET /api/items?access_token=...&page=N``: a protected API for crawls, answering items, or
-  ``{"errcode": 42001}`` (HTTP 200) once the token has expired.
+  ``{"errcode": 42001}`` (HTTP 200) once the token has expired;
+- ``GET /api/moved?...``: a page that moved to ``WeChat.moved_to`` (another host), the way a
+  careless server says it: the whole query string (``access_token`` and ``openid`` included)
+  copied into the ``Location``.
 
 Every error is HTTP 200 ``{"errcode": N, "errmsg": "..."}``. The clock is injectable;
 ``WeChatServer.state`` counts exchanges and refreshes.
@@ -90,9 +93,10 @@ class WeChat:
         self.refresh: dict[str, tuple[Tokens, float]] = {}  # refresh token -> (tokens, issued)
         self.access: dict[str, Tokens] = {}
         self.expire_after_uses = 0
+        self.moved_to = ""  # where /api/moved sends the caller (a base URL)
         self.uses: dict[str, int] = {}
         self.state = {"exchanges": 0, "refreshes": 0, "api_requests": 0, "api_rejected": 0,
-                      "errors": []}  # fmt: skip
+                      "moved": 0, "errors": []}  # fmt: skip
 
     def openid(self, appid: str, person: str) -> str:
         return "o" + hashlib.sha256(f"{appid}/{person}".encode()).hexdigest()[:27]
@@ -305,6 +309,12 @@ async def api_items(request: web.Request) -> web.Response:
     return web.json_response(items_page(q.get("page", "1"), request.path))
 
 
+async def api_moved(request: web.Request) -> web.Response:
+    wechat = request.app[WECHAT]
+    wechat.state["moved"] += 1
+    raise web.HTTPFound(f"{wechat.moved_to}/api/items?{request.query_string}")
+
+
 def create_app(
     *,
     apps: list[App] | None = None,
@@ -330,6 +340,7 @@ def create_app(
     app.router.add_get("/sns/auth", sns_auth)
     app.router.add_get("/sns/userinfo", userinfo)
     app.router.add_get("/api/items", api_items)
+    app.router.add_get("/api/moved", api_moved)
     return app
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
-from proxies.api import bound_port, start_api
 from proxies.checker import apply_results
 from proxies.client import HttpApiProxyPool
 from proxies.model import Anonymity, Outcome, Proxy
 from proxies.pool import StoredProxyPool, memory_pool
+from proxies.service import bound_port, start_api
 from proxies.validator import Validator
 from tests.proxies.conftest import API_TOKEN
 from tests.proxies.fleet import FleetProcess
@@ -22,18 +23,29 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 class ApiThread:
-    def __init__(self, pool: StoredProxyPool, token: str | None = API_TOKEN) -> None:
+    """The API as ``serve`` starts it (:func:`proxies.service.start_api`), on 127.0.0.1, on an
+    event loop in a thread of its own; ``settings``: ``PROXY_POOL_API_*`` overrides."""
+
+    def __init__(
+        self,
+        pool: StoredProxyPool,
+        token: str | None = API_TOKEN,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         self.pool = pool
         self.token = token
+        self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> str:
         self.thread.start()
         self.runner = asyncio.run_coroutine_threadsafe(
-            start_api(self.pool, "127.0.0.1", 0, token=self.token), self.loop
+            start_api(self.pool, "127.0.0.1", 0, token=self.token, settings=self.settings),
+            self.loop,
         ).result(10)
-        return f"http://127.0.0.1:{bound_port(self.runner)}"
+        self.port = bound_port(self.runner)
+        return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)

@@ -138,7 +138,8 @@ def test_no_public_bind_without_a_token(
 ) -> None:
     import asyncio
 
-    from proxies.api import build_app, start_api
+    from proxies.api import build_app
+    from proxies.service import start_api
 
     with pytest.raises(TokenError, match="not loopback"):
         asyncio.run(start_api(pool, "0.0.0.0", 0))

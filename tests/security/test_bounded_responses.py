@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import re
 import subprocess
@@ -136,12 +138,22 @@ def test_the_url_guard_refuses_other_schemes_and_strips_user_info():
     )
     crawler = get_crawler(RuleSpider.for_rule(rule), project_settings())
     crawler.spider = crawler.spidercls.from_crawler(crawler)
-    guard = SafeUrlMiddleware.from_crawler(crawler)
+    middleware = SafeUrlMiddleware.from_crawler(crawler)
+
+    def guard(request):
+        # A coroutine when the host's address must be looked up first (x.test resolves to
+        # nothing: not refused, nothing can reach it).
+        out = middleware.process_request(request)
+        return asyncio.run(out) if inspect.iscoroutine(out) else out
+
     for url in ("file:///etc/passwd", "data:,x", "ftp://h/x", "s3://b/k"):
         with pytest.raises(IgnoreRequest):
-            guard.process_request(Request(url))
-    cleaned = guard.process_request(Request("http://u:p@x.test/a?b=1"))
+            guard(Request(url))
+    cleaned = guard(Request("http://u:p@x.test/a?b=1"))
     assert cleaned.url == "http://x.test/a?b=1"
-    assert guard.process_request(Request("https://x.test/")) is None
+    assert guard(Request("https://x.test/")) is None
+    with pytest.raises(IgnoreRequest):  # another service on this machine
+        guard(Request("http://127.0.0.1:8001/admin"))
+    assert crawler.stats.get_value("rule/refused/private_address") == 1
     assert crawler.stats.get_value("rule/refused/scheme_file") == 1
     assert crawler.stats.get_value("rule/refused/userinfo") == 1

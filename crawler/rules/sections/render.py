@@ -16,6 +16,7 @@
           screenshot: true
           capture: ["/api/books"]           # URL regexes of XHR/fetch answers: their JSON (a list,
                                             # in arrival order) is the page's JSON for json: fields
+          resource_hosts: [cdn.example.net] # hosts off the rule's domains sub-resources may use
 
 Keys added to page types and starts land in their ``extras``; this section reads them, checks
 them (problems at their file:line:column) and builds a :class:`RenderPlan` (typed, immutable,
@@ -126,6 +127,19 @@ RENDER = {
             "default": False,
             "description": "Keep a full-page screenshot (saved under RENDER_SCREENSHOT_DIR).",
         },
+        "resource_hosts": {
+            "description": "Hosts (a name, or name:port) off the rule's domains that the "
+            "page's scripts, styles, images, fonts and XHR may come from (a CDN); subdomains "
+            "included. Never for navigations, never a private or loopback address other than "
+            "the rule's own start.",
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?$",
+            },
+            "uniqueItems": True,
+            "maxItems": 50,
+        },
         "capture": {
             "description": "Regexes of XHR/fetch URLs whose JSON answers become the "
             "page's JSON (a list, in the order they arrived) for json: fields and rows.",
@@ -161,6 +175,7 @@ class RenderSpec:
     block: tuple[str, ...] = ()
     screenshot: bool = False
     capture: tuple[str, ...] = ()
+    resource_hosts: tuple[str, ...] = ()  # sub-resources only: a CDN (crawler.render.guard)
 
 
 @dataclass(frozen=True)
@@ -219,6 +234,7 @@ def render_spec(value: Any) -> RenderSpec:
         block=tuple(value.get("block", ())),
         screenshot=bool(value.get("screenshot", False)),
         capture=(capture,) if isinstance(capture, str) else tuple(capture),
+        resource_hosts=tuple(h.lower() for h in value.get("resource_hosts", ())),
     )
 
 

@@ -2,7 +2,9 @@
 
 - ``GET /api/auth/session``: whether sign-in is configured, its providers (name, label, kind),
   and who is signed in (or uses an API token), with their role;
-- ``GET /api/auth/{provider}/login?next=/#/...``: to the provider's authorization page;
+- ``GET /api/auth/{provider}/login?next=/#/...``: to the provider's authorization page. This
+  is the one request that creates a session (the flow's state) for someone not signed in, so it
+  is limited per client address (``SIGNIN_START_RATE`` per ``SIGNIN_START_WINDOW``; 429);
 - ``GET /api/auth/{provider}/callback``: where the provider sends the browser back. Success:
   a new session and back to ``next``. Failure: a browser goes to the sign-in page
   (``/#/signin?error=<reason>&...``) which words it in the person's language; any other client
@@ -13,22 +15,24 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from crawler.service.access import check_csrf, principal
+from crawler.service.gate import GatedRoute
 from crawler.service.signin.errors import SigninError
 from crawler.service.signin.session_cookies import HANDLE
 from crawler.service.signin.signin import SignIn
 from crawler.service.signin.wechat_signin import WeChatSignin
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/auth", tags=["sign-in"])
+router = APIRouter(prefix="/api/auth", tags=["sign-in"], route_class=GatedRoute)
 NEXT_KEY = "signin_next"
 NEXT = re.compile(r"/(?![/\\])[\x21-\x7e]*")  # printable ASCII, no space, not // or /\\
 
@@ -72,7 +76,23 @@ def session(request: Request) -> dict[str, Any]:
     return {"signin": bool(signin), "providers": providers, "person": who}
 
 
-@router.get("/{provider}/login")
+def start_allowed(request: Request) -> None:
+    """429 when the client's address started too many sign-ins lately (a dependency of the login
+    route: it runs before the flow puts anything in a session)."""
+    signin = _signin(request)
+    address = request.client.host if request.client else "unknown"
+    wait = signin.start_limit.wait(address)
+    if wait:
+        seconds = math.ceil(wait)
+        raise HTTPException(
+            429,
+            f"too many sign-ins started from {address[:60]}: try again in {seconds} s "
+            "(SIGNIN_START_RATE per SIGNIN_START_WINDOW seconds)",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+@router.get("/{provider}/login", dependencies=[Depends(start_allowed)])
 async def login(request: Request, provider: str, next: str = "/") -> Any:
     signin = _signin(request)
     flow = signin.flows.get(provider)

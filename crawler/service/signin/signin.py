@@ -3,7 +3,8 @@ their flows (WeChat, OAuth 2.0 / OpenID Connect), the roles file, the session st
 cookie signer, and the log filter that keeps secrets out of every log line.
 
 ``SignIn.person(request)`` says who a request's session belongs to and with which role (the roles
-file as it is now); ``SignIn.complete`` turns a finished sign-in into a session.
+file as it is now); ``SignIn.complete`` turns a finished sign-in into a session; ``start_limit``
+bounds the sign-ins one client address may start.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from crawler.service.signin.roles import Identity, RolesFile
 from crawler.service.signin.session_cookies import HANDLE, SessionHandle
 from crawler.service.signin.signin_providers import SigninProvider, signin_providers
 from crawler.service.signin.signin_sessions import CookieSigner, SessionStore, session_key
+from crawler.service.signin.start_limit import StartLimit
 from crawler.service.signin.wechat_signin import WeChatSignin
 from vocab.redaction import Redactor
 
@@ -60,6 +62,8 @@ class SigninConfig:
     cookie_name: str
     csrf_cookie_name: str
     csrf_header: str
+    start_rate: int
+    start_window: float
 
     @classmethod
     def from_settings(cls, s: BaseSettings) -> SigninConfig:
@@ -79,6 +83,8 @@ class SigninConfig:
             cookie_name=s.get("SIGNIN_COOKIE_NAME"),
             csrf_cookie_name=s.get("SIGNIN_CSRF_COOKIE_NAME"),
             csrf_header=s.get("SIGNIN_CSRF_HEADER"),
+            start_rate=s.getint("SIGNIN_START_RATE"),
+            start_window=s.getfloat("SIGNIN_START_WINDOW"),
         )
 
     @property
@@ -148,6 +154,7 @@ class SignIn:
         self.roles = RolesFile(config.roles_file)
         self.sessions = SessionStore(config.sessions_file, clock=lambda: self.clock())
         self.signer = CookieSigner(key)
+        self.start_limit = StartLimit(config.start_rate, config.start_window)
         self.oauth = OAuth()
         self.flows: dict[str, WeChatSignin | OidcSignin] = {}
         for name, p in config.providers.items():

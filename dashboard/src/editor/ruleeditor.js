@@ -13,6 +13,15 @@ import schema from "../../../rules/rule.schema.json";
 const COMPILER_DELAY_MS = 500;
 
 /**
+ * The nonce the service gave this page (a meta tag it writes into index.html): its
+ * Content-Security-Policy lets in only the <style> elements that carry it, and CodeMirror puts
+ * its styles in one.
+ */
+function styleNonce() {
+  return document.querySelector('meta[name="csp-nonce"]')?.getAttribute("content") || null;
+}
+
+/**
  * An editor in parent holding doc. validate(text) → [{line, column, message, severity, path}]
  * (1-based positions) is the compiler; onChange(text) is told of every edit. readOnly: for a
  * person whose role may read rules but not change them.
@@ -33,6 +42,7 @@ export function createRuleEditor(parent, { doc, label, validate, onChange, readO
     state: EditorState.create({
       doc,
       extensions: [
+        styleNonce() ? EditorView.cspNonce.of(styleNonce()) : [],
         basicSetup,
         // Tab indents; Escape then Tab leaves the editor (CodeMirror's tab focus mode)
         keymap.of([indentWithTab]),

@@ -37,6 +37,13 @@ pages:
 auth:
   provider: {provider}
 """
+# RULE with one more start: a page of the provider that redirects (``moved_to``), its Location
+# echoing the token; the redirected request goes through the scheduler and its queue.
+WITH_A_REDIRECT = RULE.replace(
+    "    page: items\n",
+    '    page: items\n  - url: "{{site}}/api/moved?page=1"\n    page: items\n',
+    1,
+)
 
 
 @dataclass
@@ -52,13 +59,20 @@ class Run:
 
 
 def crawl_command(
-    tmp_path: Path, name: str, site: str, providers: dict, *settings: str, pages: str = "1"
+    tmp_path: Path,
+    name: str,
+    site: str,
+    providers: dict,
+    *settings: str,
+    pages: str = "1",
+    rule: str = RULE,
 ) -> list[str]:
-    """The command line; ``pages`` is the start page, or a range of them (``{1..8}``)."""
+    """The command line; ``pages`` is the start page, or a range of them (``{1..8}``);
+    ``rule`` the rule's text, formatted with ``provider`` and ``pages``."""
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
-    rule = RULE.format(provider=next(iter(providers)), pages=pages)
-    (rules / "oauth_items.yaml").write_text(rule)
+    text = rule.format(provider=next(iter(providers)), pages=pages)
+    (rules / "oauth_items.yaml").write_text(text)
     out = tmp_path / f"{name}.jsonl"
     return [
         *SCRAPY, "crawl", "oauth_items", "-a", f"site={site}", "-O", str(out),
@@ -96,11 +110,18 @@ def finish(tmp_path: Path, name: str, returncode: int, log: str) -> Run:
 
 
 def crawl(
-    tmp_path: Path, site: str, providers: dict, *settings: str, name: str = "run", pages: str = "1"
+    tmp_path: Path,
+    site: str,
+    providers: dict,
+    *settings: str,
+    name: str = "run",
+    pages: str = "1",
+    rule: str = RULE,
+    env: dict[str, str] | None = None,
 ) -> Run:
     proc = subprocess.run(
-        crawl_command(tmp_path, name, site, providers, *settings, pages=pages),
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env=environment(),
+        crawl_command(tmp_path, name, site, providers, *settings, pages=pages, rule=rule),
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**environment(), **(env or {})},
     )  # fmt: skip
     return finish(tmp_path, name, proc.returncode, proc.stderr)
 

@@ -4,6 +4,7 @@ schedule and data directories, and an API token."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -62,6 +63,10 @@ def service_settings(tmp: Path, store_uri: str, **extra: Any) -> Settings:
         "INCREMENTAL_STATE_URI": "",
         "SERVICE_EVENTS_POLL": 0.05,
         "SCHEDULE_STOP_GRACE": 5,
+        # the test client's Host: a name the service answers to, as a reverse proxy's would be
+        "SERVICE_ALLOWED_HOSTS": "testserver",
+        # the collection the item tests seed (no rule stores into it): its listing fields
+        "SERVICE_INDEXES": json.dumps({"books": ["price", "tag"]}),
         **extra,
     }
     for name, value in values.items():
