@@ -24,37 +24,21 @@ from tests.oauth_servers.standard import StandardServer
 from tests.oauth_servers.wechat import WeChatServer
 
 from . import disk_tap
-from .crawling import WITH_A_REDIRECT, crawl, leaks
+from .crawling import RULE, WITH_A_REDIRECT, crawl, leaks
 from .support import standard_spec, wechat_spec
 from .test_crawls import ALL_IDS, authorized, standard_secrets, wechat_secrets
 
 pytestmark = pytest.mark.timeout(180)
 
-MOVED_RULE = """\
-name: oauth_items
-args:
-  site: http://127.0.0.1:8000
-allowed_domains: [127.0.0.1, 127.0.0.2]
-item: {{key: id}}
-start:
-  - url: "{{site}}/api/moved?page=1{pages}"
-    page: items
-  - url: "OTHER/api/items?page=100"
-    page: items
-pages:
-  items:
-    item: {{collection: oauth_items}}
-    rows:
-      json: items
-      fields:
-        id: {{json: id, required: true}}
-        title: {{json: title}}
-    pagination:
-      next: {{json: next}}
-      max_pages: 100
-auth:
-  provider: {provider}
-"""
+# RULE starting at a page of the provider that redirects, and at a page of the other host.
+MOVED_RULE = RULE.replace(
+    "item: {{key: id}}\n", "allowed_domains: [127.0.0.1, 127.0.0.2]\nitem: {{key: id}}\n", 1
+).replace(
+    '  - url: "{{site}}/api/items?page={pages}"\n',
+    '  - url: "{{site}}/api/moved?page=1{pages}"\n    page: items\n'
+    '  - url: "OTHER/api/items?page=100"\n',
+    1,
+)
 
 
 # The second start makes the other host one of the rule's start origins: redirects to a
