@@ -40,12 +40,13 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 
+from crawler.core.addresses import DEFAULT_PORTS
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})
-DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _NAME = re.compile(r"^(\[[0-9a-f:.]{2,45}\]|[a-z0-9_]([a-z0-9_.-]{0,251}[a-z0-9_])?)$")
 _PORT = re.compile(r"^:([0-9]{1,5})$")
 
