@@ -29,6 +29,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,9 @@ SPIDERS = ("rule", "handwritten")
 TARGETS = {"pages/s": ">= 1.0", "peak RSS": "<= 1.15 on big"}
 
 
-def start_site(books: int, big_pages: int) -> tuple[subprocess.Popen, str]:
+@contextmanager
+def sample_site(books: int, big_pages: int) -> Iterator[str]:
+    """The sample site in a process of its own while the block runs: its URL."""
     cmd = [sys.executable, "-m", "tests.sample_site", "--books", str(books)]
     cmd += ["--big-pages", str(big_pages)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -44,7 +48,11 @@ def start_site(books: int, big_pages: int) -> tuple[subprocess.Popen, str]:
     if not url.startswith("http://"):
         proc.kill()
         raise SystemExit(f"the sample site did not start (got {url!r})")
-    return proc, url
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def run(which: str, site: str, mode: str, opts: argparse.Namespace, digest: Path) -> dict:
@@ -138,17 +146,17 @@ def main() -> None:
     if opts.rounds < 1:
         parser.error("--rounds must be >= 1")
     modes = ("small", "big") if opts.mode == "both" else (opts.mode,)
-    site, url = start_site(
-        opts.books if "small" in modes else 0, opts.big_pages if "big" in modes else 0
-    )
     problems: list[str] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
-            for mode in modes:
-                problems += bench_mode(mode, url, opts, Path(tmp))
-    finally:
-        site.terminate()
-        site.wait(timeout=10)
+    books, big_pages = (
+        (opts.books if "small" in modes else 0),
+        (opts.big_pages if "big" in modes else 0),
+    )
+    with (
+        sample_site(books, big_pages) as url,
+        tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp,
+    ):
+        for mode in modes:
+            problems += bench_mode(mode, url, opts, Path(tmp))
     if problems:
         print("the spiders did not extract the same items:", *problems, sep="\n  ", file=sys.stderr)
         raise SystemExit(1)

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_crawl import start_site  # noqa: E402
+from benchmarks.bench_crawl import sample_site  # noqa: E402
 
 TARGETS = {"pages/s": ">= 1.0", "peak RSS": "<= 1.0"}
 RULES = {
@@ -266,17 +266,17 @@ def main() -> None:
         parser.error("--rounds must be >= 1")
     modes = ("small", "big") if opts.mode == "both" else (opts.mode,)
     concurrency = platform_concurrency()
-    site, url = start_site(
-        opts.books if "small" in modes else 0, opts.big_pages if "big" in modes else 0
-    )
     problems: list[str] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-plain-") as tmp:
-            for mode in modes:
-                problems += bench_mode(mode, url, opts.rounds, Path(tmp), concurrency)
-    finally:
-        site.terminate()
-        site.wait(timeout=10)
+    books, big_pages = (
+        (opts.books if "small" in modes else 0),
+        (opts.big_pages if "big" in modes else 0),
+    )
+    with (
+        sample_site(books, big_pages) as url,
+        tempfile.TemporaryDirectory(prefix="bench-plain-") as tmp,
+    ):
+        for mode in modes:
+            problems += bench_mode(mode, url, opts.rounds, Path(tmp), concurrency)
     if problems:
         print("the two did not store the same pages:", *problems, sep="\n  ", file=sys.stderr)
         raise SystemExit(1)
