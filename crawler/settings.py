@@ -89,6 +89,8 @@ EXTENSIONS = {
 
 # Distributed crawls switch on with REDIS_URL (crawler/defaults/distributed.py).
 ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+# Extensions switched off (the remote control, the telnet console) are not even imported.
+ADDONS["crawler.core.switches.UnloadedWhenOff"] = 0
 # Rendering in Chromium switches on with RENDER_ENABLED (a rule's render: sets it; crawler/render).
 ADDONS["crawler.render.addon.Rendering"] = 10
 

@@ -52,3 +52,28 @@ def refuse_start(crawler: Any, message: str, reason: str = "start_error") -> Non
         raise CloseSpider(reason)
 
     crawler.signals.connect(refuse, signal=signals.spider_opened, weak=False)
+
+
+# Scrapy extensions that are off by a setting but still imported by Scrapy to find that out: the
+# remote control imports aiohttp's web server (about 10 MiB resident in every crawl process), the
+# telnet console Twisted's conch. Off, they are not listed at all (:class:`UnloadedWhenOff`).
+OFF_BY_SETTING = {
+    "scrapy.extensions.remote_control.RemoteControl": "REMOTE_CONTROL_ENABLED",
+    "scrapy.extensions.telnet.TelnetConsole": "TELNETCONSOLE_ENABLED",
+}
+
+
+class UnloadedWhenOff:
+    """A Scrapy add-on (``ADDONS`` in crawler/settings.py): each extension of
+    :data:`OFF_BY_SETTING` whose switch is off is taken out of ``EXTENSIONS_BASE``, so its module
+    is never imported (Scrapy imports every key of ``EXTENSIONS``, ``None`` ones included, to
+    merge it with the base); switched on (``-s REMOTE_CONTROL_ENABLED=1``), it loads as
+    Scrapy's own."""
+
+    def update_settings(self, settings: Any) -> None:
+        base = dict(settings.getdict("EXTENSIONS_BASE"))
+        off = [path for path, switch in OFF_BY_SETTING.items() if not settings.getbool(switch)]
+        if any(path in base for path in off):
+            for path in off:
+                base.pop(path, None)
+            settings.set("EXTENSIONS_BASE", base, settings.getpriority("EXTENSIONS_BASE") or 0)

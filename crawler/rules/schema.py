@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crawler.rules.jsonschema_lean import Draft202012Validator
+from crawler.rules.lean_schema import LeanValidator
 from crawler.rules.problems import Reporter, did_you_mean
 from crawler.rules.sections import sections
 
@@ -50,8 +50,20 @@ def schema_json() -> str:
     return json.dumps(rule_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+if TYPE_CHECKING:
+    from crawler.rules.jsonschema_lean import Draft202012Validator
+
+
+@lru_cache(maxsize=1)
+def _lean() -> LeanValidator:
+    return LeanValidator(rule_schema())
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    """jsonschema, imported only to word the problems of a rule that is not valid."""
+    from crawler.rules.jsonschema_lean import Draft202012Validator
+
     return Draft202012Validator(rule_schema())
 
 
@@ -94,6 +106,8 @@ class SchemaFindings(NamedTuple):
 
 def schema_problems(data: Any, report: Reporter) -> SchemaFindings:
     """Report every schema error of ``data``, worded for a person; return where they are."""
+    if _lean().verdict(data) is True:
+        return SchemaFindings(data, frozenset(), frozenset())
     paths = []
     unknown = []
     errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

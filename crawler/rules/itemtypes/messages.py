@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cleaners.registry import CleanContext, preview
-from crawler.rules.jsonschema_lean import ValidationError
 from crawler.rules.problems import did_you_mean
+
+if TYPE_CHECKING:
+    from crawler.rules.jsonschema_lean import ValidationError
 
 __all__ = ["context_of", "describe", "did_you_mean", "path_text", "top"]
 

@@ -36,23 +36,26 @@ not be empty. Key fields are required.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from cleaners.registry import REGISTRY, Chain, CleanContext, CleanError, Registry, preview
 from crawler.rules.itemtypes.messages import context_of, describe, did_you_mean, path_text, top
 from crawler.rules.itemtypes.schema import FIELD_NAME, NAME, item_type_schema
-from crawler.rules.jsonschema_lean import (
-    Draft202012Validator,
-    FormatChecker,
-    SchemaError,
-    ValidationError,
-)
+from crawler.rules.lean_schema import LeanValidator
+
+if (
+    TYPE_CHECKING
+):  # jsonschema is imported only to word what is wrong (crawler/rules/lean_schema.py)
+    from crawler.rules.jsonschema_lean import Draft202012Validator, FormatChecker, ValidationError
 
 __all__ = ["ItemType", "ItemTypeError", "Result", "item_type_schema"]
 
@@ -100,7 +103,6 @@ class ItemType:
     chains: Mapping[str, Chain] = field(repr=False)  # field -> compiled cleaner chain
     schema: Mapping[str, Any] = field(repr=False)  # the JSON Schema of a cleaned item
     description: str = ""
-    validator: Draft202012Validator = field(repr=False, default=None)  # type: ignore[assignment]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, registry: Registry = REGISTRY) -> ItemType:
@@ -137,13 +139,9 @@ class ItemType:
                     )
                 )
 
+        # (a declaration the file's schema accepts is a valid JSON Schema of its value:
+        # tests/crawler/rules/test_lean_schema.py checks it against the metaschema)
         schema = _item_schema(str(name), fields, key, data.get("description", ""))
-        try:
-            if not problems:  # our own messages are better; this catches what they do not
-                Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            path = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in exc.absolute_path)
-            problems.append((path.lstrip(".").replace("properties.", "fields.", 1), exc.message))
         if problems:
             raise ItemTypeError(str(name), problems)
 
@@ -155,8 +153,19 @@ class ItemType:
             chains=MappingProxyType(chains),
             schema=schema,
             description=data.get("description", ""),
-            validator=Draft202012Validator(schema, format_checker=_format_checker()),
         )
+
+    @cached_property
+    def lean(self) -> LeanValidator:
+        """Says whether an item is valid without importing jsonschema."""
+        return LeanValidator(self.schema, FORMAT_CHECKS)
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        """jsonschema's validator: what is wrong with an item that is not valid."""
+        from crawler.rules.jsonschema_lean import Draft202012Validator
+
+        return Draft202012Validator(self.schema, format_checker=_format_checker())
 
     def check_mapping(self, mapping: Mapping[str, str] | None) -> list[str]:
         """Problems of a rule's mapping (type field -> extracted field); empty when it is fine.
@@ -233,6 +242,8 @@ class ItemType:
         mapping: Mapping[str, str],
         cleaned_by: Mapping[str, Collection[str]] | None = None,
     ) -> list[tuple[str, str]]:
+        if self.lean.verdict(item) is True:
+            return []
         order = {name: i for i, name in enumerate(self.fields)}
         found: dict[str, tuple[int, str]] = {}
         for error in self.validator.iter_errors(item):
@@ -262,6 +273,10 @@ class ItemType:
 def _shape_problems(data: Any) -> list[tuple[str, str]]:
     if not isinstance(data, Mapping):
         return [("", f"an item type is a mapping, got {preview(data)}")]
+    if LeanValidator(item_type_schema()).verdict(data) is True:
+        return []
+    from crawler.rules.jsonschema_lean import Draft202012Validator
+
     validator = Draft202012Validator(item_type_schema())
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
@@ -341,41 +356,63 @@ def _item_schema(
     return schema
 
 
-def _format_checker() -> FormatChecker:
-    """jsonschema's format checks plus stdlib ones for URIs and ISO 8601 times.
-
-    ``date-time`` accepts ISO 8601 with or without an offset, as the ``date`` cleaner writes it.
-    """
-    checker = FormatChecker()
-
-    @checker.checks("uri", raises=ValueError)
-    def is_uri(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        parts = urlsplit(value)
-        if not parts.scheme or any(c.isspace() for c in value):
-            return False
-        return bool(parts.netloc) if parts.scheme in ("http", "https", "ftp") else True
-
-    @checker.checks("uri-reference", raises=ValueError)
-    def is_uri_reference(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        urlsplit(value)  # raises ValueError on a malformed one (e.g. a bad IPv6 host)
-        return not any(c.isspace() for c in value)
-
-    @checker.checks("date-time", raises=ValueError)
-    def is_date_time(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return len(value) > 10 and value[10] in "Tt "
-
-    @checker.checks("time", raises=ValueError)
-    def is_time(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        datetime.fromisoformat("2000-01-01T" + value.replace("Z", "+00:00"))
+def _is_uri(value: object) -> bool:
+    if not isinstance(value, str):
         return True
+    parts = urlsplit(value)
+    if not parts.scheme or any(c.isspace() for c in value):
+        return False
+    return bool(parts.netloc) if parts.scheme in ("http", "https", "ftp") else True
 
+
+def _is_uri_reference(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    urlsplit(value)  # raises ValueError on a malformed one (e.g. a bad IPv6 host)
+    return not any(c.isspace() for c in value)
+
+
+def _is_date_time(value: object) -> bool:
+    """ISO 8601 with or without an offset, as the ``date`` cleaner writes it."""
+    if not isinstance(value, str):
+        return True
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return len(value) > 10 and value[10] in "Tt "
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    datetime.fromisoformat("2000-01-01T" + value.replace("Z", "+00:00"))
+    return True
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+# The formats an item type may name (FORMATS), checked as jsonschema's FormatChecker checks the
+# standard ones (date, email, ipv4, ipv6, uuid) and as the platform means the others. A check
+# answers False or raises ValueError for a value that does not have its format.
+FORMAT_CHECKS: dict[str, Callable[[object], bool]] = {
+    "uri": _is_uri,
+    "uri-reference": _is_uri_reference,
+    "date-time": _is_date_time,
+    "time": _is_time,
+    "date": lambda v: not isinstance(v, str) or bool(_DATE.fullmatch(v) and date.fromisoformat(v)),
+    "email": lambda v: not isinstance(v, str) or "@" in v,
+    "ipv4": lambda v: not isinstance(v, str) or bool(ipaddress.IPv4Address(v)),
+    "ipv6": lambda v: not isinstance(v, str) or not ipaddress.IPv6Address(v).scope_id,
+    "uuid": lambda v: (
+        not isinstance(v, str) or (bool(UUID(v)) and all(v[i] == "-" for i in (8, 13, 18, 23)))
+    ),
+}
+PLATFORM_FORMATS = ("uri", "uri-reference", "date-time", "time")  # jsonschema's are not ours
+
+
+def _format_checker() -> FormatChecker:
+    """jsonschema's format checks, with the platform's for URIs and ISO 8601 times."""
+    from crawler.rules.jsonschema_lean import FormatChecker
+
+    checker = FormatChecker()
+    for name in PLATFORM_FORMATS:
+        checker.checks(name, raises=ValueError)(FORMAT_CHECKS[name])
     return checker
