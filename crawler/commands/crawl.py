@@ -45,11 +45,29 @@ class Command(ScrapyCrawlCommand):
             "7 monitor failed, 8 interrupted (see README)."
         )
 
+    def syntax(self) -> str:
+        return "[options] <rule> | --tag TAG [--tag TAG ...]"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--tag",
+            action="append",
+            default=[],
+            metavar="TAG",
+            help="crawl every rule with this tag (repeat for any of several), in one process",
+        )
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         check_command_line_settings(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if opts.tag:
+            if args:
+                raise UsageError("give a rule or --tag, not both", print_help=False)
+            self.exitcode = self.crawl_tagged(opts.tag, opts.spargs)
+            return
         if len(args) != 1:
             raise UsageError(
                 "give exactly one rule: scrapy crawl RULE [-a NAME=VALUE ...]", print_help=False
@@ -64,6 +82,38 @@ class Command(ScrapyCrawlCommand):
         _on_failure(self.crawler_process.crawl(crawler, **opts.spargs), failures)
         self.crawler_process.start()
         self.exitcode = exit_code(crawler, failures)
+
+    def crawl_tagged(self, tags: list[str], spargs: dict[str, Any]) -> int:
+        """Every rule with one of ``tags``, each a crawl of its own (its politeness, stats,
+        monitors and run record) in this one process; a rule that fails stops no other. The
+        exit status is the first rule's that is not 0, after each rule's is printed."""
+        loader = self.crawler_process.spider_loader
+        names = loader.tagged(tags)
+        if not names:
+            known = ", ".join(loader.all_tags()) or "none"
+            raise UsageError(
+                f"no rule has the tag {' or '.join(map(repr, tags))} (tags: {known})",
+                print_help=False,
+            )
+        crawls: list[tuple[str, Any, list[BaseException]]] = []
+        refused: dict[str, int] = {}
+        for name in names:
+            try:
+                crawler = self._create_crawler(name)
+            except RuleRefused as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                refused[name] = EXIT_CODES["rule_error"]
+                continue
+            failures: list[BaseException] = []
+            _on_failure(self.crawler_process.crawl(crawler, **spargs), failures)
+            crawls.append((name, crawler, failures))
+        if crawls:
+            self.crawler_process.start()
+        codes = dict(refused)
+        codes.update({name: exit_code(c, failures) for name, c, failures in crawls})
+        for name in names:
+            print(f"{name}: exit {codes[name]}", file=sys.stderr)
+        return next((codes[n] for n in names if codes[n]), 0)
 
 
 def exit_code(crawler: Any, failures: list[BaseException]) -> int:

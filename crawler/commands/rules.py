@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.core.exitcodes import EXIT_CODES
-from crawler.rules import RuleError, compile_rule, load_rule
+from crawler.rules import RuleError, compile_rule, load_rule, load_rules
+from crawler.rules.compiler import effective_data
+from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
@@ -30,10 +33,13 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "test|list [RULE...] [--update] | new NAME URL"
+        return "test|list [RULE...] [--update] | new NAME URL | show NAME"
 
     def short_desc(self) -> str:
-        return "Test rules on their fixture pages (test), list them (list), start one (new)"
+        return (
+            "Test rules on their fixture pages (test), list them (list), start one (new), "
+            "print one with its templates merged (show)"
+        )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -46,9 +52,13 @@ class Command(ScrapyCommand):
         if args and args[0] == "new":
             self.exitcode = new_rule(self.settings, args[1:], context)
             return
+        if args and args[0] == "show":
+            self.exitcode = show_rule(self.settings, args[1:], context)
+            return
         if not args or args[0] not in ("test", "list"):
             raise UsageError(
-                "use: scrapy rules test [RULE...], scrapy rules list or scrapy rules new NAME URL",
+                "use: scrapy rules test [RULE...], scrapy rules list, scrapy rules new NAME URL "
+                "or scrapy rules show NAME",
                 print_help=False,
             )
         rules_dir = self.settings.get("RULES_DIR")
@@ -103,6 +113,33 @@ class Command(ScrapyCommand):
             self.exitcode = 1
         else:
             self.exitcode = 0
+
+
+def show_rule(settings: Any, args: list[str], context: Any) -> int:
+    """Print the rule ``NAME`` as the crawl sees it: its templates merged, a table row's start
+    URLs filled in; a comment first says what it was made from."""
+    if len(args) != 1:
+        raise UsageError("use: scrapy rules show NAME", print_help=False)
+    name = args[0]
+    ruleset = load_rules(settings.get("RULES_DIR"), context)
+    rule = ruleset.rules.get(name)
+    if rule is None:
+        problems = ruleset.broken.get(name)
+        if problems:
+            print(f"error: rule {name!r} has problems:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_CODES["rule_error"]
+        raise UsageError(
+            f"no rule named {name!r}{did_you_mean(name, ruleset.rules)}", print_help=False
+        )
+    where = f"{rule.path}:{rule.row}" if rule.row else str(rule.path)
+    chain = " <- ".join(str(p) for p in reversed(rule.inherits))
+    print(f"# {name}: {where}" + (f" <- {chain}" if chain else ""))
+    data = effective_data(rule)
+    data = {"name": rule.name, **{k: v for k, v in data.items() if k != "name"}}
+    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), end="")
+    return 0
 
 
 def new_rule(settings: Any, args: list[str], context: Any) -> int:

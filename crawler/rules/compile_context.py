@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 from crawler.rules import templates
@@ -62,6 +63,9 @@ class CompileContext:
     # The anti-ban side's user-agent data, through its check; None: user_agent: filters are
     # checked by the schema only.
     user_agents: UserAgentCheck | None = None
+    # Where ``extends:`` finds templates for text compiled without a file (the editor's draft);
+    # a rule file's own folder otherwise.
+    rules_dir: FilePath | None = None
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

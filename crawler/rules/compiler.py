@@ -27,11 +27,13 @@ from crawler.rules.files import (
     rule_files,
     stamp,
 )
+from crawler.rules.inherit import extend
 from crawler.rules.itemtypes import ItemType, load_item_types
 from crawler.rules.model import Rule
 from crawler.rules.problems import Problem, Reporter, RuleError, format_path
 from crawler.rules.schema import python_type, schema_problems
 from crawler.rules.sections import sections
+from crawler.rules.tables import read_table, start_filler, table_files
 from crawler.rules.yamlpos import YamlError, load_yaml
 
 DEFAULT_CONTEXT = CompileContext()
@@ -45,7 +47,6 @@ def compile_rule(
     context: CompileContext | None = None,
 ) -> Rule:
     """Compile one rule's text; raise :class:`RuleError` listing every problem of the file."""
-    context = context or DEFAULT_CONTEXT
     try:
         data, positions = load_yaml(text, filename)
     except YamlError as exc:
@@ -53,10 +54,34 @@ def compile_rule(
         raise RuleError(
             [Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]
         ) from None
-    report = Reporter(filename, positions)
     if not isinstance(data, dict):
+        report = Reporter(filename, positions)
         report.error((), f"a rule file must be a mapping, got {python_type(data)}")
         raise RuleError(report.problems)
+    return compile_document(data, positions, filename=filename, file=file, context=context)
+
+
+def compile_document(
+    data: dict[str, Any],
+    positions: Mapping[tuple, Any],
+    *,
+    filename: str,
+    file: Path | None = None,
+    context: CompileContext | None = None,
+    rules_dir: Path | None = None,
+    row: int = 0,
+    after_merge: Any = None,
+) -> Rule:
+    """Compile one rule's parsed mapping (a rule file's, or a site-table row's: ``row`` is its
+    line, ``after_merge`` fills in what the row gives once its template is merged)."""
+    context = context or DEFAULT_CONTEXT
+    if rules_dir is None:
+        rules_dir = file.parent if file is not None else context.rules_dir
+    merged = extend(data, dict(positions), filename, rules_dir)
+    if after_merge is not None:
+        after_merge(merged)
+    data = merged.data
+    report = Reporter(filename, merged.positions, merged.via)
     found = schema_problems(data, report)
     item_types = context.item_types
     if item_types is None:
@@ -78,15 +103,17 @@ def compile_rule(
         path=file,
         sections=MappingProxyType(values),
         crawl_settings=MappingProxyType(settings),
+        inherits=merged.files,
+        row=row,
     )
     if not report.has_errors:  # whole-rule checks assume each section built cleanly
         for section in sections():
             section.finish(rule, ctx)
     if report.has_errors:
-        raise RuleError(report.sorted())
+        raise RuleError(report.sorted(), merged.files)
     warnings = tuple(p for p in report.sorted() if not p.is_error)
     if warnings:
-        rule = Rule(rule.name, rule.path, rule.sections, rule.crawl_settings, warnings)
+        rule = dataclasses.replace(rule, warnings=warnings)
     return rule
 
 
@@ -102,21 +129,85 @@ _cache = CompileCache()
 @dataclass(frozen=True)
 class Ruleset:
     """A rules directory compiled: its rules by name, the item types they were compiled against,
-    and the problems of the broken files (item types first, then rules)."""
+    and the problems of the broken files (item types first, then rules, then table rows);
+    ``broken``: each broken table row's name -> its problems."""
 
     rules: Mapping[str, Rule]
     item_types: Mapping[str, ItemType]
     problems: tuple[Problem, ...] = ()
+    broken: Mapping[str, tuple[Problem, ...]] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    broken_tags: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )  # the tags a broken row gives (`scrapy crawl --tag` reports it with the others)
 
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
 
 
+@dataclass(frozen=True)
+class CompiledTable:
+    """A site table compiled: its rules, each broken row's problems by name, the table's own
+    problems (and those of rows without a name), and the templates its rows read."""
+
+    rules: tuple[Rule, ...]
+    broken: Mapping[str, tuple[Problem, ...]]
+    broken_tags: Mapping[str, tuple[str, ...]]
+    problems: tuple[Problem, ...]
+    inherits: tuple[Path, ...]
+
+
+def load_table(path: Path, context: CompileContext | None = None) -> CompiledTable:
+    """Every row of a site table (crawler/rules/tables.py) compiled on its own."""
+    table = read_table(path)
+    rules: list[Rule] = []
+    broken: dict[str, tuple[Problem, ...]] = {}
+    broken_tags: dict[str, tuple[str, ...]] = {}
+    problems = list(table.problems)
+    inherits: dict[Path, None] = {}
+    for row in table.rows:
+        if row.name is None:
+            message = "a site needs a name (the spider's name: letters, digits, _ and -)"
+            problems.append(Problem(str(path), row.line, 1, "name", message))
+            continue
+        try:
+            rule = compile_document(
+                row.data,
+                row.positions,
+                filename=str(path),
+                file=path,
+                context=context,
+                rules_dir=path.parent.parent,
+                row=row.line,
+                after_merge=start_filler(row),
+            )
+        except RuleError as exc:
+            inherits.update(dict.fromkeys(exc.inherits))
+            broken[row.name] = tuple(exc.problems)
+            tags = row.data.get("tags")
+            broken_tags[row.name] = (
+                tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+            )
+            problems.extend(exc.problems)
+            continue
+        inherits.update(dict.fromkeys(rule.inherits))
+        rules.append(rule)
+    return CompiledTable(
+        tuple(rules),
+        MappingProxyType(broken),
+        MappingProxyType(broken_tags),
+        tuple(problems),
+        tuple(inherits),
+    )
+
+
 def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> Ruleset:
-    """Every rule under ``rules_dir``, its item types, and the problems of the broken ones: one
-    bad file is reported, never raised, so it cannot hide the others. Compiled files are cached
-    until they, an item type, the environment or the context change."""
+    """Every rule under ``rules_dir`` (rule files, then the rows of its site tables), its item
+    types, and the problems of the broken ones: one bad file or row is reported, never raised,
+    so it cannot hide the others. Compiled files are cached until they, a template they extend,
+    an item type, the environment or the context change."""
     context = context or DEFAULT_CONTEXT
     problems: list[Problem] = []
     if context.item_types is None:
@@ -128,16 +219,56 @@ def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> 
         context.fingerprint,
     )
     rules: dict[str, Rule] = {}
+    broken: dict[str, tuple[Problem, ...]] = {}
+    broken_tags: dict[str, tuple[str, ...]] = {}
+
+    def add(rule: Rule) -> None:
+        if rule.name in rules:
+            other = rules[rule.name]
+            where = f"{other.path}:{other.row}" if other.row else str(other.path)
+            message = f"rule name {rule.name!r} is also used by {where}"
+            problems.append(Problem(str(rule.path), rule.row or 1, 1, "name", message))
+            return
+        rules[rule.name] = rule
+
     for path in rule_files(rules_dir):
         try:
-            rule = _cache.get(path, depends_on, lambda p: load_rule(p, context))
+            add(_cache.get(path, depends_on, lambda p: load_rule(p, context)))
+        except RuleError as exc:
+            problems.extend(exc.problems)
+    for path in table_files(rules_dir):
+        try:
+            table = _cache.get(path, depends_on, lambda p: load_table(p, context))
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
-        if rule.name in rules:
-            other = rules[rule.name].path
-            message = f"rule name {rule.name!r} is also used by {other}"
-            problems.append(Problem(str(path), 1, 1, "name", message))
-            continue
-        rules[rule.name] = rule
-    return Ruleset(MappingProxyType(rules), context.item_types or {}, tuple(problems))
+        problems.extend(table.problems)
+        broken.update(table.broken)
+        broken_tags.update(table.broken_tags)
+        for rule in table.rules:
+            add(rule)
+    return Ruleset(
+        MappingProxyType(rules),
+        context.item_types or {},
+        tuple(problems),
+        MappingProxyType(broken),
+        MappingProxyType(broken_tags),
+    )
+
+
+def effective_data(rule: Rule) -> dict[str, Any]:
+    """The mapping ``rule`` was compiled from once its templates are merged (and, for a table
+    row, its start URLs filled in): what ``scrapy rules show`` prints."""
+    if rule.path is None:
+        raise ValueError(f"rule {rule.name!r} has no file")
+    if rule.row:
+        for row in read_table(rule.path).rows:
+            if row.line == rule.row:
+                merged = extend(row.data, row.positions, str(rule.path), rule.path.parent.parent)
+                fill = start_filler(row)
+                if fill is not None:
+                    fill(merged)
+                return merged.data
+        raise ValueError(f"{rule.path} has no row at line {rule.row} any more")
+    data, positions = load_yaml(read_text(rule.path), str(rule.path))
+    return extend(data, positions, str(rule.path), rule.path.parent).data

@@ -73,26 +73,32 @@ def fingerprint(*parts: Any) -> str:
 
 
 class CompileCache:
-    """Results (or :class:`RuleError`) of compiling files, bounded, keyed on file stamps."""
+    """Results (or :class:`RuleError`) of compiling files, bounded, keyed on file stamps; a result
+    that read other files (``inherits``: the templates of a rule) is also stale when one of them
+    changed."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple, tuple[bool, Any]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[bool, Any, tuple]] = OrderedDict()
 
     def get(self, path: Path, depends_on: str, compile_file: Callable[[Path], T]) -> T:
         key = (stamp(path), depends_on)
         hit = self._entries.get(key)
+        if hit is not None and any(stamp(Path(s[0])) != s for s in hit[2]):
+            hit = None  # a template it extends changed
         if hit is None:
             try:
-                hit = (True, compile_file(path))
+                value: Any = compile_file(path)
+                ok = True
             except RuleError as exc:
-                hit = (False, exc)
+                value, ok = exc, False
+            hit = (ok, value, tuple(stamp(p) for p in getattr(value, "inherits", ())))
             self._entries[key] = hit
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(key)
-        ok, value = hit
+        ok, value, _ = hit
         if not ok:
             raise value
         return value

@@ -171,6 +171,8 @@ class RuleMeta:
     allowed_domains: tuple[str, ...] = ()
     encoding: str | None = None
     secret_args: frozenset[str] = frozenset()  # their values never reach logs, items, fixtures
+    tags: tuple[str, ...] = ()  # groups: `scrapy crawl --tag gov`, the overview's filters
+    extends: str | None = None  # the template it was made from (crawler/rules/inherit.py)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ class Rule:
     sections: MappingProxyType  # section name -> that section's typed value
     crawl_settings: MappingProxyType = field(default_factory=lambda: EMPTY)
     warnings: tuple[Problem, ...] = ()  # reported by `scrapy validate`, never fatal
+    inherits: tuple[Path, ...] = ()  # the templates merged in, farthest first
+    row: int = 0  # a site-table row: its line in the table (``path``); 0 for a rule file
 
     def section(self, name: str) -> Any:
         return self.sections.get(name)
@@ -212,6 +216,10 @@ class Rule:
     @property
     def allowed_domains(self) -> tuple[str, ...]:
         return self.meta.allowed_domains
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.meta.tags
 
     @property
     def encoding(self) -> str | None:

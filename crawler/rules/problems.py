@@ -37,6 +37,9 @@ class Problem:
     path: str
     message: str
     severity: Severity = Severity.ERROR
+    # For a value a template gave (crawler/rules/inherit.py): the file:line:column of each link
+    # of the chain after this position (the ``extends:`` line), ending where it was written.
+    via: tuple[str, ...] = ()
 
     @property
     def is_error(self) -> bool:
@@ -45,14 +48,16 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         kind = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{self.file}:{self.line}:{self.column}: {where}{kind}{self.message}"
+        chain = "".join(f" ← {link}" for link in self.via)
+        return f"{self.file}:{self.line}:{self.column}{chain}: {where}{kind}{self.message}"
 
 
 class RuleError(ValueError):
     """A rule (or item-type) file with errors; ``problems`` lists each one, warnings included."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], inherits: tuple = ()):
         self.problems = problems
+        self.inherits = inherits  # the templates read: a change to one of them may mend it
         super().__init__("\n".join(str(p) for p in problems if p.is_error))
 
     @property
@@ -87,21 +92,39 @@ def did_you_mean(word: object, candidates: Iterable[object]) -> str:
 class Reporter:
     """Collects the problems of one file, each placed at the closest known position."""
 
-    def __init__(self, filename: str, positions: Mapping[Path, Position]):
+    def __init__(
+        self,
+        filename: str,
+        positions: Mapping[Path, Position],
+        via: Mapping[Path, tuple[str, ...]] | None = None,
+    ):
         self.filename = filename
         self.positions = positions
+        self.via = via or {}
         self.problems: list[Problem] = []
 
-    def position(self, path: Path) -> Position:
+    def _closest(self, path: Path) -> Path:
         probe = tuple(path)
         while probe not in self.positions and probe:
             probe = probe[:-1]
-        return self.positions.get(probe, Position(1, 1))
+        return probe
+
+    def position(self, path: Path) -> Position:
+        return self.positions.get(self._closest(path), Position(1, 1))
 
     def add(self, path: Path, message: str, severity: Severity = Severity.ERROR) -> None:
-        pos = self.position(path)
+        closest = self._closest(path)
+        pos = self.positions.get(closest, Position(1, 1))
         self.problems.append(
-            Problem(self.filename, pos.line, pos.column, format_path(path), message, severity)
+            Problem(
+                self.filename,
+                pos.line,
+                pos.column,
+                format_path(path),
+                message,
+                severity,
+                self.via.get(closest, ()),
+            )
         )
 
     def error(self, path: Path, message: str) -> None:

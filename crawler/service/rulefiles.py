@@ -28,6 +28,7 @@ from typing import Any
 
 from crawler.rules import Problem, Rule, RuleError
 from crawler.rules.files import MAX_FILE_BYTES, RULE_SUFFIXES
+from crawler.rules.inherit import TEMPLATES_DIR
 from vocab.datadir import project_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -67,6 +68,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "path": problem.path,
         "message": problem.message,
         "severity": problem.severity.value,
+        "via": list(problem.via),  # a value from a template: where it was written
     }
 
 
@@ -193,6 +195,11 @@ def run_preview(
         types = rules_dir / "types"
         if types.is_dir():
             shutil.copytree(types, work / "types")
+        for source in rule.inherits:  # the templates it extends, where extends: finds them
+            folder = work / TEMPLATES_DIR if source.parent.name == TEMPLATES_DIR else work
+            where = folder / source.name
+            folder.mkdir(exist_ok=True)
+            shutil.copyfile(source, where)
         argv = [sys.executable, "-m", "scrapy.cmdline", "preview", rule.name, url]
         if page:
             argv += ["--page", page]

@@ -18,6 +18,7 @@ from scrapy.spiderloader import SpiderLoader
 from crawler.rules import Problem, RuleError
 from crawler.rules.files import read_text, types_dir
 from crawler.rules.problems import did_you_mean
+from crawler.rules.tables import TABLES_DIR
 from crawler.rules.yamlpos import YamlError, load_yaml
 from crawler.spider.project import project_rules
 from crawler.spider.rule_spider import RuleRefused, RuleSpider
@@ -32,10 +33,16 @@ class RuleSpiderLoader(SpiderLoader):
         ruleset = project_rules(settings)
         self.problems = ruleset.errors
         self.broken = broken_names(self.problems, self.rules_dir)
+        self.broken_rows = ruleset.broken  # a site table's broken rows, by name
         # a valid rule whose file stem is not its name: `scrapy crawl <stem>` points to the name
         self.stems = {
-            r.path.stem: n for n, r in ruleset.rules.items() if r.path and r.path.stem != n
+            r.path.stem: n
+            for n, r in ruleset.rules.items()
+            if r.path and r.path.stem != n and not r.row
         }
+        self.tags = {name: rule.tags for name, rule in ruleset.rules.items()}
+        for name, tags in ruleset.broken_tags.items():  # a broken row, by the tags it gives
+            self.tags.setdefault(name, tags)
         for name, rule in ruleset.rules.items():
             if name in self._spiders:
                 logger.warning("rule %s shadows a hand-written spider of the same name", name)
@@ -49,7 +56,19 @@ class RuleSpiderLoader(SpiderLoader):
             for problem in self.problems[:20]:
                 print(f"  {problem}", file=sys.stderr)
 
+    def tagged(self, tags: list[str]) -> list[str]:
+        """The rules (valid, and broken table rows) with any of ``tags``, by name."""
+        wanted = set(tags)
+        return sorted(n for n, own in self.tags.items() if wanted & set(own))
+
+    def all_tags(self) -> list[str]:
+        return sorted({t for own in self.tags.values() for t in own})
+
     def load(self, spider_name: str):
+        row = self.broken_rows.get(spider_name)
+        if row:
+            details = "\n".join(f"  {p}" for p in row)
+            raise RuleRefused(f"rule {spider_name!r} has problems:\n{details}", print_help=False)
         files = self.broken.get(spider_name)
         if files:  # broken, or a second file claiming the name: which one runs is not clear
             details = "\n".join(f"  {p}" for p in self.problems if p.file in files)
@@ -73,8 +92,8 @@ def broken_names(problems: list[Problem], rules_dir: str | Path) -> dict[str, se
     names: dict[str, set[str]] = {}
     for file in dict.fromkeys(p.file for p in problems):
         path = Path(file)
-        if path.resolve().parent == types:
-            continue
+        if path.resolve().parent in (types, Path(rules_dir, TABLES_DIR).resolve()):
+            continue  # not rules; a table's broken rows answer by name (Ruleset.broken)
         for name in {path.stem, declared_name(path)} - {None}:
             names.setdefault(name, set()).add(file)
     return names

@@ -44,6 +44,7 @@ def compile_context(settings: BaseSettings, **overrides: Any) -> CompileContext:
         max_start_requests=settings.getint("RULE_MAX_START_REQUESTS"),
         oauth_providers=providers,
         user_agents=check_user_agent_filters,
+        rules_dir=Path(settings.get("RULES_DIR") or "rules"),
         fingerprint=fingerprint(
             REGISTRY.names(),
             extractor_names(),

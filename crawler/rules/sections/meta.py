@@ -1,5 +1,6 @@
 """The rule's identity and inputs: ``name``, ``description``, ``needs_internet``, ``args``,
-``allowed_domains`` and ``encoding`` (which maps to the ``RESPONSE_ENCODING`` setting).
+``allowed_domains``, ``encoding`` (which maps to the ``RESPONSE_ENCODING`` setting), ``tags``
+and ``extends`` (the template merged in before anything is checked: crawler/rules/inherit.py).
 
 An argument is declared with its default (null: required), or as ``{default, secret,
 description}``. A secret argument's value (an API key) never reaches logs, stats, run records,
@@ -20,6 +21,7 @@ from crawler.rules.sections import Section
 
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
 SECRET_NAME = re.compile(r"key|token|secret|password", re.IGNORECASE)
+TAG = r"^[^\s,:]{1,40}$"  # a word: no spaces, commas or colons (filters join tags with them)
 
 PROPERTIES: dict[str, Any] = {
     "$schema": {"type": "string"},
@@ -29,6 +31,19 @@ PROPERTIES: dict[str, Any] = {
         "description": "Spider name (default: the file name without .yaml).",
     },
     "description": {"type": "string"},
+    "extends": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        "description": "A template (rules/templates/NAME.yaml) or another rule to start from: "
+        "mappings merge, other values replace, null removes.",
+    },
+    "tags": {
+        "type": "array",
+        "items": {"type": "string", "pattern": TAG},
+        "uniqueItems": True,
+        "maxItems": 32,
+        "description": "Groups of rules: scrapy crawl --tag NAME, the dashboard's filters.",
+    },
     "needs_internet": {
         "type": "boolean",
         "default": False,
@@ -85,6 +100,8 @@ def build(ctx: BuildContext) -> RuleMeta:
         secret_args=frozenset(secret),
         allowed_domains=tuple(domains or ()),
         encoding=encoding,
+        tags=tuple(d.get("tags") or ()) if not ctx.broken(("tags",)) else (),
+        extends=d.get("extends") if isinstance(d.get("extends"), str) else None,
     )
 
 

@@ -138,3 +138,30 @@ def test_preview_runs_the_posted_rule_on_a_page(sqlite_service: Service, sample_
     )
     assert bad_url.status_code == 422
     assert not (service.rules_dir / "draft_books.yaml").exists()  # a preview saves nothing
+
+
+def test_a_draft_extending_a_template_is_checked_with_the_chain_of_each_problem(
+    sqlite_service: Service,
+) -> None:
+    """The editor's draft finds its template in RULES_DIR/templates; a problem a template gave
+    carries where it was written (``via``)."""
+    templates = sqlite_service.rules_dir / "templates"
+    templates.mkdir()
+    (templates / "listing.yaml").write_text(
+        "args: {site: null}\nstart: [{url: '{site}/', page: p}]\n"
+        "pages:\n  p:\n    fields:\n      title: {xpath: '//h1['}\n",
+        encoding="utf-8",
+    )
+    client, auth = sqlite_service.client, sqlite_service.auth
+    body = {
+        "yaml": "name: draft\nextends: listing\nargs: {site: 'http://127.0.0.1:9'}\n",
+        "name": "draft",
+    }
+    answer = client.post("/api/rules/validate", json=body, headers=auth).json()
+    assert answer["ok"] is False
+    (problem,) = answer["problems"]
+    assert problem["line"] == 2 and problem["path"] == "pages.p.fields.title.xpath"
+    assert problem["via"] == [f"{templates / 'listing.yaml'}:6:15"]
+    fixed = body["yaml"] + "pages: {p: {fields: {title: {xpath: '//h1'}}}}\n"
+    answer = client.post("/api/rules/validate", json={**body, "yaml": fixed}, headers=auth)
+    assert answer.json() == {"ok": True, "problems": []}
