@@ -9,6 +9,7 @@ from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
+from crawler.defaults.politeness import *  # noqa: F403
 from crawler.defaults.push import *  # noqa: F403
 from crawler.defaults.render import *  # noqa: F403
 from crawler.defaults.rules import *  # noqa: F403
@@ -45,6 +46,10 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# Scrapy's downloader, asking each host's shared budget first (HOST_RATE, HOST_CONCURRENCY,
+# HOST_BUDGETS: crawler/politeness/); with no budget set it is Scrapy's own, unchanged.
+DOWNLOADER = "crawler.politeness.downloader.BudgetedDownloader"
 
 DOWNLOADER_MIDDLEWARES = {
     # Rule crawls: http and https only, never a URL's user info (redirects included).

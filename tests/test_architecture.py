@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("crawler.store",),  # features, from here up to the data service
     ("crawler.captcha", "crawler.oauth", "crawler.push", "crawler.runs"),
     ("crawler.antiban",),
-    ("crawler.spider",),
+    ("crawler.spider", "crawler.politeness"),
     ("crawler.distributed", "crawler.monitors", "crawler.render", "crawler.schedule"),
     ("crawler.service",),
     ("crawler.commands",),  # the CLI: thin, composes the features

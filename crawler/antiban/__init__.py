@@ -16,11 +16,20 @@ middleware that applies it (docs/antiban.md; settings in crawler/defaults/antiba
 
 Other packages use :func:`check_user_agent_filters` (the rule compiler's view of the user-agent
 data, through the compile context), :class:`ExpectsContent` (what the ban middleware asks of
-a spider) and :func:`has_expected_content` (the spider's answer, for the render middleware's
-judgement of a page that is still loading).
+a spider), :func:`has_expected_content` (the spider's answer, for the render middleware's
+judgement of a page that is still loading), and :data:`request_banned` with
+:func:`parse_retry_after` (the host budget slows a host that bans or asks for time).
 """
 
 from crawler.antiban.expected_content import ExpectsContent, has_expected_content
+from crawler.antiban.retry_after import parse_retry_after
+from crawler.antiban.signals import request_banned
 from crawler.antiban.useragents import check_user_agent_filters
 
-__all__ = ["ExpectsContent", "check_user_agent_filters", "has_expected_content"]
+__all__ = [
+    "ExpectsContent",
+    "check_user_agent_filters",
+    "has_expected_content",
+    "parse_retry_after",
+    "request_banned",
+]

@@ -6,6 +6,7 @@ without fixtures included, 3 a rule with problems); ``scrapy rules list``: rules
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,8 +19,10 @@ from scrapy.exceptions import UsageError
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.rules import RuleError, compile_rule, load_rule, load_rules
 from crawler.rules.compiler import effective_data
+from crawler.rules.history import HistoryError, RuleHistory
 from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
+from crawler.service.rulefiles import rule_path
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
 from crawler.spider.scaffold import rule_yaml
@@ -33,18 +36,25 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "test|list [RULE...] [--update] | new NAME URL | show NAME"
+        return (
+            "test|list [RULE...] [--update] | new NAME URL | show NAME | history NAME | "
+            "diff NAME A [B] | restore NAME VERSION [-m MESSAGE]"
+        )
 
     def short_desc(self) -> str:
         return (
             "Test rules on their fixture pages (test), list them (list), start one (new), "
-            "print one with its templates merged (show)"
+            "print one with its templates merged (show), its versions (history, diff, restore)"
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument(
             "--update", action="store_true", help="accept the new output as expected"
+        )
+        parser.add_argument("-m", "--message", default="", help="restore: why, for the history")
+        parser.add_argument(
+            "--author", default="", help="restore: who (default: the user running the command)"
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -54,6 +64,9 @@ class Command(ScrapyCommand):
             return
         if args and args[0] == "show":
             self.exitcode = show_rule(self.settings, args[1:], context)
+            return
+        if args and args[0] in ("history", "diff", "restore"):
+            self.exitcode = history_command(self.settings, args, opts, context)
             return
         if not args or args[0] not in ("test", "list"):
             raise UsageError(
@@ -113,6 +126,59 @@ class Command(ScrapyCommand):
             self.exitcode = 1
         else:
             self.exitcode = 0
+
+
+def history_command(settings: Any, args: list[str], opts: Any, context: Any) -> int:
+    """``history NAME``: the versions, newest first; ``diff NAME A [B]``: version A against
+    B, or against the file now; ``restore NAME VERSION``: that text saved again, checked first,
+    as a new version."""
+    history = RuleHistory(
+        Path(settings.get("RULE_HISTORY_DIR")), keep=settings.getint("RULE_HISTORY_KEEP")
+    )
+    verb, rest = args[0], args[1:]
+    wanted = {"history": (1, 1), "diff": (2, 3), "restore": (2, 2)}[verb]
+    usage = {"history": "NAME", "diff": "NAME A [B]", "restore": "NAME VERSION [-m MESSAGE]"}
+    if not wanted[0] <= len(rest) <= wanted[1] or not all(a.isdigit() for a in rest[1:]):
+        raise UsageError(f"use: scrapy rules {verb} {usage[verb]}", print_help=False)
+    name, numbers = rest[0], [int(a) for a in rest[1:]]
+    try:
+        path = rule_path(Path(settings.get("RULES_DIR")), name)
+        if verb == "history":
+            versions = history.entries(name)
+            if not versions:
+                print(f"{name}: no versions recorded yet (saves through the dashboard or "
+                      "scrapy rules restore are)")  # fmt: skip
+            for v in versions:
+                note = f"  {v.message}" if v.message else ""
+                print(f"{v.id:>4}  {v.at}  {v.version or '-':<12}  {v.author}{note}")
+            return 0
+        if verb == "diff":
+            current = path.read_text(encoding="utf-8") if path.is_file() else ""
+            b = numbers[1] if len(numbers) > 1 else None
+            sys.stdout.writelines(history.diff(name, numbers[0], b, current))
+            return 0
+        text = history.text(name, numbers[0])
+        rule = compile_rule(text, filename=str(path), file=path, context=context)
+        before = ""
+        if path.is_file() and history.latest(name) is None:
+            try:
+                before = load_rule(path, context).version
+            except RuleError:
+                before = ""
+        author = opts.author or os.environ.get("USER") or os.environ.get("LOGNAME") or "cli"
+        message = opts.message or f"restore version {numbers[0]}"
+        saved = history.save(
+            name, path, text, author=author, message=message, version=rule.version, before=before
+        )
+        print(f"{name}: version {numbers[0]} restored as version {saved.id}")
+        return 0
+    except RuleError as exc:
+        print(f"error: version {numbers[0]} of {name} has problems now:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CODES["rule_error"]
+    except (HistoryError, ValueError) as exc:
+        raise UsageError(str(exc), print_help=False) from None
 
 
 def show_rule(settings: Any, args: list[str], context: Any) -> int:

@@ -35,6 +35,7 @@ GROUPS = (
     "crawler.defaults.push",
     "crawler.defaults.render",
     "crawler.defaults.runs",
+    "crawler.defaults.politeness",
     "proxies.defaults",
 )
 

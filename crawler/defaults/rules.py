@@ -7,10 +7,17 @@ allowed values (read by :mod:`crawler.defaults` to build the settings catalog).
 
 from pathlib import Path
 
+from vocab.datadir import data_dir
+
 project_root = Path(__file__).resolve().parents[2]
 
 # Where site rules (and item types, under types/) live.
 RULES_DIR = str(project_root / "rules")
+# Every saved version of each rule, with its author, time and message (`scrapy rules history`,
+# the editor's history): with the platform's data, not inside RULES_DIR; at most
+# RULE_HISTORY_KEEP versions per rule.
+RULE_HISTORY_DIR = str(data_dir / "rule-history")
+RULE_HISTORY_KEEP = 500
 # Your own modules registering cleaners (@cleaner) and extractors (@extractor) that rules name.
 PLUGIN_MODULES: list[str] = []
 # The most start requests one rule may make (its templates' ranges multiplied out).
@@ -26,4 +33,4 @@ RESPONSE_ENCODING_DETECT = True
 
 rule_safe = {"RESPONSE_ENCODING", "RESPONSE_ENCODING_DETECT"}
 kinds = {"RESPONSE_ENCODING": "str", "PLUGIN_MODULES": "list"}
-minimums = {"RULE_MAX_START_REQUESTS": 1}
+minimums = {"RULE_MAX_START_REQUESTS": 1, "RULE_HISTORY_KEEP": 1}

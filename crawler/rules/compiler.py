@@ -12,6 +12,8 @@ comes in through a :class:`CompileContext`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,7 @@ def compile_document(
         crawl_settings=MappingProxyType(settings),
         inherits=merged.files,
         row=row,
+        version=rule_version(merged.data),
     )
     if not report.has_errors:  # whole-rule checks assume each section built cleanly
         for section in sections():
@@ -115,6 +118,15 @@ def compile_document(
     if warnings:
         rule = dataclasses.replace(rule, warnings=warnings)
     return rule
+
+
+def rule_version(data: Mapping[str, Any]) -> str:
+    """The version of a rule: a digest of what it says once its templates are merged (not of
+    its comments or layout), so a template's change is a new version of every rule using it.
+    Every item records the version that produced it (``_rule_version``); the rule history
+    (crawler/rules/history.py) names its versions with it."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def load_rule(path: str | Path, context: CompileContext | None = None) -> Rule:

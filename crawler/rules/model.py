@@ -187,6 +187,7 @@ class Rule:
     warnings: tuple[Problem, ...] = ()  # reported by `scrapy validate`, never fatal
     inherits: tuple[Path, ...] = ()  # the templates merged in, farthest first
     row: int = 0  # a site-table row: its line in the table (``path``); 0 for a rule file
+    version: str = ""  # a digest of what it says, templates merged (compiler.rule_version)
 
     def section(self, name: str) -> Any:
         return self.sections.get(name)

@@ -40,6 +40,7 @@ from crawler.service import (
     admin_api,
     errors,
     events_api,
+    hosts_api,
     items_api,
     proxies_api,
     rules_api,
@@ -271,7 +272,7 @@ def create_app(
     routers = [
         m.router
         for m in (items_api, runs_api, events_api, rules_api, schedules_api, proxies_api,
-                  admin_api, signin_routes)
+                  hosts_api, admin_api, signin_routes)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

@@ -1,7 +1,7 @@
 """Rule files as the service edits them: names checked, paths kept inside ``RULES_DIR``,
 text compiled with the project's compiler before anything is written, saves atomic (a
-temporary file renamed over the rule) with the previous version kept under
-``RULES_DIR/.history/<name>/``, and previews run by ``scrapy preview`` on a temporary rules
+temporary file renamed over the rule) and recorded in the rule's history
+(crawler/rules/history.py: author, time, message; kept with the platform's data), and previews run by ``scrapy preview`` on a temporary rules
 directory, bounded in time and output, a few at once (:class:`PreviewSlots`); a preview past its
 time is killed with every process it started (its own process group).
 
@@ -22,17 +22,16 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.rules import Problem, Rule, RuleError
 from crawler.rules.files import MAX_FILE_BYTES, RULE_SUFFIXES
+from crawler.rules.history import RuleHistory, Version
 from crawler.rules.inherit import TEMPLATES_DIR
 from vocab.datadir import project_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-HISTORY_DIR = ".history"
 
 
 class RuleFileError(ValueError):
@@ -102,30 +101,24 @@ def compile_text(
     return rule, problems
 
 
-def save_rule(rules_dir: Path, name: str, text: str) -> Path | None:
-    """Write the rule atomically; the previous version (if any) is kept in the history first.
-    Returns where the previous version went."""
+def save_rule(
+    rules_dir: Path,
+    name: str,
+    text: str,
+    *,
+    history: RuleHistory,
+    author: str,
+    message: str = "",
+    version: str = "",
+    before: str = "",
+) -> Version:
+    """Write the rule atomically and record it as a new version of its history (a file written
+    by hand before is recorded first, as it was: ``before`` is its version)."""
     check_text(text)
     target = rule_path(rules_dir, name)
-    previous = None
-    if target.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        history = rules_dir.resolve() / HISTORY_DIR / name
-        history.mkdir(parents=True, exist_ok=True)
-        previous = history / f"{stamp}{target.suffix}"
-        shutil.copy2(target, previous)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return previous
+    return history.save(
+        name, target, text, author=author, message=message, version=version, before=before
+    )
 
 
 class PreviewError(RuntimeError):

@@ -1,5 +1,7 @@
 """Rules API: the rules with their validity, schedule and last run; one rule's text; validate
-and preview posted YAML with the project's compiler and ``scrapy preview``; save; run now."""
+and preview posted YAML with the project's compiler and ``scrapy preview``; save (a new version
+in the rule's history, with its author and message); the history, a diff of two versions,
+restore one; run now."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crawler.rules import Rule
 from crawler.rules.files import read_text, rule_files
+from crawler.rules.history import HistoryError, RuleHistory
 from crawler.rules.request_specs import url_problem
 from crawler.schedule import Pauses, next_fire
 from crawler.service.access import Editor, read_access
@@ -40,6 +43,12 @@ Scalar = str | int | float | bool
 class RuleText(BaseModel):
     yaml: str = Field(max_length=1_000_000)
     name: str | None = Field(default=None, max_length=100)
+    message: str = Field(default="", max_length=500)  # what the save changes, for the history
+
+
+class RestoreRequest(BaseModel):
+    version: int = Field(ge=1)
+    message: str = Field(default="", max_length=500)
 
 
 class PreviewRequest(BaseModel):
@@ -197,8 +206,79 @@ def save(request: Request, name: str, body: RuleText, who: Editor) -> Any:
             {"detail": "the rule has problems", "problems": [problem_json(p) for p in problems]},
             status_code=422,
         )
-    previous = save_rule(request.app.state.config.rules_dir, name, body.yaml)
-    return {"saved": True, "previous": str(previous) if previous else None}
+    history = rule_history(request)
+    path = rule_path(request.app.state.config.rules_dir, name)
+    before = None
+    if path.is_file() and history.latest(name) is None:  # written by hand: kept as it was
+        before, _ = _compile(request, read_text(path), name)
+    saved = save_rule(
+        request.app.state.config.rules_dir,
+        name,
+        body.yaml,
+        history=history,
+        author=str(who.get("name") or "unknown"),
+        message=body.message,
+        version=rule.version,
+        before=before.version if before is not None else "",
+    )
+    return {"saved": True, "version": saved.json()}
+
+
+def rule_history(request: Request) -> RuleHistory:
+    settings = request.app.state.settings
+    return RuleHistory(
+        Path(settings.get("RULE_HISTORY_DIR")), keep=settings.getint("RULE_HISTORY_KEEP")
+    )
+
+
+@router.get("/{name}/history", dependencies=[Depends(read_access)])
+def history(request: Request, name: str) -> dict[str, Any]:
+    try:
+        check_name(name)
+        entries = rule_history(request).entries(name)
+    except (RuleFileError, HistoryError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"name": name, "versions": [entry.json() for entry in entries]}
+
+
+@router.get("/{name}/history/{version}", dependencies=[Depends(read_access)])
+def history_version(request: Request, name: str, version: int) -> dict[str, Any]:
+    try:
+        check_name(name)
+        store = rule_history(request)
+        return {**store.get(name, version).json(), "yaml": store.text(name, version)}
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except HistoryError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/{name}/diff", dependencies=[Depends(read_access)])
+def diff(request: Request, name: str, a: int, b: int | None = None) -> dict[str, Any]:
+    """Version ``a`` against version ``b``, or against the file as it is now."""
+    try:
+        path = rule_path(request.app.state.config.rules_dir, name)
+        current = read_text(path) if b is None and path.is_file() else None
+        lines = list(rule_history(request).diff(name, a, b, current))
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except HistoryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"name": name, "a": a, "b": b, "diff": "".join(lines)}
+
+
+@router.post("/{name}/restore")
+def restore(request: Request, name: str, body: RestoreRequest, who: Editor) -> Any:
+    """Save version ``body.version`` again, as a new version (checked first, as every save)."""
+    try:
+        check_name(name)
+        text = rule_history(request).text(name, body.version)
+    except RuleFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except HistoryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    message = body.message or f"restore version {body.version}"
+    return save(request, name, RuleText(yaml=text, name=name, message=message), who)
 
 
 def _run_args(rule: Rule, args: dict[str, Scalar], maximum: int) -> dict[str, str]:

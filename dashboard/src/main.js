@@ -8,6 +8,7 @@ import { errorText, setToken, token } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { h, replace } from "./dom.js";
 import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
+import * as hosts from "./pages/hosts.js";
 import * as items from "./pages/items.js";
 import * as overview from "./pages/overview.js";
 import * as proxies from "./pages/proxies.js";
@@ -24,6 +25,7 @@ const ROUTES = [
   { pattern: /^\/items(?:\/([^/]+))?$/, page: items, nav: "items" },
   { pattern: /^\/rules(?:\/([^/]+))?$/, page: editor, nav: "rules" },
   { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },
+  { pattern: /^\/hosts$/, page: hosts, nav: "hosts" },
   { pattern: /^\/signin$/, page: signin, nav: null, open: true },
 ];
 
@@ -32,6 +34,7 @@ const NAV = [
   ["items", "#/items"],
   ["rules", "#/rules"],
   ["proxies", "#/proxies"],
+  ["hosts", "#/hosts"],
 ];
 
 const header = h("header.top");

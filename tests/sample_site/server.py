@@ -19,6 +19,7 @@ import binascii
 import contextlib
 import json
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -378,12 +379,51 @@ def latency_middleware(latency: float) -> Callable[..., Any]:
     return add_latency
 
 
+class HostRecorder:
+    """What each host (the request's Host, without its port) saw: requests, arrival times
+    (monotonic seconds, the first 100,000), requests in flight now and at most. An aiohttp
+    middleware (:meth:`middleware`), outermost: a request is in flight from its arrival to the
+    end of its answer, latency included."""
+
+    MAX_TIMES = 100_000
+
+    def __init__(self) -> None:
+        self.requests: dict[str, int] = {}
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self.times: dict[str, list[float]] = {}
+
+    @property
+    def most_at_once(self) -> int:
+        """The most requests any one host had in flight at the same time."""
+        return max(self.max_in_flight.values(), default=0)
+
+    def middleware(self) -> Callable[..., Any]:
+        @web.middleware
+        async def record(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+            host = request.host.rsplit(":", 1)[0] if request.host else ""
+            self.requests[host] = self.requests.get(host, 0) + 1
+            times = self.times.setdefault(host, [])
+            if len(times) < self.MAX_TIMES:
+                times.append(time.monotonic())
+            now = self.in_flight.get(host, 0) + 1
+            self.in_flight[host] = now
+            self.max_in_flight[host] = max(self.max_in_flight.get(host, 0), now)
+            try:
+                return await handler(request)
+            finally:
+                self.in_flight[host] -= 1
+
+        return record
+
+
 def create_app(
     books: int = 60,
     *,
     latency: float = 0.0,
     middlewares: Sequence[Any] = (),
     big_pages: int = 0,
+    outer: Sequence[Any] = (),
 ) -> web.Application:
     """The sample site serving ``catalogue(books)``, and ``blog.posts(big_pages)`` under /blog/.
 
@@ -397,7 +437,8 @@ def create_app(
         raise ValueError(f"books must be >= 0, got {books}")
     if latency < 0:
         raise ValueError(f"latency must be >= 0, got {latency}")
-    chain: list[Any] = [latency_middleware(latency)] if latency > 0 else []
+    chain: list[Any] = [*outer]  # outside the latency (HostRecorder)
+    chain += [latency_middleware(latency)] if latency > 0 else []
     chain += [*middlewares, html_not_found]
     app = web.Application(middlewares=chain)
     app[CONTENT] = SiteContent(catalogue(books), blog.posts(big_pages))
@@ -457,8 +498,11 @@ class SampleSite:
         host: str = "127.0.0.1",
         middlewares: Iterable[Any] = (),
         big_pages: int = 0,
+        record_hosts: bool = False,
     ) -> None:
         self.books = books
+        # what each host saw (HostRecorder), when asked for: outermost, latency included
+        self.recorder = HostRecorder() if record_hosts else None
         self.big_pages = big_pages
         self.latency = latency
         self.host = host
@@ -476,8 +520,13 @@ class SampleSite:
         """Start serving; return the base URL (``http://127.0.0.1:PORT``, no trailing slash)."""
         if self.url is not None:
             return self.url
+        outer = (self.recorder.middleware(),) if self.recorder is not None else ()
         self.app = create_app(
-            self.books, latency=self.latency, middlewares=self.middlewares, big_pages=self.big_pages
+            self.books,
+            latency=self.latency,
+            middlewares=self.middlewares,
+            big_pages=self.big_pages,
+            outer=outer,
         )
         self._ready.clear()
         self._error = None

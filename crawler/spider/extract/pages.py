@@ -75,6 +75,7 @@ class CompiledPage:
         meta = {
             "_url": response.url,
             "_rule": self.rule.name,
+            "_rule_version": self.rule.version,
             "_page": self.page.name,
             "_crawled_at": now.isoformat(timespec="seconds"),
         }
@@ -191,5 +192,9 @@ class CompiledRule:
 
 
 def plain_items(items: Iterable[dict]) -> list[dict]:
-    """Items without the metadata that changes on every crawl (for fixtures and comparisons)."""
-    return [{k: v for k, v in item.items() if k != "_crawled_at"} for item in items]
+    """Items without the metadata that changes on every crawl or every edit of the rule (for
+    fixtures and comparisons)."""
+    return [{k: v for k, v in item.items() if k not in VOLATILE} for item in items]
+
+
+VOLATILE = ("_crawled_at", "_rule_version")

@@ -253,3 +253,49 @@ def test_validate_prints_warnings_without_failing(tmp_path):
         f"{tmp_path}/login.yaml:4:58: antiban.sessions.login.form.user: "
         "warning: environment variable NO_SUCH_VAR_XYZ is not set"
     ) in proc.stdout
+
+
+def test_rules_history_diff_and_restore_from_the_command_line(tmp_path):
+    """The versions the editor saved (crawler/rules/history.py), read and restored by the CLI;
+    a restore is checked first and becomes a new version with its author and message."""
+    from crawler.rules.history import RuleHistory
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("fixtures"))
+    history_dir = tmp_path / "history"
+    path = rules / "sample_books.yaml"
+    original = path.read_text(encoding="utf-8")
+    history = RuleHistory(history_dir)
+    history.record("sample_books", original, author="ann", message="as shipped")
+    edited = original.replace("Books of the bundled sample site", "Edited")
+    history.save("sample_books", path, edited, author="bob", message="shorter")
+    history.record("sample_books", "name: sample_books\nstart: 1\n", author="eve", message="broken")
+    settings = ["-s", f"RULES_DIR={rules}", "-s", f"RULE_HISTORY_DIR={history_dir}"]
+
+    listed = scrapy("rules", "history", "sample_books", *settings)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["3", "2", "1"]
+    assert lines[1].endswith("bob  shorter") and lines[2].endswith("ann  as shipped")
+
+    diff = scrapy("rules", "diff", "sample_books", "1", "2", *settings)
+    assert "-description: Books of the bundled sample site" in diff.stdout
+    assert "+description: Edited" in diff.stdout and diff.stdout.startswith(
+        "--- sample_books@1 (ann)"
+    )
+
+    broken = scrapy("rules", "restore", "sample_books", "3", *settings)
+    assert broken.returncode == 3 and "version 3 of sample_books has problems" in broken.stderr
+    assert path.read_text(encoding="utf-8") == edited  # nothing written
+
+    restored = scrapy(
+        "rules", "restore", "sample_books", "1", "-m", "back", "--author", "carol", *settings
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert "version 1 restored as version 4" in restored.stdout
+    assert path.read_text(encoding="utf-8") == original
+    latest = history.latest("sample_books")
+    assert (latest.author, latest.message, len(latest.version)) == ("carol", "back", 12)
+
+    missing = scrapy("rules", "diff", "sample_books", "9", *settings)
+    assert missing.returncode == 2 and "has no version 9" in missing.stderr

@@ -171,6 +171,11 @@ def test_a_row_is_listed_shown_and_crawled_and_a_broken_row_lists_its_problems(
     crawled = run(tmp_path, rules, "crawl", "cat_travel")
     assert crawled.returncode == 0, crawled.stderr[-3000:]
     assert stored(tmp_path) == {"cat_travel": "finished"}
+    # every item says which version of the rule produced it
+    version = load_rules(rules).rules["cat_travel"].version
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        items = list(store.find("cat_travel"))
+    assert items and {item["_rule_version"] for item in items} == {version}
 
     broken = run(tmp_path, rules, "crawl", "cat_broken")
     assert broken.returncode == 3

@@ -56,6 +56,7 @@ def service_settings(tmp: Path, store_uri: str, **extra: Any) -> Settings:
         "RULES_DIR": str(rules),
         "SCHEDULE_DIR": str(tmp / "schedule"),
         "SERVICE_DATA_DIR": str(tmp / "service"),
+        "RULE_HISTORY_DIR": str(tmp / "rule-history"),
         "SERVICE_TOKENS_FILE": str(tmp / "secrets" / "tokens.json"),
         "SERVICE_DASHBOARD_DIR": str(tmp / "no-dashboard"),
         "PROXY_POOL_STORE": f"sqlite:///{tmp / 'proxies.db'}",

@@ -4,8 +4,6 @@ kept, never outside the rules directory); pause and resume."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.crawler.service.conftest import Service
 
 BROKEN = "name: sample_books\nstart: [{url: 'http://x.test/', page: nope}]\npages: {p: {}}\n"
@@ -92,12 +90,20 @@ def test_save_is_validated_atomic_and_keeps_the_previous_version(service: Servic
     after = before.replace("Books of the bundled sample site", "Edited from the dashboard")
     assert service.client.put("/api/rules/sample_books", json={"yaml": after}).status_code == 401
     answer = service.client.put(
-        "/api/rules/sample_books", json={"yaml": after}, headers=service.auth
+        "/api/rules/sample_books",
+        json={"yaml": after, "message": "a clearer description"},
+        headers=service.auth,
     )
     assert answer.status_code == 200, answer.text
-    previous = Path(answer.json()["previous"])
-    assert answer.json()["saved"] is True and previous.read_text(encoding="utf-8") == before
-    assert previous.parent == service.rules_dir / ".history" / "sample_books"
+    saved = answer.json()["version"]
+    assert answer.json()["saved"] is True and saved["id"] == 2 and saved["author"] == "tests"
+    assert saved["message"] == "a clearer description" and len(saved["version"]) == 12
+    # the file as it was is version 1; history lives with the data, not in rules/
+    versions = service.client.get("/api/rules/sample_books/history").json()["versions"]
+    assert [(v["id"], v["author"]) for v in versions] == [(2, "tests"), (1, "(on disk)")]
+    first = service.client.get("/api/rules/sample_books/history/1").json()
+    assert first["yaml"] == before
+    assert not (service.rules_dir / ".history").exists()
     assert path.read_text(encoding="utf-8") == after
     assert not [p for p in service.rules_dir.iterdir() if p.name.endswith(".tmp")]
     listed = {r["name"]: r for r in service.client.get("/api/rules").json()["items"]}
@@ -109,7 +115,7 @@ def test_save_is_validated_atomic_and_keeps_the_previous_version(service: Servic
     # a new rule is a new file; its name must match and stay inside the rules directory
     new = after.replace("name: sample_books", "name: books_copy")
     created = service.client.put("/api/rules/books_copy", json={"yaml": new}, headers=service.auth)
-    assert created.json() == {"saved": True, "previous": None}
+    assert created.json()["saved"] is True and created.json()["version"]["id"] == 1
     assert (service.rules_dir / "books_copy.yaml").is_file()
     wrong = service.client.put("/api/rules/other_name", json={"yaml": new}, headers=service.auth)
     assert wrong.status_code == 422 and "books_copy" in wrong.json()["problems"][0]["message"]
@@ -165,3 +171,30 @@ def test_a_draft_extending_a_template_is_checked_with_the_chain_of_each_problem(
     fixed = body["yaml"] + "pages: {p: {fields: {title: {xpath: '//h1'}}}}\n"
     answer = client.post("/api/rules/validate", json={**body, "yaml": fixed}, headers=auth)
     assert answer.json() == {"ok": True, "problems": []}
+
+
+def test_history_diffs_two_versions_and_restores_one_as_a_new_version(
+    sqlite_service: Service,
+) -> None:
+    client, auth = sqlite_service.client, sqlite_service.auth
+    path = sqlite_service.rules_dir / "sample_books.yaml"
+    original = path.read_text(encoding="utf-8")
+    edited = original.replace("Books of the bundled sample site", "Edited")
+    client.put("/api/rules/sample_books", json={"yaml": edited, "message": "edit"}, headers=auth)
+    diff = client.get("/api/rules/sample_books/diff", params={"a": 1, "b": 2}).json()["diff"]
+    assert diff.startswith("--- sample_books@1 ((on disk))\n+++ sample_books@2 (tests)\n")
+    assert "-description: Books of the bundled sample site" in diff
+    assert "+description: Edited" in diff
+    now = client.get("/api/rules/sample_books/diff", params={"a": 2}).json()["diff"]
+    assert now == ""  # version 2 is the file as it is
+    assert client.post("/api/rules/sample_books/restore", json={"version": 1}).status_code == 401
+    restored = client.post("/api/rules/sample_books/restore", json={"version": 1}, headers=auth)
+    assert restored.status_code == 200, restored.text
+    version = restored.json()["version"]
+    assert version["id"] == 3 and version["message"] == "restore version 1"
+    assert path.read_text(encoding="utf-8") == original
+    versions = client.get("/api/rules/sample_books/history").json()["versions"]
+    assert versions[0]["version"] == versions[-1]["version"]  # the same rule again
+    missing = client.post("/api/rules/sample_books/restore", json={"version": 9}, headers=auth)
+    assert missing.status_code == 404 and "no version 9" in missing.json()["detail"]
+    assert client.get("/api/rules/..%2Fx/history").status_code in (404, 422)
