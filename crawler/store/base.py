@@ -15,7 +15,7 @@ UpsertResult(new=0, updated=0, unchanged=1)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -142,6 +142,16 @@ class Store(ABC):
     @abstractmethod
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent run records, newest first, optionally of one rule only."""
+
+    def latest_runs(self, rules: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Each rule's latest run record (rules that never ran are left out). Backends answer
+        in one query (the overview of 1,000 rules); this is the one-by-one fallback."""
+        latest = {}
+        for rule in rules:
+            found = self.runs(rule=rule, limit=1)
+            if found:
+                latest[rule] = found[0]
+        return latest
 
     # -- reading, for the data service, exports and push sinks (crawler/store/browse.py) ----
     # Through the backend's reader: a backend of its own may have none and still store items.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -242,6 +242,20 @@ class MongoStore(Store):
         run = dict(run)
         run.setdefault("run_id", uuid.uuid4().hex)
         self.db[RUNS_COLLECTION].replace_one({"run_id": run["run_id"]}, run, upsert=True)
+
+    def latest_runs(self, rules: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(set(rules))
+        pipeline = [
+            {"$match": {"rule": {"$in": wanted}}},
+            {"$sort": {"started_at": DESCENDING, "_id": DESCENDING}},
+            {"$group": {"_id": "$rule", "doc": {"$first": "$$ROOT"}}},
+        ]
+        latest = {}
+        for row in self.db[RUNS_COLLECTION].aggregate(pipeline):
+            doc = dict(row["doc"])
+            doc.pop("_id", None)
+            latest[row["_id"]] = doc
+        return latest
 
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         query = {"rule": rule} if rule is not None else {}

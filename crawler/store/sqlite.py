@@ -16,7 +16,7 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -393,6 +393,14 @@ class SqliteStore(Store):
                 "INSERT OR REPLACE INTO _runs (run_id, rule, started_at, doc) VALUES (?,?,?,?)",
                 (run["run_id"], run.get("rule"), run.get("started_at"), dumps(run)),
             )
+
+    def latest_runs(self, rules: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = set(rules)
+        rows = self.conn.execute(
+            "SELECT rule, doc FROM (SELECT rule, doc, ROW_NUMBER() OVER (PARTITION BY rule "
+            "ORDER BY started_at DESC, rowid DESC) AS n FROM _runs) WHERE n = 1"
+        )
+        return {rule: loads(doc) for rule, doc in rows if rule in wanted}
 
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         where, params = ("WHERE rule = ?", [rule]) if rule is not None else ("", [])

@@ -177,7 +177,11 @@ async function renderRoute() {
 
 document.documentElement.lang = locale();
 document.body.append(header, main);
+// Until the sign-in state is known, start() renders whatever the hash is by then: a hash
+// changed earlier must not render a second page over it while that one is still loading.
+let started = false;
 window.addEventListener("hashchange", () => {
+  if (!started) return;
   renderRoute();
   main.focus({ preventScroll: true });
 });
@@ -197,6 +201,7 @@ async function start() {
     // an older service without /api/auth/session: no sign-in, as before
     console.warn("sign-in state unknown:", error);
   }
+  started = true;
   renderRoute();
 }
 

@@ -45,6 +45,7 @@ class Workspace:
             "RULES_DIR": self.rules,
             "SCHEDULE_DIR": self.root / "schedule",
             "SERVICE_DATA_DIR": self.root / "service",
+            "RULE_HISTORY_DIR": self.root / "rule-history",
             "SERVICE_TOKENS_FILE": self.root / "tokens.json",
             "INCREMENTAL_STATE_URI": f"sqlite:///{self.root / 'seen.db'}",
             "PROXY_POOL_STORE": self.pool_uri,

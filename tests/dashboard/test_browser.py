@@ -112,8 +112,11 @@ def test_a_fixed_rule_is_saved_and_run_from_the_page(page, service, workspace):
     page.locator("#save").click()
     expect(page.locator("#editor-status")).to_contain_text("Saved")
     assert TYPO[0] in path.read_text(encoding="utf-8")
-    kept = list((workspace.rules / ".history" / "sample_broken").glob("*.yaml"))
-    assert len(kept) == 1 and TYPO[1] in kept[0].read_text(encoding="utf-8")
+    # the file as it was, then the save: versions of the rule, kept with the data, not in rules/
+    history = page.request.get(f"{service.url}/api/rules/sample_broken/history").json()
+    assert [v["id"] for v in history["versions"]] == [2, 1]
+    first = page.request.get(f"{service.url}/api/rules/sample_broken/history/1").json()
+    assert TYPO[1] in first["yaml"] and not (workspace.rules / ".history").exists()
 
     page.locator("#run-now").click()
     expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"), timeout=30_000)
@@ -187,7 +190,9 @@ def test_a_run_from_the_dashboard_has_one_id_and_moves_from_its_first_seconds(
     page.goto(service.url + "/")
     page.locator("#token").fill(service.token)
     page.locator("#token").press("Enter")
-    page.locator('#rules-table tr[data-rule="sample_id"]').get_by_role("button").click()
+    page.locator('#rules-table tr[data-rule="sample_id"]').get_by_role(
+        "button", name="Run now"
+    ).click()
     expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"), timeout=30_000)
     run_id = page.url.rsplit("/", 1)[-1]
     expect(page.locator("#run-status")).to_have_text("running")

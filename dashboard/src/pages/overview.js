@@ -1,8 +1,10 @@
 // Overview: every rule with its schedule, last run, items, error and ban rates (as the service
-// gives them); a chart of items and errors per run over time; the latest runs. Refreshes itself
-// while a crawl is running.
+// gives them), searched, filtered and a page at a time (a thousand rules and more); bulk run,
+// pause and resume; a cron editor that checks the expression and shows its next five times; a
+// chart of items and errors per run over time; the latest runs. Refreshes itself while a crawl
+// is running.
 
-import { errorText, get, post } from "../api.js";
+import { errorText, get, post, put } from "../api.js";
 import { COLORS, chart, disposeCharts, timeAxis } from "../charts.js";
 import { badge, h, num, pct, replace, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
@@ -10,18 +12,60 @@ import { can } from "../session.js";
 
 const RUN_PAGES = 2; // runs read for the chart: up to 2 pages of 500, newest first
 const REFRESH_MS = 5000;
+const PAGE = 50;
+const STATUSES = [
+  "never",
+  "running",
+  "invalid",
+  "finished",
+  "failed",
+  "start_error",
+  "blocked",
+  "data_not_stored",
+  "monitor_failed",
+  "interrupted",
+];
+const STALE = [24, 168];
 
 export async function render(main) {
   const editor = can("editor"); // viewers see no run, pause or resume buttons
   let timer = null;
+  let searchTimer = null;
   let chosenRule = "";
+  let runs = [];
+  const filters = { q: "", tag: "", status: "", stale_hours: "", failing: false, offset: 0 };
+  const picked = new Set();
   const notice = h("p.notice", { role: "status", "aria-live": "polite" });
+  const listBox = h("div#rules-list");
+  const chartBox = h("div.chart", { id: "runs-chart" });
+  const runsBox = h("div#runs-box");
+  const ruleSelect = h("select#chart-rule", {
+    onchange: (event) => {
+      chosenRule = event.target.value;
+      drawChart(chartBox, runs, chosenRule);
+    },
+  });
+  const dialog = cronDialog();
 
   async function load() {
-    const [rules, runs] = await Promise.all([get("/rules"), loadRuns()]);
-    draw(rules.items || [], runs);
+    const [rules, latestRuns] = await Promise.all([get("/rules", query()), loadRuns()]);
+    runs = latestRuns;
+    drawList(rules);
+    drawRuns(rules.items || []);
     clearTimeout(timer);
     if (runs.some((r) => r.live)) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  async function loadList() {
+    drawList(await get("/rules", query()));
+  }
+
+  function query() {
+    const params = { limit: PAGE, offset: filters.offset };
+    for (const key of ["q", "tag", "status", "stale_hours"])
+      if (filters[key]) params[key] = filters[key];
+    if (filters.failing) params.failing = "true";
+    return params;
   }
 
   async function refresh() {
@@ -32,58 +76,166 @@ export async function render(main) {
     }
   }
 
-  function draw(rules, runs) {
+  function drawRuns(rules) {
     disposeCharts();
-    const latest = new Map();
-    for (const runRecord of runs)
-      if (!latest.has(runRecord.rule)) latest.set(runRecord.rule, runRecord);
-    const chartBox = h("div.chart", { id: "runs-chart" });
-    const ruleSelect = h(
-      "select#chart-rule",
-      {
-        onchange: (event) => {
-          chosenRule = event.target.value;
-          drawChart(chartBox, runs, chosenRule);
-        },
-      },
+    replace(
+      ruleSelect,
       h("option", { value: "" }, t("overview.allRules")),
       rules.map((rule) =>
         h("option", { value: rule.name, selected: rule.name === chosenRule }, rule.name),
       ),
     );
-    replace(
-      main,
-      h("h1", t("nav.overview")),
-      notice,
-      h(
-        "section",
-        { "aria-labelledby": "rules-h" },
-        h("h2#rules-h", t("overview.rules")),
-        rulesTable(rules, latest),
-      ),
-      h(
-        "section",
-        { "aria-labelledby": "chart-h" },
-        h(
-          "div.row",
-          h("h2#chart-h", t("overview.chart")),
-          h("label", { for: "chart-rule" }, t("overview.rule")),
-          ruleSelect,
-        ),
-        chartBox,
-      ),
-      h(
-        "section",
-        { "aria-labelledby": "runs-h" },
-        h("h2#runs-h", t("overview.runs")),
-        runsTable(runs.slice(0, 20)),
-      ),
-    );
+    replace(runsBox, runsTable(runs.slice(0, 20)));
     drawChart(chartBox, runs, chosenRule);
   }
 
+  function drawList(answer) {
+    const rules = answer.items || [];
+    const latest = new Map();
+    for (const runRecord of runs)
+      if (!latest.has(runRecord.rule)) latest.set(runRecord.rule, runRecord);
+    const from = answer.total ? answer.offset + 1 : 0;
+    const to = answer.offset + rules.length;
+    replace(
+      listBox,
+      filterForm(answer.tags || {}),
+      h(
+        "div.row#rules-pager",
+        h(
+          "span#rules-count",
+          t("overview.count", { from, to, total: num(answer.total), all: num(answer.all) }),
+        ),
+        h(
+          "button#rules-prev",
+          { type: "button", disabled: answer.offset <= 0, onclick: () => page(-PAGE) },
+          t("overview.prev"),
+        ),
+        h(
+          "button#rules-next",
+          { type: "button", disabled: to >= answer.total, onclick: () => page(PAGE) },
+          t("overview.next_page"),
+        ),
+      ),
+      editor ? bulkBar() : null,
+      rulesTable(rules, latest),
+    );
+  }
+
+  function page(step) {
+    filters.offset = Math.max(0, filters.offset + step);
+    loadList().catch((error) => (notice.textContent = errorText(error)));
+  }
+
+  function setFilter(key, value) {
+    filters[key] = value;
+    filters.offset = 0;
+    picked.clear();
+    loadList().catch((error) => (notice.textContent = errorText(error)));
+  }
+
+  function filterForm(tags) {
+    const search = h("input#rule-search", {
+      type: "search",
+      value: filters.q,
+      placeholder: t("overview.searchHint"),
+      "aria-label": t("overview.search"),
+      oninput: (event) => {
+        clearTimeout(searchTimer);
+        const value = event.target.value;
+        searchTimer = setTimeout(() => setFilter("q", value), 250);
+      },
+    });
+    const choice = (id, key, label, options) =>
+      h(
+        "label",
+        label,
+        " ",
+        h(
+          `select#${id}`,
+          { onchange: (event) => setFilter(key, event.target.value) },
+          options.map(([value, text]) =>
+            h("option", { value, selected: String(filters[key]) === String(value) }, text),
+          ),
+        ),
+      );
+    return h(
+      "form.filters#rule-filters",
+      { role: "search", onsubmit: (event) => event.preventDefault() },
+      search,
+      choice("rule-tag", "tag", t("overview.tag"), [
+        ["", t("overview.anyTag")],
+        ...Object.entries(tags).map(([tag, n]) => [tag, `${tag} (${num(n)})`]),
+      ]),
+      choice("rule-status", "status", t("overview.status"), [
+        ["", t("overview.anyStatus")],
+        ...STATUSES.map((status) => [status, statusText(status)]),
+      ]),
+      choice("rule-stale", "stale_hours", t("overview.stale"), [
+        ["", t("overview.anyAge")],
+        ...STALE.map((hours) => [hours, t("overview.olderThan", { hours })]),
+      ]),
+      h(
+        "label",
+        h("input#rule-failing", {
+          type: "checkbox",
+          checked: filters.failing,
+          onchange: (event) => setFilter("failing", event.target.checked),
+        }),
+        " ",
+        t("overview.failing"),
+      ),
+    );
+  }
+
+  function bulkBar() {
+    const action = (id, name, label) =>
+      h(`button#${id}`, { type: "button", onclick: () => bulk(name) }, label);
+    return h(
+      "div.row#bulk",
+      h("span#bulk-count", t("overview.picked", { n: picked.size })),
+      action("bulk-run", "run", t("action.runNow")),
+      action("bulk-pause", "pause", t("action.pause")),
+      action("bulk-resume", "resume", t("action.resume")),
+    );
+  }
+
+  async function bulk(action) {
+    if (!picked.size) {
+      notice.textContent = t("overview.pickFirst");
+      return;
+    }
+    try {
+      const answer = await post("/rules/bulk", { action, rules: [...picked] });
+      const failures = Object.entries(answer.results)
+        .filter(([, result]) => !result.ok)
+        .map(([rule, result]) => `${rule}: ${result.error}`);
+      picked.clear();
+      await loadList();
+      notice.textContent =
+        t("overview.bulkDone", {
+          action: t(`action.${action === "run" ? "runNow" : action}`),
+          done: answer.done,
+          failed: answer.failed,
+        }) + (failures.length ? ` ${failures.join("; ")}` : "");
+    } catch (error) {
+      notice.textContent = errorText(error);
+    }
+  }
+
   function rulesTable(rules, latest) {
-    if (!rules.length) return h("p.muted", t("overview.noRules"));
+    if (!rules.length) return h("p.muted#rules-none", t("overview.noRules"));
+    const all = h("input#pick-page", {
+      type: "checkbox",
+      "aria-label": t("overview.pickPage"),
+      checked: rules.every((rule) => picked.has(rule.name)),
+      onchange: (event) => {
+        for (const rule of rules)
+          event.target.checked ? picked.add(rule.name) : picked.delete(rule.name);
+        for (const box of listBox.querySelectorAll("input.pick"))
+          box.checked = event.target.checked;
+        updateCount();
+      },
+    });
     return h(
       "table.data#rules-table",
       h(
@@ -92,7 +244,14 @@ export async function render(main) {
           "tr",
           ["rule", "schedule", "lastRun", "items", "errorRate", "banRate", "actions"]
             .filter((key) => editor || key !== "actions")
-            .map((key) => h("th", { scope: "col" }, t(`overview.col.${key}`))),
+            .map((key) =>
+              h(
+                "th",
+                { scope: "col" },
+                key === "rule" && editor ? [all, " "] : null,
+                t(`overview.col.${key}`),
+              ),
+            ),
         ),
       ),
       h(
@@ -100,6 +259,11 @@ export async function render(main) {
         rules.map((rule) => ruleRow(rule, latest.get(rule.name))),
       ),
     );
+  }
+
+  function updateCount() {
+    const count = listBox.querySelector("#bulk-count");
+    if (count) count.textContent = t("overview.picked", { n: picked.size });
   }
 
   function ruleRow(rule, lastRun) {
@@ -110,12 +274,37 @@ export async function render(main) {
       h(
         "th",
         { scope: "row" },
-        h("a", { href: `#/rules/${encodeURIComponent(rule.name)}` }, rule.name),
+        editor
+          ? [
+              h("input.pick", {
+                type: "checkbox",
+                "aria-label": t("overview.pick", { rule: rule.name }),
+                checked: picked.has(rule.name),
+                onchange: (event) => {
+                  event.target.checked ? picked.add(rule.name) : picked.delete(rule.name);
+                  updateCount();
+                },
+              }),
+              " ",
+            ]
+          : null,
+        rule.row
+          ? h("span", rule.name)
+          : h("a", { href: `#/rules/${encodeURIComponent(rule.name)}` }, rule.name),
         rule.valid === false ? " " : null,
         rule.valid === false
           ? h("span.badge.badge-bad", t("overview.invalid", { n: rule.problems }))
           : null,
+        (rule.tags || []).length
+          ? h(
+              "div.small",
+              rule.tags.map((tag) => h("span.pill", tag)),
+            )
+          : null,
         rule.description ? h("div.muted.small", rule.description) : null,
+        rule.row
+          ? h("div.muted.small", t("overview.row", { file: rule.file, line: rule.row }))
+          : null,
       ),
       h("td", scheduleCell(rule)),
       h(
@@ -149,7 +338,15 @@ export async function render(main) {
 
   function scheduleCell(rule) {
     const schedule = rule.schedule;
-    if (!schedule) return h("span.muted", t("overview.manual"));
+    const edit =
+      editor && rule.valid !== false && !rule.row
+        ? h(
+            "button.link.edit-schedule",
+            { type: "button", onclick: () => dialog.open(rule) },
+            schedule ? t("cron.edit") : t("cron.add"),
+          )
+        : null;
+    if (!schedule) return [h("span.muted", t("overview.manual")), " ", edit];
     const paused = schedule.paused || schedule.enabled === false;
     return [
       h("code", schedule.cron),
@@ -165,7 +362,102 @@ export async function render(main) {
             paused ? t("action.resume") : t("action.pause"),
           )
         : null,
+      " ",
+      edit,
     ];
+  }
+
+  /** The cron editor: the expression and its time zone, checked as they are typed, with the
+   * next five times; saving writes the rule's schedule (a new version of the rule). */
+  function cronDialog() {
+    let rule = null;
+    let checkTimer = null;
+    const expr = h("input#cron-expr", { type: "text", spellcheck: "false", oninput: check });
+    const zone = h("input#cron-tz", { type: "text", spellcheck: "false", oninput: check });
+    const verdict = h("p#cron-check", { role: "status", "aria-live": "polite" });
+    const next = h("ol#cron-next");
+    const save = h(
+      "button#cron-save",
+      { type: "button", onclick: () => write(expr.value) },
+      t("cron.save"),
+    );
+    const remove = h(
+      "button#cron-remove",
+      { type: "button", onclick: () => write(null) },
+      t("cron.remove"),
+    );
+    const title = h("h2#cron-title");
+    const box = h(
+      "dialog#cron-dialog",
+      { "aria-labelledby": "cron-title" },
+      title,
+      h("label", { for: "cron-expr" }, t("cron.expression")),
+      expr,
+      h("p.muted.small", t("cron.hint")),
+      h("label", { for: "cron-tz" }, t("cron.timezone")),
+      zone,
+      verdict,
+      h("h3", t("cron.nextFive")),
+      next,
+      h(
+        "div.row",
+        save,
+        remove,
+        h("button#cron-cancel", { type: "button", onclick: () => box.close() }, t("cron.cancel")),
+      ),
+    );
+    document.body.append(box);
+
+    function check() {
+      clearTimeout(checkTimer);
+      checkTimer = setTimeout(async () => {
+        try {
+          const answer = await get("/schedules/next", {
+            cron: expr.value,
+            timezone: zone.value || "UTC",
+          });
+          verdict.textContent = answer.valid ? t("cron.valid") : answer.error;
+          verdict.className = answer.valid ? "ok" : "bad";
+          save.disabled = !answer.valid;
+          replace(
+            next,
+            answer.next.map((time) => h("li", h("time", { datetime: time }, when(time)))),
+          );
+        } catch (error) {
+          verdict.textContent = errorText(error);
+        }
+      }, 200);
+    }
+
+    async function write(cron) {
+      try {
+        await put(`/schedules/${encodeURIComponent(rule.name)}`, {
+          cron,
+          timezone: zone.value || "UTC",
+        });
+        box.close();
+        await loadList();
+        notice.textContent = cron
+          ? t("cron.saved", { rule: rule.name, cron })
+          : t("cron.removed", { rule: rule.name });
+      } catch (error) {
+        verdict.textContent = errorText(error);
+        verdict.className = "bad";
+      }
+    }
+
+    return {
+      open(chosen) {
+        rule = chosen;
+        title.textContent = t("cron.title", { rule: chosen.name });
+        expr.value = chosen.schedule?.cron || "0 6 * * *";
+        zone.value = chosen.schedule?.timezone || "UTC";
+        remove.disabled = !chosen.schedule;
+        box.showModal();
+        check();
+      },
+      close: () => box.remove(),
+    };
   }
 
   async function runNow(name) {
@@ -181,7 +473,7 @@ export async function render(main) {
   async function pauseResume(name, paused) {
     try {
       await post(`/schedules/${encodeURIComponent(name)}/${paused ? "resume" : "pause"}`);
-      await load();
+      await loadList();
       notice.textContent = paused
         ? t("overview.resumed", { rule: name })
         : t("overview.pausedNow", { rule: name });
@@ -190,8 +482,30 @@ export async function render(main) {
     }
   }
 
+  replace(
+    main,
+    h("h1", t("nav.overview")),
+    notice,
+    h("section", { "aria-labelledby": "rules-h" }, h("h2#rules-h", t("overview.rules")), listBox),
+    h(
+      "section",
+      { "aria-labelledby": "chart-h" },
+      h(
+        "div.row",
+        h("h2#chart-h", t("overview.chart")),
+        h("label", { for: "chart-rule" }, t("overview.rule")),
+        ruleSelect,
+      ),
+      chartBox,
+    ),
+    h("section", { "aria-labelledby": "runs-h" }, h("h2#runs-h", t("overview.runs")), runsBox),
+  );
   await load();
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    clearTimeout(searchTimer);
+    dialog.close();
+  };
 }
 
 async function loadRuns() {
