@@ -8,6 +8,7 @@ export const STORE_FIELDS = new Set([
   "_updated_at",
   "_url",
   "_rule",
+  "_rule_version",
   "_page",
   "_crawled_at",
   "_replaced_at",

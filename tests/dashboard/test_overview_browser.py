@@ -105,3 +105,37 @@ def test_the_cron_editor_checks_shows_the_next_five_and_saves(page, service, wor
     assert "schedule:\n  cron: 30 6 * * 1-5\n  timezone: Asia/Shanghai\n" in text
     history = page.request.get(service.url + "/api/rules/sample_books/history").json()
     assert history["versions"][0]["message"] == "schedule: 30 6 * * 1-5 (Asia/Shanghai)"
+
+
+def test_the_editor_saves_with_a_message_diffs_two_versions_and_restores_one(
+    page, service, workspace
+):
+    path = workspace.rules / "sample_books.yaml"
+    original = path.read_text(encoding="utf-8")
+    page.goto(f"{service.url}/#/rules/sample_books")
+    page.locator("#token").fill(service.token)
+    page.locator("#token").press("Enter")
+    expect(page.locator(".cm-editor")).to_be_visible()
+    expect(page.locator("#history-table, #history-none")).to_be_visible()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# edited in the browser\n")
+    page.locator("#save-message").fill("a note at the end")
+    page.locator("#save").click()
+    # a file with no history yet is recorded as it was first, then the save
+    rows = page.locator("#history-table tbody tr")
+    expect(rows.first).to_contain_text("a note at the end")
+    latest = int(rows.first.get_attribute("data-version"))
+    expect(page.locator("#editor-status")).to_have_text(f"Saved as version {latest}.")
+    page.locator("#diff-a").select_option(str(latest - 1))
+    page.locator("#diff-b").select_option(str(latest))
+    page.locator("#diff-show").click()
+    expect(page.locator("#history-diff .add")).to_contain_text(["+# edited in the browser"])
+    # restore the version before the note: the editor shows it, the file is it again
+    rows.nth(1).locator("button.restore").click()
+    expect(page.locator("#history-status")).to_have_text(
+        f"Version {latest - 1} restored as version {latest + 1}."
+    )
+    expect(rows.first).to_contain_text("restore version")
+    expect(page.locator(".cm-content")).not_to_contain_text("# edited in the browser")
+    assert path.read_text(encoding="utf-8") == original

@@ -67,6 +67,10 @@ export function createRuleEditor(parent, { doc, label, validate, onChange, readO
       view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
       view.focus();
     },
+    /** Replace the whole text (a version restored from the history). */
+    setText(text) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+    },
     /** Run the linters now (after a save answered with problems, say). */
     relint: () => forceLinting(view),
     destroy: () => view.destroy(),

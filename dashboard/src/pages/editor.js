@@ -6,6 +6,7 @@ import { ApiError, errorText, get, post, put } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { createRuleEditor } from "../editor/ruleeditor.js";
+import { historyPanel } from "./history.js";
 import { previewPanel } from "./preview.js";
 import { can } from "../session.js";
 
@@ -37,6 +38,22 @@ export async function render(main, [name]) {
   const verdict = h("p#verdict");
   const note = h("p.small.muted#validate-note");
   const saveButton = h("button#save", { type: "button", onclick: save }, t("action.save"));
+  const message = h("input#save-message", {
+    type: "text",
+    maxlength: 500,
+    placeholder: t("editor.messageHint"),
+    "aria-label": t("editor.message"),
+  });
+  const history = historyPanel(name, {
+    editable,
+    onRestored: async () => {
+      const rule = await get(`/rules/${encodeURIComponent(name)}`);
+      saved = rule.yaml;
+      drafts.delete(name);
+      editor.setText(saved);
+      refreshButtons();
+    },
+  });
   const runButton = h("button#run-now", { type: "button", onclick: runNow }, t("action.runNow"));
   const host = h("div.editor-host#editor");
   let editor = null;
@@ -114,14 +131,17 @@ export async function render(main, [name]) {
   async function save() {
     status.textContent = t("editor.saving");
     try {
-      const answer = await put(`/rules/${encodeURIComponent(name)}`, { yaml: editor.text() });
+      const answer = await put(`/rules/${encodeURIComponent(name)}`, {
+        yaml: editor.text(),
+        message: message.value,
+      });
       saved = editor.text();
       loadProblems = [];
       isNew = false;
+      message.value = "";
       refreshButtons();
-      status.textContent = answer.previous
-        ? t("editor.savedPrevious", { path: answer.previous })
-        : t("editor.saved");
+      status.textContent = t("editor.savedVersion", { id: answer.version.id });
+      await history.load();
     } catch (error) {
       const problems =
         error.body?.problems ||
@@ -160,7 +180,7 @@ export async function render(main, [name]) {
         h("h2#editor-h.sr-only", t("editor.yaml")),
         host,
         h("p.small.muted", t("editor.keys")),
-        editable ? h("div.row", saveButton, runButton, status) : null,
+        editable ? h("div.row", message, saveButton, runButton, status) : null,
         h(
           "section",
           { "aria-labelledby": "problems-h" },
@@ -169,6 +189,7 @@ export async function render(main, [name]) {
           note,
           problemsBox,
         ),
+        isNew ? null : history.panel,
       ),
       editable ? previewPanel(() => editor.text()) : null,
     ),
@@ -184,6 +205,7 @@ export async function render(main, [name]) {
     showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
   }
   refreshButtons();
+  if (!isNew) history.load();
   const relint = () => editor.relint();
   window.addEventListener("tokenchange-dashboard", relint);
   return () => {
