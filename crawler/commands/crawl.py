@@ -46,7 +46,7 @@ class Command(ScrapyCrawlCommand):
         )
 
     def syntax(self) -> str:
-        return "[options] <rule> | --tag TAG [--tag TAG ...]"
+        return "[options] <rule> | --tag TAG [--tag TAG ...] | --table TABLE"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -57,16 +57,22 @@ class Command(ScrapyCrawlCommand):
             metavar="TAG",
             help="crawl every rule with this tag (repeat for any of several), in one process",
         )
+        parser.add_argument(
+            "--table",
+            default="",
+            metavar="TABLE",
+            help="crawl every row of the site table rules/tables/TABLE.*, in one process",
+        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         check_command_line_settings(self.settings)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if opts.tag:
-            if args:
-                raise UsageError("give a rule or --tag, not both", print_help=False)
-            self.exitcode = self.crawl_tagged(opts.tag, opts.spargs)
+        if opts.tag or opts.table:
+            if args or (opts.tag and opts.table):
+                raise UsageError("give a rule, --tag or --table: one of them", print_help=False)
+            self.exitcode = self.crawl_group(opts.tag, opts.table, opts.spargs)
             return
         if len(args) != 1:
             raise UsageError(
@@ -83,12 +89,16 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.start()
         self.exitcode = exit_code(crawler, failures)
 
-    def crawl_tagged(self, tags: list[str], spargs: dict[str, Any]) -> int:
-        """Every rule with one of ``tags``, each a crawl of its own (its politeness, stats,
-        monitors and run record) in this one process; a rule that fails stops no other. The
-        exit status is the first rule's that is not 0, after each rule's is printed."""
+    def crawl_group(self, tags: list[str], table: str, spargs: dict[str, Any]) -> int:
+        """Every rule with one of ``tags`` (or every row of ``table``), each a crawl of its own
+        (its politeness, stats, monitors and run record) in this one process; a rule that fails
+        stops no other. The exit status is the first rule's that is not 0, after each rule's is
+        printed."""
         loader = self.crawler_process.spider_loader
-        names = loader.tagged(tags)
+        names = loader.in_table(table) if table else loader.tagged(tags)
+        if not names and table:
+            known = ", ".join(loader.all_tables()) or "none"
+            raise UsageError(f"no site table {table!r} (tables: {known})", print_help=False)
         if not names:
             known = ", ".join(loader.all_tags()) or "none"
             raise UsageError(

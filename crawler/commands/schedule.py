@@ -3,6 +3,7 @@
     scrapy schedule                  # the daemon, until SIGTERM/Ctrl-C
     scrapy schedule --list           # each scheduled rule and its next run
     scrapy schedule --run-now RULE   # one crawl now, recorded like a scheduled one
+    scrapy schedule --tag gov        # only the rules tagged gov (--tag again for several)
 
 ``-s NAME=VALUE`` options given here are passed on to every crawl the daemon starts.
 """
@@ -38,7 +39,7 @@ class Command(ScrapyCommand):
     requires_crawler_process = False
 
     def syntax(self) -> str:
-        return "[--list | --run-now RULE]"
+        return "[--list | --run-now RULE] [--tag TAG ...]"
 
     def short_desc(self) -> str:
         return "Run crawls on their rules' cron schedules (or list them, or run one now)"
@@ -47,6 +48,13 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--list", action="store_true", help="show each rule's next run")
         parser.add_argument("--run-now", metavar="RULE", help="start one crawl of RULE now")
+        parser.add_argument(
+            "--tag",
+            action="append",
+            default=[],
+            metavar="TAG",
+            help="only the rules with this tag (repeat for any of several)",
+        )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -75,9 +83,11 @@ class Command(ScrapyCommand):
             redis_url=redis_url(s) if is_distributed(s) else "",
             redis_params=redis_params(s),
             context=compile_context(s),
+            tags=frozenset(self.tags),
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        self.tags = list(opts.tag)
         if args:
             raise UsageError("scrapy schedule takes no positional arguments", print_help=True)
         if not (opts.list or opts.run_now):
@@ -99,7 +109,10 @@ class Command(ScrapyCommand):
     def print_listing(self, daemon: ScheduleDaemon) -> None:
         rows = daemon.listing()
         if not rows:
-            print(f"no rule in {daemon.config.rules_dir} has a schedule")
+            tagged = (
+                f" tagged {' or '.join(sorted(daemon.config.tags))}" if daemon.config.tags else ""
+            )
+            print(f"no rule{tagged} in {daemon.config.rules_dir} has a schedule")
             return
         print(f"{'rule':<24} {'cron':<16} {'next run (rule time zone)':<34} {'next run (UTC)':<21}")
         for row in rows:

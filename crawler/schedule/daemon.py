@@ -66,6 +66,8 @@ class DaemonConfig:
     redis_url: str = ""
     redis_params: dict[str, Any] = field(default_factory=lambda: dict(REDIS_PARAMS_BASE))
     redis_lock_ttl: float = 60.0  # refreshed every tick; a dead daemon's lock expires
+    # Only the rules with one of these tags (``scrapy schedule --tag gov``); empty: every rule.
+    tags: frozenset[str] = frozenset()
 
 
 class ScheduleDaemon:
@@ -108,7 +110,9 @@ class ScheduleDaemon:
         scheduled = {
             name: rule
             for name, rule in rules.items()
-            if rule.schedule is not None and rule.schedule.enabled
+            if rule.schedule is not None
+            and rule.schedule.enabled
+            and (not self.config.tags or self.config.tags & set(rule.tags))
         }
         for name, rule in scheduled.items():
             self._files[name] = str(rule.path)

@@ -41,6 +41,11 @@ class RuleSpiderLoader(SpiderLoader):
             if r.path and r.path.stem != n and not r.row
         }
         self.tags = {name: rule.tags for name, rule in ruleset.rules.items()}
+        # the site table each row comes from (its file's stem), broken rows included
+        self.tables = {n: r.path.stem for n, r in ruleset.rules.items() if r.row and r.path}
+        for name, problems in ruleset.broken.items():
+            if problems:
+                self.tables.setdefault(name, Path(problems[0].file).stem)
         for name, tags in ruleset.broken_tags.items():  # a broken row, by the tags it gives
             self.tags.setdefault(name, tags)
         for name, rule in ruleset.rules.items():
@@ -60,6 +65,13 @@ class RuleSpiderLoader(SpiderLoader):
         """The rules (valid, and broken table rows) with any of ``tags``, by name."""
         wanted = set(tags)
         return sorted(n for n, own in self.tags.items() if wanted & set(own))
+
+    def in_table(self, table: str) -> list[str]:
+        """The rows of the site table ``rules/tables/TABLE.*``, by name."""
+        return sorted(n for n, stem in self.tables.items() if stem == table)
+
+    def all_tables(self) -> list[str]:
+        return sorted(set(self.tables.values()))
 
     def all_tags(self) -> list[str]:
         return sorted({t for own in self.tags.values() for t in own})

@@ -249,6 +249,14 @@ def test_run_now_and_list_commands(tmp_path, rules):
     unknown = scrapy("schedule", "--run-now", "nope", *common)
     assert unknown.returncode != 0 and "no rule named 'nope'" in unknown.stderr
 
+    # --tag: only the rules with one of the tags (sample_books has none)
+    other = scrapy("schedule", "--list", "--tag", "gov", *common)
+    assert other.returncode == 0 and "no rule tagged gov in" in other.stdout
+    path = rules / "sample_books.yaml"
+    path.write_text(path.read_text().replace("\nstart:", "\ntags: [gov]\nstart:", 1))
+    tagged = scrapy("schedule", "--list", "--tag", "gov", "--tag", "news", *common)
+    assert re.search(r"sample_books\s+15 3 \* \* 1", tagged.stdout), tagged.stdout + tagged.stderr
+
 
 def test_daemon_command_starts_and_stops_on_sigterm(tmp_path, rules):
     import os
