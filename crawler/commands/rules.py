@@ -19,10 +19,8 @@ from scrapy.exceptions import UsageError
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.rules import RuleError, compile_rule, load_rule, load_rules
 from crawler.rules.compiler import effective_data
-from crawler.rules.history import HistoryError, RuleHistory
 from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
-from crawler.service.rulefiles import rule_path
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
 from crawler.spider.scaffold import rule_yaml
@@ -132,6 +130,10 @@ def history_command(settings: Any, args: list[str], opts: Any, context: Any) -> 
     """``history NAME``: the versions, newest first; ``diff NAME A [B]``: version A against
     B, or against the file now; ``restore NAME VERSION``: that text saved again, checked first,
     as a new version."""
+    # imported here: Scrapy imports every command module for any command, a crawl included
+    from crawler.rules.history import HistoryError, RuleHistory
+    from crawler.service.rulefiles import rule_path
+
     history = RuleHistory(
         Path(settings.get("RULE_HISTORY_DIR")), keep=settings.getint("RULE_HISTORY_KEEP")
     )
