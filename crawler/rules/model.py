@@ -157,6 +157,7 @@ class Schedule:
     timeout: float | None = None  # seconds
     args: MappingProxyType = field(default_factory=lambda: EMPTY)
     enabled: bool = True
+    name: str = ""  # one schedule of several: its name (or place); "" when it is the only one
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,14 @@ class Rule:
 
     @property
     def schedule(self) -> Schedule | None:
-        return self.sections.get("schedule")
+        """The rule's schedule, the first of several."""
+        schedules = self.schedules
+        return schedules[0] if schedules else None
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """Every schedule of the rule, each with its own arguments."""
+        return tuple(self.sections.get("schedule") or ())
 
     @property
     def incremental(self) -> bool:

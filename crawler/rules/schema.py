@@ -201,7 +201,14 @@ def _one_of_message(error: Any) -> str:
             types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
             kinds += [TYPE_NAMES.get(t, t) for t in types]
         elif "$ref" in sub:
-            kinds.append("a selector mapping")
+            name = str(sub["$ref"]).rsplit("/", 1)[-1]
+            kind = rule_schema()["$defs"].get(name, {}).get("type", "object")
+            if "selector" in name or "field" in name:
+                kinds.append("a selector mapping")
+            else:
+                kinds.append(
+                    TYPE_NAMES.get(kind, "a mapping") if isinstance(kind, str) else "a mapping"
+                )
     if kinds:
         return f"expected {' or '.join(dict.fromkeys(kinds))}, got {python_type(error.instance)}"
     return error.message

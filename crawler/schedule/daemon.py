@@ -70,6 +70,11 @@ class DaemonConfig:
     tags: frozenset[str] = frozenset()
 
 
+def job_key(rule: str, schedule: Schedule) -> str:
+    """A schedule's job: the rule's name, or ``rule#name`` for one of several."""
+    return f"{rule}#{schedule.name}" if schedule.name else rule
+
+
 class ScheduleDaemon:
     def __init__(
         self, config: DaemonConfig, *, clock: Clock = utc_now, launcher: Launcher = launch_scrapy
@@ -110,39 +115,44 @@ class ScheduleDaemon:
         scheduled = {
             name: rule
             for name, rule in rules.items()
-            if rule.schedule is not None
-            and rule.schedule.enabled
-            and (not self.config.tags or self.config.tags & set(rule.tags))
+            if rule.schedules and (not self.config.tags or self.config.tags & set(rule.tags))
         }
+        keys: set[str] = set()
         for name, rule in scheduled.items():
             self._files[name] = str(rule.path)
-            job = self.jobs.get(name)
-            if job is None:
-                self.jobs[name] = self._new_job(rule, now)
-                logger.info(
-                    "scheduled %s (%s %s): next run %s",
-                    name,
-                    rule.schedule.cron,
-                    rule.schedule.timezone,
-                    self.jobs[name].next_run.isoformat(),
-                )
-            elif job.schedule != rule.schedule:
-                job.schedule = rule.schedule
-                job.next_run = next_fire(rule.schedule, now)
-                logger.info("schedule of %s changed: next run %s", name, job.next_run.isoformat())
-        for name in list(self.jobs):
-            if name in scheduled:
+            for schedule in rule.schedules:
+                if not schedule.enabled:
+                    continue
+                key = job_key(name, schedule)
+                keys.add(key)
+                job = self.jobs.get(key)
+                if job is None:
+                    self.jobs[key] = self._new_job(rule, schedule, key, now)
+                    logger.info(
+                        "scheduled %s (%s %s): next run %s",
+                        key,
+                        schedule.cron,
+                        schedule.timezone,
+                        self.jobs[key].next_run.isoformat(),
+                    )
+                elif job.schedule != schedule:
+                    job.schedule = schedule
+                    job.next_run = next_fire(schedule, now)
+                    logger.info(
+                        "schedule of %s changed: next run %s", key, job.next_run.isoformat()
+                    )
+        for key in list(self.jobs):
+            if key in keys:
                 continue
-            path = self._files.get(name)
+            path = self._files.get(self.jobs[key].rule)
             if path and Path(path).exists() and Path(path).stem in broken_stems:
                 continue  # broken for now: keep the last good schedule
-            del self.jobs[name]
-            logger.info("%s is no longer scheduled (rule removed or schedule dropped)", name)
+            del self.jobs[key]
+            logger.info("%s is no longer scheduled (rule removed or schedule dropped)", key)
 
-    def _new_job(self, rule: Rule, now: datetime) -> Job:
-        schedule = rule.schedule
-        last = self.state.get(rule.name, {}).get("last_fire")
-        job = Job(rule.name, schedule, next_fire(schedule, now))
+    def _new_job(self, rule: Rule, schedule: Schedule, key: str, now: datetime) -> Job:
+        last = self.state.get(key, {}).get("last_fire")
+        job = Job(rule.name, schedule, next_fire(schedule, now), key=key)
         if last and schedule.catch_up:
             missed = missed_fire(schedule, datetime.fromisoformat(last), now)
             if missed is not None:
@@ -159,11 +169,11 @@ class ScheduleDaemon:
             if job.retry_at is not None and now >= job.retry_at and job.rule not in self.running:
                 job.retry_at = None
                 job.attempt += 1
-                self.start(job.rule, trigger="retry", attempt=job.attempt, fire=job.fire)
+                self.start(job.rule, trigger="retry", attempt=job.attempt, fire=job.fire, job=job)
             if now < job.next_run:
                 continue
             if self.pauses.is_paused(job.rule):  # paused from the data service: let it pass
-                self._remember_fire(job.rule, job.next_run)
+                self._remember_fire(job.key, job.next_run)
                 job.next_run = next_fire(job.schedule, now)
                 continue
             fire = job.next_run
@@ -179,7 +189,7 @@ class ScheduleDaemon:
                         late,
                         job.next_run.isoformat(),
                     )
-                    self._remember_fire(job.rule, fire)
+                    self._remember_fire(job.key, fire)
                     continue
                 trigger = "catch_up"
             if job.rule in self.running:
@@ -189,14 +199,20 @@ class ScheduleDaemon:
                     job.rule,
                     fire.isoformat(),
                 )
-                self._remember_fire(job.rule, fire)
+                self._remember_fire(job.key, fire)
                 continue
             job.fire, job.attempt, job.retry_at = fire, 1, None
-            self._remember_fire(job.rule, fire)
-            self.start(job.rule, trigger=trigger, attempt=1, fire=fire)
+            self._remember_fire(job.key, fire)
+            self.start(job.rule, trigger=trigger, attempt=1, fire=fire, job=job)
 
     def start(
-        self, rule: str, *, trigger: str, attempt: int = 1, fire: datetime | None = None
+        self,
+        rule: str,
+        *,
+        trigger: str,
+        attempt: int = 1,
+        fire: datetime | None = None,
+        job: Job | None = None,
     ) -> Running | None:
         """Start a crawl of ``rule`` now; None if one is already running (here or elsewhere)."""
         if rule in self.running:
@@ -220,7 +236,7 @@ class ScheduleDaemon:
                 logger.warning("%s is being crawled from another machine; not starting", rule)
                 return None
         log_file = self.log_dir / f"{rule}-{now.strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
-        job = self.jobs.get(rule)
+        job = job if job is not None else self.jobs.get(rule)
         schedule = job.schedule if job is not None else None
         try:
             proc = self.launcher(self.crawl_argv(rule, schedule, run_id), log_file)
@@ -234,8 +250,9 @@ class ScheduleDaemon:
         if schedule is not None and schedule.timeout:
             deadline = now + timedelta(seconds=schedule.timeout)
         run = Running(
-            rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline, shared
-        )
+            rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline, shared,
+            job=job.key if job is not None else "",
+        )  # fmt: skip
         self.running[rule] = run
         logger.info(
             "started %s (%s, attempt %d, pid %d), log %s",
@@ -328,7 +345,7 @@ class ScheduleDaemon:
             run.trigger,
             run.attempt,
         )
-        job = self.jobs.get(run.rule)
+        job = self.jobs.get(run.job or run.rule)
         if failed and job is not None and run.trigger != "manual":
             if status not in RETRIED or "timeout" in run.notes:
                 logger.error(
@@ -384,14 +401,14 @@ class ScheduleDaemon:
             job = self.jobs[name]
             rows.append(
                 {
-                    "rule": name,
+                    "rule": name,  # the job: the rule, or "rule#schedule" for one of several
                     "cron": job.schedule.cron,
                     "timezone": job.schedule.timezone,
                     "next_run": job.next_run,
                     "last_fire": self.state.get(name, {}).get("last_fire"),
                     "catch_up": job.schedule.catch_up,
                     "retries": job.schedule.retries,
-                    "paused": self.pauses.is_paused(name),
+                    "paused": self.pauses.is_paused(job.rule),
                 }
             )
         return rows

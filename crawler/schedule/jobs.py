@@ -51,6 +51,7 @@ class Job:
     schedule: Schedule
     next_run: datetime
     retry_at: datetime | None = None
+    key: str = ""  # the job's own name: the rule's, or "rule#schedule" for one of several
     attempt: int = 0  # attempts made for the current fire time
     fire: datetime | None = None  # the fire time the current attempts belong to
     skipped_overlap: int = 0
@@ -71,3 +72,4 @@ class Running:
     shared_lock: SharedRuleLock | None = None
     terminated_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    job: str = ""  # the key of the job (schedule) that started it, if any

@@ -80,6 +80,10 @@ def schedule_json(rule: Rule, pauses: Pauses) -> dict[str, Any] | None:
         "enabled": schedule.enabled,
         "next_run": iso(next_fire(schedule, datetime.now(UTC))) if schedule.enabled else None,
         "paused": pauses.is_paused(rule.name),
+        # a rule may have several schedules: the first is shown, the others by their cron
+        "others": [
+            {"name": s.name, "cron": s.cron, "timezone": s.timezone} for s in rule.schedules[1:]
+        ],
     }
 
 

@@ -132,6 +132,10 @@ def set_schedule(request: Request, rule: str, body: ScheduleRequest, who: Editor
         raise HTTPException(404, f"no rule named {rule!r}")
     if found.row:
         raise HTTPException(422, f"{rule} is a row of {found.path.name}: set its schedule there")
+    if len(found.schedules) > 1:
+        raise HTTPException(
+            422, f"{rule} has {len(found.schedules)} schedules: edit them in the rule"
+        )
     schedule = None
     if body.cron is not None:
         try:

@@ -1,4 +1,6 @@
-"""``schedule:``: when ``scrapy schedule`` runs the rule, with retries, a timeout and catch-up."""
+"""``schedule:``: when ``scrapy schedule`` runs the rule, with retries, a timeout and catch-up;
+or a list of such schedules, each with its own arguments (a daily full crawl and an hourly one
+of the first pages), named by ``name:`` or by their place in the list."""
 
 from __future__ import annotations
 
@@ -54,19 +56,44 @@ SCHEDULE = {
             "additionalProperties": SCALAR_VALUE,
         },
         "enabled": {"type": "boolean", "default": True},
+        "name": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$",
+            "description": "Names one schedule of several (default: its place, 1, 2...).",
+        },
     },
     "required": ["cron"],
     "additionalProperties": False,
 }
 
 
-def build(ctx: BuildContext) -> Schedule | None:
+def build(ctx: BuildContext) -> tuple[Schedule, ...]:
     spec = ctx.data.get("schedule")
-    if not isinstance(spec, dict) or ctx.broken(("schedule",)):
-        return None
+    if ctx.broken(("schedule",)):
+        return ()
+    if isinstance(spec, dict):
+        one = _schedule(ctx, spec, ("schedule",), "")
+        return (one,) if one is not None else ()
+    if not isinstance(spec, list):
+        return ()
+    schedules = []
+    for i, entry in enumerate(spec):
+        path = ("schedule", i)
+        if not isinstance(entry, dict) or ctx.broken(path):
+            continue
+        found = _schedule(ctx, entry, path, entry.get("name") or str(i + 1))
+        if found is not None:
+            schedules.append(found)
+    names = [s.name for s in schedules]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            ctx.error(("schedule", i, "name"), f"two schedules are named {name!r}")
+    return tuple(schedules)
+
+
+def _schedule(ctx: BuildContext, spec: dict[str, Any], path: tuple, name: str) -> Schedule | None:
     from croniter import croniter
 
-    path = ("schedule",)
     cron = spec["cron"]
     if not croniter.is_valid(cron):
         ctx.error(
@@ -81,10 +108,10 @@ def build(ctx: BuildContext) -> Schedule | None:
         hint = did_you_mean(timezone, available_timezones())
         ctx.error(path + ("timezone",), f"unknown time zone {timezone!r}{hint}")
     args: dict[str, Any] = dict(spec.get("args", {}))
-    for name in args:
-        if name not in ctx.arg_names:
-            hint = did_you_mean(name, ctx.arg_names)
-            ctx.error(path + ("args", name), f"argument {name!r} is not declared under args{hint}")
+    for arg in args:
+        if arg not in ctx.arg_names:
+            hint = did_you_mean(arg, ctx.arg_names)
+            ctx.error(path + ("args", arg), f"argument {arg!r} is not declared under args{hint}")
     retry_delay = ctx.duration(spec, "retry_delay", path)
     return Schedule(
         cron=cron,
@@ -95,13 +122,26 @@ def build(ctx: BuildContext) -> Schedule | None:
         timeout=ctx.duration(spec, "timeout", path),
         args=MappingProxyType(args),
         enabled=spec.get("enabled", True),
+        name=name,
     )
 
 
 SECTION = Section(
     name="schedule",
     order=60,
-    properties={"schedule": {"$ref": "#/$defs/schedule"}},
+    properties={
+        "schedule": {
+            "oneOf": [
+                {"$ref": "#/$defs/schedule"},
+                {
+                    "type": "array",
+                    "items": {"$ref": "#/$defs/schedule"},
+                    "minItems": 1,
+                    "maxItems": 20,
+                },
+            ]
+        }
+    },
     defs={"schedule": SCHEDULE},
     build=build,
 )

@@ -329,3 +329,52 @@ def test_a_paused_schedule_lets_its_fire_times_pass_until_resumed(tmp_path, rule
     clock.advance(minutes=1)  # 12:02: runs again
     daemon.tick()
     assert len(launcher.started) == 1
+
+
+SEVERAL = """
+  - {name: hourly, cron: "0 * * * *", args: {site: "http://127.0.0.1:9/a"}}
+  - {cron: "30 * * * *", timezone: Asia/Shanghai, args: {site: "http://127.0.0.1:9/b"}}"""
+
+
+def test_several_schedules_of_one_rule_each_run_with_their_own_arguments(tmp_path, rules, launcher):
+    write_rule(rules, SEVERAL)
+    launcher.seconds = 0.2
+    clock = FakeClock(datetime(2026, 3, 1, 11, 59, 30, tzinfo=UTC))
+    daemon = make_daemon(tmp_path, rules, clock, launcher)
+    try:
+        daemon.tick()
+        assert sorted(daemon.jobs) == ["sample_books#2", "sample_books#hourly"]
+        rows = {row["rule"]: row for row in daemon.listing()}
+        assert rows["sample_books#2"]["timezone"] == "Asia/Shanghai"
+        clock.advance(seconds=30)  # 12:00: the hourly one
+        daemon.tick()
+        assert "site=http://127.0.0.1:9/a" in launcher.argvs[-1]
+        daemon.wait_for("sample_books", timeout=30)
+        clock.advance(minutes=30)  # 12:30: the other one, with its own site
+        daemon.tick()
+        assert "site=http://127.0.0.1:9/b" in launcher.argvs[-1] and len(launcher.argvs) == 2
+        daemon.wait_for("sample_books", timeout=30)
+    finally:
+        daemon.shutdown()
+    state = (tmp_path / "schedule").glob("*.json")
+    assert any("sample_books#hourly" in p.read_text() for p in state)
+
+
+def test_several_schedules_are_checked_one_by_one(rules):
+    from crawler.rules import RuleError, load_rule
+
+    bad = SEVERAL.replace("name: hourly", "name: '2'").replace("args: {site:", "args: {sit:", 1)
+    path = write_rule(rules, bad)
+    with pytest.raises(RuleError) as caught:
+        load_rule(path)
+    messages = [f"{p.path}: {p.message}" for p in caught.value.problems]
+    assert (
+        "schedule[0].args.sit: argument 'sit' is not declared under args (did you mean 'site'?)"
+        in messages
+    )
+    # the second has no name: its place, 2, which the first took
+    assert "schedule[1].name: two schedules are named '2'" in messages and len(messages) == 2
+    both = SEVERAL.replace("name: hourly", "name: x").replace('{cron: "30', '{name: x, cron: "30')
+    with pytest.raises(RuleError) as caught:
+        load_rule(write_rule(rules, both))
+    assert [p.message for p in caught.value.problems] == ["two schedules are named 'x'"]
