@@ -107,7 +107,7 @@ class BudgetedDownloader(Downloader):
                 return
             request, queue_dfd = slot.queue[0]
             host = (urlparse_cached(request).hostname or "").lower()
-            grant = self.budget.take(host, self.limits(host))
+            grant = self._take(host)
             if grant.lease is None:
                 self._count(f"politeness/waits/{grant.why}")
                 if grant.why == "concurrency":
@@ -132,6 +132,31 @@ class BudgetedDownloader(Downloader):
                 self._wake(lease.host)
         self._read_answer(request, response)
         return response
+
+    def _take(self, host: str) -> Any:
+        assert self.budget is not None
+        try:
+            return self.budget.take(host, self.limits(host))
+        except Exception as exc:  # Redis away: keep the budget in this process, say so once
+            self._lost_shared(exc)
+            return self.budget.take(host, self.limits(host))
+
+    def _give_back(self, lease: Lease) -> None:
+        assert self.budget is not None
+        try:
+            self.budget.give_back(lease)
+        except Exception as exc:  # its lease expires in Redis by itself
+            self._lost_shared(exc)
+
+    def _lost_shared(self, exc: Exception) -> None:
+        logger.error(
+            "The shared host budget cannot be reached (%s: %s); this crawl keeps its hosts' "
+            "budget in its own process from now on",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
+        self._count("politeness/shared_lost")
+        self.budget = local_budget()
 
     def _wake(self, host: str) -> None:
         """A place of ``host`` is free: the slots waiting for one ask again now."""
@@ -165,7 +190,11 @@ class BudgetedDownloader(Downloader):
         host = (urlparse_cached(request).hostname or "").lower()
         if seconds <= 0 or self.budget is None or not self.limits(host).limited:
             return
-        self.budget.slow(host, seconds, reason)
+        try:
+            self.budget.slow(host, seconds, reason)
+        except Exception as exc:
+            self._lost_shared(exc)
+            self.budget.slow(host, seconds, reason)
         self._count(f"politeness/slowed/{reason}")
         logger.info("Host %s slowed for everyone for %.0f s (%s)", host, seconds, reason)
 

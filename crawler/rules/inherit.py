@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -135,18 +136,21 @@ def extend(
 
 _PARSED: OrderedDict[tuple, tuple[Any, dict[Path, Position]]] = OrderedDict()
 _PARSED_MAX = 64
+_PARSED_LOCK = threading.Lock()  # the data service compiles in several threads
 
 
 def _parsed(path: FilePath) -> tuple[Any, dict[Path, Position]]:
     """A template file parsed (a copy: rules change what they merge), read once while it is
     unchanged: a table of 1,000 sites reads its template once, not 1,000 times."""
     key = stamp(path)
-    hit = _PARSED.get(key)
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
     if hit is None:
         hit = load_yaml(read_text(path, "template"), str(path))
-        _PARSED[key] = hit
-        while len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
+        with _PARSED_LOCK:
+            _PARSED[key] = hit
+            while len(_PARSED) > _PARSED_MAX:
+                _PARSED.popitem(last=False)
     return copy.deepcopy(hit[0]), hit[1]
 
 

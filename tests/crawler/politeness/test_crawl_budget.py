@@ -85,3 +85,17 @@ def test_a_429_pauses_its_host_for_everyone(tmp_path):
     fine = HtmlResponse(request.url, status=200)
     downloader._read_answer(Request("http://fine.example/"), fine)
     assert budget.take("fine.example", Limits(concurrency=4)).lease is not None
+
+
+def test_a_redis_that_cannot_be_reached_leaves_the_budget_in_the_process(
+    tmp_path, make_sample_site
+):
+    from tests.net import free_port
+
+    site = make_sample_site(books=10, latency=0.02, record_hosts=True)
+    away = f"HOST_BUDGET_REDIS_URL=redis://127.0.0.1:{free_port()}/0"
+    proc = crawl(tmp_path, site.url, away, "HOST_CONCURRENCY=1")
+    assert site.recorder.max_in_flight == {"127.0.0.1": 1}  # still one at a time
+    assert stat(proc.stderr, "politeness/shared_lost") == 1
+    assert proc.stderr.count("The shared host budget cannot be reached") == 1
+    assert "Traceback" not in proc.stderr
