@@ -75,9 +75,14 @@ class FieldCoverage:
         return ext
 
     def item_scraped(self, item: Any, **kwargs: Any) -> None:
-        if not is_item(item):
+        if isinstance(item, dict):  # a rule's items: no adapter needed to read a dict
+            adapter: Any = item
+            names = item.keys()
+        elif is_item(item):
+            adapter = ItemAdapter(item)
+            names = adapter.field_names()
+        else:
             return
-        adapter = ItemAdapter(item)
         page = _page(adapter.get("_page"))
         if page not in self.items:
             item_type = item_type_of(self.crawler.spider, page)
@@ -86,7 +91,7 @@ class FieldCoverage:
         self.items[page] += 1
         self.stats.inc_value(f"{PREFIX}{page}/items")
         known = self.fields[page]
-        for name in adapter.field_names():
+        for name in names:
             if name.startswith("_"):
                 continue
             if name not in known:

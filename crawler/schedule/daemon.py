@@ -22,7 +22,6 @@ last fire time of each rule is kept in ``SCHEDULE_DIR/state.json`` for this.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import subprocess
@@ -37,7 +36,15 @@ from typing import Any
 from crawler.defaults.distributed import REDIS_PARAMS_BASE
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
-from crawler.schedule.jobs import Job, Running, launch_scrapy, terminate
+from crawler.schedule.jobs import (
+    Job,
+    Running,
+    job_key,
+    launch_scrapy,
+    read_state,
+    terminate,
+    write_state,
+)
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from crawler.schedule.pauses import Pauses
 from crawler.schedule.scheduled_runs import NOT_RETRIED_WHY, RETRIED, complete_run_record, status_of
@@ -70,11 +77,6 @@ class DaemonConfig:
     tags: frozenset[str] = frozenset()
 
 
-def job_key(rule: str, schedule: Schedule) -> str:
-    """A schedule's job: the rule's name, or ``rule#name`` for one of several."""
-    return f"{rule}#{schedule.name}" if schedule.name else rule
-
-
 class ScheduleDaemon:
     def __init__(
         self, config: DaemonConfig, *, clock: Clock = utc_now, launcher: Launcher = launch_scrapy
@@ -91,7 +93,7 @@ class ScheduleDaemon:
         self.log_dir = config.state_dir / "logs"
         self.lock_dir = config.state_dir / "locks"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.state = self._read_state()
+        self.state = read_state(self.state_path)
         self.pauses = Pauses(config.state_dir)
         self.redis = None
         if config.redis_url:
@@ -127,13 +129,10 @@ class ScheduleDaemon:
                 keys.add(key)
                 job = self.jobs.get(key)
                 if job is None:
-                    self.jobs[key] = self._new_job(rule, schedule, key, now)
+                    job = self.jobs[key] = self._new_job(rule, schedule, key, now)
+                    when = f"{schedule.cron} {schedule.timezone}"
                     logger.info(
-                        "scheduled %s (%s %s): next run %s",
-                        key,
-                        schedule.cron,
-                        schedule.timezone,
-                        self.jobs[key].next_run.isoformat(),
+                        "scheduled %s (%s): next run %s", key, when, job.next_run.isoformat()
                     )
                 elif job.schedule != schedule:
                     job.schedule = schedule
@@ -415,17 +414,6 @@ class ScheduleDaemon:
 
     # --- state --------------------------------------------------------------------------------
 
-    def _read_state(self) -> dict[str, dict[str, str]]:
-        try:
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            logger.warning("ignoring unreadable %s: %s", self.state_path, exc)
-            return {}
-
-    def _remember_fire(self, rule: str, fire: datetime) -> None:
-        self.state.setdefault(rule, {})["last_fire"] = fire.isoformat()
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.state_path)
+    def _remember_fire(self, key: str, fire: datetime) -> None:
+        self.state.setdefault(key, {})["last_fire"] = fire.isoformat()
+        write_state(self.state_path, self.state)

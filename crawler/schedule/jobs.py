@@ -3,6 +3,8 @@ started: ``scrapy crawl`` in a process of its own, its output in a log file."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +16,8 @@ from pathlib import Path
 from crawler.rules.model import Schedule
 from crawler.schedule.locks import RuleLock, SharedRuleLock
 from vocab.datadir import project_root
+
+logger = logging.getLogger(__name__)
 
 
 def launch_scrapy(argv: list[str], log_file: Path) -> subprocess.Popen:
@@ -73,3 +77,26 @@ class Running:
     terminated_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
     job: str = ""  # the key of the job (schedule) that started it, if any
+
+
+def job_key(rule: str, schedule: Schedule) -> str:
+    """A schedule's job: the rule's name, or ``rule#name`` for one of several."""
+    return f"{rule}#{schedule.name}" if schedule.name else rule
+
+
+def read_state(path: Path) -> dict[str, dict[str, str]]:
+    """The daemon's state (each job's last fire time); empty when there is none or it is
+    unreadable (said once)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable %s: %s", path, exc)
+        return {}
+
+
+def write_state(path: Path, state: dict[str, dict[str, str]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)

@@ -42,6 +42,7 @@ from crawler.service import (
     events_api,
     hosts_api,
     items_api,
+    overview_api,
     proxies_api,
     rules_api,
     runs_api,
@@ -271,7 +272,7 @@ def create_app(
     )
     routers = [
         m.router
-        for m in (items_api, runs_api, events_api, rules_api, schedules_api, proxies_api,
+        for m in (items_api, runs_api, events_api, overview_api, rules_api, schedules_api, proxies_api,
                   hosts_api, admin_api, signin_routes)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])

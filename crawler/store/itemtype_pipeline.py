@@ -33,6 +33,7 @@ class ItemTypePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self._logged: set[str] = set()
+        self._routed: tuple[Any, bool] = (None, False)  # (spider, it routes items): asked once
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ItemTypePipeline:
@@ -40,7 +41,9 @@ class ItemTypePipeline:
 
     def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
-        if not isinstance(spider, RoutesItems) or not isinstance(item, dict):
+        if self._routed[0] is not spider:  # a Protocol's isinstance is slow: once per spider
+            self._routed = (spider, isinstance(spider, RoutesItems))
+        if not self._routed[1] or not isinstance(item, dict):
             return item
         route = spider.routes.get(item.get("_page") or "")
         item_type = route.item_type if route is not None else None

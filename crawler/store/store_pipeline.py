@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider
 
 from crawler.core.clock import Cancellable, Clock, ScrapyClock, Waiter, run_in
@@ -34,7 +33,7 @@ from crawler.core.switches import describe
 from crawler.store.backends import crawl_store, open_store
 from crawler.store.base import Store, StoreTarget, TargetsItems
 from crawler.store.batches import Destination, StorePipelineSettings, default_target
-from crawler.store.documents import missing_key_field, utc_now_iso
+from crawler.store.documents import missing_key_field, plain_document, utc_now_iso
 from crawler.store.journal import JournalFiles, journal_name, replay_orphans, store_id
 from crawler.store.journaling import Journal
 from crawler.store.signals import item_dead_lettered
@@ -129,7 +128,7 @@ class StorePipeline:
         self._ticker = self.clock.looping_call(interval, self._tick)
 
     def process_item(self, item: Any) -> Any:
-        doc = ItemAdapter(item).asdict()
+        doc = plain_document(item)
         destination, reason, kind = self._route(doc)
         if destination.dead:
             self.stats.inc_value("store/items/dead")

@@ -40,7 +40,7 @@ def test_one_request_at_a_time_per_host_and_unslowed_without_a_budget(tmp_path, 
 
 
 def test_processes_sharing_a_redis_share_the_budget(tmp_path, make_sample_site, redis_url):
-    site = make_sample_site(books=20, latency=0.02, record_hosts=True)
+    site = make_sample_site(books=10, latency=0.02, record_hosts=True)
     shared = f"HOST_BUDGET_REDIS_URL={redis_url}"
     runs = [
         threading.Thread(target=crawl, args=(tmp_path / f"p{i}", site.url, shared, *extra))
@@ -51,7 +51,7 @@ def test_processes_sharing_a_redis_share_the_budget(tmp_path, make_sample_site, 
     for run in runs:
         run.join(120)
     assert site.recorder.max_in_flight == {"127.0.0.1": 1}
-    assert site.recorder.requests["127.0.0.1"] > 40  # both crawled everything
+    assert site.recorder.requests["127.0.0.1"] > 25  # both crawled everything
 
     site = make_sample_site(books=8, record_hosts=True)
     rate = [

@@ -69,7 +69,7 @@ def removed(data, path):
     return out
 
 
-def mutations(data, per_spot: int = 4):
+def mutations(data, per_spot: int = 2):
     """The document with one place changed: a key dropped, a value swapped for an odd one, an
     unknown key added to a mapping."""
     yield data
