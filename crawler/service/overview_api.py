@@ -50,8 +50,9 @@ def rule_entries(request: Request) -> list[dict[str, Any]]:
             "tags": list(rule.tags),
             "rule": rule,
         }
+    valid_files = {e["file"] for e in entries.values() if not e["row"]}
     for path in rule_files(config.rules_dir):
-        if path.stem not in entries and not any(e["file"] == path.name for e in entries.values()):
+        if path.stem not in entries and path.name not in valid_files:
             count = sum(1 for p in problems if p.file == str(path))
             entries[path.stem] = {"name": path.stem, "file": path.name, "row": None,
                                   "valid": False, "problems": count, "description": "",
