@@ -32,11 +32,11 @@ from crawler.rules.files import (
 from crawler.rules.inherit import extend
 from crawler.rules.itemtypes import ItemType, load_item_types
 from crawler.rules.model import Rule
-from crawler.rules.problems import Problem, Reporter, RuleError, format_path
+from crawler.rules.problems import Problem, Reporter, RuleError, load_yaml_or_refuse
 from crawler.rules.schema import python_type, schema_problems
 from crawler.rules.sections import sections
 from crawler.rules.tables import read_table, start_filler, table_files
-from crawler.rules.yamlpos import YamlError, load_yaml
+from crawler.rules.yamlpos import load_yaml
 
 DEFAULT_CONTEXT = CompileContext()
 
@@ -49,13 +49,7 @@ def compile_rule(
     context: CompileContext | None = None,
 ) -> Rule:
     """Compile one rule's text; raise :class:`RuleError` listing every problem of the file."""
-    try:
-        data, positions = load_yaml(text, filename)
-    except YamlError as exc:
-        pos = exc.position
-        raise RuleError(
-            [Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]
-        ) from None
+    data, positions = load_yaml_or_refuse(text, filename)
     if not isinstance(data, dict):
         report = Reporter(filename, positions)
         report.error((), f"a rule file must be a mapping, got {python_type(data)}")

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from crawler.rules.yamlpos import Path, Position
+from crawler.rules.yamlpos import Path, Position, YamlError, load_yaml
 
 
 class Severity(enum.Enum):
@@ -87,6 +87,17 @@ def did_you_mean(word: object, candidates: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_yaml_or_refuse(text: str, filename: str) -> tuple[object, dict[Path, Position]]:
+    """:func:`load_yaml`, with a file that is not YAML (or beyond its limits) refused as the
+    :class:`RuleError` of one problem at its position."""
+    try:
+        return load_yaml(text, filename)
+    except YamlError as exc:
+        pos = exc.position
+        problem = Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)
+        raise RuleError([problem]) from None
 
 
 class Reporter:

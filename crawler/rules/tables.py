@@ -35,8 +35,15 @@ from typing import Any
 
 from crawler.rules.files import read_text
 from crawler.rules.inherit import NAME, Merged
-from crawler.rules.problems import Problem, Reporter, RuleError, format_path, split_path
-from crawler.rules.yamlpos import Path, Position, YamlError, load_yaml
+from crawler.rules.problems import (
+    Problem,
+    Reporter,
+    RuleError,
+    format_path,
+    load_yaml_or_refuse,
+    split_path,
+)
+from crawler.rules.yamlpos import Path, Position
 
 TABLES_DIR = "tables"
 TABLE_SUFFIXES = (".yaml", ".yml", ".csv")
@@ -82,13 +89,7 @@ def read_table(path: FilePath) -> Table:
 
 def _yaml_table(path: FilePath, text: str) -> Table:
     filename = str(path)
-    try:
-        data, positions = load_yaml(text, filename)
-    except YamlError as exc:
-        pos = exc.position
-        raise RuleError(
-            [Problem(filename, pos.line, pos.column, format_path(exc.path), exc.message)]
-        ) from None
+    data, positions = load_yaml_or_refuse(text, filename)
     report = Reporter(filename, positions)
     if not isinstance(data, dict) or not isinstance(data.get("sites"), list):
         report.error((), "a site table is a mapping with a list of sites: (and a template:)")
