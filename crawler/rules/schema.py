@@ -202,7 +202,7 @@ def _one_of_message(error: Any) -> str:
             kinds += [TYPE_NAMES.get(t, t) for t in types]
         elif "$ref" in sub:
             name = str(sub["$ref"]).rsplit("/", 1)[-1]
-            kind = rule_schema()["$defs"].get(name, {}).get("type", "object")
+            kind = _lean().root["$defs"].get(name, {}).get("type", "object")  # built once
             if "selector" in name or "field" in name:
                 kinds.append("a selector mapping")
             else:
