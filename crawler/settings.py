@@ -85,6 +85,8 @@ EXTENSIONS = {
     # A progress line every PROGRESS_INTERVAL seconds, in place of Scrapy's LogStats.
     "scrapy.extensions.logstats.LogStats": None,
     "crawler.runs.progress.Progress": 20,
+    # A crawl of many sites (a table, a tag): each site's figures, status and run record.
+    "crawler.spider.site_runs.SiteRuns": 390,
     "crawler.runs.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
     "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (after coverage, before the run record)
     "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)

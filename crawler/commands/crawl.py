@@ -32,6 +32,7 @@ from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.runstatus import run_status
 from crawler.defaults import CHOICES_FROM, command_line_problems
 from crawler.spider.rule_spider import RuleRefused
+from crawler.spider.site_group import SiteGroupSpider, group_by_settings
 from vocab import mask_url
 
 logger = logging.getLogger(__name__)
@@ -55,13 +56,13 @@ class Command(ScrapyCrawlCommand):
             action="append",
             default=[],
             metavar="TAG",
-            help="crawl every rule with this tag (repeat for any of several), in one process",
+            help="crawl every rule with this tag (repeat for any of several), as one crawl",
         )
         parser.add_argument(
             "--table",
             default="",
             metavar="TABLE",
-            help="crawl every row of the site table rules/tables/TABLE.*, in one process",
+            help="crawl every row of the site table rules/tables/TABLE.*, as one crawl",
         )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -90,10 +91,11 @@ class Command(ScrapyCrawlCommand):
         self.exitcode = exit_code(crawler, failures)
 
     def crawl_group(self, tags: list[str], table: str, spargs: dict[str, Any]) -> int:
-        """Every rule with one of ``tags`` (or every row of ``table``), each a crawl of its own
-        (its politeness, stats, monitors and run record) in this one process; a rule that fails
-        stops no other. The exit status is the first rule's that is not 0, after each rule's is
-        printed."""
+        """Every rule with one of ``tags`` (or every row of ``table``) in this one process, as
+        one crawl of many sites (crawler/spider/site_group.py: each site keeps its politeness,
+        stats, monitors and run record; one that fails stops no other); rules whose settings
+        differ are crawls of their own beside it. The exit status is the first site's that is
+        not 0, after each site's is printed."""
         loader = self.crawler_process.spider_loader
         names = loader.in_table(table) if table else loader.tagged(tags)
         if not names and table:
@@ -105,22 +107,37 @@ class Command(ScrapyCrawlCommand):
                 f"no rule has the tag {' or '.join(map(repr, tags))} (tags: {known})",
                 print_help=False,
             )
-        crawls: list[tuple[str, Any, list[BaseException]]] = []
-        refused: dict[str, int] = {}
+        codes: dict[str, int] = {}
+        classes = []
         for name in names:
             try:
-                crawler = self._create_crawler(name)
+                classes.append(loader.load(name))
             except RuleRefused as exc:
                 print(f"error: {exc}", file=sys.stderr)
-                refused[name] = EXIT_CODES["rule_error"]
+                codes[name] = EXIT_CODES["rule_error"]
+        label = f"table:{table}" if table else "tag:" + "+".join(tags)
+        groups = group_by_settings(classes)
+        crawls: list[tuple[list[str], Any, list[BaseException]]] = []
+        for number, group in enumerate(groups, 1):
+            name = label if len(groups) == 1 else f"{label}#{number}"
+            spidercls = group[0] if len(group) == 1 else SiteGroupSpider.for_sites(name, group)
+            try:
+                crawler = self._create_crawler(spidercls)
+            except RuleRefused as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                codes.update({c.name: EXIT_CODES["rule_error"] for c in group})
                 continue
             failures: list[BaseException] = []
             _on_failure(self.crawler_process.crawl(crawler, **spargs), failures)
-            crawls.append((name, crawler, failures))
+            crawls.append(([c.name for c in group], crawler, failures))
         if crawls:
             self.crawler_process.start()
-        codes = dict(refused)
-        codes.update({name: exit_code(c, failures) for name, c, failures in crawls})
+        for sites, crawler, failures in crawls:
+            code = exit_code(crawler, failures)
+            statuses = getattr(crawler.spider, "site_status", None) or {}
+            for site in sites:
+                status = statuses.get(site)
+                codes[site] = status.exit_code if status is not None and not failures else code
         for name in names:
             print(f"{name}: exit {codes[name]}", file=sys.stderr)
         return next((codes[n] for n in names if codes[n]), 0)

@@ -82,40 +82,75 @@ class Monitors:
     def spider_closed(self, spider: Any, reason: str) -> Any:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
-        runner, results = self.run(spider, periodic=False)
-        failed = [r for r in results if not r["ok"]]
+        sites = getattr(spider, "sites", None)
+        if not isinstance(sites, dict):
+            runner, results = self.judge(spider, self.crawler.stats)
+            return self.alert([runner] if runner is not None else [])
+        # A crawl of many sites: each site's monitors on its own stats (crawler/runs/sites.py
+        # closed them just before); the crawl's stats count every site's failures.
+        runners, failed, results = [], 0, []
+        for name, site in sites.items():
+            runner, site_results = self.judge(site, spider.site_stats[name])
+            if runner is not None:
+                runners.append(runner)
+            bad = [{**r, "name": f"{name}: {r['name']}"} for r in site_results if not r["ok"]]
+            failed += len(bad)
+            results += bad[: max(0, 100 - len(results))]
         stats = self.crawler.stats
+        stats.set_value("monitors/failed", failed)
+        stats.set_value("monitors/results", results)
+        return self.alert(runners)
+
+    def judge(self, spider: Any, stats: Any) -> tuple[StepRunner | None, list[dict[str, Any]]]:
+        """Run ``spider``'s monitors on ``stats`` (a stats collector), keep their results there;
+        the runner when one failed (its alerts to send)."""
+        runner, results = self.run(spider, periodic=False, stats=stats.get_stats())
+        failed = [r for r in results if not r["ok"]]
         stats.set_value("monitors/failed", len(failed))
         stats.set_value("monitors/passed", len(results) - len(failed))
         stats.set_value("monitors/results", results)
         if not failed:
-            logger.info("Monitors: %d passed", len(results))
-            return None
+            quiet = getattr(spider, "site_group", None) is not None  # one of many sites
+            logger.log(logging.DEBUG if quiet else logging.INFO, "Monitors of %s: %d passed",
+                       spider.name, len(results))  # fmt: skip
+            return None, results
         # A WARNING: the run's status (monitor_failed, exit 7) says it failed; an ERROR line
         # would count as one more error of the run than the monitors judged.
         logger.warning(
-            "Monitors: %d of %d failed: %s",
+            "Monitors of %s: %d of %d failed: %s",
+            spider.name,
             len(failed),
             len(results),
             "; ".join(f"{r['name']}: {r['message']}" for r in failed),
         )
-        if not self.alerts:
+        return runner, results
+
+    def alert(self, runners: list[StepRunner]) -> Any:
+        if not self.alerts or not runners:
             return None
-        return threads.deferToThread(self.send_alerts, runner).addErrback(self._alerts_failed)
+
+        def send() -> None:
+            for runner in runners:
+                self.send_alerts(runner)
+
+        return threads.deferToThread(send).addErrback(self._alerts_failed)
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self, spider: Any, periodic: bool) -> tuple[StepRunner, list[dict[str, Any]]]:
+    def run(
+        self, spider: Any, periodic: bool, stats: Any = None
+    ) -> tuple[StepRunner, list[dict[str, Any]]]:
         # Here, not at the top: a crawl whose rule has no monitors never loads Spidermon.
         from crawler.monitors.runner import StepRunner, results_of
         from crawler.monitors.suites import build_suite
 
-        previous = None if periodic or "max_item_drop" not in self.rules else self.previous_items()
+        wanted = not periodic and "max_item_drop" in self.rules
+        previous = self.previous_items(spider.name) if wanted else None
         suite = build_suite(
             self.crawler, self.rules, self.alerts, periodic=periodic, previous_items=previous
         )
         runner = StepRunner(spider=spider)
-        stats = dict(self.crawler.stats.get_stats())
+        stats = dict(self.crawler.stats.get_stats() if stats is None else stats)
         runner.run(suite, stats=stats, stats_history=[], crawler=self.crawler, spider=spider)
         results = results_of(runner.result)
         runner.data.meta["results"] = results
@@ -123,14 +158,14 @@ class Monitors:
         runner.data.meta["periodic"] = periodic
         return runner, results
 
-    def previous_items(self) -> int | None:
+    def previous_items(self, rule: str) -> int | None:
         """Items of the rule's last successful run (the store's run records)."""
         uri = self.crawler.settings.get("STORE_URI")
         if not uri:
             return None
         try:
             with crawl_store(self.crawler, uri) as store:
-                records = store.runs(rule=self.crawler.spider.name, limit=50)
+                records = store.runs(rule=rule, limit=50)
         except Exception as exc:
             logger.warning("max_item_drop: cannot read earlier runs (%s); skipped", exc)
             return None

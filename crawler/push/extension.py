@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def collections_of(spider: Any) -> list[str]:
+    sites = getattr(spider, "sites", None)  # a crawl of many sites: each site's
+    if isinstance(sites, dict) and sites:
+        return sorted({c for site in sites.values() for c in collections_of(site)})
     routes = getattr(spider, "routes", None)
     if routes:
         return sorted({route.collection for route in routes.values()})

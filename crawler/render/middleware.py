@@ -43,7 +43,8 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
 from crawler.antiban import has_expected_content
-from crawler.core.addresses import AddressPolicy, rule_policy
+from crawler.core.addresses import AddressPolicy
+from crawler.core.sites import site_of
 from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
 from crawler.render.guard import RequestGuard
@@ -76,7 +77,7 @@ class RenderMiddleware:
         self.screenshot_dir = s.get("RENDER_SCREENSHOT_DIR")
         self.screenshot_max_height = s.getint("RENDER_SCREENSHOT_MAX_HEIGHT")
         self.screenshot_max_bytes = s.getint("RENDER_SCREENSHOT_MAX_BYTES")
-        self._policy: AddressPolicy | None = None
+        self._policies: dict[str, AddressPolicy] = {}  # per rule (per site of a group crawl)
         self._logged: set[str] = set()
         self.ban_policy = None
         if s.getbool("BAN_ENABLED"):
@@ -92,7 +93,7 @@ class RenderMiddleware:
         explicit = request.meta.get(META_RENDER)
         if isinstance(explicit, RenderSpec):
             return explicit
-        rule = getattr(self.crawler.spider, "rule", None)
+        rule = getattr(site_of(self.crawler.spider, request), "rule", None)
         plan = rule.section("render") if rule is not None else None
         if not plan:
             return None
@@ -128,22 +129,24 @@ class RenderMiddleware:
         self.stats.inc_value("render/requests")
         return None
 
-    def policy(self) -> AddressPolicy:
-        """The crawl's address policy: its start origins are the rule's own (a hand-written
-        spider's ``start_urls``)."""
-        if self._policy is None:
-            spider = self.crawler.spider
-            rule, args = getattr(spider, "rule", None), getattr(spider, "args", None)
-            if rule is not None and isinstance(args, dict):
+    def policy(self, spider: Any) -> AddressPolicy:
+        """The address policy of ``spider``'s pages: its start origins are the rule's own (a
+        hand-written spider's ``start_urls``)."""
+        name = getattr(spider, "name", None) or ""
+        policy = self._policies.get(name)
+        if policy is None:
+            if hasattr(spider, "address_policy"):
                 also = self.crawler.settings.getlist("CRAWL_PRIVATE_ORIGINS")
-                self._policy = rule_policy(rule, args, also)
+                policy = spider.address_policy(also)
             else:
-                self._policy = AddressPolicy.for_urls(getattr(spider, "start_urls", None) or ())
-        return self._policy
+                policy = AddressPolicy.for_urls(getattr(spider, "start_urls", None) or ())
+            self._policies[name] = policy
+        return policy
 
     def guard_for(self, request: Request, spec: RenderSpec) -> RequestGuard:
-        domains = tuple(getattr(self.crawler.spider, "allowed_domains", None) or ())
-        return RequestGuard.for_page(request.url, domains, spec.resource_hosts, self.policy())
+        spider = site_of(self.crawler.spider, request)
+        domains = tuple(getattr(spider, "allowed_domains", None) or ())
+        return RequestGuard.for_page(request.url, domains, spec.resource_hosts, self.policy(spider))
 
     def judge(self, request: Request) -> Any:
         """Whether a page, as the browser has it now, is a ban or captcha page (ban policy)."""

@@ -173,6 +173,7 @@ def load_table(path: Path, context: CompileContext | None = None) -> CompiledTab
     broken_tags: dict[str, tuple[str, ...]] = {}
     problems = list(table.problems)
     inherits: dict[Path, None] = {}
+    shared: dict[tuple[str, str], Any] = {}
     for row in table.rows:
         if row.name is None:
             message = "a site needs a name (the spider's name: letters, digits, _ and -)"
@@ -199,7 +200,7 @@ def load_table(path: Path, context: CompileContext | None = None) -> CompiledTab
             problems.extend(exc.problems)
             continue
         inherits.update(dict.fromkeys(rule.inherits))
-        rules.append(rule)
+        rules.append(share_sections(rule, shared))
     return CompiledTable(
         tuple(rules),
         MappingProxyType(broken),
@@ -207,6 +208,14 @@ def load_table(path: Path, context: CompileContext | None = None) -> CompiledTab
         tuple(problems),
         tuple(inherits),
     )
+
+
+def share_sections(rule: Rule, shared: dict[tuple[str, str], Any]) -> Rule:
+    """``rule`` holding, for each section equal to one an earlier row built (the same
+    template's pages, start, item...), that earlier value: a thousand rows of one template keep
+    one copy of what they share (sections are immutable values, equal when their reprs are)."""
+    values = {name: shared.setdefault((name, repr(v)), v) for name, v in rule.sections.items()}
+    return dataclasses.replace(rule, sections=MappingProxyType(values))
 
 
 def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> Ruleset:

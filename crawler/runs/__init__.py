@@ -23,20 +23,26 @@ from crawler.runs.figures import (
     RunBans,
     RunErrors,
     eta_seconds,
+    expected_total,
     rate_of,
     run_bans,
     run_errors,
 )
+from crawler.runs.recorder import build_run_record, run_id_of, spill_record
 
 __all__ = [
     "ALL_PAGES",
     "Expected",
     "RunBans",
     "RunErrors",
+    "build_run_record",
     "eta_seconds",
+    "expected_total",
     "item_type_coverage",
     "page_coverage",
     "rate_of",
     "run_bans",
     "run_errors",
+    "run_id_of",
+    "spill_record",
 ]

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter, is_item
 from scrapy import signals
 
+from crawler.core.sites import site_of
 from crawler.core.switches import off
 from crawler.runs.figures import stats_of
 from crawler.store import is_empty, item_dead_lettered
@@ -56,9 +57,14 @@ ALL_PAGES = "*"  # the page type old records' flat shares read as
 
 
 class FieldCoverage:
-    def __init__(self, crawler: Crawler) -> None:
+    """Counts of one crawl; in a crawl of many sites, also one of these per site, counting
+    into the site's own stats (``stats``; ``spider``: the site's rule spider)."""
+
+    def __init__(self, crawler: Crawler, stats: Any = None, spider: Any = None) -> None:
         self.crawler = crawler
-        self.stats = crawler.stats
+        self.stats = crawler.stats if stats is None else stats
+        self.spider = spider
+        self.sites: dict[str, FieldCoverage] = {}
         self.fields: dict[str, set[str]] = defaultdict(set)
         self.items: Counter[str] = Counter()
         self.dead: Counter[str] = Counter()
@@ -74,7 +80,23 @@ class FieldCoverage:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    def site(self, item: Any) -> FieldCoverage | None:
+        """The counts of ``item``'s site, in a crawl of many sites; else None."""
+        spider = self.crawler.spider
+        site = site_of(spider, item) if hasattr(spider, "site_stats") else spider
+        if site is spider:
+            return None
+        counts = self.sites.get(site.name)
+        if counts is None:
+            stats = spider.site_stats[site.name].own()
+            counts = self.sites[site.name] = FieldCoverage(self.crawler, stats, site)
+        return counts
+
     def item_scraped(self, item: Any, **kwargs: Any) -> None:
+        if self.spider is None:
+            site = self.site(item)
+            if site is not None:
+                site.item_scraped(item)
         if isinstance(item, dict):  # a rule's items: no adapter needed to read a dict
             adapter: Any = item
             names = item.keys()
@@ -85,7 +107,7 @@ class FieldCoverage:
             return
         page = _page(adapter.get("_page"))
         if page not in self.items:
-            item_type = item_type_of(self.crawler.spider, page)
+            item_type = item_type_of(self.spider or self.crawler.spider, page)
             if item_type:
                 self.stats.set_value(f"{PREFIX}{page}/item_type", item_type)
         self.items[page] += 1
@@ -101,12 +123,22 @@ class FieldCoverage:
                 self.stats.inc_value(f"{PREFIX}{page}/filled/{name}")
 
     def item_dead_lettered(self, item: Any, page: str, kind: str, reason: str, **kw: Any) -> None:
+        if self.spider is None:
+            site = self.site(item)
+            if site is not None:
+                site.item_dead_lettered(item, page, kind, reason)
         page = _page(page)
         self.dead[page] += 1
         reasons = self.reasons[page]
         reasons[reason if reason in reasons or len(reasons) < MAX_REASONS else "other"] += 1
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        """The shares; a warning per field empty everywhere (per site, in a crawl of many)."""
+        for _, site in sorted(self.sites.items()):
+            site.spider_closed(site.spider, reason)
+        self.finish(spider, warn=not self.sites)
+
+    def finish(self, spider: Any, warn: bool) -> None:
         for page, count in sorted(self.items.items()):
             empty = []
             for name in sorted(self.fields[page]):
@@ -114,6 +146,8 @@ class FieldCoverage:
                 self.stats.set_value(f"{PREFIX}{page}/share/{name}", round(filled / count, 4))
                 if filled == 0:
                     empty.append(name)
+            if not warn:
+                continue
             if empty:
                 logger.warning(
                     "Field(s) %s of page type %r were empty in all %d item(s): check their "

@@ -345,30 +345,37 @@ class RunRecorder:
             lane.close()
 
     def _spill(self, spider: Spider, record: dict[str, Any], exc: Exception) -> None:
-        safe = re.sub(r"[^\w.-]", "_", spider.name)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = self.spill_dir / f"{safe}-run-{stamp}-{os.getpid()}.jsonl"
-        try:
-            self.spill_dir.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as out:
-                out.write(run_line(record))
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as spill_exc:
-            logger.error(
-                "Could not record the run (status %s) in %s (%s) nor spill it to %s (%s)",
-                record["status"],
-                mask_url(self.store_uri),
-                describe(exc),
-                path,
-                describe(spill_exc),
-            )
-            return
+        spill_record(self.spill_dir, spider.name, record, exc, self.store_uri)
+
+
+def spill_record(
+    spill_dir: Path, name: str, record: dict[str, Any], exc: Exception, store_uri: str
+) -> None:
+    """Keep a run record the store did not take in ``spill_dir``, for ``scrapy store replay``."""
+    safe = re.sub(r"[^\w.-]", "_", name)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = spill_dir / f"{safe}-run-{stamp}-{os.getpid()}.jsonl"
+    try:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(run_line(record))
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as spill_exc:
         logger.error(
-            "Could not record the run (status %s) in %s (%s); spilled it to %s for "
-            "`scrapy store replay`",
+            "Could not record the run (status %s) in %s (%s) nor spill it to %s (%s)",
             record["status"],
-            mask_url(self.store_uri),
+            mask_url(store_uri),
             describe(exc),
             path,
+            describe(spill_exc),
         )
+        return
+    logger.error(
+        "Could not record the run (status %s) in %s (%s); spilled it to %s for "
+        "`scrapy store replay`",
+        record["status"],
+        mask_url(store_uri),
+        describe(exc),
+        path,
+    )

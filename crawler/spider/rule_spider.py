@@ -20,6 +20,8 @@ from scrapy.exceptions import DownloadCancelledError, UsageError
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 
+from crawler.core.addresses import AddressPolicy, on_domains, rule_policy
+from crawler.core.sites import META_SITE
 from crawler.defaults import catalog
 from crawler.rules import templates
 from crawler.rules.itemtypes import ItemType
@@ -57,6 +59,7 @@ class RuleSpider(scrapy.Spider):
     rule: ClassVar[Rule]
     item_types: ClassVar[Mapping[str, ItemType]] = {}  # the item types the rule's pages produce
     routes: ClassVar[Mapping[str, ItemRoute]] = {}  # page type -> where its items go
+    site_group: Any = None  # the crawl of many sites this one is a site of (site_group.py)
 
     @classmethod
     def for_rule(
@@ -130,7 +133,8 @@ class RuleSpider(scrapy.Spider):
     # --- requests ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        log_routes(self)
+        if self.site_group is None:  # a crawl of a thousand sites says it once, not per site
+            log_routes(self)
         stats = self.crawler.stats
         try:
             specs = start_requests(
@@ -156,9 +160,19 @@ class RuleSpider(scrapy.Spider):
         self.log_once("bad_start_url", f"cannot request start URL {url!r}: {reason}")
 
     def request(self, spec: RequestSpec) -> Request:
-        return to_request(spec, self.parse_page, self.on_error)
+        group = self.site_group
+        if group is None:
+            return to_request(spec, self.parse_page, self.on_error)
+        request = to_request(spec, group.parse_site, group.site_error)
+        request.meta[META_SITE] = self.name
+        return request
 
-    def follow_request(self, follow: Follow, response: Response) -> Request:
+    def follow_request(self, follow: Follow, response: Response) -> Request | None:
+        """The request of a link or a next page; None for a link off the site's domains in a
+        crawl of many sites (Scrapy's offsite check sees all their domains together)."""
+        if self.site_group is not None and not self.on_own_domains(follow.url):
+            self.crawler.stats.inc_value("offsite/filtered")
+            return None
         spec = RequestSpec(
             url=follow.url,
             page=follow.page,
@@ -194,7 +208,9 @@ class RuleSpider(scrapy.Spider):
                 stats.inc_value("rule/items/clean_errors")
             yield self.redactor.value(item) if self.redactor else item
         for follow in result.follows:
-            yield self.follow_request(follow, response)
+            request = self.follow_request(follow, response)
+            if request is not None:
+                yield request
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
@@ -205,6 +221,17 @@ class RuleSpider(scrapy.Spider):
             reason, detail = failure_reason(failure.value), failure.getErrorMessage()
         self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
         self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
+
+    def on_own_domains(self, url: str) -> bool:
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return False
+        return not self.allowed_domains or on_domains(host, self.allowed_domains)
+
+    def address_policy(self, also: list[str]) -> AddressPolicy:
+        """Which private addresses a run may reach: its start origins and ``also``."""
+        return rule_policy(self.rule, self.args, also)
 
     # --- the store seam (crawler.store.base.TargetsItems) -------------------------------------
 

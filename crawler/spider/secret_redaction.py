@@ -16,6 +16,7 @@ from scrapy import signals
 from crawler.core.log_redaction import RedactingFilter
 from crawler.core.switches import off
 from crawler.spider.rule_spider import RuleSpider
+from crawler.spider.site_group import SiteGroupSpider
 
 
 class SecretRedaction:
@@ -26,7 +27,7 @@ class SecretRedaction:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SecretRedaction:
-        if not issubclass(crawler.spidercls, RuleSpider):
+        if not issubclass(crawler.spidercls, (RuleSpider, SiteGroupSpider)):
             raise off("SecretRedaction", "not a rule crawl")
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
-from crawler.core.addresses import AddressPolicy, on_domains, refusal_message, rule_policy
+from crawler.core.addresses import AddressPolicy, on_domains, refusal_message
+from crawler.core.sites import site_of
 from crawler.rules.request_specs import ALLOWED_SCHEMES, strip_userinfo
 from crawler.spider.rule_spider import RuleSpider
 from vocab import mask_url
@@ -46,14 +47,14 @@ class SafeUrlMiddleware:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self._logged: set[str] = set()
-        self._policy: AddressPolicy | None = None
+        self._policies: dict[str, AddressPolicy] = {}  # per rule (per site of a group crawl)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SafeUrlMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> Any:
-        spider = self.crawler.spider
+        spider = site_of(self.crawler.spider, request)
         if not isinstance(spider, RuleSpider):
             return None
         scheme = request.url.partition(":")[0].lower()
@@ -66,33 +67,35 @@ class SafeUrlMiddleware:
             # A coroutine (Scrapy awaits what a middleware returns): the address policy may
             # resolve the host name, off the reactor's thread.
             return self._redirected(request, spider)
-        reason = self._policy_of(spider).refusal_now(request.url)
+        policy = self._policy_of(spider)
+        reason = policy.refusal_now(request.url)
         if reason is ...:
-            return self._resolved(request)
+            return self._resolved(request, policy)
         if reason is not None:
-            self._refuse(request, reason, "")
+            self._refuse(request, reason, "", policy)
         return self._without_userinfo(request)
 
     async def _redirected(self, request: Request, spider: RuleSpider) -> Request | None:
         await self._check_redirect(request, spider)
         return self._without_userinfo(request)
 
-    async def _resolved(self, request: Request) -> Request | None:
-        reason = await self._policy.refusal(request.url)  # type: ignore[union-attr]
+    async def _resolved(self, request: Request, policy: AddressPolicy) -> Request | None:
+        reason = await policy.refusal(request.url)
         if reason is not None:
-            self._refuse(request, reason, "")
+            self._refuse(request, reason, "", policy)
         return self._without_userinfo(request)
 
     def _policy_of(self, spider: RuleSpider) -> AddressPolicy:
-        if self._policy is None:
+        policy = self._policies.get(spider.name)
+        if policy is None:
             also = self.crawler.settings.getlist("CRAWL_PRIVATE_ORIGINS")
-            self._policy = rule_policy(spider.rule, spider.args, also)
-        return self._policy
+            policy = self._policies[spider.name] = spider.address_policy(also)
+        return policy
 
-    def _refuse(self, request: Request, reason: str, before: str) -> None:
+    def _refuse(self, request: Request, reason: str, before: str, policy: AddressPolicy) -> None:
         """A request (or, with ``before``, a redirect) to an address the policy refuses."""
         url = mask_url(request.url)[:200]
-        message = before + refusal_message(url, reason, self._policy)  # type: ignore[arg-type]
+        message = before + refusal_message(url, reason, policy)
         self._count(reason, message)
         raise IgnoreRequest(message)
 
@@ -116,9 +119,10 @@ class SafeUrlMiddleware:
                 )
                 self._count("offsite_redirect", message)
                 raise IgnoreRequest(message)
-        reason = await self._policy_of(spider).refusal(request.url)
+        policy = self._policy_of(spider)
+        reason = await policy.refusal(request.url)
         if reason is not None:
-            self._refuse(request, reason, f"refused the redirect of {origin}: ")
+            self._refuse(request, reason, f"refused the redirect of {origin}: ", policy)
 
     def _count(self, reason: str, message: str) -> None:
         self.crawler.stats.inc_value(f"rule/refused/{reason}")

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from scrapy.crawler import Crawler
 
+from crawler.core.sites import site_of
 from crawler.rules.routing import ItemRoute
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class ItemTypePipeline:
             self._routed = (spider, isinstance(spider, RoutesItems))
         if not self._routed[1] or not isinstance(item, dict):
             return item
-        route = spider.routes.get(item.get("_page") or "")
+        route = site_of(spider, item).routes.get(item.get("_page") or "")
         item_type = route.item_type if route is not None else None
         if item_type is None:
             return item

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import CloseSpider
 
 from crawler.core.clock import Cancellable, Clock, ScrapyClock, Waiter, run_in
+from crawler.core.sites import site_name
 from crawler.core.switches import describe
 from crawler.store.backends import crawl_store, open_store
 from crawler.store.base import Store, StoreTarget, TargetsItems
@@ -117,6 +118,9 @@ class StorePipeline:
     async def open_spider(self) -> None:
         if self.spider is None and self.crawler is not None:
             self.spider = self.crawler.spider
+        sites = getattr(self.spider, "site_stats", None)  # a crawl of many sites
+        if isinstance(sites, dict):
+            self.writer.sites = {name: stats.own() for name, stats in sites.items()}
         try:
             await self.writer.open_store()
         except Exception as exc:
@@ -133,6 +137,9 @@ class StorePipeline:
         if destination.dead:
             self.stats.inc_value("store/items/dead")
             self.stats.inc_value(f"store/items/dead/{kind}")
+            site = self.writer.sites.get(site_name(doc) or "") if self.writer.sites else None
+            if site is not None:
+                site.inc_value("store/items/dead")
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(
                     item_dead_lettered,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.core.clock import Cancellable, Clock, Lane, Waiter, run_in
+from crawler.core.sites import site_name
 from crawler.store.batches import Batch, Destination, StorePipelineSettings
 from crawler.store.documents import text_size
 from crawler.store.spill import PartialWrite, append_lines, dead_line, item_line
@@ -66,6 +67,8 @@ class BatchWriter:
         self.buffered = 0  # items in memory: buffers, queued batches, the write in flight
         self.buffered_bytes = 0  # their text (documents.text_size)
         self._inflight: Waiter | None = None  # the write on the store lane
+        # a crawl of many sites: each site's own stats (crawler.core.sites), by name
+        self.sites: dict[str, Any] = {}
         self._retry_call: Cancellable | None = None
         self._room: Waiter | None = None  # items waiting for room while the store is slow
         self._closing = False
@@ -199,15 +202,28 @@ class BatchWriter:
                 inflight.set()
         self._drain()
 
+    def _counters(self, batch: Batch) -> list[Any]:
+        """Where a batch's outcome is counted: the crawl's stats, and its site's when every
+        item of the batch is of one site of a crawl of many (they are when each site has a
+        collection of its own; otherwise only the crawl's stats say)."""
+        if not self.sites or not batch.items:
+            return [self.stats]
+        name = site_name(batch.items[0])
+        site = self.sites.get(name or "")
+        if site is None or any(site_name(doc) != name for doc in batch.items):
+            return [self.stats]
+        return [self.stats, site]
+
     def _stored(self, batch: Batch, result: Any) -> None:
         if self._pending and self._pending[0] is batch:
             self._pending.popleft()
         self.buffered -= len(batch.items)
         self.buffered_bytes -= batch.size
         if not batch.destination.dead:
-            self.stats.inc_value("store/items/new", result.new)
-            self.stats.inc_value("store/items/updated", result.updated)
-            self.stats.inc_value("store/items/unchanged", result.unchanged)
+            for stats in self._counters(batch):
+                stats.inc_value("store/items/new", result.new)
+                stats.inc_value("store/items/updated", result.updated)
+                stats.inc_value("store/items/unchanged", result.unchanged)
         self.stats.inc_value("store/batches")
         if self.journal is not None:
             self.journal.ack(batch.seqs)
@@ -345,7 +361,8 @@ class BatchWriter:
         if error is not None:
             written = error.written if isinstance(error, PartialWrite) else 0
         if written:
-            self.stats.inc_value("store/spilled", written)
+            for stats in self._counters(batch):
+                stats.inc_value("store/spilled", written)
             if self.journal is not None:
                 self.journal.ack(batch.seqs[:written])
             if reason not in self._spill_logged:

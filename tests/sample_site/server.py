@@ -456,14 +456,28 @@ def create_app(
     return app
 
 
+def loopback_hosts(count: int) -> list[str]:
+    """``count`` loopback addresses of their own: 127.0.1.1, 127.0.1.2, ... (250 per /24, so
+    no address ends in .0 or .255). Linux routes all of 127.0.0.0/8 to the loopback interface.
+
+    >>> loopback_hosts(3), loopback_hosts(251)[-1]
+    (['127.0.1.1', '127.0.1.2', '127.0.1.3'], '127.0.2.1')
+    """
+    if not 0 <= count <= 250 * 254:
+        raise ValueError(f"between 0 and {250 * 254} loopback addresses, not {count}")
+    return [f"127.0.{1 + n // 250}.{1 + n % 250}" for n in range(count)]
+
+
 async def serve(
     app: web.Application,
     host: str,
     port: int,
     stop: asyncio.Event,
     on_ready: Callable[[str], None],
+    also: Sequence[str] = (),
 ) -> None:
-    """Serve ``app`` until ``stop`` is set; ``on_ready(base_url)`` once it accepts connections."""
+    """Serve ``app`` until ``stop`` is set; ``on_ready(base_url)`` once it accepts connections
+    (on ``host``, and on each address of ``also`` at the same port: one site, many hosts)."""
     # access_log=None: nothing per request, the CLI's stdout carries only the URL.
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
@@ -471,6 +485,8 @@ async def serve(
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound_host, bound_port = runner.addresses[0][:2]
+        for other in also:
+            await web.TCPSite(runner, other, bound_port).start()
         on_ready(f"http://{_url_host(bound_host)}:{bound_port}")
         await stop.wait()
     finally:
@@ -499,8 +515,13 @@ class SampleSite:
         middlewares: Iterable[Any] = (),
         big_pages: int = 0,
         record_hosts: bool = False,
+        hosts: int = 0,
     ) -> None:
         self.books = books
+        # ``hosts`` > 0: served on that many loopback addresses (loopback_hosts), ``host`` unused
+        self.hosts = loopback_hosts(hosts)
+        if self.hosts:
+            host = self.hosts[0]
         # what each host saw (HostRecorder), when asked for: outermost, latency included
         self.recorder = HostRecorder() if record_hosts else None
         self.big_pages = big_pages
@@ -572,7 +593,13 @@ class SampleSite:
             self.port = int(url.rsplit(":", 1)[1])
             self._ready.set()
 
-        await serve(self.app, self.host, self.port, self._stop, ready)
+        await serve(self.app, self.host, self.port, self._stop, ready, also=self.hosts[1:])
+
+    @property
+    def urls(self) -> list[str]:
+        """The base URL of every address the site is served on (``url`` alone by default)."""
+        assert self.url is not None
+        return [f"http://{host}:{self.port}" for host in self.hosts] or [self.url]
 
     def __enter__(self) -> SampleSite:
         self.start()

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,34 @@ from crawler.spider.extract.found import Found
 from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
 from crawler.spider.extract.links import CompiledLinks, CompiledPagination, Follow
 from crawler.spider.extract.selectors import compile_selector
+
+# Compiled fields and links, by the spec they were compiled from (its identity): the rows of a
+# site table share their template's specs (crawler.rules.compiler.share_sections), and so, here,
+# what is compiled from them. They hold no state of a crawl; plugin extractors are not shared.
+_SHARED: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
+SHARED_MAX = 4096
+
+
+def _shared(spec: Any, extra: int, build: Callable[[], Any]) -> Any:
+    key = (id(spec), extra)
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] is spec:  # the spec is kept alive: its id is not reused
+        _SHARED.move_to_end(key)
+        return hit[1]
+    value = _SHARED[key] = (spec, build())
+    if len(_SHARED) > SHARED_MAX:
+        _SHARED.popitem(last=False)
+    return value[1]
+
+
+def _field(spec: Any) -> CompiledField:
+    if spec.extractor is not None:
+        return CompiledField(spec)
+    return _shared(spec, -1, lambda: CompiledField(spec))
+
+
+def _links(spec: Any, priority: int) -> CompiledLinks:
+    return _shared(spec, priority, lambda: CompiledLinks(spec, priority))
 
 
 @dataclass
@@ -39,15 +68,15 @@ class CompiledPage:
     def __init__(self, rule: Rule, page: PageType, args: dict):
         self.rule = rule
         self.page = page
-        self.fields = [CompiledField(f) for f in page.fields]
-        self.links = [CompiledLinks(spec, rule.pages[spec.to].priority) for spec in page.links]
+        self.fields = [_field(f) for f in page.fields]
+        self.links = [_links(spec, rule.pages[spec.to].priority) for spec in page.links]
         self.rows = None
         self.row_fields: list[CompiledField] = []
         self.row_links: list[CompiledLinks] = []
         if page.rows is not None:
             self.rows = compile_selector(page.rows.selector, elements=True)
-            self.row_fields = [CompiledField(f) for f in page.rows.fields]
-            self.row_links = [CompiledLinks(s, rule.pages[s.to].priority) for s in page.rows.links]
+            self.row_fields = [_field(f) for f in page.rows.fields]
+            self.row_links = [_links(s, rule.pages[s.to].priority) for s in page.rows.links]
         self.pagination = (
             CompiledPagination(page.pagination, page, args) if page.pagination else None
         )
