@@ -461,7 +461,11 @@ def test_error_500(sample_site):
 
 def test_robots_and_private(sample_site):
     reply = fetch(sample_site + "/robots.txt")
-    assert reply.status == 200 and reply.body == b"User-agent: *\nDisallow: /private/\n"
+    assert reply.status == 200 and reply.body == (
+        b"User-agent: *\nDisallow: /private/\nSitemap: "
+        + sample_site.encode()
+        + b"/sitemap_index.xml\n"
+    )
     assert reply.headers["Content-Type"].startswith("text/plain")
     assert fetch(sample_site + "/private/secret.html").status == 200
 

@@ -16,6 +16,7 @@ import yaml
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.commands.fetching import fetch_pages
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.rules import RuleError, compile_rule, load_rule, load_rules
 from crawler.rules.compiler import effective_data
@@ -23,7 +24,7 @@ from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
-from crawler.spider.scaffold import rule_yaml
+from crawler.spider.scaffold import detail_links, rule_yaml
 
 from .validate import resolve_rule_paths
 
@@ -35,8 +36,9 @@ class Command(ScrapyCommand):
 
     def syntax(self) -> str:
         return (
-            "test|list [RULE...] [--update] | new NAME URL | show NAME | history NAME | "
-            "diff NAME A [B] | restore NAME VERSION [-m MESSAGE]"
+            "test|list [RULE...] [--update] | new NAME URL [SAMPLE_URL...] | show NAME | "
+            "repair NAME [-a site=URL] [--write] | history NAME | diff NAME A [B] | "
+            "restore NAME VERSION [-m MESSAGE]"
         )
 
     def short_desc(self) -> str:
@@ -52,8 +54,15 @@ class Command(ScrapyCommand):
         )
         parser.add_argument("-m", "--message", default="", help="restore: why, for the history")
         parser.add_argument(
-            "--author", default="", help="restore: who (default: the user running the command)"
+            "--author",
+            default="",
+            help="restore, repair: who (default: the user running the command)",
         )
+        parser.add_argument(
+            "-a", dest="arg", action="append", default=[], metavar="NAME=VALUE",
+            help="repair: a rule argument (the site the fixtures' pages are fetched from)",
+        )  # fmt: skip
+        parser.add_argument("--write", action="store_true", help="repair: save the change")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         context = compile_context(self.settings)
@@ -62,6 +71,11 @@ class Command(ScrapyCommand):
             return
         if args and args[0] == "show":
             self.exitcode = show_rule(self.settings, args[1:], context)
+            return
+        if args and args[0] == "repair":
+            from crawler.commands.repair import repair_command
+
+            self.exitcode = repair_command(self.settings, args[1:], opts, context)
             return
         if args and args[0] in ("history", "diff", "restore"):
             self.exitcode = history_command(self.settings, args, opts, context)
@@ -211,62 +225,71 @@ def show_rule(settings: Any, args: list[str], context: Any) -> int:
 
 
 def new_rule(settings: Any, args: list[str], context: Any) -> int:
-    """Fetch ``URL`` through the project's middlewares and write ``RULES_DIR/NAME.yaml``."""
-    if len(args) != 2:
-        raise UsageError("use: scrapy rules new NAME URL", print_help=False)
-    name, url = args
+    """Fetch ``URL`` (and a few detail pages it leads to, or the ``SAMPLE_URL``s given) through
+    the project's middlewares, write ``RULES_DIR/NAME.yaml``, try it on the samples and keep
+    them as its fixtures; print what was decided and why."""
+    if len(args) < 2:
+        raise UsageError("use: scrapy rules new NAME URL [SAMPLE_URL ...]", print_help=False)
+    name, url, *given = args
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
         raise UsageError(
             f"{name!r} cannot name a rule: use letters, digits, _ and -", print_help=False
         )
-    problem = url_problem(url)
-    if problem:
-        raise UsageError(f"cannot fetch {url!r}: {problem}", print_help=False)
+    for each in (url, *given):
+        problem = url_problem(each)
+        if problem:
+            raise UsageError(f"cannot fetch {each!r}: {problem}", print_help=False)
     path = Path(settings.get("RULES_DIR")) / f"{name}.yaml"
     if path.exists():
         raise UsageError(f"{path} exists already: pick another name", print_help=False)
-    response, error = fetch_page(settings, url)
+
+    def samples_of(response: Any) -> list[str]:
+        return list(given) or detail_links(response.url, getattr(response, "text", ""))
+
+    pages, error = fetch_pages(settings, url, samples_of)
+    response = pages.pop(url, None)
     if response is None:
         print(f"error: could not fetch {url}: {error}", file=sys.stderr)
         return 1
-    text = rule_yaml(name, response.url, getattr(response, "text", ""))
+    samples = [r for r in pages.values() if hasattr(r, "text")]
+    text, decisions = rule_yaml(name, response.url, response.text, [r.text for r in samples])
     try:
-        compile_rule(text, filename=str(path), file=path, context=context)
+        rule = compile_rule(text, filename=str(path), file=path, context=context)
     except RuleError as exc:  # a guess the compiler refuses is our bug: say so, write nothing
         print(f"error: the rule guessed for {url} does not validate:\n{exc}", file=sys.stderr)
         return 1
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
-    print(f"next: scrapy preview {name} {response.url}   (then edit the fields, and --save)")
+    for line in decisions:
+        print(f"  {line}")
+    for sample in samples:
+        print(f"  sample {sample.url}: {try_sample(settings, rule, sample)}")
+    print(f"next: scrapy crawl {name}   (scrapy rules test {name} checks the samples kept)")
     return 0
 
 
-def fetch_page(settings: Any, url: str) -> tuple[Any, str | None]:
-    """One GET through the project's downloader middlewares (user agents, encodings...), with
-    nothing stored and no run recorded."""
-    from scrapy import Request, Spider
-    from scrapy.crawler import CrawlerProcess
+def try_sample(settings: Any, rule: Any, response: Any) -> str:
+    """The draft on one sampled detail page, kept as a fixture: what it gave."""
+    from datetime import UTC, datetime
 
-    got: dict[str, Any] = {}
+    from crawler.spider.extract import CompiledRule
+    from crawler.spider.fixtures import save_fixture
 
-    class FetchSpider(Spider):
-        name = "rules-new"
-
-        async def start(self) -> Any:
-            yield Request(url, callback=self.keep, errback=self.failed, dont_filter=True)
-
-        def keep(self, response: Any) -> None:
-            got["response"] = response
-
-        def failed(self, failure: Any) -> None:
-            got["error"] = failure.getErrorMessage()
-
-    overrides = {"ITEM_PIPELINES": {}, "STORE_RUNS_ENABLED": False, "DISTRIBUTED": False}
-    overrides |= {"INCREMENTAL_STATE_URI": "", "LOG_LEVEL": "ERROR", "RUN_LOG_DIR": ""}
-    overrides |= {"PROGRESS_INTERVAL": 0, "COVERAGE_ENABLED": False}
-    fetch_settings = settings.copy()
-    fetch_settings.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(fetch_settings)
-    process.crawl(FetchSpider)
-    process.start()
-    return got.get("response"), got.get("error", "no response")
+    compiled = CompiledRule(rule)
+    page = compiled.guess_page(response.url)
+    if page is None:
+        return "no page type of the draft matches it"
+    now = datetime.now(UTC)
+    result = compiled.extract(page, response, now=now)
+    path = save_fixture(
+        settings.get("RULES_DIR"), rule, page=page, response=response, result=result,
+        args=dict(compiled.args), carry={}, crawl_time=now,
+    )  # fmt: skip
+    filled = sorted(k for item in result.items for k, v in item.items() if v and k[0] != "_")
+    problems = "; ".join(f"{reason}: {message}" for reason, message in result.problems)
+    title = next((i.get("title") or i.get("name") for i in result.items), None)
+    return (
+        f"page type {page}, {len(result.items)} item(s), fields {', '.join(filled) or 'none'}"
+        f"{f', title {title!r}' if title else ''}{f'; problems: {problems}' if problems else ''}"
+        f" (fixture {path.name})"
+    )

@@ -243,11 +243,11 @@ def _addresses(infos: Iterable[Any]) -> tuple[Address, ...]:
 
 
 def start_urls(rule: Rule, args: Mapping[str, Any], per_template: int = 1000) -> list[str]:
-    """The first URLs of each of the rule's start templates with ``args`` (unexpandable
-    templates are left out: the crawl reports them)."""
+    """The first URLs of each of the rule's start templates (page URLs, sitemaps, feeds) with
+    ``args`` (unexpandable templates are left out: the crawl reports them)."""
     urls: list[str] = []
     for spec in rule.start:
-        for template in spec.urls:
+        for template in spec.first_urls:
             try:
                 urls.extend(itertools.islice(templates.expand(template, args), per_template))
             except (KeyError, ValueError):

@@ -22,6 +22,14 @@ RULE_HISTORY_KEEP = 500
 PLUGIN_MODULES: list[str] = []
 # The most start requests one rule may make (its templates' ranges multiplied out).
 RULE_MAX_START_REQUESTS = 100_000
+# Sitemap and feed starts (crawler/spider/listings.py), each start on its own: the most pages it
+# requests (its max_urls may ask fewer), how many levels of sitemap indexes (and robots.txt)
+# below its own document it follows (its max_depth may ask fewer), and the most sitemaps it
+# fetches past its own; a rule's settings: cannot raise them. A document is read up to
+# DOWNLOAD_MAXSIZE, inflated gzip included.
+RULE_SITEMAP_MAX_URLS = 100_000
+RULE_SITEMAP_MAX_DEPTH = 3
+RULE_SITEMAP_MAX_FILES = 1_000
 # Private and loopback origins (URLs: their host and port count) a rule crawl may reach besides
 # its rule's own start origins (docs/security.md): an intranet service the pages link to, a login
 # on another port. `scrapy shell` and `scrapy parse` add the URL they are given; preview does not.
@@ -31,6 +39,12 @@ RESPONSE_ENCODING = None
 # Detect undeclared non-UTF-8 encodings (charset-normalizer, with the page's language as a hint).
 RESPONSE_ENCODING_DETECT = True
 
-rule_safe = {"RESPONSE_ENCODING", "RESPONSE_ENCODING_DETECT"}
+rule_safe = {"RESPONSE_ENCODING", "RESPONSE_ENCODING_DETECT"}  # a rule lowers its own bounds
 kinds = {"RESPONSE_ENCODING": "str", "PLUGIN_MODULES": "list"}
-minimums = {"RULE_MAX_START_REQUESTS": 1, "RULE_HISTORY_KEEP": 1}
+minimums = {
+    "RULE_MAX_START_REQUESTS": 1,
+    "RULE_HISTORY_KEEP": 1,
+    "RULE_SITEMAP_MAX_URLS": 1,
+    "RULE_SITEMAP_MAX_DEPTH": 0,
+    "RULE_SITEMAP_MAX_FILES": 0,
+}

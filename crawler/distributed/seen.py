@@ -43,16 +43,22 @@ class SqliteSeenState(SeenState):
 
     BATCH = 200
 
-    def __init__(self, path: str | Path, rule: str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Several crawls of other rules may share the file; wait for their writes.
-        self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS seen (rule TEXT NOT NULL, url_key TEXT NOT NULL, "
-            "fetched_at REAL NOT NULL, PRIMARY KEY (rule, url_key))"
-        )
+    def __init__(self, path: str | Path, rule: str, share: SqliteSeenState | None = None) -> None:
+        """``share``: another rule's state whose connection this one uses (the sites of one
+        crawl of many: one connection, not a thousand); the first one closes it."""
+        self.owner = share is None
+        if share is not None:
+            self.conn = share.conn
+        else:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Several crawls of other rules may share the file; wait for their writes.
+            self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS seen (rule TEXT NOT NULL, url_key TEXT NOT NULL, "
+                "fetched_at REAL NOT NULL, PRIMARY KEY (rule, url_key))"
+            )
         self.rule = rule
         self.pending: dict[str, float] = {}
 
@@ -81,7 +87,8 @@ class SqliteSeenState(SeenState):
 
     def close(self) -> None:
         self.flush()
-        self.conn.close()
+        if self.owner:
+            self.conn.close()
 
 
 class RedisSeenState(SeenState):

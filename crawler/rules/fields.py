@@ -170,20 +170,44 @@ def build_selector(
     return selector
 
 
-def build_fields(ctx: BuildContext, spec: Any, path: Path) -> tuple[FieldSpec, ...]:
+def build_fields(
+    ctx: BuildContext, spec: Any, path: Path, generic: tuple[str, ...] = ()
+) -> tuple[FieldSpec, ...]:
+    """The fields of ``spec``; ``generic``: the names generic extraction gives (a field of
+    one of them written with no source takes the generic value)."""
     if not isinstance(spec, dict):
         return ()
     return tuple(
-        build_field(ctx, name, fspec, path + (name,))
+        build_field(ctx, name, fspec, path + (name,), generic)
         for name, fspec in spec.items()
         if isinstance(fspec, dict)
     )
 
 
-def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSpec:
+def build_field(
+    ctx: BuildContext, name: str, spec: dict, path: Path, generic: tuple[str, ...] = ()
+) -> FieldSpec:
     sources = [k for k in ("value", "extractor") if k in spec]
     if any(k in spec for k in SELECTOR_KEYS):
         sources.append("a selector")
+    if not sources and generic:
+        if name not in generic:
+            ctx.error(
+                path,
+                f"needs a selector, a value or an extractor: generic extraction gives only "
+                f"{', '.join(generic)}",
+            )
+        clean = ctx.part(spec, "clean", path)
+        _check_cleaners(ctx, clean, path)
+        return FieldSpec(
+            name=name,
+            selector=Selector(),
+            default=spec.get("default"),
+            required=spec.get("required", False),
+            all=spec.get("all", False),
+            clean=clean,
+            generic=True,
+        )
     if len(sources) > 1:
         ctx.error(
             path,
@@ -201,10 +225,7 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
     elif "value" not in spec:
         selector = build_selector(ctx, spec, path)
     clean = ctx.part(spec, "clean", path)
-    if clean is not None:
-        for index, message in ctx.env.cleaners(clean):
-            sub = path + ("clean",) + ((index,) if isinstance(clean, list) else ())
-            ctx.error(sub, message)
+    _check_cleaners(ctx, clean, path)
     return FieldSpec(
         name=name,
         selector=selector,
@@ -217,6 +238,13 @@ def build_field(ctx: BuildContext, name: str, spec: dict, path: Path) -> FieldSp
         required=spec.get("required", False),
         clean=clean,
     )
+
+
+def _check_cleaners(ctx: BuildContext, clean: Any, path: Path) -> None:
+    if clean is not None:
+        for index, message in ctx.env.cleaners(clean):
+            sub = path + ("clean",) + ((index,) if isinstance(clean, list) else ())
+            ctx.error(sub, message)
 
 
 def build_links(

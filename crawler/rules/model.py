@@ -56,6 +56,7 @@ class FieldSpec:
     default: Any = None
     required: bool = False
     clean: Any = None  # the cleaner chain as written; compiled by crawler.spider.extract
+    generic: bool = False  # no source of its own: the page type's generic value (extract:)
 
 
 @dataclass(frozen=True)
@@ -123,17 +124,20 @@ class PageType:
     fetch: str = "every"  # incremental crawls: "every" run, or "once" across runs
     refresh_after: float | None = None  # seconds; a "once" page older than this is fetched again
     extras: MappingProxyType = field(default_factory=lambda: EMPTY)  # keys other sections add
+    extract: str | None = None  # generic extraction: "article" or "product" (rules/generic.py)
 
     @property
     def emits_items(self) -> bool:
         if self.rows is not None:
             return self.rows.emit and bool(self.rows.fields or self.fields)
-        return self.emit and bool(self.fields)
+        return self.emit and bool(self.fields or self.extract)
 
 
 @dataclass(frozen=True)
 class StartSpec:
-    urls: tuple[str, ...]
+    """A start: page URLs (``urls``), or a sitemap or feed (``listing``) listing them."""
+
+    urls: tuple[str, ...]  # empty for a sitemap or feed start
     page: str
     method: str = "GET"
     headers: MappingProxyType = field(default_factory=lambda: EMPTY)
@@ -143,6 +147,17 @@ class StartSpec:
     carry: MappingProxyType = field(default_factory=lambda: EMPTY)
     priority: int | None = None
     extras: MappingProxyType = field(default_factory=lambda: EMPTY)  # keys other sections add
+    listing: str | None = None  # "sitemap" (a sitemap, an index or robots.txt) or "feed"
+    listing_url: str | None = None  # its URL template
+    allow: tuple[str, ...] = ()  # URL regexes: the listed pages kept (all when empty)
+    deny: tuple[str, ...] = ()  # URL regexes: the listed pages left out
+    max_urls: int | None = None  # at most this many listed pages (and RULE_SITEMAP_MAX_URLS)
+    max_depth: int | None = None  # sitemap indexes followed this deep (and RULE_SITEMAP_MAX_DEPTH)
+
+    @property
+    def first_urls(self) -> tuple[str, ...]:
+        """The URL templates the start fetches first: its pages, or its sitemap or feed."""
+        return self.urls if self.listing_url is None else (*self.urls, self.listing_url)
 
 
 @dataclass(frozen=True)

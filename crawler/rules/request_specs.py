@@ -3,7 +3,9 @@
 One pure function of rule + arguments gives the start requests of a crawl; the spider's
 ``start``, ``scrapy seed`` and preview all use it, and turn specs into Scrapy requests in one
 place (:mod:`crawler.spider.requests`). Headers of the rule and of a start follow every request
-they lead to (links, pagination), templated with ``{arg}`` and ``${ENV}``.
+they lead to (links, pagination), templated with ``{arg}`` and ``${ENV}``. A sitemap or feed
+start makes the request of its document; the spider turns what it lists into requests
+(:mod:`crawler.spider.listings`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class RequestSpec:
     pageno: int = 1  # position in a pagination sequence
     start: bool = False  # a start request: never dropped as a duplicate
     start_index: int | None = None  # which of the rule's starts made it (its own keys: render)
+    # a document listing pages of type ``page``, read by the spider: "sitemap", "robots" or
+    # "feed"; and how many documents lie between it and its start's own
+    listing: str | None = None
+    listing_depth: int = 0
+    lastmod: float | None = None  # a listed page: when its listing says it changed (epoch s)
+    depth_base: int = 0  # a listed page: its crawl depth, which counts as its start's depth 0
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,7 @@ def headers_for(
 
 def start_count(rule: Rule, args: Mapping[str, Any]) -> int:
     """How many start requests the rule makes with ``args`` (without making them)."""
-    return sum(templates.count(t, args) for spec in rule.start for t in spec.urls)
+    return sum(templates.count(t, args) for spec in rule.start for t in spec.first_urls)
 
 
 def start_requests(
@@ -191,7 +199,7 @@ def _generate(
 ) -> Iterator[RequestSpec]:
     for index, spec in enumerate(rule.start):
         headers = MappingProxyType(headers_for(rule, spec, args, env))
-        for template in spec.urls:
+        for template in spec.first_urls:
             for url in templates.expand(template, args):
                 problem = url_problem(url)
                 if problem:
@@ -209,6 +217,8 @@ def start_spec(
     headers: Mapping[str, str],
     index: int | None = None,
 ) -> RequestSpec:
+    if spec.listing is not None:
+        return listing_spec(spec, url, headers, index)
     page = rule.pages[spec.page]
     form = json_body = body = None
     if spec.form is not None:
@@ -232,6 +242,37 @@ def start_spec(
         start=True,
         start_index=index,
     )
+
+
+def listing_spec(
+    spec: StartSpec, url: str, headers: Mapping[str, str], index: int | None
+) -> RequestSpec:
+    """The request of a sitemap or feed start: a GET of its document (a robots.txt is read for
+    its ``Sitemap:`` lines), never rendered, whatever the start's own keys say."""
+    kind = spec.listing
+    if kind == "sitemap" and is_robots_url(url):
+        kind = "robots"
+    return RequestSpec(
+        url=url,
+        page=spec.page,
+        headers=headers,
+        priority=spec.priority or 0,
+        start=True,
+        start_index=index,
+        listing=kind,
+    )
+
+
+def is_robots_url(url: str) -> bool:
+    """Whether ``url`` names a robots.txt (as Scrapy's SitemapSpider tells).
+
+    >>> is_robots_url("http://a.test/robots.txt"), is_robots_url("http://a.test/sitemap.xml")
+    (True, False)
+    """
+    try:
+        return urlsplit(url).path.endswith("/robots.txt")
+    except ValueError:
+        return False
 
 
 def guess_page(rule: Rule, url: str, args: Mapping[str, Any] | None = None) -> str | None:

@@ -7,6 +7,8 @@
   :mod:`.requests`, where request specs become Scrapy requests;
 - :mod:`.extract`: compiled extraction (selectors, fields, links, pages; :mod:`.extract.pagetree`
   parses each response once);
+- :mod:`.listings`: sitemap and feed starts, the pages they list becoming requests (their
+  documents read by :mod:`.listing_formats`);
 - :mod:`.expectations`: what a rule expects of its pages (its page types' required fields), the
   rule spider's answer to the ban middleware (:class:`crawler.antiban.ExpectsContent`);
 - downloader middlewares of every rule crawl: :mod:`.url_guard` (http and https only, no user
@@ -20,11 +22,12 @@ Other packages use what this module exports.
 
 from crawler.spider.extract.inputs import META_RENDER_JSON
 from crawler.spider.project import compile_context, parse_rule, project_rules
-from crawler.spider.requests import META_CARRY, META_PAGE, META_PAGENO
+from crawler.spider.requests import META_CARRY, META_LASTMOD, META_PAGE, META_PAGENO
 from crawler.spider.rule_spider import RuleSpider, default_start_hosts
 
 __all__ = [
     "META_CARRY",
+    "META_LASTMOD",
     "META_PAGE",
     "META_PAGENO",
     "META_RENDER_JSON",

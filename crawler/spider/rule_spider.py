@@ -12,6 +12,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -38,8 +39,11 @@ from crawler.rules.request_specs import (
 from crawler.rules.routing import ItemRoute, item_routes
 from crawler.rules.sections.settings import setting_problems
 from crawler.spider.extract import CompiledRule, Follow, PageResult
+from crawler.spider.listings import Listings
 from crawler.spider.requests import (
     META_CARRY,
+    META_DEPTH_BASE,
+    META_LISTING,
     META_PAGE,
     META_PAGENO,
     inherited_headers,
@@ -180,8 +184,14 @@ class RuleSpider(scrapy.Spider):
             carry=follow.carry,
             priority=follow.priority,
             pageno=follow.pageno,
+            depth_base=response.meta.get(META_DEPTH_BASE, 0),
         )
         return self.request(spec)
+
+    @cached_property
+    def listings(self) -> Listings:
+        """The sitemap and feed starts' documents: what they list, within their bounds."""
+        return Listings(self)
 
     # --- responses --------------------------------------------------------------------------
 
@@ -191,6 +201,10 @@ class RuleSpider(scrapy.Spider):
         return self.parse_page(response)
 
     def parse_page(self, response: Response) -> Any:
+        listing = _meta(response).get(META_LISTING)
+        if listing is not None:  # a start's sitemap, robots.txt or feed: the pages it lists
+            yield from self.listings.read(response, listing)
+            return
         stats = self.crawler.stats
         extracted = self.extract_page(response)
         if extracted is None:
@@ -256,7 +270,7 @@ class RuleSpider(scrapy.Spider):
             page,
             response,
             carry=meta.get(META_CARRY),
-            depth=meta.get("depth", 0),
+            depth=meta.get("depth", 0) - meta.get(META_DEPTH_BASE, 0),
             pageno=meta.get(META_PAGENO, 1),
             now=datetime.now(UTC),
         )
@@ -286,11 +300,11 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def start_hosts(rule: Rule, args: Mapping[str, Any]) -> list[str]:
-    """Hosts of the rule's start URLs (its allowed domains when it names none), read from the
-    first URLs of each template (ranges vary paths, rarely hosts)."""
+    """Hosts of the rule's start URLs and sitemaps or feeds (its allowed domains when it names
+    none), read from the first URLs of each template (ranges vary paths, rarely hosts)."""
     hosts: list[str] = []
     for spec in rule.start:
-        for template in spec.urls:
+        for template in spec.first_urls:
             try:
                 urls = list(itertools.islice(templates.expand(template, args), 1000))
             except (KeyError, ValueError):

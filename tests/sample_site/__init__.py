@@ -1,7 +1,7 @@
 """The bundled sample site: a small, deterministic HTTP server the demo, tests and benchmarks crawl.
 
 ``data`` owns the content (and how a test derives expected items), ``markup`` the HTML,
-``blog`` the big-page mode (long posts under /blog/),
+``blog`` the big-page mode (long posts under /blog/), ``feeds`` its sitemaps and feeds,
 ``server`` the routes and the threaded runner; ``python -m tests.sample_site`` serves it in the
 foreground. Typical use::
 

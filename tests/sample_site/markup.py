@@ -85,8 +85,10 @@ def _json_for_script(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def book_page(book: Book) -> bytes:
-    """A detail page. It deliberately carries no rating: rules must bring it from the list."""
+def book_page(book: Book, redesign: bool = False) -> bytes:
+    """A detail page. It deliberately carries no rating: rules must bring it from the list.
+    ``redesign``: the same book in the site's second template (other elements and classes: what
+    `scrapy rules repair` finds the fields in again)."""
     ld = {
         "@context": "https://schema.org",
         "@type": "Book",
@@ -94,6 +96,8 @@ def book_page(book: Book) -> bytes:
         "sku": book.upc,
         "offers": {"price": book.price, "priceCurrency": "GBP"},
     }
+    if redesign:
+        return _document(book.title, _redesigned(book, ld))
     body = (
         f'<div class="product_main"><h1>{escape(book.title)}</h1>'
         f'<p class="price_color">£{book.price}</p>'
@@ -106,6 +110,19 @@ def book_page(book: Book) -> bytes:
         f'<script type="application/ld+json">{_json_for_script(ld)}</script>'
     )
     return _document(book.title, body)
+
+
+def _redesigned(book: Book, ld: dict) -> str:
+    return (
+        f'<section class="book-hero"><h2 class="book-title">{escape(book.title)}</h2>'
+        f'<div class="cost"><span class="amount">£{book.price}</span></div>'
+        f'<p class="stock-level">In stock ({book.stock} available)</p></section>\n'
+        f'<div class="about"><p>{escape(book.description)}</p></div>\n'
+        f'<dl class="facts"><dt>UPC</dt><dd>{book.upc}</dd>'
+        f"<dt>Published</dt><dd>{chinese_date(book.published)}</dd>"
+        f'<dt>Tag</dt><dd><a href="/tag/{book.tag}/">{escape(TAG_NAMES[book.tag])}</a></dd></dl>\n'
+        f'<script type="application/ld+json">{_json_for_script(ld)}</script>'
+    )
 
 
 def _gbk_document(title: str, body: str) -> bytes:

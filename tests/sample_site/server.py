@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import blog, markup, scripted, security
+from . import blog, feeds, markup, scripted, security
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -76,6 +76,7 @@ class SiteContent:
 
 
 CONTENT = web.AppKey("sample_site_content", SiteContent)
+REDESIGN = web.AppKey("sample_site_redesign", bool)  # book pages in their second template
 
 
 def _parse_positive(text: str) -> int | None:
@@ -159,7 +160,9 @@ async def book(request: web.Request) -> web.Response:
     found = content.by_id.get(book_id) if book_id is not None else None
     if found is None:
         return _not_found()
-    return _html(content.cached(("book", found.id), lambda: markup.book_page(found)))
+    redesign = request.app[REDESIGN]
+    page = content.cached(("book", found.id, redesign), lambda: markup.book_page(found, redesign))
+    return _html(page)
 
 
 async def blog_first_page(request: web.Request) -> web.Response:
@@ -328,7 +331,8 @@ async def free_proxies(request: web.Request) -> web.Response:
 
 
 async def robots_txt(request: web.Request) -> web.Response:
-    return web.Response(body=markup.ROBOTS_TXT, headers=TEXT)
+    sitemap = f"Sitemap: {request.scheme}://{request.host}{feeds.SITEMAP_INDEX}\n".encode()
+    return web.Response(body=markup.ROBOTS_TXT + sitemap, headers=TEXT)
 
 
 async def private_page(request: web.Request) -> web.Response:
@@ -424,6 +428,7 @@ def create_app(
     middlewares: Sequence[Any] = (),
     big_pages: int = 0,
     outer: Sequence[Any] = (),
+    redesign: bool = False,
 ) -> web.Application:
     """The sample site serving ``catalogue(books)``, and ``blog.posts(big_pages)`` under /blog/.
 
@@ -442,13 +447,14 @@ def create_app(
     chain += [*middlewares, html_not_found]
     app = web.Application(middlewares=chain)
     app[CONTENT] = SiteContent(catalogue(books), blog.posts(big_pages))
+    app[REDESIGN] = redesign  # the site changed its template: same books, other markup
     with warnings.catch_warnings():
         # Plain string keys are the documented way for other components to read these two.
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["books"] = books
         app["latency"] = latency
     # then the pages needing JavaScript, and the security blog (captchas in articles)
-    for method, path, handler in ROUTES + scripted.ROUTES + security.ROUTES:
+    for method, path, handler in ROUTES + scripted.ROUTES + security.ROUTES + feeds.ROUTES:
         if method == "GET":
             app.router.add_get(path, handler)  # answers HEAD too
         else:
@@ -516,7 +522,9 @@ class SampleSite:
         big_pages: int = 0,
         record_hosts: bool = False,
         hosts: int = 0,
+        redesign: bool = False,
     ) -> None:
+        self.redesign = redesign
         self.books = books
         # ``hosts`` > 0: served on that many loopback addresses (loopback_hosts), ``host`` unused
         self.hosts = loopback_hosts(hosts)
@@ -548,6 +556,7 @@ class SampleSite:
             middlewares=self.middlewares,
             big_pages=self.big_pages,
             outer=outer,
+            redesign=self.redesign,
         )
         self._ready.clear()
         self._error = None

@@ -16,6 +16,7 @@ from crawler.rules.fields import (
     build_links,
     build_selector,
 )
+from crawler.rules.generic import GENERIC_FIELDS
 from crawler.rules.model import PageType, Pagination, RowsSpec, Rule, Selector
 from crawler.rules.sections import Section
 from crawler.rules.sections.item import build_target
@@ -98,6 +99,13 @@ PAGE = {
             "type": "string",
             "description": "A URL regex telling this page type apart (used by preview, parse and seed).",
         },
+        "extract": {
+            "enum": ["article", "product"],
+            "description": "Generic extraction: the page's article (title, published, updated, "
+            "author, body, body_html, image, tags, attachments, language) or product (name, "
+            "description, price, currency, availability, sku, brand, images), found without "
+            "selectors. Fields written here win; a field with only clean: cleans the generic value.",
+        },
         "fields": {"$ref": "#/$defs/fields"},
         "rows": ROWS,
         "links": {"type": "array", "items": {"$ref": "#/$defs/link"}},
@@ -149,8 +157,15 @@ def build(ctx: BuildContext) -> MappingProxyType:
 def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType:
     """A page type, built part by part: a part the schema found broken is left out (the schema
     said what is wrong with it), so every other part is still checked."""
-    fields = build_fields(ctx, spec.get("fields"), path + ("fields",))
-    page_field_names = {f.name for f in fields}
+    extract = ctx.part(spec, "extract", path)
+    generic = GENERIC_FIELDS.get(extract, ()) if isinstance(extract, str) else ()
+    fields = build_fields(ctx, spec.get("fields"), path + ("fields",), generic)
+    page_field_names = {f.name for f in fields} | set(generic)
+    if extract is not None and isinstance(spec.get("rows"), dict):
+        ctx.error(
+            path + ("extract",),
+            f"extract: {extract} makes one item of the page; rows make one per row: use one",
+        )
     rows = None
     if isinstance(spec.get("rows"), dict):
         rspec, rpath = spec["rows"], path + ("rows",)
@@ -184,6 +199,7 @@ def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType
         fetch=spec.get("fetch", "every"),
         refresh_after=ctx.duration(spec, "refresh_after", path),
         extras=MappingProxyType({k: v for k, v in spec.items() if k not in PAGE["properties"]}),
+        extract=extract if isinstance(extract, str) else None,
     )
     if page.refresh_after is not None and page.fetch != "once":
         ctx.error(
@@ -239,6 +255,7 @@ def available_fields(rule: Rule) -> dict[str, set[str]]:
     available = {
         name: {f.name for f in page.fields}
         | ({f.name for f in page.rows.fields} if page.rows else set())
+        | set(GENERIC_FIELDS.get(page.extract or "", ()))
         for name, page in rule.pages.items()
     }
     for page in rule.pages.values():

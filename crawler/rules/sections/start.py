@@ -1,4 +1,6 @@
-"""``start:``: the requests a crawl begins with, templated from the rule's arguments."""
+"""``start:``: the requests a crawl begins with, templated from the rule's arguments: page URLs,
+or a sitemap (an index, a robots.txt) or a feed whose listed pages the crawl fetches
+(crawler/spider/listings.py), with the filters and bounds of what it keeps."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from typing import Any
 
 from crawler.rules import templates
 from crawler.rules.compile_context import BuildContext
+from crawler.rules.expressions import regex_problem
+from crawler.rules.fields import REGEX_LIST, as_tuple
 from crawler.rules.model import MISSING, StartSpec
 from crawler.rules.request_specs import url_problem
 from crawler.rules.sections import Section
@@ -15,12 +19,55 @@ from crawler.rules.yamlpos import Path
 
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
 
+LISTING_KEYS = ("sitemap", "feed")
+# How a page request is made: a sitemap or feed is fetched with a plain GET.
+REQUEST_KEYS = ("method", "form", "json", "body")
+# Which listed pages a sitemap or feed start keeps: nothing to say for a start of page URLs.
+LISTED_KEYS = ("allow", "deny", "max_urls", "max_depth")
+
 START = {
     "type": "object",
-    "description": "A start request: a URL (templated with {arg} and {1..N} ranges) and the page type it lands on.",
+    "description": "A start request: a URL (templated with {arg} and {1..N} ranges) and the page "
+    "type it lands on; or a sitemap or feed whose listed pages land on it.",
     "properties": {
         "url": {"type": "string"},
         "urls": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "sitemap": {
+            "type": "string",
+            "description": "A sitemap or sitemap index URL (.xml, or gzip .xml.gz; an index's "
+            "sitemaps are followed), or a robots.txt URL (its Sitemap: lines are followed): every "
+            "page listed is fetched as page type `page`. With the crawl's seen-URL state, a page "
+            "whose <lastmod> is not after its last fetch is skipped.",
+        },
+        "feed": {
+            "type": "string",
+            "description": "An RSS 2.0 or Atom feed URL: the page of every entry is fetched as page "
+            "type `page` (its updated, else published, date counts as a sitemap's lastmod).",
+        },
+        "allow": {
+            **REGEX_LIST,
+            "description": "Sitemap and feed starts: keep only listed pages whose URL one of these "
+            "regexes finds.",
+        },
+        "deny": {
+            **REGEX_LIST,
+            "description": "Sitemap and feed starts: leave out listed pages whose URL one of these "
+            "regexes finds.",
+        },
+        "max_urls": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Sitemap and feed starts: fetch at most this many listed pages (never "
+            "more than the setting RULE_SITEMAP_MAX_URLS).",
+        },
+        "max_depth": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Sitemap starts: how many levels of documents below the start's own are "
+            "followed: 1 for the sitemaps of an index or a robots.txt, 2 for robots.txt, index, "
+            "sitemaps; 0: the start's document only (never more than the setting "
+            "RULE_SITEMAP_MAX_DEPTH).",
+        },
         "page": {"type": "string"},
         "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], "default": "GET"},
         "headers": {
@@ -67,6 +114,8 @@ def check_scheme(ctx: BuildContext, template: str, path: Path) -> None:
     except (KeyError, ValueError):
         return  # a required argument, or a template problem reported already
     problem = url_problem(first) if first is not None else None
+    if problem and path[-1] == "sitemap" and first == "robots":
+        problem += ' (for the Sitemap: lines of a robots.txt, write its URL: "{site}/robots.txt")'
     if problem:
         ctx.error(path, f"{first!r}: {problem}")
 
@@ -77,13 +126,17 @@ def check_count(ctx: BuildContext, starts: dict[int, StartSpec]) -> None:
     args = {k: v for k, v in ctx.arg_defaults.items() if v is not None}
     total = 0
     for i, spec in starts.items():
-        for j, template in enumerate(spec.urls):
+        # a sitemap or feed start counts its own requests; what it lists is bounded apart
+        for j, template in enumerate(spec.first_urls):
             try:
                 total += templates.count(template, args)
             except (KeyError, ValueError):
                 continue  # a required argument: known at crawl time; a bad template: reported
             if total > ctx.env.max_start_requests:
-                path = ("start", i) + (("url",) if len(spec.urls) == 1 else ("urls", j))
+                if spec.listing is not None:
+                    path: Path = ("start", i, spec.listing)
+                else:
+                    path = ("start", i) + (("url",) if len(spec.urls) == 1 else ("urls", j))
                 ctx.error(
                     path,
                     f"the start URLs stand for {total:,}+ requests, more than the limit of "
@@ -94,14 +147,17 @@ def check_count(ctx: BuildContext, starts: dict[int, StartSpec]) -> None:
 
 def build_start(ctx: BuildContext, spec: dict, path: Path) -> StartSpec:
     """A start request from the parts of ``spec`` the schema accepted."""
-    if ("url" in spec) == ("urls" in spec):
-        ctx.error(path, "needs exactly one of url or urls")
+    sources = [k for k in ("url", "urls", *LISTING_KEYS) if k in spec]
+    if len(sources) != 1:
+        found = f" (found {' and '.join(sources)})" if sources else ""
+        ctx.error(path, f"needs exactly one of url, urls, sitemap or feed{found}")
     url = ctx.part(spec, "url", path)
     urls = [url] if url is not None else list(ctx.part(spec, "urls", path, []))
     for i, url in enumerate(urls):
         sub = path + (("url",) if "url" in spec else ("urls", i))
         ctx.check_template(url, sub)
         check_scheme(ctx, url, sub)
+    listing, listing_url = build_listing(ctx, spec, path)
     bodies = [k for k in ("form", "json", "body") if k in spec]
     if len(bodies) > 1:
         ctx.error(path, f"give one body: form, json or body (found {' and '.join(bodies)})")
@@ -120,7 +176,40 @@ def build_start(ctx: BuildContext, spec: dict, path: Path) -> StartSpec:
         carry=MappingProxyType(dict(ctx.part(spec, "carry", path, {}))),
         priority=spec.get("priority"),
         extras=MappingProxyType({k: v for k, v in spec.items() if k not in START["properties"]}),
+        listing=listing,
+        listing_url=listing_url,
+        allow=as_tuple(ctx.part(spec, "allow", path)),
+        deny=as_tuple(ctx.part(spec, "deny", path)),
+        max_urls=ctx.part(spec, "max_urls", path),
+        max_depth=ctx.part(spec, "max_depth", path),
     )
+
+
+def build_listing(ctx: BuildContext, spec: dict, path: Path) -> tuple[str | None, str | None]:
+    """A sitemap or feed start's kind and URL template, checked with the keys that go with it;
+    (None, None) for a start of page URLs."""
+    listing = next((k for k in LISTING_KEYS if k in spec), None)
+    if listing is None:
+        for key in LISTED_KEYS:
+            if key in spec:
+                ctx.error(path + (key,), f"{key} is for sitemap and feed starts")
+        return None, None
+    for key in REQUEST_KEYS:
+        if key in spec:
+            ctx.error(path + (key,), f"a {listing} is fetched with GET: {key} does not apply")
+    if listing == "feed" and "max_depth" in spec:
+        ctx.error(path + ("max_depth",), "a feed has no index to follow: max_depth does not apply")
+    for key in ("allow", "deny"):
+        patterns = as_tuple(ctx.part(spec, key, path))
+        for i, pattern in enumerate(patterns):
+            message = regex_problem(pattern)
+            if message:
+                ctx.error(path + (key,) + ((i,) if isinstance(spec[key], list) else ()), message)
+    url = ctx.part(spec, listing, path)
+    if url is not None:
+        ctx.check_template(url, path + (listing,))
+        check_scheme(ctx, url, path + (listing,))
+    return listing, url
 
 
 PROPERTIES: dict[str, Any] = {

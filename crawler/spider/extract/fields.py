@@ -26,7 +26,9 @@ class CompiledField:
     def __init__(self, spec: FieldSpec):
         self.name = spec.name
         self.spec = spec
-        if spec.extractor is not None:
+        if spec.generic:
+            self.find = generic_value(spec.name)
+        elif spec.extractor is not None:
             self.find = plugin_extractor(spec.extractor, dict(spec.args))
         elif spec.value is not MISSING:
             self.find = None
@@ -57,3 +59,15 @@ class CompiledField:
                 f" ({outcome.clean_error})" if outcome.clean_error else ""
             )
         return outcome
+
+
+def generic_value(name: str) -> Any:
+    """A field with no source of its own: the page's generic value (extract:), as one value
+    (a list stays whole: tags, images)."""
+
+    def find(scope: Scope) -> list[Any]:
+        values = scope.page.generic or {}
+        value = values.get(name)
+        return [] if value is None else [value]
+
+    return find

@@ -40,6 +40,10 @@ class Scope:
         self._text = text
 
     @property
+    def page(self) -> PageInput:
+        return self._page
+
+    @property
     def node(self) -> Any:
         if self._node is MISSING:
             self._node = self._page.root()
@@ -79,6 +83,7 @@ class PageInput:
         self.url = response.url
         self._root: Any = MISSING
         self._json: Any = MISSING
+        self.generic: dict[str, Any] | None = None  # extract: article/product, when asked for
 
     @property
     def text(self) -> str:

@@ -20,6 +20,7 @@ from crawler.rules.model import PageType, Rule
 from crawler.rules.request_specs import guess_page
 from crawler.spider.extract.fields import CompiledField
 from crawler.spider.extract.found import Found
+from crawler.spider.extract.generic import extract_generic
 from crawler.spider.extract.inputs import EMPTY_VALUES, ExtractError, PageInput, Scope
 from crawler.spider.extract.links import CompiledLinks, CompiledPagination, Follow
 from crawler.spider.extract.selectors import compile_selector
@@ -111,7 +112,13 @@ class CompiledPage:
         found = result.found
         found.update((place, Found()) for place in self.places)
         try:
-            values, item_errors = self._fields(self.fields, scope, ctx, carry)
+            base = carry
+            if self.page.extract is not None:
+                page.generic = extract_generic(self.page.extract, page)
+                # a field the rule writes wins; the others are the page's generic values
+                written = {f.name for f in self.fields}
+                base = {k: v for k, v in page.generic.items() if k not in written} | carry
+            values, item_errors = self._fields(self.fields, scope, ctx, base)
             rows_found = None
             if self.rows is not None:
                 rows = self.rows(scope)
@@ -123,7 +130,7 @@ class CompiledPage:
                         result.items.append(_item(row_values, row_errors, meta))
                     for place, links in zip(self.row_link_places, self.row_links, strict=True):
                         self._follow(links, row, page, depth, row_values, result, place)
-            elif self.page.emit and self.fields:
+            elif self.page.emit and (self.fields or self.page.extract):
                 result.items.append(_item(values, item_errors, meta))
             for place, links in zip(self.link_places, self.links, strict=True):
                 self._follow(links, scope, page, depth, values, result, place)

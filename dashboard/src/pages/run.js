@@ -294,7 +294,11 @@ export async function render(main, [runId]) {
       {
         progress: (data) => {
           Object.assign(values, data);
-          if (typeof data?.elapsed === "number") clock = { elapsed: data.elapsed, at: Date.now() };
+          // A repeat of the same elapsed (the crawl has not said more yet) keeps the clock
+          // running from when that figure first arrived: resetting it froze the duration.
+          if (typeof data?.elapsed === "number" && data.elapsed !== clock?.elapsed) {
+            clock = { elapsed: data.elapsed, at: Date.now() };
+          }
           drawCounters(values);
           tick();
         },

@@ -77,11 +77,19 @@ def test_rules_new_writes_a_rule_that_validates_and_previews(sample_site, tmp_pa
     text = (rules / "shop.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=./rule.schema.json")
     assert 'css: "article.book h3 a"' in text and 'next: {css: "li.next a"}' in text
+    # what it decided and why, and the sampled detail pages tried and kept as fixtures
+    assert "  links: css article.book h3 a, allow ^https?://" in proc.stdout
+    assert (
+        "  detail pages: extract: product (3 of 3 sampled pages describe a product)" in proc.stdout
+    )
+    assert proc.stdout.count(": page type detail, 1 item(s), fields availability") == 3
     valid = scrapy("validate", "shop", "-s", f"RULES_DIR={rules}")
     assert valid.returncode == 0, valid.stdout
     preview = scrapy("preview", "shop", f"{sample_site}/book/3.html", "-s", f"RULES_DIR={rules}")
     assert preview.returncode == 0, preview.stderr
-    assert '"page": "detail"' in preview.stdout and '"title": "' in preview.stdout
+    assert '"page": "detail"' in preview.stdout and '"name": "' in preview.stdout
+    tested = scrapy("rules", "test", "shop", "-s", f"RULES_DIR={rules}")
+    assert tested.returncode == 0 and "3 fixture(s), 3 ok" in tested.stdout, tested.stdout
     again = scrapy("rules", "new", "shop", f"{sample_site}/", "-s", f"RULES_DIR={rules}")
     assert again.returncode != 0 and "exists already" in again.stderr
 

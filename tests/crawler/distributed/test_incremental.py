@@ -65,7 +65,7 @@ def test_refresh_after_lets_old_pages_through(tmp_path):
     from scrapy import Request
     from scrapy.utils.test import get_crawler
 
-    from crawler.distributed.incremental_crawl import IncrementalMiddleware
+    from crawler.distributed.incremental_crawl import IncrementalMiddleware, Tracked
     from crawler.distributed.seen import SqliteSeenState
     from crawler.rules import load_rule
     from crawler.spider.rule_spider import META_PAGE, RuleSpider
@@ -73,7 +73,8 @@ def test_refresh_after_lets_old_pages_through(tmp_path):
     rule = load_rule(incremental_rules(tmp_path, refresh="7d") / "sample_books.yaml")
     crawler = get_crawler(RuleSpider.for_rule(rule), project_settings())
     state = SqliteSeenState(":memory:", rule.name)
-    mw = IncrementalMiddleware(crawler, state, {"book": rule.pages["book"].refresh_after})
+    once = {"book": rule.pages["book"].refresh_after}
+    mw = IncrementalMiddleware(crawler, {rule.name: Tracked(state, once)})
     now = time.time()
     state.mark("http://x/book/1.html", now - 3600)  # an hour ago: skipped
     state.mark("http://x/book/2.html", now - 8 * 86400)  # eight days ago: fetched again

@@ -4,6 +4,7 @@ stats, coverage, monitors, status and run record; a failing site stops no other.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from scrapy.http import HtmlResponse, Request
@@ -187,3 +188,50 @@ def test_the_rows_of_a_table_share_what_their_template_gives(tmp_path):
     a, b = RuleSpider.for_rule(s1)(), RuleSpider.for_rule(s2)()
     fields = (a.compiled.pages["tag_list"].row_fields, b.compiled.pages["tag_list"].row_fields)
     assert [f.name for f in fields[0]] == ["title", "url"] and fields[0][0] is fields[1][0]
+
+
+ONCE = """\
+args: {site: null, tag: misc}
+start:
+  - url: "{site}/tag/{tag}/"
+    page: tag_list
+pages:
+  tag_list:
+    links:
+      - {css: "article.book h3 a", to: book}
+  book:
+    fetch: once
+    fields:
+      title: {css: "div.product_main h1::text", required: true}
+"""
+
+
+def test_pages_fetched_once_are_skipped_per_site_in_a_crawl_of_many(tmp_path):
+    rules = tmp_path / "rules"
+    (rules / "templates").mkdir(parents=True)
+    (rules / "tables").mkdir()
+    (rules / "templates" / "once.yaml").write_text(ONCE, encoding="utf-8")
+    seen = tmp_path / "seen.db"
+    with SampleSite(hosts=2) as site:
+        rows = [f"  - {{name: o{n}, args: {{site: '{url}'}}}}" for n, url in enumerate(site.urls)]
+        table = "template: once\nsites:\n" + "\n".join(rows) + "\n"
+        (rules / "tables" / "once.yaml").write_text(table, encoding="utf-8")
+        settings = [*store_args(tmp_path), "-s", f"RULES_DIR={rules}"]
+        settings += ["-s", f"INCREMENTAL_STATE_URI=sqlite:///{seen}"]
+        env = {"CRAWLER_DATA_DIR": str(tmp_path / "data")}
+        first = scrapy("crawl", "--table", "once", *settings, env=env, timeout=240)
+        second = scrapy("crawl", "--table", "once", *settings, env=env, timeout=240)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-3000:]
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        runs = store.runs(limit=10)
+        books = {name: store.count(name) for name in ("o0", "o1")}
+    assert all(count > 0 for count in books.values())
+    crawls = [r for r in runs if r["rule"] == "table:once"]
+    latest, earlier = crawls[0], crawls[1]
+    assert earlier["stats"]["rule/pages/book"] == sum(books.values())
+    # the second crawl skips every book page of both sites: each site's seen URLs are its own
+    assert latest["stats"]["incremental/skipped/book"] == sum(books.values())
+    assert "rule/pages/book" not in latest["stats"]
+    with sqlite3.connect(seen) as db:
+        marked = dict(db.execute("SELECT rule, COUNT(*) FROM seen GROUP BY rule").fetchall())
+    assert marked == books

@@ -1,0 +1,1 @@
+"""A corpus of real web pages (trimmed copies of public static sites) and its loopback server."""
