@@ -258,10 +258,18 @@ def new_rule(settings: Any, args: list[str], context: Any) -> int:
     except RuleError as exc:  # a guess the compiler refuses is our bug: say so, write nothing
         print(f"error: the rule guessed for {url} does not validate:\n{exc}", file=sys.stderr)
         return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
     for line in decisions:
         print(f"  {line}")
+    asked = samples_of(response)
+    if asked and not samples:
+        print(
+            f"warning: none of the {len(asked)} detail page(s) sampled could be fetched "
+            f"({error}): the links chosen may not be the site's posts",
+            file=sys.stderr,
+        )
     for sample in samples:
         print(f"  sample {sample.url}: {try_sample(settings, rule, sample)}")
     print(f"next: scrapy crawl {name}   (scrapy rules test {name} checks the samples kept)")

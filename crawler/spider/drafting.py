@@ -31,20 +31,27 @@ NEXT_TEXT = re.compile(
     re.I,
 )
 MIN_GROUP = 3  # links of one shape that make a page a list
-BOILERPLATE = re.compile(
-    r"(^|[\s_-])(nav|navbar|menu|header|footer|sidebar|aside|widget|breadcrumbs?|tagcloud|"
-    r"tag-cloud|tags|categories|category|archives?|pager|pagination|page-numbers?|social|share|"
-    r"copyright|friend-?links?|toc|related|comments?)([\s_-]|$)",
+# Words in a class or id that say "page furniture": STRONG ones also as a part of a longer name
+# (``main-nav``, ``widget_recent_entries``, ``site-footer``); WEAK ones only as a whole name
+# (``tags``, not ``archive-post-title``; ``header``, not ``entry-header``).
+STRONG = re.compile(
+    r"(^|[_-])(nav|navbar|navigation|menu|submenu|footer|sidebar|widget|widgets|breadcrumbs?|"
+    r"tagcloud|tag-cloud|pagination|social|share|sharing|copyright|friend-?links?|toc|"
+    r"related|comments?|masthead)([_-]|$)",
     re.I,
 )
-BOILERPLATE_TAGS = {"nav", "header", "footer", "aside"}
+WEAK = frozenset(
+    {"header", "aside", "tags", "categories", "category", "archive", "archives", "pager",
+     "page-numbers", "meta", "top", "bottom"}
+)  # fmt: skip
 TAXONOMY = re.compile(
-    r"^/(tags?|categor(y|ies)|archives?|page|author|authors|series|topics?|labels?|search)(/|$)",
+    r"^/(tags?|categor(y|ies)|archives?|page|author|authors|series|topics?|labels?|search)(/|$)"
+    r"|^/(19|20)\d\d/((0?[1-9]|1[0-2])/)?$",  # a date archive: a year or a month, no post
     re.I,
 )
 NUMBERED = (
     "//a[normalize-space(.) = string(number(normalize-space((//*[@aria-current='page' or "
-    "contains(concat(' ', normalize-space(@class), ' '), ' current ') or "
+    "contains(@class, 'current') or "
     "contains(concat(' ', normalize-space(@class), ' '), ' active ')]"
     "[string(number(normalize-space(.))) != 'NaN'])[1])) + 1)]"
 )
@@ -62,7 +69,7 @@ class LinkGroup:
 
     @property
     def pattern(self) -> str:
-        return url_pattern(sorted(set(self.paths)))
+        return merged_pattern(sorted(set(self.paths)))
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,14 @@ def _in_boilerplate(element: Any) -> bool:
     in_article = any(n.tag in ("article", "main") or n.get("role") == "main" for n in ancestors)
     for node in ancestors:
         tag = node.tag
-        if tag in BOILERPLATE_TAGS and not (in_article and tag in ("header", "footer")):
+        if node.get("role") in ("navigation", "banner") or tag in ("nav", "aside"):
             return True
-        if node.get("role") in ("navigation", "banner"):
+        if in_article:
+            continue  # inside an article, class words (entry-header, category-news) are content
+        if tag in ("header", "footer"):
             return True
-        if BOILERPLATE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+        names = f"{node.get('class') or ''} {node.get('id') or ''}".split()
+        if any(STRONG.search(n) or n.lower() in WEAK for n in names):
             return True
     return False
 
@@ -122,6 +132,21 @@ def shape_of(path: str) -> tuple[str, ...]:
     return (*shape, "/" if path.endswith("/") else "")
 
 
+def merged_pattern(paths: list[str]) -> str:
+    """:func:`url_pattern` for paths of several depths: their common segments, then anything."""
+    split = [[s for s in p.split("/") if s] for p in paths]
+    if len({len(parts) for parts in split}) == 1:
+        return url_pattern(paths)
+    common = []
+    for values in zip(*split, strict=False):
+        if len(set(values)) != 1:
+            break
+        common.append(re.escape(values[0]))
+    slash = "/" if all(p.endswith("/") for p in paths) else ""
+    prefix = "/".join(common) + ("/" if common else "")
+    return "^https?://[^/]+/" + prefix + ".+" + slash + r"(\?.*)?$"
+
+
 def url_pattern(paths: list[str]) -> str:
     """A regex for URL paths of one shape: segments all equal stay literal, numbers become
     ``\\d+``, words ``[^/]+``, on any host (``/2024/05/29/a/``, ``/2023/11/02/b/`` ->
@@ -130,6 +155,12 @@ def url_pattern(paths: list[str]) -> str:
     split = [[s for s in p.split("/") if s] for p in paths]
     parts = []
     for values in zip(*split, strict=False):
+        if all(re.fullmatch(r"(19|20)\d\d", v) for v in values):
+            parts.append(r"\d{4}")  # a year: next year's posts are of the same shape
+            continue
+        if all(v.isdigit() and len(v) <= 2 for v in values):
+            parts.append(r"\d{1,2}")  # a month or a day, even when the samples share it
+            continue
         if len(set(values)) == 1 and len(paths) > 1:
             parts.append(re.escape(values[0]))
             continue
@@ -163,6 +194,18 @@ def link_groups(url: str, root: Any) -> list[LinkGroup]:
             group = groups[key] = LinkGroup(key[0], key[1], boilerplate=_in_boilerplate(anchor))
         group.paths.append(target.path)
         group.texts.append(" ".join(anchor.text_content().split()))
+    # links of one place whose URLs differ in depth (/post/a/, /post/x/y/) are one list
+    by_place: dict[str, list[LinkGroup]] = {}
+    for group in groups.values():
+        by_place.setdefault(group.selector, []).append(group)
+    for same in by_place.values():
+        if len(same) > 1 and not any(g.boilerplate for g in same):
+            first = same[0]
+            for other in same[1:]:
+                first.paths += other.paths
+                first.texts += other.texts
+                del groups[(other.selector, other.shape)]
+            first.shape = ("*",)
     ranked = [g for g in groups.values() if len(set(g.paths)) >= MIN_GROUP]
     for group in ranked:
         _score(group)
@@ -172,7 +215,8 @@ def link_groups(url: str, root: Any) -> list[LinkGroup]:
 def _score(group: LinkGroup) -> None:
     distinct = len(set(group.paths))
     length = sum(len(t) for t in group.texts) / max(1, len(group.texts))
-    score = distinct * (1 + min(length, 80) / 20)
+    # many links weigh, but less and less: a widget of 88 months must not beat 6 posts
+    score = distinct**0.6 * (1 + min(length, 80) / 20)
     notes = [f"{distinct} links like {group.paths[0]}", f"anchor text {length:.0f} chars"]
     if group.boilerplate:
         score *= 0.15
@@ -199,9 +243,11 @@ def next_page(url: str, root: Any) -> tuple[tuple[str, str] | None, str]:
             kind = "a" if anchor.tag == "a" else "link"
             return ("css", f"{kind}[rel~=next]"), "a link marked rel=next"
     for anchor in root.iter("a"):
-        text = " ".join(anchor.text_content().split()) or (anchor.get("title") or "")
+        text = " ".join(_visible_text(anchor).split()) or (anchor.get("title") or "")
         label = anchor.get("aria-label") or ""
-        if anchor.get("href") and (NEXT_TEXT.match(text) or NEXT_TEXT.match(label)):
+        classes = {c.lower() for c in _classes(anchor)}
+        named = bool(classes & {"next", "nextpostslink", "next-page", "pagination-next"})
+        if anchor.get("href") and (named or NEXT_TEXT.match(text) or NEXT_TEXT.match(label)):
             classes = _classes(anchor)
             if classes:
                 return ("css", f"a.{classes[0]}"), f"a link whose text says next ({text!r})"
@@ -209,6 +255,17 @@ def next_page(url: str, root: Any) -> tuple[tuple[str, str] | None, str]:
     if root.xpath(NUMBERED):
         return ("xpath", NUMBERED), "numbered pages: the link after the page marked current"
     return None, "no next page found (rel=next, a next text, numbered pages)"
+
+
+def _visible_text(element: Any) -> str:
+    """The text a reader sees: without the parts meant for screen readers only."""
+    hidden = ("screen-reader-text", "sr-only", "visually-hidden", "assistive-text")
+    parts = [element.text or ""]
+    for child in element:
+        if not any(h in (child.get("class") or "") for h in hidden):
+            parts.append(_visible_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
 
 
 def guess_list(url: str, root: Any) -> ListGuess:

@@ -34,6 +34,10 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# pages of a list, not details, whatever the shape of the details' URLs
+NOT_DETAILS = r"/(page|tags?|categor(y|ies)|archives?|authors?|search)(/|$)|[?&]page="
+
+
 def title_field(selector: str) -> str:
     css = selector if "::" in selector else f"{selector}::text"
     return f"{{css: {_q(css)}, required: true, clean: [collapse_whitespace]}}"
@@ -97,6 +101,12 @@ def rule_yaml(
             "    links:",
             f"      - css: {_q(best.selector)}",
             f"        allow: [{_q(best.pattern)}]",
+            "        to: detail",
+        ]
+        lines += [
+            "      - css: a                # any other link of that shape (widgets, menus)",
+            f"        allow: [{_q(best.pattern)}]",
+            f"        deny: [{_q(NOT_DETAILS)}]",
             "        to: detail",
         ]
     decisions.append(

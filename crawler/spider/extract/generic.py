@@ -81,10 +81,11 @@ def article(page: PageInput, text: str) -> dict[str, Any]:
         values["title"] = _first_text(root, "//h1") or _first_text(root, "//title")
         return values
     data = document.as_dict()
-    title = (data.get("title") or "").strip() or None
+    title = headline(root, (data.get("title") or "").strip() or None, data.get("sitename"))
     body = (data.get("text") or "").strip()
-    if title and body.startswith(title):  # the headline is the title's, not the body's
-        body = body[len(title) :].lstrip()
+    first, _, rest = body.partition("\n")
+    if title and first.strip() == title:  # the headline is the title's, not the body's
+        body = rest.lstrip()
     values.update(
         title=title,
         author=(data.get("author") or "").strip() or None,
@@ -93,8 +94,10 @@ def article(page: PageInput, text: str) -> dict[str, Any]:
         tags=_tags(data),
         language=values["language"] or data.get("language"),
     )
-    # a date the page labels as the publication's (发布时间：2024年05月29日) beats a guess
-    published = labelled_date(text, LABELLED_DATE) or data.get("date")
+    # a date the page labels as the publication's (发布时间：2024年05月29日) beats a guess; the
+    # page's own dates beat its URL's (a post shown as of May 15 under /2018/05/14/)
+    page_date = find_date(text, original_date=True, extensive_search=True, url=None)
+    published = labelled_date(text, LABELLED_DATE) or page_date or data.get("date")
     published = published or labelled_date(text, LABELLED_DATE_EN)
     values["published"] = published
     if published:
@@ -127,6 +130,42 @@ def labelled_date(text: str, label: re.Pattern[str]) -> str | None:
     if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def headline(root: Any, title: str | None, site: str | None = None) -> str | None:
+    """The article's own headline: the page's one ``<h1>`` (else an ``<h2>``) when the title
+    the metadata gives is that headline with the site's name before or after it ("Project:
+    Headline", "Site - Headline"); the metadata's title otherwise. A heading that is the
+    site's name (``og:site_name``, ``<title>``'s other part) is never the headline."""
+    heads = [_heading_text(h) for h in root.xpath("//h1")]
+    if len(heads) != 1:
+        heads = [_heading_text(h) for h in root.xpath("//h2")[:30]]
+    names = {(site or "").strip().lower()} | {
+        str(n).strip().lower() for n in root.xpath("//meta[@property='og:site_name']/@content")
+    }
+    heads = [h for h in heads if len(h) >= 4 and h.lower() not in names]
+    if not title:
+        return heads[0] if len(heads) == 1 else None
+    for head in heads:
+        if head != title and (title.endswith(head) or title.startswith(head)):
+            return head
+        for separator in (": ", " - ", " | ", " – ", " — ", " :: ", "_"):
+            if separator not in title:
+                continue
+            after = title.split(separator, 1)[1].strip()
+            before = title.rsplit(separator, 1)[0].strip()
+            if any(len(side) >= 4 and head.startswith(side) for side in (after, before)):
+                return head  # "Site: Short title" of the headline "Short title - and more"
+    return title
+
+
+def _heading_text(element: Any) -> str:
+    parts = [element.text or ""]
+    for child in element:
+        if "headerlink" not in (child.get("class") or ""):  # the ¶ anchor of docs engines
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
 
 
 def _tags(data: dict[str, Any]) -> list[str]:
@@ -338,7 +377,10 @@ AVAILABILITY = (
     (re.compile(r"out of stock|sold out|unavailable|缺货|售罄|无货|已下架"), "OutOfStock"),
     (re.compile(r"in stock|available|有货|现货|在售"), "InStock"),
 )
-CURRENCIES = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "CNY", "￥": "CNY", "元": "CNY"}
+CURRENCIES = {
+    "$": "USD", "£": "GBP", "€": "EUR", "¥": "CNY", "￥": "CNY", "元": "CNY", "₪": "ILS",
+    "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₫": "VND", "฿": "THB", "zł": "PLN",
+}  # fmt: skip
 
 
 def _currency(symbol: str | None) -> str | None:

@@ -256,3 +256,24 @@ def test_a_crawl_of_the_sample_blog_stores_every_post_with_its_generic_fields(tm
     for post in posts:
         assert post["title"].startswith(post["title"].split(",")[0]) and post["published"]
         assert len(post["body"]) > 1000 and post["tags"]
+
+
+def test_the_headline_wins_over_a_title_carrying_the_site_name_but_the_site_name_never_does():
+    from lxml import html as lxml_html
+
+    from crawler.spider.extract.generic import headline
+
+    def root(body: str, head: str = ""):
+        return lxml_html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+
+    post = root("<h2>SQL Performance: Part 1 - Input File Formats</h2><h2>Related</h2>")
+    assert headline(post, "The Crail Project: SQL Performance: Part 1") == (
+        "SQL Performance: Part 1 - Input File Formats"
+    )
+    docs = root('<h1>Be the Keymaster!<a class="headerlink" href="#x">¶</a></h1>')
+    assert headline(docs, "Textual - Be the Keymaster!") == "Be the Keymaster!"
+    named = root("<h1>Harbour News</h1>", '<meta property="og:site_name" content="Harbour News">')
+    assert headline(named, "Harbour News - Ferry plan approved") == (
+        "Harbour News - Ferry plan approved"
+    )
+    assert headline(root("<p>no heading</p>"), None) is None
