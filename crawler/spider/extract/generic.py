@@ -21,6 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from copy import deepcopy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -63,8 +64,9 @@ def article(page: PageInput, text: str) -> dict[str, Any]:
     from htmldate import find_date
     from trafilatura.htmlprocessing import build_html_output
 
+    root = page.root()
     document = trafilatura.bare_extraction(
-        text,
+        code_as_code(root),
         url=page.url,
         with_metadata=True,
         include_tables=True,
@@ -72,7 +74,6 @@ def article(page: PageInput, text: str) -> dict[str, Any]:
         include_comments=False,
         deduplicate=False,
     )
-    root = page.root()
     values: dict[str, Any] = dict.fromkeys(GENERIC_FIELDS["article"])
     values["tags"] = []
     values["attachments"] = attachments(root, page.url)
@@ -130,6 +131,25 @@ def labelled_date(text: str, label: re.Pattern[str]) -> str | None:
     if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def code_as_code(root: Any) -> Any:
+    """A copy of the page where each block of code laid out as a table (a column of line
+    numbers beside the code: Hexo, Hugo's Chroma, Pygments) is the code alone, which the main
+    text keeps whole; the page itself is left as it is."""
+    tables = root.xpath("//table[.//pre]")
+    if not tables:
+        return root
+    copy = deepcopy(root)
+    for table in copy.xpath("//table[.//pre]"):
+        code = table.xpath("(.//td[last()]//pre)[last()]") or table.xpath("(.//pre)[last()]")
+        parent = table.getparent()
+        if code and parent is not None:
+            code[0].tail = table.tail
+            parent.replace(table, code[0])
+            if parent.tag == "figure":  # a figure is an image to the main-text reader
+                parent.tag = "div"
+    return copy
 
 
 def headline(root: Any, title: str | None, site: str | None = None) -> str | None:

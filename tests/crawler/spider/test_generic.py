@@ -277,3 +277,17 @@ def test_the_headline_wins_over_a_title_carrying_the_site_name_but_the_site_name
         "Harbour News - Ferry plan approved"
     )
     assert headline(root("<p>no heading</p>"), None) is None
+
+
+def test_code_laid_out_as_a_table_of_line_numbers_is_kept_as_code_without_the_numbers():
+    code = (
+        '<figure class="highlight bash"><table><tr><td class="gutter"><pre>'
+        '<span class="line">1</span><br><span class="line">2</span><br></pre></td>'
+        '<td class="code"><pre><span class="line">git config --global user.name me</span><br>'
+        '<span class="line">git commit -m "first change"</span><br></pre></td></tr></table></figure>'
+    )
+    body = ARTICLE.replace("<p>The full report:", f"{code}<p>The full report:")
+    item = item_of(rule("  p: {extract: article}\n"), page(body))
+    # line by line, without the gutter (read as a table, it was "| 1 2 | git config ... |")
+    assert 'git config --global user.name me\ngit commit -m "first change"' in item["body"]
+    assert "| 1 2 |" not in item["body"] and "|" not in item["body"]
