@@ -55,6 +55,8 @@ SERVICE_BODY_MAX_ROUTES = {
     "PUT /api/rules/{name}": 2_200_000,
     "POST /api/rules/validate": 2_200_000,
     "POST /api/rules/preview": 2_300_000,
+    "POST /api/rules/{name}/snapshot": 2_300_000,
+    "POST /api/rules/{name}/pick": 2_400_000,
     "POST /api/collections/{name}/dead/replay": 1_000_000,
 }
 # Host header names the service answers to besides loopback (127.0.0.1, localhost, [::1] on its

@@ -43,6 +43,7 @@ from crawler.service import (
     hosts_api,
     items_api,
     overview_api,
+    pick_api,
     proxies_api,
     rules_api,
     runs_api,
@@ -272,8 +273,8 @@ def create_app(
     )
     routers = [
         m.router
-        for m in (items_api, runs_api, events_api, overview_api, rules_api, schedules_api, proxies_api,
-                  hosts_api, admin_api, signin_routes)
+        for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
+                  proxies_api, hosts_api, admin_api, signin_routes)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

@@ -180,8 +180,12 @@ def run_preview(
     timeout: float,
     max_output: int,
     crawl_settings: tuple[tuple[str, str], ...] = (),
+    keep_page: int = 0,
 ) -> dict[str, Any]:
-    """What ``scrapy preview`` prints for ``text`` (a compiled rule) on ``url``, as JSON."""
+    """What ``scrapy preview`` prints for ``text`` (a compiled rule) on ``url``, as JSON.
+
+    ``keep_page``: also the page fetched (``--save``: the fixture's body, at most that many
+    bytes, and its kept headers) under ``"fetched"``: the point-and-click picker reads it."""
     with tempfile.TemporaryDirectory(prefix="rule-preview-") as tmp:
         work = Path(tmp)
         (work / f"{rule.name}.yaml").write_text(text, encoding="utf-8")
@@ -196,6 +200,8 @@ def run_preview(
         argv = [sys.executable, "-m", "scrapy.cmdline", "preview", rule.name, url]
         if page:
             argv += ["--page", page]
+        if keep_page:
+            argv += ["--save"]
         for key, value in args.items():
             argv += ["-a", f"{key}={value}"]
         for key, value in [*crawl_settings, ("RULES_DIR", str(work))]:
@@ -225,9 +231,24 @@ def run_preview(
         if code != 0:
             raise PreviewError(_last_words(_head(err_path, 65536)) or f"exit status {code}")
         try:
-            return json.loads(output)
+            result = json.loads(output)
         except ValueError:
             raise PreviewError("the preview printed no JSON (output too large?)") from None
+        if keep_page:
+            result["fetched"] = _fetched(work / "fixtures" / rule.name, keep_page)
+        return result
+
+
+def _fetched(directory: Path, limit: int) -> dict[str, Any]:
+    """The body and headers of the one fixture ``scrapy preview --save`` wrote."""
+    records = sorted(directory.glob("*.json"))
+    if not records:
+        raise PreviewError("the preview kept no page")
+    body = records[0].with_suffix(".body")
+    if body.stat().st_size > limit:
+        raise PreviewError(f"the page is larger than {limit} bytes")
+    record = json.loads(records[0].read_text(encoding="utf-8"))
+    return {"body": body.read_bytes(), "headers": record.get("headers") or {}}
 
 
 def _head(path: Path, limit: int) -> str:

@@ -15,13 +15,16 @@
   info) and :mod:`.encoding` (forced and detected encodings); the extension
   :mod:`.secret_redaction` (secrets out of every log line);
 - :mod:`.fixtures` (``scrapy preview --save``, ``scrapy rules test``) and :mod:`.scaffold`
-  (``scrapy rules new``).
+  (``scrapy rules new``); :mod:`.repair` (``scrapy rules repair``), whose selectors for an
+  element (:func:`selector_candidates`) the rule editor's point-and-click picker proposes.
 
 Other packages use what this module exports.
 """
 
 from crawler.spider.extract.inputs import META_RENDER_JSON
+from crawler.spider.extract.pagetree import page_root
 from crawler.spider.project import compile_context, parse_rule, project_rules
+from crawler.spider.repair import candidates as selector_candidates
 from crawler.spider.requests import META_CARRY, META_LASTMOD, META_PAGE, META_PAGENO
 from crawler.spider.rule_spider import RuleSpider, default_start_hosts
 
@@ -34,6 +37,8 @@ __all__ = [
     "RuleSpider",
     "compile_context",
     "default_start_hosts",
+    "page_root",
     "parse_rule",
     "project_rules",
+    "selector_candidates",
 ]

@@ -58,6 +58,7 @@ test("every key built from a prefix (t(`prefix.${x}`)) has its known values", ()
     item: ["field", "before", "after", "added", "removed", "changed"],
     dead: ["reason", "url", "when", "item"],
     nav: ["overview", "items", "rules", "proxies"],
+    "pick.as": ["field", "link", "next"],
     role: ["viewer", "editor", "admin", "none"],
     "signin.with": ["wechat_qr", "wechat_browser", "oauth"],
     // every reason the service gives (crawler/service/signin/errors.py REASONS)

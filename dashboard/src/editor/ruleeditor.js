@@ -71,6 +71,14 @@ export function createRuleEditor(parent, { doc, label, validate, onChange, readO
     setText(text) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
     },
+    /** Apply one change ({from, to, insert}: a picked selector), select it and show it. */
+    change({ from, to, insert }) {
+      view.dispatch({
+        changes: { from, to, insert },
+        selection: { anchor: from, head: from + insert.length },
+        scrollIntoView: true,
+      });
+    },
     /** Run the linters now (after a save answered with problems, say). */
     relint: () => forceLinting(view),
     destroy: () => view.destroy(),

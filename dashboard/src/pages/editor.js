@@ -191,7 +191,9 @@ export async function render(main, [name]) {
         ),
         isNew ? null : history.panel,
       ),
-      editable ? previewPanel(() => editor.text()) : null,
+      editable
+        ? previewPanel(() => editor.text(), { name, change: (c) => editor.change(c) })
+        : null,
     ),
   );
   editor = createRuleEditor(host, {

@@ -4,9 +4,11 @@
 import { errorText, post } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
+import { pickPanel } from "./pick.js";
 
-/** The panel; text() gives the YAML being edited. */
-export function previewPanel(text) {
+/** The panel; text() gives the YAML being edited; with pick ({name, change}), point-and-click
+ * selectors (pick.js) on the previewed URL. */
+export function previewPanel(text, pick) {
   const result = h("div#preview-result", { "aria-live": "polite" });
   const url = h("input#preview-url", {
     type: "url",
@@ -64,6 +66,17 @@ export function previewPanel(text) {
       args,
       h("div", button),
     ),
+    pick
+      ? pickPanel({
+          ...pick,
+          text,
+          request: () => ({
+            url: url.value,
+            page: page.value || undefined,
+            args: parseArgs(args.value),
+          }),
+        })
+      : null,
     result,
   );
 }
