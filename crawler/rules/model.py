@@ -124,13 +124,14 @@ class PageType:
     fetch: str = "every"  # incremental crawls: "every" run, or "once" across runs
     refresh_after: float | None = None  # seconds; a "once" page older than this is fetched again
     extras: MappingProxyType = field(default_factory=lambda: EMPTY)  # keys other sections add
-    extract: str | None = None  # generic extraction: "article" or "product" (rules/generic.py)
+    extract: str | None = None  # generic extraction: article, product (rules/generic.py), list
+    list_to: str | None = None  # extract: list: the page type its links lead to
 
     @property
     def emits_items(self) -> bool:
         if self.rows is not None:
             return self.rows.emit and bool(self.rows.fields or self.fields)
-        return self.emit and bool(self.fields or self.extract)
+        return self.emit and bool(self.fields or self.extract in ("article", "product"))
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ class LinkGroup:
     shape: tuple[str, ...]
     paths: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # absolute, as linked (queries kept)
     boilerplate: bool = False
     score: float = 0.0
     why: str = ""
@@ -194,6 +195,7 @@ def link_groups(url: str, root: Any) -> list[LinkGroup]:
             group = groups[key] = LinkGroup(key[0], key[1], boilerplate=_in_boilerplate(anchor))
         group.paths.append(target.path)
         group.texts.append(" ".join(anchor.text_content().split()))
+        group.urls.append(target._replace(fragment="").geturl())
     # links of one place whose URLs differ in depth (/post/a/, /post/x/y/) are one list
     by_place: dict[str, list[LinkGroup]] = {}
     for group in groups.values():
@@ -204,6 +206,7 @@ def link_groups(url: str, root: Any) -> list[LinkGroup]:
             for other in same[1:]:
                 first.paths += other.paths
                 first.texts += other.texts
+                first.urls += other.urls
                 del groups[(other.selector, other.shape)]
             first.shape = ("*",)
     ranked = [g for g in groups.values() if len(set(g.paths)) >= MIN_GROUP]

@@ -100,11 +100,17 @@ PAGE = {
             "description": "A URL regex telling this page type apart (used by preview, parse and seed).",
         },
         "extract": {
-            "enum": ["article", "product"],
+            "enum": ["article", "product", "list"],
             "description": "Generic extraction: the page's article (title, published, updated, "
             "author, body, body_html, image, tags, attachments, language) or product (name, "
             "description, price, currency, availability, sku, brand, images), found without "
-            "selectors. Fields written here win; a field with only clean: cleans the generic value.",
+            "selectors. Fields written here win; a field with only clean: cleans the generic value. "
+            "`list`: the page's repeated links lead to the page type `to`, its next page is "
+            "followed, both found without selectors.",
+        },
+        "to": {
+            "type": "string",
+            "description": "With `extract: list`: the page type its links lead to.",
         },
         "fields": {"$ref": "#/$defs/fields"},
         "rows": ROWS,
@@ -161,6 +167,14 @@ def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType
     generic = GENERIC_FIELDS.get(extract, ()) if isinstance(extract, str) else ()
     fields = build_fields(ctx, spec.get("fields"), path + ("fields",), generic)
     page_field_names = {f.name for f in fields} | set(generic)
+    to = ctx.part(spec, "to", path)
+    if extract == "list" and to is None:
+        ctx.error(path + ("extract",), "extract: list needs `to:` the page type its links lead to")
+    if to is not None and extract != "list":
+        ctx.error(path + ("to",), "`to:` is for a page type with `extract: list`")
+    if to is not None and to not in (ctx.data.get("pages") or {}):
+        known = ", ".join(ctx.data.get("pages") or {})
+        ctx.error(path + ("to",), f"no page type {to!r} (page types: {known})")
     if extract is not None and isinstance(spec.get("rows"), dict):
         ctx.error(
             path + ("extract",),
@@ -200,6 +214,7 @@ def build_page(ctx: BuildContext, name: str, spec: dict, path: Path) -> PageType
         refresh_after=ctx.duration(spec, "refresh_after", path),
         extras=MappingProxyType({k: v for k, v in spec.items() if k not in PAGE["properties"]}),
         extract=extract if isinstance(extract, str) else None,
+        list_to=to if isinstance(to, str) else None,
     )
     if page.refresh_after is not None and page.fetch != "once":
         ctx.error(

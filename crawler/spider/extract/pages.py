@@ -11,13 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 from lxml import etree
 from scrapy.http import Response
 
 from cleaners.registry import CleanContext
+from crawler.rules.expressions import css_to_xpath
 from crawler.rules.model import PageType, Rule
 from crawler.rules.request_specs import guess_page
+from crawler.spider.drafting import guess_list
 from crawler.spider.extract.fields import CompiledField
 from crawler.spider.extract.found import Found
 from crawler.spider.extract.generic import extract_generic
@@ -113,7 +116,7 @@ class CompiledPage:
         found.update((place, Found()) for place in self.places)
         try:
             base = carry
-            if self.page.extract is not None:
+            if self.page.extract in ("article", "product"):
                 page.generic = extract_generic(self.page.extract, page)
                 # a field the rule writes wins; the others are the page's generic values
                 written = {f.name for f in self.fields}
@@ -130,10 +133,12 @@ class CompiledPage:
                         result.items.append(_item(row_values, row_errors, meta))
                     for place, links in zip(self.row_link_places, self.row_links, strict=True):
                         self._follow(links, row, page, depth, row_values, result, place)
-            elif self.page.emit and (self.fields or self.page.extract):
+            elif self.page.emits_items:
                 result.items.append(_item(values, item_errors, meta))
             for place, links in zip(self.link_places, self.links, strict=True):
                 self._follow(links, scope, page, depth, values, result, place)
+            if self.page.extract == "list":
+                self._follow_list(page, pageno, result)
             if self.pagination is not None:
                 result.follows.extend(
                     self.pagination.follows(
@@ -168,6 +173,31 @@ class CompiledPage:
             values["_raw"] = {**values.get("_raw", {}), **raw}
             values["_clean_errors"] = {**values.get("_clean_errors", {}), **clean_errors}
         return values, errors
+
+    def _follow_list(self, page: PageInput, pageno: int, result: PageResult) -> None:
+        """``extract: list``: the page's repeated links to ``to``, its next page to this page
+        type, found as ``scrapy rules new`` finds them (crawler/spider/drafting.py)."""
+        guess = guess_list(page.url, page.root())
+        target = self.page.list_to or ""
+        priority = self.rule.pages[target].priority if target in self.rule.pages else 0
+        if guess.best is None:
+            result.problems.append(("list_not_found", f"no repeated links on {page.url}"))
+            return
+        for url in dict.fromkeys(guess.best.urls):
+            if url not in result.followed:
+                result.followed.add(url)
+                result.follows.append(Follow(url, target, priority))
+        if guess.next is not None:
+            kind, expression = guess.next
+            query = expression if kind == "xpath" else css_to_xpath(expression)
+            for node in page.root().xpath(query)[:1]:
+                href = (node.get("href") or "").strip() if hasattr(node, "get") else ""
+                url = urljoin(page.url, href) if href else ""
+                if url and url != page.url and url not in result.followed:
+                    result.followed.add(url)
+                    result.follows.append(
+                        Follow(url, self.page.name, self.page.priority, {}, pageno + 1)
+                    )
 
     def _follow(
         self,

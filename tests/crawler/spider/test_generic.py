@@ -291,3 +291,52 @@ def test_code_laid_out_as_a_table_of_line_numbers_is_kept_as_code_without_the_nu
     # line by line, without the gutter (read as a table, it was "| 1 2 | git config ... |")
     assert 'git config --global user.name me\ngit commit -m "first change"' in item["body"]
     assert "| 1 2 |" not in item["body"] and "|" not in item["body"]
+
+
+LIST = """\
+name: blog_list
+args: {site: null}
+start:
+  - url: "{site}/blog/"
+    page: listing
+pages:
+  listing:
+    extract: list
+    to: post
+  post:
+    extract: article
+"""
+
+
+def test_extract_list_follows_the_repeated_links_and_the_next_page_without_selectors(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "blog_list.yaml").write_text(LIST, encoding="utf-8")
+    with SampleSite(big_pages=25) as site:  # three list pages of posts
+        settings = [
+            *store_args(tmp_path),
+            "-s",
+            f"RULES_DIR={rules}",
+            "-s",
+            "INCREMENTAL_STATE_URI=",
+        ]
+        env = {"CRAWLER_DATA_DIR": str(tmp_path / "data")}
+        proc = scrapy("crawl", "blog_list", "-a", f"site={site.url}", *settings, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        posts = list(store.find("blog_list"))
+        (run,) = store.runs(limit=1)
+    assert len(posts) == 25 and all(p["_page"] == "post" and p["title"] for p in posts)
+    assert run["stats"]["rule/pages/listing"] == 3  # the next pages found and followed
+
+
+def test_extract_list_needs_to_and_to_needs_extract_list():
+    start = "name: t\nstart: [{url: 'http://example.com/', page: p}]\npages:\n"
+    for pages, message in (
+        ("  p: {extract: list}\n", "extract: list needs `to:`"),
+        ("  p: {extract: list, to: nope}\n", "no page type 'nope'"),
+        ("  p: {extract: article, to: p}\n", "`to:` is for a page type with `extract: list`"),
+    ):
+        with pytest.raises(RuleError) as caught:
+            parse_rule(start + pages, filename="t.yaml")
+        assert any(message in p.message for p in caught.value.problems), pages
