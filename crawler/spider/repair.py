@@ -42,6 +42,14 @@ class Sample:
     expected: dict[str, Any]  # the item its fixture keeps
     page: str  # its page type
     carry: dict[str, Any]
+    _scope: Scope | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The page, parsed once for every proposal tried on it."""
+        if self._scope is None:
+            self._scope = Scope(PageInput(self.response))
+        return self._scope
 
 
 @dataclass
@@ -95,8 +103,7 @@ def propose(spec: FieldSpec, samples: list[Sample], limit: int = 3) -> list[tupl
     if not samples or spec.selector.kind not in ("css", "xpath"):
         return []  # a regex over the page, a value, an extractor: no element to find again
     first = samples[0]
-    page = PageInput(first.response)
-    root = page.root()
+    root = first.scope.node
     probe = _probe(first.expected[spec.name])
     elements = []
     for element in root.iter():
@@ -143,9 +150,7 @@ def _probe(value: Any) -> str:
 def _gives(spec: FieldSpec, candidate: tuple[str, str], sample: Sample) -> bool:
     trial = with_selector(spec, candidate)
     try:
-        outcome = CompiledField(trial)(
-            Scope(PageInput(sample.response)), CleanContext(url=sample.response.url)
-        )
+        outcome = CompiledField(trial)(sample.scope, CleanContext(url=sample.response.url))
     except Exception:  # an expression lxml refuses: not a proposal
         return False
     return _plain(outcome.value) == sample.expected[spec.name]

@@ -85,6 +85,8 @@ class SiteGroupSpider(scrapy.Spider):
 
     site_classes: ClassVar[Mapping[str, type[RuleSpider]]] = {}
     routes: ClassVar[Mapping[str, Any]] = {}  # per site: site_of(spider, item).routes
+    site_slots: ClassVar[dict[str, Any]] = {}  # DOWNLOAD_SLOTS of the sites' own politeness
+    site_budgets: ClassVar[dict[str, Any]] = {}  # HOST_BUDGETS of the same
 
     @classmethod
     def for_sites(cls, name: str, classes: list[type[RuleSpider]]) -> type[SiteGroupSpider]:
@@ -104,9 +106,6 @@ class SiteGroupSpider(scrapy.Spider):
                 "__module__": __name__,
             },
         )
-
-    site_slots: ClassVar[dict[str, Any]] = {}
-    site_budgets: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
