@@ -22,9 +22,10 @@ from crawler.rules import RuleError, compile_rule, load_rule, load_rules
 from crawler.rules.compiler import effective_data
 from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
+from crawler.spider.extract import CompiledRule
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
-from crawler.spider.scaffold import detail_links, rule_yaml
+from crawler.spider.scaffold import detail_links, draft_list, rule_yaml
 
 from .validate import resolve_rule_paths
 
@@ -243,16 +244,21 @@ def new_rule(settings: Any, args: list[str], context: Any) -> int:
     if path.exists():
         raise UsageError(f"{path} exists already: pick another name", print_help=False)
 
+    read: dict[str, Any] = {}  # the list page read once: the samples and the draft both need it
+
     def samples_of(response: Any) -> list[str]:
-        return list(given) or detail_links(response.url, getattr(response, "text", ""))
+        read["guess"] = draft_list(response.url, getattr(response, "text", ""))
+        read["asked"] = list(given) or detail_links(read["guess"])
+        return read["asked"]
 
     pages, error = fetch_pages(settings, url, samples_of)
     response = pages.pop(url, None)
-    if response is None:
+    if response is None or "guess" not in read:
         print(f"error: could not fetch {url}: {error}", file=sys.stderr)
         return 1
     samples = [r for r in pages.values() if hasattr(r, "text")]
-    text, decisions = rule_yaml(name, response.url, response.text, [r.text for r in samples])
+    guess, asked = read["guess"], read["asked"]
+    text, decisions = rule_yaml(name, response.url, guess, [r.text for r in samples])
     try:
         rule = compile_rule(text, filename=str(path), file=path, context=context)
     except RuleError as exc:  # a guess the compiler refuses is our bug: say so, write nothing
@@ -263,27 +269,26 @@ def new_rule(settings: Any, args: list[str], context: Any) -> int:
     print(f"wrote {path}")
     for line in decisions:
         print(f"  {line}")
-    asked = samples_of(response)
     if asked and not samples:
         print(
             f"warning: none of the {len(asked)} detail page(s) sampled could be fetched "
             f"({error}): the links chosen may not be the site's posts",
             file=sys.stderr,
         )
+    compiled = CompiledRule(rule)
     for sample in samples:
-        print(f"  sample {sample.url}: {try_sample(settings, rule, sample)}")
+        print(f"  sample {sample.url}: {try_sample(settings, compiled, sample)}")
     print(f"next: scrapy crawl {name}   (scrapy rules test {name} checks the samples kept)")
     return 0
 
 
-def try_sample(settings: Any, rule: Any, response: Any) -> str:
-    """The draft on one sampled detail page, kept as a fixture: what it gave."""
+def try_sample(settings: Any, compiled: Any, response: Any) -> str:
+    """The draft (compiled) on one sampled detail page, kept as a fixture: what it gave."""
     from datetime import UTC, datetime
 
-    from crawler.spider.extract import CompiledRule
     from crawler.spider.fixtures import save_fixture
 
-    compiled = CompiledRule(rule)
+    rule = compiled.rule
     page = compiled.guess_page(response.url)
     if page is None:
         return "no page type of the draft matches it"

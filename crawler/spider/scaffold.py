@@ -12,7 +12,8 @@ type. :func:`rule_yaml` returns the text and the decisions, each with its reason
 ... <article class="book"><h3><a href="/book/2.html">A second title</a></h3></article>
 ... <article class="book"><h3><a href="/book/3.html">A third title</a></h3></article>
 ... <ul><li class="next"><a href="page/2/">next</a></li></ul></body></html>'''
->>> text, decisions = rule_yaml("shop", "http://shop.test/tag/travel/", html)
+>>> url = "http://shop.test/tag/travel/"
+>>> text, decisions = rule_yaml("shop", url, draft_list(url, html))
 >>> for line in decisions: print(line)
 links: css article.book h3 a, allow ^https?://[^/]+/book/\\d+\\.html(\\?.*)?$ (3 links like /book/1.html, anchor text 13 chars)
 next page: css li.next a (a link whose text says next ('next'))
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
-from crawler.spider.drafting import detail_kind, guess_list
+from crawler.spider.drafting import ListGuess, detail_kind, guess_list
 
 
 def _q(text: str) -> str:
@@ -50,12 +51,14 @@ def parse_html(text: str) -> object:
         return lxml_html.fromstring("<html></html>")
 
 
-def detail_links(url: str, text: str, limit: int = 3) -> list[str]:
-    """The first detail pages the list page leads to (to sample them)."""
-    guess = guess_list(url, parse_html(text))
-    if guess.best is None:
-        return []
-    return list(dict.fromkeys(f"{_origin(url)}{p}" for p in guess.best.paths))[:limit]
+def draft_list(url: str, text: str) -> ListGuess:
+    """What the list page at ``url`` is read as (drafting.guess_list), once for the draft."""
+    return guess_list(url, parse_html(text))
+
+
+def detail_links(guess: ListGuess, limit: int = 3) -> list[str]:
+    """The first detail pages the list page leads to (to sample them), as linked."""
+    return list(dict.fromkeys(guess.best.urls))[:limit] if guess.best is not None else []
 
 
 def _origin(url: str) -> str:
@@ -64,13 +67,12 @@ def _origin(url: str) -> str:
 
 
 def rule_yaml(
-    name: str, url: str, text: str, samples: list[str] | None = None
+    name: str, url: str, guess: ListGuess, samples: list[str] | None = None
 ) -> tuple[str, list[str]]:
-    """The text of a first rule for ``url`` (``samples``: texts of detail pages it leads to),
-    and the decisions taken, each with its reason."""
+    """The text of a first rule for the list page at ``url`` read as ``guess`` (``samples``:
+    texts of detail pages it leads to), and the decisions taken, each with its reason."""
     site = _origin(url)
     start = url[len(site) :] or "/"
-    guess = guess_list(url, parse_html(text))
     kind, kind_why = detail_kind(samples or [])
     decisions = []
     lines = [
