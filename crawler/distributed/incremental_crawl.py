@@ -101,7 +101,7 @@ class IncrementalMiddleware(BaseSpiderMiddleware):
         return cls(crawler, tracked)
 
     def _tracked(self, request: Request) -> Tracked | None:
-        if self.single is not None and len(self.tracked) == 1 and META_SITE not in request.meta:
+        if self.single is not None and META_SITE not in request.meta:  # a crawl of one rule
             return self.single
         return self.tracked.get(request.meta.get(META_SITE) or "")
 
