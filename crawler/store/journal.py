@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -67,6 +68,21 @@ def journal_name(rule: str, run_id: str) -> str:
 
 def segment_path(directory: Path, name: str, number: int) -> Path:
     return directory / f"{name}.{number:06d}{SEGMENT_SUFFIX}"
+
+
+def journal_of(segment: Path) -> str:
+    """The journal a segment belongs to (run ids may hold dots: a distributed run's workers').
+
+    >>> journal_of(Path("books-ab12.3.000002.journal"))
+    'books-ab12.3'
+    """
+    return segment.name[: -len(SEGMENT_SUFFIX)].rpartition(".")[0]
+
+
+def segments_of(directory: Path, name: str) -> list[Path]:
+    """The segments of journal ``name``, in order (not those of a name it is a prefix of)."""
+    found = directory.glob(f"{glob.escape(name)}.*{SEGMENT_SUFFIX}")
+    return sorted(p for p in found if journal_of(p) == name)
 
 
 class JournalFiles:
@@ -121,7 +137,7 @@ class JournalFiles:
             os.close(fd)
         self._fds.clear()
         if delete:
-            for path in self.directory.glob(f"{self.name}.*{SEGMENT_SUFFIX}"):
+            for path in segments_of(self.directory, self.name):
                 path.unlink(missing_ok=True)
             (self.directory / f"{self.name}{LOCK_SUFFIX}").unlink(missing_ok=True)
         if self._lock_fd is not None:
@@ -154,7 +170,7 @@ def orphans(directory: Path) -> Iterator[Orphan]:
     two processes never replay one journal)."""
     if not directory.is_dir():
         return
-    names = {p.name.split(".")[0] for p in directory.glob(f"*{SEGMENT_SUFFIX}")}
+    names = {journal_of(p) for p in directory.glob(f"*{SEGMENT_SUFFIX}")}
     for name in sorted(names):
         lock = directory / f"{name}{LOCK_SUFFIX}"
         try:
@@ -166,7 +182,7 @@ def orphans(directory: Path) -> Iterator[Orphan]:
         except OSError:
             os.close(fd)  # alive: its owner holds the lock
             continue
-        segments = sorted(directory.glob(f"{name}.*{SEGMENT_SUFFIX}"))
+        segments = segments_of(directory, name)
         if not segments:  # replayed by another process meanwhile
             os.close(fd)
             continue

@@ -145,3 +145,30 @@ lines = [dumps({"seq": i, **item_record("books", ["url"], False, {"url": f"u{i}"
 files.write([(1, line) for line in lines] + [(1, dumps({"ack": [1]}) + "\\n")])
 # exits without closing: the lock goes with the process
 """
+
+
+def test_a_live_workers_journal_is_never_taken_for_an_orphan(tmp_path):
+    """Run ids of a distributed run's workers hold dots (RUN.1, RUN.2): each journal is its
+    own, and one whose owner lives is left alone, whatever names it shares a prefix with."""
+    from crawler.store.journal import JournalFiles, orphans
+
+    alive = JournalFiles(tmp_path, "books-run7.1", {"run_id": "run7.1"})
+    alive.open()
+    alive.write([(1, '{"i": 1}\n')])
+    dead = JournalFiles(tmp_path, "books-run7.2", {"run_id": "run7.2"})
+    dead.open()
+    dead.write([(1, '{"i": 2}\n')])
+    dead.close(delete=False)  # its process is gone: the lock is free
+    found = list(orphans(tmp_path))
+    try:
+        assert [(o.name, [p.name for p in o.segments]) for o in found] == [
+            ("books-run7.2", ["books-run7.2.000001.journal"])
+        ]
+    finally:
+        for orphan in found:
+            orphan.release(delete=False)
+        alive.close(delete=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "books-run7.2.000001.journal",
+        "books-run7.2.lock",
+    ]
