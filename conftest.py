@@ -9,3 +9,6 @@ import os
 import tempfile
 
 os.environ["CRAWLER_STATE_DIR"] = tempfile.mkdtemp(prefix="crawler-state-")
+# Settings read from the environment (REDIS_URL, STORE_URI) come from the tests, never the shell.
+for name in ("REDIS_URL", "STORE_URI"):
+    os.environ.pop(name, None)

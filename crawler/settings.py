@@ -9,6 +9,7 @@ from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
+from crawler.defaults.nodes import *  # noqa: F403
 from crawler.defaults.politeness import *  # noqa: F403
 from crawler.defaults.push import *  # noqa: F403
 from crawler.defaults.render import *  # noqa: F403
@@ -91,6 +92,8 @@ EXTENSIONS = {
     "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (after coverage, before the run record)
     "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)
     "crawler.runs.recorder.RunRecorder": 500,
+    # With REDIS_URL: who, where and how far this crawl is, for the Nodes page (crawler/nodes).
+    "crawler.nodes.heartbeat.Heartbeat": 510,
     "crawler.schedule.scheduled_runs.ScheduledRunMarker": 100,  # only under `scrapy schedule`
 }
 

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("crawler.antiban",),
     ("crawler.spider", "crawler.politeness"),
     ("crawler.distributed", "crawler.monitors", "crawler.render", "crawler.schedule"),
+    ("crawler.nodes",),  # the fleet: Scrapyd nodes, deploy, dispatch, health
     ("crawler.service",),
     ("crawler.commands",),  # the CLI: thin, composes the features
     ("crawler.settings", "crawler"),  # the project's settings name components by path

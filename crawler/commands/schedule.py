@@ -15,7 +15,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from scrapy.commands import ScrapyCommand
@@ -97,7 +97,7 @@ class Command(ScrapyCommand):
             configure_logging(self.settings)
         from crawler.schedule.daemon import ScheduleDaemon
 
-        daemon = ScheduleDaemon(self.config())
+        daemon = ScheduleDaemon(self.config(), **self.dispatch())
         daemon.reload()
         if opts.list:
             self.print_listing(daemon)
@@ -105,6 +105,36 @@ class Command(ScrapyCommand):
             self.exitcode = self.run_now(daemon, opts.run_now)
         else:
             self.serve(daemon)
+
+    def dispatch(self) -> dict[str, Any]:
+        """With nodes configured (and ``NODES_DISPATCH`` theirs), crawls start on the least
+        loaded node, each seen by the daemon as a process (crawler/nodes/jobs.py)."""
+        from crawler.nodes import Fleet, NodesError, node_launcher
+
+        if self.settings.get("NODES_DISPATCH") == "local":
+            return {}
+        fleet = Fleet(self.settings)
+        try:
+            nodes = fleet.nodes()
+        except NodesError as exc:  # a wrong entry: one line, as any configuration error
+            raise UsageError(str(exc), print_help=False) from None
+        if not nodes:
+            return {}
+        uri = self.settings.get("STORE_URI") or ""
+        opened: list[Any] = []
+
+        def store() -> Any:  # the daemon's thread reads the crawls' exit codes through it
+            if not opened:
+                from crawler.store import open_store
+
+                opened.append(open_store(uri, self.settings))
+                opened[0].open()
+            return opened[0]
+
+        logging.getLogger(__name__).info(
+            "crawls start on the nodes: %s", ", ".join(n.name for n in nodes)
+        )
+        return {"launcher": node_launcher(fleet, store if uri else None)}
 
     def print_listing(self, daemon: ScheduleDaemon) -> None:
         rows = daemon.listing()

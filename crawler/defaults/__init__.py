@@ -36,6 +36,7 @@ GROUPS = (
     "crawler.defaults.render",
     "crawler.defaults.runs",
     "crawler.defaults.politeness",
+    "crawler.defaults.nodes",
     "proxies.defaults",
 )
 

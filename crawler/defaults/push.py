@@ -1,16 +1,14 @@
 """Data push (crawler/push; a rule's ``push:`` section; docs/service.md): sinks that deliver
 new and changed items to business systems while the crawl stores them."""
 
-from pathlib import Path
-
-project_root = Path(__file__).resolve().parents[2]
+from vocab.datadir import data_dir
 
 PUSH_SINKS: list[str] = []  # any of: webhook, redis (a rule's push: section sets it too)
 PUSH_SINK_CLASSES = {
     "webhook": "crawler.push.sinks.WebhookSink",
     "redis": "crawler.push.sinks.RedisStreamSink",
 }
-PUSH_DIR = str(project_root / "data" / "push")  # cursors, and batches kept aside after failures
+PUSH_DIR = str(data_dir / "push")  # cursors, and batches kept aside after failures
 PUSH_BATCH_SIZE = 100  # items per delivery
 PUSH_INTERVAL = 1.0  # seconds between looks at the store's change feed
 PUSH_SETTLE = 1.0  # a write younger than this waits for the next look (see Store.changes)

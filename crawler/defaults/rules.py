@@ -5,14 +5,10 @@ Lower-case names below are not settings: ``rule_safe`` lists the settings a rule
 allowed values (read by :mod:`crawler.defaults` to build the settings catalog).
 """
 
-from pathlib import Path
-
-from vocab.datadir import data_dir
-
-project_root = Path(__file__).resolve().parents[2]
+from vocab.datadir import data_dir, rules_dir
 
 # Where site rules (and item types, under types/) live.
-RULES_DIR = str(project_root / "rules")
+RULES_DIR = str(rules_dir)
 # Every saved version of each rule, with its author, time and message (`scrapy rules history`,
 # the editor's history): with the platform's data, not inside RULES_DIR; at most
 # RULE_HISTORY_KEEP versions per rule.

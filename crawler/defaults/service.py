@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from vocab.datadir import data_dir
 from vocab.statedir import state_dir
 
 project_root = Path(__file__).resolve().parents[2]
@@ -18,7 +19,7 @@ SERVICE_FORWARDED_ALLOW_IPS = "127.0.0.1"
 SERVICE_TOKENS_FILE = str(state_dir() / "service" / "tokens.json")
 # Name of an environment variable holding more tokens (comma-separated, 16+ characters each).
 SERVICE_TOKENS_ENV = "CRAWLER_SERVICE_TOKENS"
-SERVICE_DATA_DIR = str(project_root / "data" / "service")  # proxy pool samples
+SERVICE_DATA_DIR = str(data_dir / "service")  # proxy pool samples
 # The dashboard's built assets, served at / when present (index.html).
 SERVICE_DASHBOARD_DIR = str(project_root / "dashboard" / "dist")
 SERVICE_PAGE_MAX = 500  # the most documents one page of any list may ask for
@@ -68,6 +69,13 @@ SERVICE_RUN_ARGS_MAX = 50  # rule arguments one run request may pass
 SERVICE_PROXY_SAMPLE_INTERVAL = 300.0  # seconds between samples of the proxy pool's health
 SERVICE_PROXY_HISTORY_DAYS = 7.0  # samples kept
 SERVICE_PROXY_RUNS = 200  # recent run records the per-domain proxy success is computed from
+# GET /metrics (crawler/service/metrics.py, docs/metrics.md): one scrape reports at most this many
+# rules, the most recently run first ...
+SERVICE_METRICS_MAX_RULES = 1000
+# ... found among at most this many of the newest run records (one query, newest first), plus
+# the rules earlier scrapes found, one indexed read each: a scrape reads at most
+# SCAN_RECORDS + MAX_RULES records (and 3 more per rule running), however many the store keeps.
+SERVICE_METRICS_SCAN_RECORDS = 1000
 
 minimums = {
     "SERVICE_PORT": 0,
@@ -83,4 +91,6 @@ minimums = {
     "SERVICE_PROXY_SAMPLE_INTERVAL": 1,
     "SERVICE_ADMIN_INDEX_MAX": 0,
     "SERVICE_BODY_MAX": 1024,
+    "SERVICE_METRICS_MAX_RULES": 1,
+    "SERVICE_METRICS_SCAN_RECORDS": 1,
 }

@@ -1,10 +1,14 @@
 """The item store, its pipelines and run records (crawler/store, crawler/runs/recorder.py;
 docs/storage.md)."""
 
+import os
+
 from vocab.datadir import data_dir
 
 # Where items go: sqlite:///path (embedded, the default), sqlite:// (memory), mongodb://...
-STORE_URI = f"sqlite:///{data_dir / 'items.db'}"
+# From the environment variable STORE_URI when set (a node's store, credentials included, comes
+# from its own environment: the dispatcher never passes a setting holding a password).
+STORE_URI = os.environ.get("STORE_URI") or f"sqlite:///{data_dir / 'items.db'}"
 # Store backends by URI scheme (as Scrapy's FEED_STORAGES); add your own in STORE_BACKENDS.
 STORE_BACKENDS_BASE = {
     "sqlite": "crawler.store.sqlite.SqliteStore",

@@ -2,3 +2,7 @@
 (and periodically during it), their results in the stats (``monitors/failed``,
 ``monitors/results``), and alerts (Spidermon actions) sent when one fails. See docs/service.md.
 """
+
+from crawler.monitors.notify import send_event
+
+__all__ = ["send_event"]

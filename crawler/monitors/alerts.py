@@ -132,6 +132,10 @@ class HttpAlert(Action):
     def deliver(self, title: str, lines: list[str]) -> None:
         raise NotImplementedError
 
+    def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
+        """An alert that is not a monitor's (a node offline: crawler/monitors/notify.py)."""
+        self.deliver(title, lines)
+
 
 class WebhookAlert(HttpAlert):
     alert = "webhook"
@@ -160,6 +164,12 @@ class WebhookAlert(HttpAlert):
             "errors": run_errors(stats).total,  # as the run record and the API count them
             "run_id": stats.get("run/id") or stats.get("schedule/run_id"),
         }
+        self.post(body)
+
+    def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
+        self.post({**event, "title": title, "lines": lines})
+
+    def post(self, body: dict[str, Any]) -> None:
         headers = {}
         if self.secret:
             payload = json.dumps(body, ensure_ascii=False).encode("utf-8")

@@ -52,8 +52,13 @@ class EmailAlert(Action):
         return None
 
     def run_action(self) -> None:
+        self.deliver(*alert_text(self.data.meta, self.data.stats))
+
+    def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
+        self.deliver(title, lines)
+
+    def deliver(self, title: str, lines: list[str]) -> None:
         o = self.options
-        title, lines = alert_text(self.data.meta, self.data.stats)
         message = EmailMessage()
         message["Subject"] = title
         message["From"] = o["sender"]

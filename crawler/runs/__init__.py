@@ -24,13 +24,21 @@ from crawler.runs.figures import (
     RunErrors,
     eta_seconds,
     expected_total,
+    live_counters,
     rate_of,
     run_bans,
     run_errors,
 )
+from crawler.runs.logview import QUERY_MAX, LogSource, level_rank, needle_of, read_page, text_of
 from crawler.runs.recorder import build_run_record, run_id_of, spill_record
 
 __all__ = [
+    "QUERY_MAX",
+    "LogSource",
+    "level_rank",
+    "needle_of",
+    "read_page",
+    "text_of",
     "ALL_PAGES",
     "Expected",
     "RunBans",
@@ -39,6 +47,7 @@ __all__ = [
     "eta_seconds",
     "expected_total",
     "item_type_coverage",
+    "live_counters",
     "page_coverage",
     "rate_of",
     "run_bans",

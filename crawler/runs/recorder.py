@@ -10,7 +10,8 @@ goes to the spill directory like items do, and ``scrapy store replay`` writes it
 
 Fields of a record (the data service reads them; docs/storage.md lists them too):
 
-- ``run_id``, ``rule``, ``pid``, ``host``;
+- ``run_id``, ``rule``, ``pid``, ``host``; ``node`` (the Scrapyd node, else None) and ``part_of``
+  (the distributed run this crawl is one worker of, else None: crawler/nodes/fleet_runs.py);
 - ``started_at``, ``updated_at``, ``finished_at`` (ISO 8601 UTC; ``finished_at`` is None while
   running);
 - ``status``: ``running``, then one of crawler/core/exitcodes.py's statuses; ``exit_code`` (None
@@ -120,6 +121,8 @@ def build_run_record(
         "rule": rule,
         "pid": os.getpid(),
         "host": socket.gethostname(),
+        "node": stats.get("fleet/node"),  # NODE_NAME: the Scrapyd node it ran on (crawler/nodes)
+        "part_of": stats.get("fleet/run_id"),  # FLEET_RUN_ID: the distributed run it is a worker of
         "started_at": _iso(stats.get("start_time")) or started_at,
         "updated_at": utc_now_iso(),
         "finished_at": (finished_at or _iso(stats.get("finish_time")) or utc_now_iso())
@@ -217,6 +220,9 @@ class RunRecorder:
             raise off("RunRecorder", "STORE_URI is empty or STORE_RUNS_ENABLED is off")
         spill_dir = Path(settings.get("STORE_SPILL_DIR"))
         ext = cls(crawler, uri, spill_dir, update_interval=settings.getfloat("RUN_UPDATE_INTERVAL"))
+        for stat, setting in (("fleet/node", "NODE_NAME"), ("fleet/run_id", "FLEET_RUN_ID")):
+            if settings.get(setting):
+                crawler.stats.set_value(stat, settings.get(setting))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         return ext
 

@@ -42,6 +42,8 @@ from crawler.service import (
     events_api,
     hosts_api,
     items_api,
+    metrics,
+    nodes_api,
     overview_api,
     pick_api,
     proxies_api,
@@ -232,11 +234,13 @@ def create_app(
         worker = Background(app) if background else None
         if worker is not None:
             worker.thread.start()
+            app.state.fleet.watch.start()  # the nodes' health, distributed runs' records
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop.set()
+                app.state.fleet.watch.stop()
                 worker.thread.join(timeout=10)
             app.state.launcher.shutdown()
             stores.close()
@@ -263,6 +267,7 @@ def create_app(
     app.state.launcher = CrawlLauncher(
         config, stores.get, **({"launcher": launcher} if launcher else {})
     )
+    app.state.fleet = nodes_api.FleetState(settings, stores)
     app.state.indexes = Indexes(
         settings, item_types=config.index_item_types, indexes=config.indexes,
         data_dir=config.data_dir, admin_max=config.admin_index_max,
@@ -274,11 +279,12 @@ def create_app(
     routers = [
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
-                  proxies_api, hosts_api, admin_api, signin_routes)
+                  proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:
         app.include_router(router)
+    app.add_middleware(metrics.RequestMetrics)  # every request counted for /metrics
     add_docs(app)
     add_dashboard(app, config.dashboard_dir)
     return app

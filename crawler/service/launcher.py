@@ -94,7 +94,10 @@ class CrawlLauncher:
             argv += ["-s", f"{name}={value}"]
         return argv
 
-    def start(self, rule: str, args: Mapping[str, str]) -> ServiceRun:
+    def start(
+        self, rule: str, args: Mapping[str, str], launcher: Launcher | None = None
+    ) -> ServiceRun:
+        """Start a crawl of ``rule`` here (or with ``launcher``: on a node, crawler/nodes)."""
         lock = RuleLock(self.config.schedule_dir / "locks", rule)
         if not lock.acquire():
             raise RuleBusy(f"{rule} is already being crawled")
@@ -104,7 +107,7 @@ class CrawlLauncher:
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file = log_dir / f"{rule}-{now.strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
         try:
-            proc = self.launcher(self.argv(rule, args, run_id), log_file)
+            proc = (launcher or self.launcher)(self.argv(rule, args, run_id), log_file)
         except OSError:
             lock.release()
             raise

@@ -283,6 +283,18 @@ def run_now(
     who: Editor,
     body: RunRequest | None = None,
 ) -> Any:
+    args = runnable(request, name, body.args if body else {})
+    try:  # on the least loaded node when nodes are configured (crawler/service/nodes_api.py)
+        run = request.app.state.launcher.start(name, args, request.app.state.fleet.dispatcher())
+    except RuleBusy as exc:
+        raise HTTPException(409, str(exc)) from None
+    except OSError as exc:  # no node could take it
+        raise HTTPException(502, str(exc)) from None
+    return {"run_id": run.run_id}
+
+
+def runnable(request: Request, name: str, given: dict[str, Scalar]) -> dict[str, str]:
+    """The arguments of a run of rule ``name``, checked (422/404 otherwise)."""
     try:
         check_name(name)
     except RuleFileError as exc:
@@ -294,10 +306,4 @@ def run_now(
         if broken:
             raise HTTPException(422, f"rule {name!r} has problems (GET /api/rules/{name})")
         raise HTTPException(404, f"no rule named {name!r}")
-    config = request.app.state.config
-    args = _run_args(rule, (body.args if body else {}), config.run_args_max)
-    try:
-        run = request.app.state.launcher.start(name, args)
-    except RuleBusy as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"run_id": run.run_id}
+    return _run_args(rule, given, request.app.state.config.run_args_max)

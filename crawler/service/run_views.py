@@ -119,7 +119,8 @@ def detail(record: dict[str, Any], live: bool | None = None) -> dict[str, Any]:
     out["monitors"] = monitors_of(record)
     out["log_file"] = record.get("log_file")
     out["updated_at"] = record.get("updated_at")
-    for name in ("trigger", "attempt", "store_uri", "notes"):
+    for name in ("trigger", "attempt", "store_uri", "notes", "node", "distributed", "workers",
+                 "lost_workers", "status_reason"):  # fmt: skip
         if name in record:
             out[name] = record[name]
     return out

@@ -1,13 +1,24 @@
 """Runs API: run records (listed newest first, filtered by rule and status), one run whole,
-its log in bounded chunks, and stopping a crawl the service started."""
+its log in bounded chunks (as text, or as records filtered by level and text: the log's own
+file, or one worker's log on its node), and stopping a crawl the service started."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from crawler.nodes import NodeError
+from crawler.runs import (
+    QUERY_MAX,
+    LogSource,
+    level_rank,
+    needle_of,
+    read_page,
+    text_of,
+)
 from crawler.service.access import Editor, read_access
 from crawler.service.errors import cursor_message
 from crawler.service.gate import GatedRoute
@@ -82,7 +93,10 @@ def list_runs(
 @router.get("/{run_id}", dependencies=[Depends(read_access)])
 def get_run(request: Request, run_id: str) -> dict[str, Any]:
     record, live = find_run(request, run_id)
-    return detail(record, live)
+    answer = detail(record, live)
+    if record.get("workers"):  # a distributed run: its workers, with their live figures
+        answer["workers"] = request.app.state.fleet.live_workers(record)
+    return answer
 
 
 def log_path(record: dict[str, Any]) -> Path | None:
@@ -94,27 +108,89 @@ def log_path(record: dict[str, Any]) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_chunk(path: Path, offset: int, size: int) -> tuple[str, int]:
-    """Text from ``offset``, at most ``size`` bytes, ending at a line end when it can; the
-    offset to go on from."""
-    with path.open("rb") as f:
-        f.seek(offset)
-        data = f.read(size)
+class LocalLogFile:
+    """A log file on this machine, read the way a worker's log on another node is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self, offset: int, size: int) -> tuple[bytes, int]:
+        """At most ``size`` bytes from ``offset``, and the file's size."""
+        with self.path.open("rb") as f:
+            f.seek(offset)
+            data = f.read(size)
+            return data, os.fstat(f.fileno()).st_size
+
+
+def text_chunk(data: bytes, offset: int, size: int) -> tuple[str, int]:
+    """The text of ``data`` read from ``offset`` (``size`` asked for), ending at a line end when
+    it can; the offset to go on from."""
     if len(data) == size and b"\n" in data:
         data = data[: data.rindex(b"\n") + 1]
     return data.decode("utf-8", "replace"), offset + len(data)
 
 
-@router.get("/{run_id}/log", dependencies=[Depends(read_access)])
-def get_log(request: Request, run_id: str, offset: int = 0) -> dict[str, Any]:
-    if offset < 0:
-        raise HTTPException(422, "offset must be 0 or more")
-    record, _ = find_run(request, run_id)
+def read_chunk(path: Path, offset: int, size: int) -> tuple[str, int]:
+    """Text from ``offset``, at most ``size`` bytes, ending at a line end when it can; the
+    offset to go on from."""
+    data, _ = LocalLogFile(path).read(offset, size)
+    return text_chunk(data, offset, size)
+
+
+def log_source(
+    request: Request, run_id: str, record: dict[str, Any], worker: str | None
+) -> LogSource:
+    """What the log of a run is read from: one worker's log on its node (the fleet's), or the
+    run's own log file here (the workers' merged log, for a run spread over several)."""
     path = log_path(record)
+    if worker or (path is None and record.get("node")):  # a crawl on a node: its log is there
+        fleet = getattr(request.app.state, "fleet", None)
+        if fleet is None:
+            raise HTTPException(404, "no nodes are configured")
+        try:
+            return fleet.log_source(record, worker or None)
+        except LookupError as exc:
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+            line = said.strip().splitlines()[0] if said.strip() else ""
+            raise HTTPException(404, line or f"run {run_id!r} has no worker {worker!r}") from None
     if path is None:
         raise HTTPException(404, f"run {run_id!r} has no log file here")
-    text, next_offset = read_chunk(path, offset, request.app.state.config.log_chunk)
-    return {"text": text, "offset": next_offset, "size": path.stat().st_size}
+    return LocalLogFile(path)
+
+
+@router.get("/{run_id}/log", dependencies=[Depends(read_access)])
+def get_log(
+    request: Request,
+    run_id: str,
+    offset: int = 0,
+    level: str | None = None,
+    q: Annotated[str | None, Query(max_length=QUERY_MAX)] = None,
+    log_format: Annotated[Literal["text", "records"], Query(alias="format")] = "text",
+    worker: str | None = None,
+) -> dict[str, Any]:
+    """A chunk of the run's log as text, or (``format=records``) as parsed records; ``level``
+    (a minimum) and ``q`` (a text search) filter it, scanning a bounded number of chunks."""
+    if offset < 0:
+        raise HTTPException(422, "offset must be 0 or more")
+    try:
+        minimum, needle = level_rank(level), needle_of(q)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    record, _ = find_run(request, run_id)
+    source = log_source(request, run_id, record, worker)
+    chunk = request.app.state.config.log_chunk
+    try:
+        if log_format == "text" and not (minimum or needle):  # the answer as it always was
+            data, size = source.read(offset, chunk)
+            text, next_offset = text_chunk(data, offset, chunk)
+            return {"text": text, "offset": next_offset, "size": size}
+        page = read_page(source, offset, chunk, minimum, needle)
+    except NodeError as exc:  # the worker's node does not answer
+        raise HTTPException(502, str(exc)) from None
+    if log_format == "text":
+        return {"text": text_of(page.records), "offset": page.offset, "size": page.size}
+    records = [r.as_dict() for r in page.records]
+    return {"records": records, "offset": page.offset, "size": page.size}
 
 
 @router.post("/{run_id}/stop")
@@ -122,6 +198,11 @@ def stop_run(request: Request, run_id: str, who: Editor) -> dict[str, Any]:
     record, live = find_run(request, run_id)
     launcher = request.app.state.launcher
     own = launcher.find(run_id) or launcher.find(record.get("schedule_run_id") or "")
+    if own is None and live and (record.get("distributed") or record.get("node")):
+        cancelled = request.app.state.fleet.stop(record)  # its jobs, on every node
+        if not cancelled:
+            raise HTTPException(409, f"run {run_id!r} has no job running on its nodes")
+        return {"stopping": True, "cancelled": cancelled}
     if own is None:
         raise HTTPException(409, f"run {run_id!r} was not started by this service")
     if not launcher.stop(own.run_id):

@@ -220,6 +220,11 @@ class Store(ABC):
         """Run records newest first (by ``started_at``), keyset-paged: ``(records, next)``."""
         return self._reading("cannot page run records").runs_page(rule, limit, cursor)
 
+    def run_parts(self, run_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The records of the workers of distributed run ``run_id`` (``part_of`` it), oldest
+        first; lists of runs leave them out (the run's own record stands for them)."""
+        return self._reading("cannot list a run's parts").run_parts(run_id, limit)
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """The run record whose ``run_id`` (or ``schedule_run_id``, or the scheduled run id
         in its stats) is ``run_id``."""

@@ -246,7 +246,7 @@ class MongoStore(Store):
     def latest_runs(self, rules: Iterable[str]) -> dict[str, dict[str, Any]]:
         wanted = list(set(rules))
         pipeline = [
-            {"$match": {"rule": {"$in": wanted}}},
+            {"$match": {"rule": {"$in": wanted}, "part_of": None}},
             {"$sort": {"started_at": DESCENDING, "_id": DESCENDING}},
             {"$group": {"_id": "$rule", "doc": {"$first": "$$ROOT"}}},
         ]
@@ -258,7 +258,9 @@ class MongoStore(Store):
         return latest
 
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        query = {"rule": rule} if rule is not None else {}
+        query: dict[str, Any] = {"part_of": None}  # a distributed run's workers: parts of it
+        if rule is not None:
+            query["rule"] = rule
         cursor = (
             self.db[RUNS_COLLECTION]
             .find(query, {"_id": 0})

@@ -275,7 +275,9 @@ class MongoReader:
     def runs_page(
         self, rule: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        match: dict[str, Any] = {"rule": rule} if rule is not None else {}
+        match: dict[str, Any] = {"part_of": None}  # a distributed run's workers: parts of it
+        if rule is not None:
+            match["rule"] = rule
         position = decode_cursor(cursor)
         if position is not None:
             if len(position) != 2:
@@ -306,6 +308,10 @@ class MongoReader:
         for doc in docs:
             doc.pop("_id", None)
         return docs, next_cursor
+
+    def run_parts(self, run_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        cursor = self.db[RUNS_COLLECTION].find({"part_of": run_id}, {"_id": 0})
+        return list(cursor.sort([("_id", 1)]).limit(int(limit)))
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         runs = self.db[RUNS_COLLECTION]

@@ -398,12 +398,14 @@ class SqliteStore(Store):
         wanted = set(rules)
         rows = self.conn.execute(
             "SELECT rule, doc FROM (SELECT rule, doc, ROW_NUMBER() OVER (PARTITION BY rule "
-            "ORDER BY started_at DESC, rowid DESC) AS n FROM _runs) WHERE n = 1"
+            "ORDER BY started_at DESC, rowid DESC) AS n FROM _runs WHERE json_extract(doc, '$.part_of') IS NULL) WHERE n = 1"
         )
         return {rule: loads(doc) for rule, doc in rows if rule in wanted}
 
     def runs(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        where, params = ("WHERE rule = ?", [rule]) if rule is not None else ("", [])
+        where, params = ("WHERE json_extract(doc, '$.part_of') IS NULL", [])
+        if rule is not None:
+            where, params = f"{where} AND rule = ?", [rule]
         rows = self.conn.execute(
             f"SELECT doc FROM _runs {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
             [*params, int(limit)],

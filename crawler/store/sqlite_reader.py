@@ -311,7 +311,10 @@ class SqliteReader:
     def runs_page(
         self, rule: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        where, args = [], []
+        where, args = (
+            ["json_extract(doc, '$.part_of') IS NULL"],
+            [],
+        )  # a distributed run's workers are parts of its record
         if rule is not None:
             where.append("rule = ?")
             args.append(rule)
@@ -331,6 +334,13 @@ class SqliteReader:
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1][1], rows[-1][0]]) if more and rows else None
         return [loads(doc) for _, _, doc in rows], next_cursor
+
+    def run_parts(self, run_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT doc FROM _runs WHERE json_extract(doc, '$.part_of') = ? ORDER BY rowid LIMIT ?",
+            (run_id, int(limit)),
+        )
+        return [loads(doc) for (doc,) in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT doc FROM _runs WHERE run_id = ?", (run_id,)).fetchone()

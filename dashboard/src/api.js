@@ -70,6 +70,11 @@ export function put(path, body, options) {
   return request("PUT", apiUrl(path), body, options);
 }
 
+/** DELETE path → parsed JSON; the API token and CSRF token go along as for any change. */
+export function del(path, options) {
+  return request("DELETE", apiUrl(path), undefined, options);
+}
+
 async function request(method, url, body, options = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -10,6 +10,7 @@ import { h, replace } from "./dom.js";
 import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
 import * as hosts from "./pages/hosts.js";
 import * as items from "./pages/items.js";
+import * as nodes from "./pages/nodes.js";
 import * as overview from "./pages/overview.js";
 import * as proxies from "./pages/proxies.js";
 import * as run from "./pages/run.js";
@@ -26,6 +27,7 @@ const ROUTES = [
   { pattern: /^\/rules(?:\/([^/]+))?$/, page: editor, nav: "rules" },
   { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },
   { pattern: /^\/hosts$/, page: hosts, nav: "hosts" },
+  { pattern: /^\/nodes$/, page: nodes, nav: "nodes" },
   { pattern: /^\/signin$/, page: signin, nav: null, open: true },
 ];
 
@@ -35,6 +37,7 @@ const NAV = [
   ["rules", "#/rules"],
   ["proxies", "#/proxies"],
   ["hosts", "#/hosts"],
+  ["nodes", "#/nodes"],
 ];
 
 const header = h("header.top");

@@ -6,6 +6,8 @@
 import { ApiError, errorText, events, get, post } from "../api.js";
 import { badge, duration, h, num, pct, replace, seconds, when } from "../dom.js";
 import { statusText, t } from "../i18n.js";
+import { logView } from "../logview.js";
+import { mebibytes } from "../noderows.js";
 import { can } from "../session.js";
 
 const COUNTERS = [
@@ -21,13 +23,12 @@ const COUNTERS = [
 ];
 const LIVE_COUNTERS = ["rate", "queue", "eta"];
 const TICK_MS = 1000; // the live duration's tick
-const LOG_CHUNKS = 20; // log chunks read at once before offering "load more"
-const LOG_LINES_KEPT = 5000; // lines kept on the page; older ones are dropped from view
 const START_WAIT_MS = 15000; // how long a just-started run may take to have a record
+const WORKERS_MS = 3000; // a run on nodes: its workers read again this often while it runs
+const WORKER_COLUMNS = ["worker", "node", "state", "pid", "pages", "items", "rate", "memory"];
 
 export async function render(main, [runId]) {
   let closeStream = null;
-  let logOffset = 0;
   let record = await waitForRecord(runId, main);
 
   const status = h("p.notice", { role: "status", "aria-live": "polite" });
@@ -38,12 +39,11 @@ export async function render(main, [runId]) {
   let clock = null; // {elapsed, at}: the service's elapsed seconds, and when they arrived
   const coverage = h("div#coverage");
   const monitors = h("div#monitors");
-  const logBox = h("pre.log#log", { tabindex: "0", "aria-label": t("run.log") });
-  const more = h(
-    "button",
-    { type: "button", hidden: true, onclick: () => readLog() },
-    t("run.loadMore"),
-  );
+  // a run on nodes: the node it ran on, or a distributed run's workers (crawler/nodes)
+  const workers = h("section#workers", { "aria-labelledby": "workers-h", hidden: true });
+  let workersTimer = null;
+  // the log as records (levels, the start-up dump folded), read from where it was left
+  const log = logView({ runId, workers: record.workers, live: () => record.live });
 
   replace(
     main,
@@ -57,6 +57,7 @@ export async function render(main, [runId]) {
       bar,
       counters,
     ),
+    workers,
     h(
       "div.columns",
       h(
@@ -72,7 +73,7 @@ export async function render(main, [runId]) {
         monitors,
       ),
     ),
-    h("section", { "aria-labelledby": "log-h" }, h("h2#log-h", t("run.log")), logBox, more),
+    h("section", { "aria-labelledby": "log-h" }, h("h2#log-h", t("run.log")), log.element),
   );
 
   function drawHead() {
@@ -248,42 +249,50 @@ export async function render(main, [runId]) {
     );
   }
 
+  function drawWorkers() {
+    const list = record.workers || [];
+    workers.hidden = !list.length && !record.node && !record.distributed;
+    if (workers.hidden) return replace(workers);
+    replace(
+      workers,
+      h("h2#workers-h", t(list.length || record.distributed ? "run.workers" : "run.node")),
+      record.node && !record.distributed
+        ? h(
+            "p#run-node",
+            t(record.live ? "run.runningOnNode" : "run.onNode", { node: record.node }),
+          )
+        : null,
+      record.lost_workers ? h("p.warning", t("run.lostWorkers", { n: record.lost_workers })) : null,
+      list.length ? workersTable(list) : null,
+    );
+  }
+
+  /** A run on nodes, while it runs: its workers (states, counters) read again now and then. */
+  function followWorkers() {
+    clearTimeout(workersTimer);
+    if (!record.live || !(record.workers?.length || record.node || record.distributed)) return;
+    workersTimer = setTimeout(async () => {
+      try {
+        const fresh = await get(`/runs/${encodeURIComponent(runId)}`);
+        if (!record.live) return; // the stream's end came first and read it all
+        if (!fresh.live && !closeStream) return await reload(); // no stream to say it ended
+        const names = (list) => (list || []).map((w) => w.worker).join(" ");
+        if (names(fresh.workers) !== names(record.workers)) log.setWorkers(fresh.workers);
+        for (const key of ["workers", "node", "lost_workers"]) record[key] = fresh[key];
+        drawWorkers();
+      } catch {
+        // the next read may answer; the stream still says when the run ends
+      }
+      followWorkers();
+    }, WORKERS_MS);
+  }
+
   function drawAll() {
     drawHead();
     drawCounters(record);
+    drawWorkers();
     drawCoverage();
     drawMonitors();
-  }
-
-  async function readLog(chunks = LOG_CHUNKS) {
-    more.hidden = true;
-    for (let i = 0; i < chunks; i++) {
-      let answer;
-      try {
-        answer = await get(`/runs/${encodeURIComponent(runId)}/log`, { offset: logOffset });
-      } catch (error) {
-        // a crawl run outside the service without LOG_FILE has no log the service can read
-        if (!(error instanceof ApiError) || error.status !== 404) throw error;
-        replace(logBox, h("span.muted", t("run.noLog", { detail: errorText(error) })));
-        return false;
-      }
-      if (!answer.text) return false;
-      appendLog(answer.text);
-      if (answer.offset === logOffset) return false;
-      logOffset = answer.offset;
-    }
-    more.hidden = false;
-    return true;
-  }
-
-  function appendLog(text) {
-    const follow = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
-    logBox.append(document.createTextNode(text));
-    if (logBox.childNodes.length > LOG_LINES_KEPT) {
-      while (logBox.childNodes.length > LOG_LINES_KEPT) logBox.firstChild.remove();
-      logBox.dataset.trimmed = "true";
-    }
-    if (follow) logBox.scrollTop = logBox.scrollHeight;
   }
 
   function follow() {
@@ -301,13 +310,10 @@ export async function render(main, [runId]) {
           }
           drawCounters(values);
           tick();
+          log.tick(); // a worker's log on another node is read again every second
         },
-        log: (data) => {
-          // A line the log file read already returned carries an offset at or below ours.
-          if (typeof data?.offset === "number" && data.offset <= logOffset) return;
-          if (typeof data?.offset === "number") logOffset = data.offset;
-          appendLog(`${data?.line ?? data}\n`);
-        },
+        // the log grew: read its new records (parsed by the service) from where it was left
+        log: () => log.pull(),
         end: async (data) => {
           closeStream?.();
           closeStream = null;
@@ -329,12 +335,8 @@ export async function render(main, [runId]) {
     try {
       record = await get(`/runs/${encodeURIComponent(runId)}`);
       drawAll();
-      if (!record.live) {
-        // the file is authoritative once the crawl is over: read it again from the start
-        logBox.replaceChildren();
-        logOffset = 0;
-        await readLog();
-      }
+      log.setWorkers(record.workers);
+      if (!record.live) await log.pull(); // the rest of the file, once the crawl is over
     } catch (error) {
       status.textContent = t("error.load", { error: errorText(error) });
     }
@@ -349,7 +351,7 @@ export async function render(main, [runId]) {
   async function stop() {
     try {
       await post(`/runs/${encodeURIComponent(runId)}/stop`);
-      status.textContent = t("run.stopping");
+      status.textContent = t(record.workers?.length ? "run.stoppingAll" : "run.stopping");
     } catch (error) {
       status.textContent = errorText(error);
     }
@@ -357,20 +359,70 @@ export async function render(main, [runId]) {
 
   drawAll();
   if (record.live) {
-    // The stream starts with the log's tail; the whole file is read again when the crawl ends.
+    // The log's start, then (a long one) its latest lines; the stream says when it grows.
     status.textContent = t("run.following");
     follow();
+    followWorkers();
+    log.pull();
   } else {
-    await readLog();
+    await log.read();
   }
   return () => {
     closeStream?.();
     stopTicking();
+    clearTimeout(workersTimer);
   };
 }
 
 function fact(term, value) {
   return h("div", h("dt", term), h("dd", value));
+}
+
+function workersTable(list) {
+  return h(
+    "table.data#workers-table",
+    h(
+      "thead",
+      h(
+        "tr",
+        WORKER_COLUMNS.map((key) => h("th", { scope: "col" }, t(`run.worker.${key}`))),
+      ),
+    ),
+    h(
+      "tbody",
+      list.map((w) => {
+        const memory = mebibytes(w.rss);
+        return h(
+          "tr",
+          { dataset: { worker: w.worker, node: w.node ?? "", state: w.state ?? "" } },
+          h("th", { scope: "row" }, h("code", w.worker)),
+          h("td", w.node ?? "—"),
+          h("td", badge(WORKER_BADGE[w.state] ?? null, workerState(w.state))),
+          h("td.num", w.pid ?? "—"),
+          h("td.num", num(w.pages)),
+          h("td.num", num(w.items)),
+          h("td.num", typeof w.rate === "number" ? num(Math.round(w.rate)) : "—"),
+          h("td.num", memory === null ? "—" : t("nodes.mib", { n: num(memory) })),
+        );
+      }),
+    ),
+  );
+}
+
+// the badge colour of a worker's state (badge() in dom.js knows run statuses)
+const WORKER_BADGE = {
+  finished: "finished",
+  running: "running",
+  pending: "starting",
+  away: "interrupted",
+  lost: "failed",
+  not_started: "failed",
+};
+
+function workerState(state) {
+  const key = `run.workerState.${state}`;
+  const text = t(key);
+  return text === key ? String(state ?? "—") : text;
 }
 
 function counterText(name, values) {

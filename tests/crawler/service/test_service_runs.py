@@ -332,3 +332,108 @@ def test_an_ended_run_is_found_while_its_record_is_written(tmp_path: Path) -> No
     assert seen == [run, run] and crawls.find(run.run_id) is run
     assert run.exit_code == 0 and not crawls.is_running(run.run_id)
     assert crawls.start("sample_books", {}).proc.wait(timeout=30) == 0  # the rule lock is free
+
+
+@pytest.fixture
+def small_chunks(tmp_path: Path):
+    """The service reading logs 1024 bytes at a time (its smallest chunk)."""
+    yield from make_service("sqlite", tmp_path, SERVICE_LOG_CHUNK=1024)
+
+
+def log_run(service: Service, tmp_path: Path, text: str, run_id: str = "logged") -> bytes:
+    log = tmp_path / f"{run_id}.log"
+    log.write_bytes(text.encode())
+    record(service.store, run_id, "a", "2026-01-01T00:00:00Z", log_file=str(log))
+    return log.read_bytes()
+
+
+def every_page(service: Service, run_id: str, **params) -> list[dict]:
+    answers, offset = [], 0
+    for _ in range(500):
+        answer = service.client.get(f"/api/runs/{run_id}/log", params={**params, "offset": offset})
+        assert answer.status_code == 200, answer.text
+        answers.append(answer.json())
+        if answer.json()["offset"] == offset:
+            return answers
+        offset = answer.json()["offset"]
+    raise AssertionError("the log never ended")
+
+
+def test_the_log_as_records_filtered_and_paged(small_chunks: Service, tmp_path: Path) -> None:
+    from crawler.runs.logview import parse
+    from tests.crawler.runs.test_logview import LOG
+
+    service = small_chunks
+    data = log_run(service, tmp_path, LOG * 3)
+    whole = [r.as_dict() for r in parse(data)]
+    # without the new parameters: text, as it always was (a chunk ending at a line end)
+    plain = service.client.get("/api/runs/logged/log").json()
+    assert set(plain) == {"text", "offset", "size"} and plain["size"] == len(data)
+    assert plain["offset"] <= 1024 and plain["text"].encode() == data[: plain["offset"]]
+    assert plain["text"].endswith("\n") and data[plain["offset"] - 1 : plain["offset"]] == b"\n"
+    texts = every_page(service, "logged")
+    assert "".join(a["text"] for a in texts).encode() == data
+    # records: every one once, pages of at most a chunk that end where a record starts
+    pages = every_page(service, "logged", format="records")
+    assert all(set(p) == {"records", "offset", "size"} for p in pages)
+    assert [r for p in pages for r in p["records"]] == whole
+    assert len(pages) > 3 and all(
+        p["offset"] - p["records"][0]["offset"] <= 1024 for p in pages[:-1]
+    )
+    first = pages[0]["records"][0]
+    assert first == {
+        "offset": 0,
+        "time": "2026-03-02 09:15:01",
+        "level": "INFO",
+        "logger": "scrapy.utils.log",
+        "message": "Scrapy 2.13.3 started (bot: crawler)",
+        "startup": True,
+    }
+    # three crawls' logs in one file: each one's start-up dump, read whole or in pieces
+    assert sum(r["startup"] for r in whole) == 30
+    # a minimum level, a search, both; case-insensitive
+    warned = [
+        r
+        for p in every_page(service, "logged", format="records", level="warning")
+        for r in p["records"]
+    ]
+    assert [r["level"] for r in warned] == ["WARNING", "WARNING", "ERROR"] * 3
+    assert [r for r in whole if r["level"] in ("WARNING", "ERROR")] == warned
+    errors = every_page(service, "logged", format="records", level="ERROR")
+    assert len([r for p in errors for r in p["records"]]) == 3
+    found = [
+        r
+        for p in every_page(service, "logged", format="records", q="SPIDER OPENED")
+        for r in p["records"]
+    ]
+    assert [r["message"] for r in found] == ["Spider opened"] * 3
+    both = every_page(service, "logged", format="records", level="WARNING", q="is not a NUMBER")
+    assert [r["logger"] for p in both for r in p["records"]] == ["scrapy.core.scraper"] * 3
+    assert [
+        r for p in every_page(service, "logged", format="records", q=".*") for r in p["records"]
+    ] == []
+    # filtered text: the matching records as they stand in the file
+    text = "".join(a["text"] for a in every_page(service, "logged", level="ERROR"))
+    assert text.count("Traceback (most recent call last):") == 3 and "INFO" not in text
+    # an empty level or search is no filter: the plain answer
+    assert service.client.get("/api/runs/logged/log", params={"level": "", "q": ""}).json() == plain
+
+
+def test_bad_log_requests(sqlite_service: Service, tmp_path: Path) -> None:
+    service = sqlite_service
+    log_run(service, tmp_path, "2026-03-02 09:15:01 [books] INFO: hello\n")
+    url = "/api/runs/logged/log"
+    unknown = service.client.get(url, params={"level": "LOUD"})
+    assert unknown.status_code == 422 and "unknown log level 'LOUD'" in unknown.json()["detail"]
+    assert service.client.get(url, params={"format": "html"}).status_code == 422
+    assert service.client.get(url, params={"q": "x" * 201}).status_code == 422
+    longest = service.client.get(url, params={"q": "x" * 200, "format": "records"})
+    assert longest.json() == {"records": [], "offset": 40, "size": 40}
+    assert service.client.get(url, params={"offset": -1}).status_code == 422
+    # a worker's log needs the fleet: without nodes there is none
+    worker = service.client.get(url, params={"worker": "w1", "format": "records"})
+    assert worker.status_code == 404 and "has no worker 'w1'" in worker.json()["detail"]
+    assert service.client.get("/api/runs/nope/log", params={"worker": "w1"}).status_code == 404
+    record(service.store, "nolog", "a", "2026-01-01T00:00:00Z")
+    missing = service.client.get("/api/runs/nolog/log", params={"format": "records"})
+    assert missing.status_code == 404 and "no log file here" in missing.json()["detail"]

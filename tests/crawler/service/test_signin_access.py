@@ -46,10 +46,12 @@ def test_every_api_route_needs_a_role_and_every_change_more_than_a_viewer(world)
         assert answer.status_code == 401, (method, path, answer.status_code)
     viewer = signed_in(world, "viewer", "bob")
     for method, path in ops:
+        if path == "/api/auth/signout":  # would end the viewer's session for the routes after it
+            continue
         answer = viewer.request(method, path, headers=csrf(viewer))
         if method == "GET" and not path.startswith("/api/admin/"):
             assert answer.status_code not in (401, 403), (method, path, answer.text)
-        elif path != "/api/auth/signout":
+        else:
             assert answer.status_code == 403, (method, path, answer.status_code)
 
 
