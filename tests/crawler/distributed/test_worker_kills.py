@@ -1,4 +1,4 @@
-"""Two workers share a crawl; one is killed with SIGKILL, at ten different moments of the
+"""Two workers share a crawl; one is killed with SIGKILL, at six different moments of the
 crawl. Every page is still fetched, and the store holds every item exactly once: a lease ends
 only when the requests and items its response produced are durable (crawler/distributed/
 leases.py), and the killed worker's journal is replayed by the survivor."""
@@ -23,7 +23,7 @@ BOOKS = 80  # ~95 pages: each worker's share outlasts the latest moment
 
 # How many pages the doomed worker has downloaded when it is killed: from its first pages
 # (only the index and tag lists in flight) to late in the crawl.
-MOMENTS = (1, 2, 4, 6, 9, 12, 15, 18, 22, 26)
+MOMENTS = (1, 4, 9, 15, 22, 26)
 
 
 def wait_for_pages(worker: Worker, pages: int, timeout: float = 60) -> None:
@@ -82,7 +82,7 @@ def kill_one_worker(site: str, redis_url: str, run_dir: Path, moment: int) -> tu
 
 
 @pytest.mark.timeout(1200)
-def test_a_worker_killed_at_ten_moments_loses_no_page_and_no_item(
+def test_a_worker_killed_at_six_moments_loses_no_page_and_no_item(
     make_sample_site, redis_url, tmp_path
 ):
     site = make_sample_site(books=BOOKS, latency=0.05).url

@@ -1,5 +1,6 @@
 """The fleet against three real Scrapyd nodes and a real Redis: deploy, a run on one node, a
-distributed run across the three, a node killed mid-crawl, wrong credentials."""
+distributed run across the three with one node killed mid-crawl, wrong credentials. (A
+distributed run to its end through the data service: test_nodes_service.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 from crawler.nodes import Fleet, NodeWatch, log_source, settle, start_distributed, stop_run
 from crawler.store import open_store
 from tests.crawler.nodes.conftest import BOOKS, fleet_settings
-from tests.sample_site.data import catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -73,65 +73,6 @@ def test_a_rule_runs_on_the_chosen_node(fleet: Fleet, site):
         source = log_source(fleet, record)
         text, size = source.read(0, 1 << 20)
         assert size == len(text) and b"Spider closed (finished)" in text
-    finally:
-        store.close()
-
-
-def test_a_distributed_run_spreads_over_three_nodes_and_stores_each_item_once(
-    fleet: Fleet, site, tmp_path
-):
-    store = store_of(fleet)
-    try:
-        record = start_distributed(
-            fleet, store, "sample_books", {"site": site.url}, 3, log_dir=tmp_path / "logs"
-        )
-        assert sorted(w["node"] for w in record["workers"]) == ["n1", "n2", "n3"]
-        beats: dict[str, dict] = {}  # the workers' heartbeats, as the Nodes page reads them
-        deadline = time.monotonic() + 60
-        while len(beats) < 3 and time.monotonic() < deadline:
-            for row in fleet.status():
-                beats.update({w["worker"]: {**w, "row": row["name"]} for w in row["workers"]})
-            time.sleep(0.2)
-        assert sorted(b["node"] for b in beats.values()) == ["n1", "n2", "n3"], beats
-        for beat in beats.values():
-            assert beat["row"] == beat["node"] and beat["rule"] == "sample_books"
-            assert beat["part_of"] == record["run_id"] and beat["run_id"].startswith(
-                record["run_id"] + "."
-            )
-            assert beat["rss"] > 10 * 2**20 and beat["pid"] > 0 and beat["host"]
-        final = wait_run(fleet, store, record["run_id"])
-        assert final["status"] == "finished" and final["exit_code"] == 0, final
-        urls = stored_urls(store)
-        books = {f"{site.url}/book/{b.id}.html" for b in catalogue(BOOKS)}
-        assert len(urls) == len(set(urls)) == BOOKS and set(urls) == books
-        parts = store.run_parts(record["run_id"])
-        assert len(parts) == 3 and all(p["status"] == "finished" for p in parts)
-        figures = [
-            {
-                k: p[k]
-                for k in (
-                    "pages",
-                    "items",
-                    "new",
-                    "updated",
-                    "unchanged",
-                    "replayed",
-                    "dead",
-                    "journal_kept",
-                    "spilled",
-                    "lost",
-                )
-            }
-            for p in parts
-        ]
-        assert final["pages"] == sum(p["pages"] for p in parts), figures
-        assert final["new"] + final["replayed"] == BOOKS, figures
-        assert all(w["pages"] > 0 for w in final["workers"]), final["workers"]  # all three worked
-        # one record stands for the run: its workers' records are left out of the lists
-        assert [r["run_id"] for r in store.runs(rule="sample_books")] == [record["run_id"]]
-        log = Path(final["log_file"]).read_text(encoding="utf-8")
-        for worker in final["workers"]:
-            assert f"[{worker['node']} {worker['worker']}] " in log
     finally:
         store.close()
 

@@ -79,11 +79,31 @@ def test_nodes_api_deploys_and_runs_a_distributed_crawl(fleet_service: Service, 
     )
     assert started.status_code == 200, started.text
     run_id = started.json()["run_id"]
+    beats: dict[str, dict] = {}  # the workers' heartbeats on the Nodes page, while they crawl
+    deadline = time.monotonic() + 60
+    while len(beats) < 3 and time.monotonic() < deadline:
+        for row in s.client.get("/api/nodes", headers=s.auth).json()["nodes"]:
+            beats.update({w["worker"]: {**w, "row": row["name"]} for w in row["workers"]})
+        time.sleep(0.2)
+    assert sorted(b["node"] for b in beats.values()) == ["n1", "n2", "n3"], beats
+    for beat in beats.values():
+        assert beat["row"] == beat["node"] and beat["rule"] == "sample_books"
+        assert beat["part_of"] == run_id and beat["run_id"].startswith(run_id + ".")
+        assert beat["rss"] > 10 * 2**20 and beat["pid"] > 0 and beat["host"]
     run = wait_for(s, run_id)
     assert run["status"] == "finished" and run["distributed"] is True, run
     assert sorted(w["node"] for w in run["workers"]) == ["n1", "n2", "n3"]
-    assert run["pages"] == sum(w["pages"] for w in run["workers"]) > BOOKS  # one record, summed
-    assert len(list(s.store.find("sample_books"))) == BOOKS
+    parts = s.store.run_parts(run_id)
+    assert sorted(p["run_id"] for p in parts) == [f"{run_id}.{k}" for k in (1, 2, 3)]
+    assert all(p["status"] == "finished" and p["part_of"] == run_id for p in parts)
+    assert run["pages"] == sum(p["pages"] for p in parts) > BOOKS  # one record, summed
+    assert run["new"] + sum(p["replayed"] for p in parts) == BOOKS, parts
+    urls = [d["_url"] for d in s.store.find("sample_books")]
+    assert len(urls) == len(set(urls)) == BOOKS  # every book stored exactly once
+    # one record stands for the run: its workers' records are left out of the lists
+    assert [r["run_id"] for r in s.store.runs(rule="sample_books")] == [run_id]
+    listed = s.client.get("/api/runs", headers=s.auth, params={"rule": "sample_books"}).json()
+    assert [r["run_id"] for r in listed["items"]] == [run_id]
     merged = s.client.get(f"/api/runs/{run_id}/log", headers=s.auth).json()["text"]
     assert all(f"[{w['node']} {w['worker']}]" in merged for w in run["workers"])
     worker = run["workers"][0]["worker"]

@@ -21,7 +21,7 @@ from tests.crawler.crawl import ROOT, SCRAPY, scrapy, stat, store_args
 BOOKS = 120
 SCRAPED = re.compile(r"Scraped from <200 ([^>]+)>")
 MOMENTS = random.Random(20261130)  # reproducible "random" moments
-DELAYS = [round(MOMENTS.uniform(0.5, 3.5), 2) for _ in range(6)]
+DELAYS = [round(MOMENTS.uniform(0.5, 3.5), 2) for _ in range(4)]
 
 
 @pytest.fixture(scope="module")
