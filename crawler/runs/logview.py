@@ -1,5 +1,6 @@
 """A crawl's log read as records: each record's time, logger, level and message (continuation
-lines joined to the record they continue), the byte offset it starts at, whether it belongs to
+lines joined to the record they continue; in a distributed run's merged log, the ``[node worker]``
+its line came from: ``source``), the byte offset it starts at, whether it belongs to
 Scrapy's start-up dump; filters by minimum level and by text; and pages of records read from
 any source of bytes in bounded steps (the run page's log viewer, ``GET /api/runs/{id}/log``).
 
@@ -50,6 +51,7 @@ QUERY_MAX = 200  # characters of a text search
 SCAN_CHUNKS = 16  # chunks one filtered read may scan before answering with where it stopped
 
 HEADER = re.compile(
+    r"(?:\[(?P<source>[^\]\n]+)\] )?"  # "[node worker] ": a distributed run's merged log
     r"(?:(?P<time>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) )?"
     r"\[(?P<logger>[^\]\s]+)\] (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL): ?(?P<message>.*)",
     re.S,
@@ -90,6 +92,7 @@ class LogRecord:
     message: str
     text: str
     startup: bool = False
+    source: str | None = None  # the worker a line of a distributed run's merged log came from
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,7 @@ class LogRecord:
             "logger": self.logger,
             "message": self.message,
             "startup": self.startup,
+            "source": self.source,
         }
 
 
@@ -143,7 +147,7 @@ def passes(record: LogRecord, minimum: int = 0, needle: str = "") -> bool:
         if rank < minimum:
             return False
     if needle:
-        haystack = f"{record.logger or ''} {record.message}".casefold()
+        haystack = f"{record.source or ''} {record.logger or ''} {record.message}".casefold()
         if needle not in haystack:
             return False
     return True
@@ -154,7 +158,9 @@ class LogParser:
     start of the file). It remembers whether the start-up dump is over."""
 
     def __init__(self) -> None:
-        self.started = False  # the crawl has opened its spider or shown activity
+        # the crawls (by source: one per worker in a merged log) that opened their spider or
+        # showed activity: their start-up dump is over
+        self.started: set[str | None] = set()
 
     def parse(self, data: bytes, base: int = 0) -> list[LogRecord]:
         """The records of ``data``, whose first byte is at ``base`` in the file."""
@@ -175,7 +181,8 @@ class LogParser:
                 raw = [line]
                 start = pos
             else:
-                lines.append(bare)
+                prefix = f"[{head['source']}] " if head is not None and head.get("source") else ""
+                lines.append(bare[len(prefix) :] if prefix and bare.startswith(prefix) else bare)
                 raw.append(line)
             pos += len(chunk)
         if lines:
@@ -197,20 +204,21 @@ class LogParser:
             time=head["time"],
             logger=head["logger"],
             level=head["level"],
+            source=head.get("source"),
             message="\n".join(lines),
             text="".join(raw),
         )
         if record.logger is None:
             return record
         if record.logger == "scrapy.utils.log" and BEGIN.match(record.message):
-            self.started = False  # another crawl's log appended to the same file
-        if self.started:
+            self.started.discard(record.source)  # another crawl's log appended to the same file
+        if record.source in self.started:
             return record
         known = STARTUP_MESSAGES.get(record.logger)
         if record.level in ("DEBUG", "INFO") and known and known.match(record.message):
             return replace(record, startup=True)
         if record.logger in ACTIVITY_LOGGERS or record.message.startswith("Spider opened"):
-            self.started = True
+            self.started.add(record.source)
         return record
 
 

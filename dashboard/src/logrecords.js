@@ -17,7 +17,8 @@ export function needleOf(query) {
 
 /**
  * Whether a record is at the minimum level or above (a record without a level only when there
- * is no minimum) and holds the needle (from needleOf) in its logger's name or its message.
+ * is no minimum) and holds the needle (from needleOf) in its source (a merged log's worker),
+ * its logger's name or its message.
  */
 export function passes(record, minimum, needle) {
   if (minimum) {
@@ -25,7 +26,8 @@ export function passes(record, minimum, needle) {
     if (rank < (LEVEL_RANK[minimum] ?? 0)) return false;
   }
   if (needle) {
-    const haystack = `${record.logger ?? ""} ${record.message ?? ""}`.toLowerCase();
+    const haystack =
+      `${record.source ?? ""} ${record.logger ?? ""} ${record.message ?? ""}`.toLowerCase();
     if (!haystack.includes(needle)) return false;
   }
   return true;

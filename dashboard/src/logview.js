@@ -114,6 +114,7 @@ export function logView({ runId, workers, live }) {
     return h(
       `div.log-line.log-${kind}`,
       { dataset: { level: record.level || "", offset: record.offset } },
+      record.source ? h("span.log-source", "[", marked(record.source, needle), "] ") : null,
       record.time ? h("span.log-time", record.time, " ") : null,
       record.logger ? h("span.log-logger", "[", marked(record.logger, needle), "] ") : null,
       record.level ? h("span.log-level", record.level, ": ") : null,

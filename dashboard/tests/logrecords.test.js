@@ -59,3 +59,15 @@ test("the records kept are the newest ones", () => {
   assert.equal(workerLabel({ worker: "w1", node: "node-a" }), "node-a · w1");
   assert.equal(workerLabel({ worker: "w1" }), "w1");
 });
+
+test("a search finds a merged log's records by their worker", () => {
+  const merged = [
+    { level: "INFO", logger: "scrapy.core.engine", message: "Spider opened", source: "n1 run.1" },
+    { level: "INFO", logger: "scrapy.core.engine", message: "Spider opened", source: "n2 run.2" },
+  ];
+  const found = merged.filter((r) => passes(r, "", needleOf("N2 RUN")));
+  assert.deepEqual(
+    found.map((r) => r.source),
+    ["n2 run.2"],
+  );
+});

@@ -106,6 +106,15 @@ def test_nodes_api_deploys_and_runs_a_distributed_crawl(fleet_service: Service, 
     assert [r["run_id"] for r in listed["items"]] == [run_id]
     merged = s.client.get(f"/api/runs/{run_id}/log", headers=s.auth).json()["text"]
     assert all(f"[{w['node']} {w['worker']}]" in merged for w in run["workers"])
+    closed = s.client.get(
+        f"/api/runs/{run_id}/log",
+        headers=s.auth,
+        params={"format": "records", "q": "spider closed", "level": "INFO"},
+    ).json()["records"]  # the merged log read record by record, each with its worker
+    assert sorted(r["source"] for r in closed) == sorted(
+        f"{w['node']} {w['worker']}" for w in run["workers"]
+    )
+    assert {r["message"] for r in closed} == {"Spider closed (finished)"}
     worker = run["workers"][0]["worker"]
     records = s.client.get(
         f"/api/runs/{run_id}/log",

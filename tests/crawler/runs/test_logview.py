@@ -128,6 +128,7 @@ def test_records_with_their_continuation_lines_and_offsets() -> None:
         "logger": "scrapy.core.scraper",
         "message": error.message,
         "startup": False,
+        "source": None,  # a line of one crawl's own log (a merged log's lines name their worker)
     }
 
 
@@ -310,3 +311,42 @@ def test_a_real_crawls_log(tmp_path: Path, sample_site: str) -> None:
     assert records[-1].message.startswith("Spider closed (finished)")
     paged = [r for _, rs in pages(BytesSource(data), 1024) for r in rs]
     assert paged == records
+
+
+def test_a_distributed_runs_merged_log_is_read_worker_by_worker():
+    """The data service merges a distributed run's workers' logs into one, each line prefixed
+    ``[node worker]`` (crawler/nodes/fleet_runs.py): each record keeps its worker as its source,
+    each worker's start-up dump is its own, and a search finds a worker by its name."""
+    merged = (
+        b"[n1 run.1] 2026-01-01 10:00:00 [scrapy.utils.log] INFO: Scrapy 2.19.0 started (bot: crawler)\n"
+        b"[n1 run.1] 2026-01-01 10:00:01 [scrapy.core.engine] INFO: Spider opened\n"
+        b"[n2 run.2] 2026-01-01 10:00:01 [scrapy.utils.log] INFO: Scrapy 2.19.0 started (bot: crawler)\n"
+        b"[n1 run.1] 2026-01-01 10:00:02 [books] WARNING: no price on http://x/1\n"
+        b"[n2 run.2] 2026-01-01 10:00:02 [scrapy.middleware] INFO: Enabled extensions:\n"
+        b"[n2 run.2] ['crawler.runs.runlog.RunLog',\n"
+        b"[n2 run.2]  'crawler.runs.progress.Progress']\n"
+        b"[n2 run.2] 2026-01-01 10:00:03 [scrapy.core.engine] INFO: Spider opened\n"
+    )
+    records = parse(merged)
+    assert [(r.source, r.logger, r.startup) for r in records] == [
+        ("n1 run.1", "scrapy.utils.log", True),
+        ("n1 run.1", "scrapy.core.engine", False),
+        ("n2 run.2", "scrapy.utils.log", True),
+        ("n1 run.1", "books", False),
+        ("n2 run.2", "scrapy.middleware", True),
+        ("n2 run.2", "scrapy.core.engine", False),
+    ]
+    assert records[4].message.splitlines() == [
+        "Enabled extensions:",
+        "['crawler.runs.runlog.RunLog',",
+        " 'crawler.runs.progress.Progress']",
+    ]
+    assert [r.message for r in records if passes(r, minimum=level_rank("WARNING"))] == [
+        "no price on http://x/1"
+    ]
+    assert [r.logger for r in records if passes(r, needle=needle_of("N2 RUN.2"))] == [
+        "scrapy.utils.log",
+        "scrapy.middleware",
+        "scrapy.core.engine",
+    ]
+    assert records[3].as_dict()["source"] == "n1 run.1"

@@ -388,6 +388,7 @@ def test_the_log_as_records_filtered_and_paged(small_chunks: Service, tmp_path: 
         "logger": "scrapy.utils.log",
         "message": "Scrapy 2.13.3 started (bot: crawler)",
         "startup": True,
+        "source": None,
     }
     # three crawls' logs in one file: each one's start-up dump, read whole or in pieces
     assert sum(r["startup"] for r in whole) == 30
