@@ -94,7 +94,15 @@ def start_distributed(
     for k in range(workers):
         node = ranked[k % len(ranked)]
         job = f"{run_id}.{k + 1}"
-        own = {"DISTRIBUTED": "1", "RUN_ID": job, "FLEET_RUN_ID": run_id, **settings}
+        # seeded already: a worker that starts after the queue ran dry stops once the crawl is
+        # idle, instead of waiting DISTRIBUTED_SEED_TIMEOUT for a seed that came before it
+        own = {
+            "DISTRIBUTED": "1",
+            "DISTRIBUTED_SEED_TIMEOUT": "0",
+            "RUN_ID": job,
+            "FLEET_RUN_ID": run_id,
+            **settings,
+        }
         entry = {"worker": job, "node": node.name, "job": job, "version": versions[node.name]}
         try:
             fleet.schedule(node, rule, job, args, own, digest)

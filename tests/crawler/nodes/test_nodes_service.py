@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,11 @@ def test_nodes_api_deploys_and_runs_a_distributed_crawl(fleet_service: Service, 
     parts = s.store.run_parts(run_id)
     assert sorted(p["run_id"] for p in parts) == [f"{run_id}.{k}" for k in (1, 2, 3)]
     assert all(p["status"] == "finished" and p["part_of"] == run_id for p in parts)
+    for part in parts:  # seeded before they started: none waits the 60 s seed timeout for it
+        took = datetime.fromisoformat(part["finished_at"]) - datetime.fromisoformat(
+            part["started_at"]
+        )
+        assert took.total_seconds() < 45, (part["run_id"], took)
     assert run["pages"] == sum(p["pages"] for p in parts) > BOOKS  # one record, summed
     assert run["new"] + sum(p["replayed"] for p in parts) == BOOKS, parts
     urls = [d["_url"] for d in s.store.find("sample_books")]
