@@ -1,6 +1,7 @@
-"""The fleet against three real Scrapyd nodes and a real Redis: deploy, a run on one node, a
-distributed run across the three with one node killed mid-crawl, wrong credentials. (A
-distributed run to its end through the data service: test_nodes_service.py.)"""
+"""The fleet against three real Scrapyd nodes and a real Redis: deploy, a distributed run across
+the three with one node killed mid-crawl, wrong credentials. (A distributed run to its end
+through the data service, and a run on a chosen node with its log read there through the CLI:
+test_nodes_service.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from crawler.nodes import Fleet, NodeWatch, log_source, settle, start_distributed, stop_run
+from crawler.nodes import Fleet, NodeWatch, settle, start_distributed, stop_run
 from crawler.store import open_store
 from tests.crawler.nodes.conftest import BOOKS, fleet_settings
 from tests.sample_site import SampleSite
@@ -54,28 +55,6 @@ def test_deploy_is_versioned_by_content_and_idempotent(fleet: Fleet, nodes):
     assert {r["version"].partition("_")[2] for r in results} == {egg.digest}
     for row in fleet.status():
         assert row["status"] == "online" and row["version"].endswith(egg.digest), row
-
-
-def test_a_rule_runs_on_the_chosen_node(fleet: Fleet, site):
-    node, job = fleet.start("sample_books", {"site": site.url}, node="n2", run_id="one-node-run")
-    assert (node.name, job) == ("n2", "one-node-run")
-    store = store_of(fleet)
-    try:
-        deadline = time.monotonic() + 120
-        while fleet.job_state(node, job) != "finished":
-            assert time.monotonic() < deadline, fleet.job_state(node, job)
-            time.sleep(0.3)
-        record = store.get_run("one-node-run")
-        assert record["status"] == "finished" and record["exit_code"] == 0, record
-        assert record["node"] == "n2" and record["part_of"] is None
-        assert record["new"] == BOOKS and sorted(stored_urls(store)) == sorted(
-            {*stored_urls(store)}
-        )
-        source = log_source(fleet, record)
-        text, size = source.read(0, 1 << 20)
-        assert size == len(text) and b"Spider closed (finished)" in text
-    finally:
-        store.close()
 
 
 def test_a_killed_node_raises_an_alert_and_the_others_finish_its_work(

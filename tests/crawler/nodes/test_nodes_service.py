@@ -250,5 +250,7 @@ def test_the_cli_and_the_scheduler_dispatch_to_nodes(nodes, redis_server, site, 
 
     with open_store(settings["STORE_URI"]) as store:
         runs = store.runs(rule="sample_books")
+        chosen = store.get_run(run_id)
     assert {r.get("node") for r in runs} <= {"n1", "n2", "n3"} and len(runs) == 2, runs
-    assert all(r["status"] == "finished" for r in runs)
+    assert all(r["status"] == "finished" and r["exit_code"] == 0 for r in runs)
+    assert chosen["node"] == "n2" and chosen["part_of"] is None and chosen["new"] == BOOKS
