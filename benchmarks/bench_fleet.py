@@ -78,7 +78,8 @@ def distributed(
     for k, node in enumerate(fleet.nodes()):
         job = f"{run}.{k + 1}"
         settings = {"DISTRIBUTED": "1", "RUN_ID": job, "FLEET_RUN_ID": run}
-        fleet.schedule(node, RULE, job, {"site": url}, settings, digest)
+        version = fleet.deployed_version(node, digest)
+        fleet.schedule(node, RULE, job, {"site": url}, settings, version)
         jobs.append((node, job))
     deadline = time.monotonic() + 120
     while client.zcard(keys.workers) < len(nodes):  # every worker is up and polling

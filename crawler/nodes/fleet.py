@@ -291,9 +291,9 @@ class Fleet:
         job: str,
         args: Mapping[str, str],
         settings: Mapping[str, Any],
-        digest: str,
+        version: str,
     ) -> str:
-        version = self.deployed_version(node, digest)
+        """Start ``job`` on ``node`` with the deployed ``version`` (:meth:`deployed_version`)."""
         own = self.crawl_settings({**settings, "NODE_NAME": node.name})
         return self.client(node).schedule(
             self.project, rule, job=job, version=version, settings=own, args=args
@@ -313,7 +313,8 @@ class Fleet:
         target = self.node(node) if node else self.least_loaded()[0]
         digest = self.digest()
         settings = {"DISTRIBUTED": "0", "RUN_ID": run_id, **settings}
-        job = self.schedule(target, rule, run_id, args, settings, digest)
+        version = self.deployed_version(target, digest)
+        job = self.schedule(target, rule, run_id, args, settings, version)
         logger.info("started %s on node %s (job %s)", rule, target.name, job)
         return target, job
 

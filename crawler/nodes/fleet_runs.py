@@ -105,7 +105,7 @@ def start_distributed(
         }
         entry = {"worker": job, "node": node.name, "job": job, "version": versions[node.name]}
         try:
-            fleet.schedule(node, rule, job, args, own, digest)
+            fleet.schedule(node, rule, job, args, own, versions[node.name])
             entry["state"] = "pending"
         except NodeError as exc:
             entry.update(state="not_started", error=str(exc))
@@ -129,11 +129,13 @@ def start_distributed(
     return record
 
 
-def _node_of(fleet: Fleet, name: str) -> Node | None:
+def nodes_by_name(fleet: Fleet) -> dict[str, Node]:
+    """The configured nodes, read once for a whole look at a run (empty when misconfigured:
+    its workers' nodes then count as away)."""
     try:
-        return fleet.node(name)
+        return {node.name: node for node in fleet.nodes()}
     except NodesError:
-        return None
+        return {}
 
 
 def settle(
@@ -144,12 +146,13 @@ def settle(
     if record is None or not record.get("distributed") or record.get("status") != "running":
         return record
     parts = {p.get("run_id"): p for p in store.run_parts(run_id)}
+    nodes = nodes_by_name(fleet)
     open_workers, done, lost = 0, [], []
     workers = []
     for entry in record.get("workers") or []:
         entry = dict(entry)
         part = parts.get(entry["worker"]) or {}
-        node = _node_of(fleet, entry["node"])
+        node = nodes.get(entry["node"])
         state = entry.get("state")
         if state != "not_started":
             state = fleet.job_state(node, entry["job"]) if node is not None else None
@@ -174,7 +177,7 @@ def settle(
             lost.append(entry)
         workers.append(entry)
     if offsets is not None and record.get("log_file"):
-        append_logs(fleet, record["log_file"], record["rule"], workers, offsets)
+        append_logs(fleet, nodes, record["log_file"], record["rule"], workers, offsets)
     merged = {**record, "workers": workers, "updated_at": now_iso()}
     for name in COUNTERS:
         merged[name] = sum(int(p.get(name) or 0) for p in parts.values())
@@ -208,12 +211,17 @@ def finish(done: list[dict[str, Any]], lost: list[dict[str, Any]], total: int) -
 
 
 def append_logs(
-    fleet: Fleet, log_file: str, rule: str, workers: list[dict[str, Any]], offsets: dict[str, int]
+    fleet: Fleet,
+    nodes: Mapping[str, Node],
+    log_file: str,
+    rule: str,
+    workers: list[dict[str, Any]],
+    offsets: dict[str, int],
 ) -> None:
     """Append what each worker's log gained since the last call, line by line, prefixed."""
     with open(log_file, "ab") as out:
         for entry in workers:
-            node = _node_of(fleet, entry["node"])
+            node = nodes.get(entry["node"])
             if node is None or entry.get("state") in ("pending", "not_started", "lost", "away"):
                 continue
             key = entry["worker"]
@@ -240,9 +248,10 @@ def stop_run(fleet: Fleet, record: Mapping[str, Any]) -> list[str]:
     jobs = [(w["node"], w["job"]) for w in record.get("workers") or []]
     if not jobs and record.get("node"):
         jobs = [(record["node"], record["run_id"])]
+    nodes = nodes_by_name(fleet)
     cancelled = []
     for name, job in jobs:
-        node = _node_of(fleet, name)
+        node = nodes.get(name)
         if node is not None and fleet.cancel(node, job) is not None:
             cancelled.append(job)
     return cancelled
