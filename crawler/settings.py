@@ -6,9 +6,11 @@ only: see crawler/defaults/__init__.py for what a rule may set).
 """
 
 from crawler.defaults.antiban import *  # noqa: F403
+from crawler.defaults.archive import *  # noqa: F403
 from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
+from crawler.defaults.neardup import *  # noqa: F403
 from crawler.defaults.nodes import *  # noqa: F403
 from crawler.defaults.politeness import *  # noqa: F403
 from crawler.defaults.push import *  # noqa: F403
@@ -90,6 +92,7 @@ EXTENSIONS = {
     "crawler.spider.site_runs.SiteRuns": 390,
     "crawler.runs.coverage.FieldCoverage": 400,  # field coverage, empty-field warnings
     "crawler.monitors.extension.Monitors": 450,  # a rule's monitors: (after coverage, before the run record)
+    "crawler.monitors.stall.StallWatch": 30,  # a rule's monitors: {stall}: no progress -> alert
     "crawler.push.extension.Push": 460,  # PUSH_SINKS or a rule's push: (off otherwise)
     "crawler.runs.recorder.RunRecorder": 500,
     # With REDIS_URL: who, where and how far this crawl is, for the Nodes page (crawler/nodes).
@@ -106,3 +109,6 @@ ADDONS["crawler.render.addon.Rendering"] = 10
 
 # Incremental crawls: `fetch: once` pages are skipped when seen (crawler/defaults/distributed.py).
 SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}
+# The page archive: every page a page type parsed, when the rule has `archive:` (crawler/archive).
+# After Scrapy's HTTP error filter (50): only what reaches the spider is kept.
+SPIDER_MIDDLEWARES["crawler.archive.middleware.PageArchiveMiddleware"] = 650

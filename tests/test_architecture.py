@@ -32,7 +32,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("crawler.captcha", "crawler.oauth", "crawler.push", "crawler.runs"),
     ("crawler.antiban",),
     ("crawler.spider", "crawler.politeness"),
-    ("crawler.distributed", "crawler.monitors", "crawler.render", "crawler.schedule"),
+    (
+        "crawler.archive",  # pages kept to run a fixed rule on again (needs spider, store, runs)
+        "crawler.distributed",
+        "crawler.monitors",
+        "crawler.render",
+        "crawler.schedule",
+    ),
     ("crawler.nodes",),  # the fleet: Scrapyd nodes, deploy, dispatch, health
     ("crawler.service",),
     ("crawler.commands",),  # the CLI: thin, composes the features

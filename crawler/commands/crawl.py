@@ -43,7 +43,7 @@ class Command(ScrapyCrawlCommand):
         return (
             "Run a rule's crawl (or a hand-written spider). Exit status: 0 finished, 1 failed, "
             "2 usage error, 3 rule error, 4 start error, 5 blocked, 6 data not stored, "
-            "7 monitor failed, 8 interrupted (see README)."
+            "7 monitor failed, 8 interrupted, 9 stalled (see README)."
         )
 
     def syntax(self) -> str:

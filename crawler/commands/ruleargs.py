@@ -1,11 +1,34 @@
-"""``-a NAME=VALUE`` rule arguments for commands other than ``crawl`` (preview, seed)."""
+"""``-a NAME=VALUE`` rule arguments for commands other than ``crawl`` (preview, seed), and
+finding the rule a command names."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
+
+from crawler.core.exitcodes import EXIT_CODES
+from crawler.rules.problems import did_you_mean
+from crawler.spider.loader import broken_names
+
+
+def named_rule(ruleset: Any, name: str, rules_dir: Any) -> Any:
+    """The rule ``name`` of ``ruleset``; when it is broken, its problems printed and the
+    ``rule_error`` exit code returned; a usage error when there is no such rule."""
+    rule = ruleset.rules.get(name)
+    if rule is not None:
+        return rule
+    files = broken_names(ruleset.errors, rules_dir).get(name, set())
+    problems = ruleset.broken.get(name) or [p for p in ruleset.errors if p.file in files]
+    if problems:
+        print(f"error: rule {name!r} has problems:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CODES["rule_error"]
+    raise UsageError(f"no rule named {name!r}{did_you_mean(name, ruleset.rules)}", print_help=False)
 
 
 class RuleArgumentsMixin:

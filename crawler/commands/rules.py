@@ -1,7 +1,8 @@
 """``scrapy rules test [RULE...] [--update]``: re-run rules on their stored pages, offline, and
 report every value that changed (exit 0 all the same, 1 changed or nothing tested, a named rule
 without fixtures included, 3 a rule with problems); ``scrapy rules list``: rules with their page types and fixtures;
-``scrapy rules new NAME URL``: fetch a page and write a first rule for its site."""
+``scrapy rules new NAME URL``: fetch a page and write a first rule for its site;
+``scrapy rules backfill NAME``: run the rule on its archived pages (crawler/commands/backfill.py)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ from crawler.commands.fetching import fetch_pages
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.rules import RuleError, compile_rule, load_rule, load_rules
 from crawler.rules.compiler import effective_data
-from crawler.rules.problems import did_you_mean
 from crawler.rules.request_specs import url_problem
 from crawler.spider.extract import CompiledRule
 from crawler.spider.fixtures import fixtures_dir, run_fixture
 from crawler.spider.project import compile_context
 from crawler.spider.scaffold import detail_links, draft_list, rule_yaml
 
+from .ruleargs import named_rule
 from .validate import resolve_rule_paths
 
 
@@ -39,13 +40,15 @@ class Command(ScrapyCommand):
         return (
             "test|list [RULE...] [--update] | new NAME URL [SAMPLE_URL...] | show NAME | "
             "repair NAME [-a site=URL] [--write] | history NAME | diff NAME A [B] | "
-            "restore NAME VERSION [-m MESSAGE]"
+            "restore NAME VERSION [-m MESSAGE] | backfill NAME [--since 30d] [--dry-run] "
+            "[--limit N] [--json]"
         )
 
     def short_desc(self) -> str:
         return (
             "Test rules on their fixture pages (test), list them (list), start one (new), "
-            "print one with its templates merged (show), its versions (history, diff, restore)"
+            "print one with its templates merged (show), its versions (history, diff, restore), "
+            "run it again on its archived pages (backfill)"
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -61,9 +64,18 @@ class Command(ScrapyCommand):
         )
         parser.add_argument(
             "-a", dest="arg", action="append", default=[], metavar="NAME=VALUE",
-            help="repair: a rule argument (the site the fixtures' pages are fetched from)",
+            help="repair, backfill: a rule argument (repair: the site the fixtures' pages are "
+            "fetched from)",
         )  # fmt: skip
         parser.add_argument("--write", action="store_true", help="repair: save the change")
+        parser.add_argument(
+            "--since", metavar="AGE", help="backfill: pages fetched this recently (30d)"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="backfill: say what would change, write nothing"
+        )
+        parser.add_argument("--limit", type=int, metavar="N", help="backfill: at most N pages")
+        parser.add_argument("--json", action="store_true", help="backfill: every item's diff")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         context = compile_context(self.settings)
@@ -77,6 +89,11 @@ class Command(ScrapyCommand):
             from crawler.commands.repair import repair_command
 
             self.exitcode = repair_command(self.settings, args[1:], opts, context)
+            return
+        if args and args[0] == "backfill":
+            from crawler.commands.backfill import backfill_command
+
+            self.exitcode = backfill_command(self.settings, args[1:], opts)
             return
         if args and args[0] in ("history", "diff", "restore"):
             self.exitcode = history_command(self.settings, args, opts, context)
@@ -205,17 +222,9 @@ def show_rule(settings: Any, args: list[str], context: Any) -> int:
         raise UsageError("use: scrapy rules show NAME", print_help=False)
     name = args[0]
     ruleset = load_rules(settings.get("RULES_DIR"), context)
-    rule = ruleset.rules.get(name)
-    if rule is None:
-        problems = ruleset.broken.get(name)
-        if problems:
-            print(f"error: rule {name!r} has problems:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
-            return EXIT_CODES["rule_error"]
-        raise UsageError(
-            f"no rule named {name!r}{did_you_mean(name, ruleset.rules)}", print_help=False
-        )
+    rule = named_rule(ruleset, name, settings.get("RULES_DIR"))
+    if isinstance(rule, int):
+        return rule
     where = f"{rule.path}:{rule.row}" if rule.row else str(rule.path)
     chain = " <- ".join(str(p) for p in reversed(rule.inherits))
     print(f"# {name}: {where}" + (f" <- {chain}" if chain else ""))

@@ -2,7 +2,7 @@
 retries, ``scrapy demo``, the data service) decide by. A run record's ``status`` and the
 process's exit code always say the same thing: both come from
 :func:`crawler.core.runstatus.run_status`, which also says which status wins when several apply
-(start error, blocked, data not stored, interrupted, failed, monitor failed). A running crawl's
+(start error, blocked, data not stored, stalled, interrupted, failed, monitor failed). A running crawl's
 record has ``status: running`` and no exit code yet.
 
 ==== =================== =================================================================
@@ -19,6 +19,8 @@ code status              meaning
 6    ``data_not_stored`` items could not be stored: spilled to disk (replayable) or lost
 7    ``monitor_failed``  the crawl ran, but a monitor of the rule failed
 8    ``interrupted``     stopped by a signal (SIGINT, SIGTERM) or a timeout before it finished
+9    ``stalled``         stopped because it made no progress (a rule's ``monitors: {stall: {after,
+                         stop: true}}``): no page or item for that long
 ==== =================== =================================================================
 
 >>> EXIT_CODES["start_error"], STATUSES[6]
@@ -37,5 +39,6 @@ EXIT_CODES: dict[str, int] = {
     "data_not_stored": 6,
     "monitor_failed": 7,
     "interrupted": 8,
+    "stalled": 9,
 }
 STATUSES: dict[int, str] = {code: status for status, code in EXIT_CODES.items()}

@@ -13,12 +13,13 @@ record and the exit code always agree. The first rule that matches wins:
    ``antiban_*``), or bans used up the retries of requests and no page was parsed at all;
 3. ``data_not_stored``: items spilled (``store/spilled``), lost (``store/lost``) or left in
    the write-ahead journal (``store/journal/kept``) instead of stored;
-4. ``interrupted``: stopped by a signal (finish reason ``shutdown``) or by
+4. ``stalled``: stopped by the stall watch (finish reason ``stalled``: no progress);
+5. ``interrupted``: stopped by a signal (finish reason ``shutdown``) or by
    ``CLOSESPIDER_TIMEOUT``;
-5. ``failed``: any finish reason not listed as a normal end, too many errors
+6. ``failed``: any finish reason not listed as a normal end, too many errors
    (``closespider_errorcount``), or nothing downloaded because every request failed;
-6. ``monitor_failed``: stat ``monitors/failed`` above 0 (set by the rule's monitors);
-7. ``finished``.
+7. ``monitor_failed``: stat ``monitors/failed`` above 0 (set by the rule's monitors);
+8. ``finished``.
 
 >>> run_status({"finish_reason": "finished", "response_received_count": 3}).status
 'finished'
@@ -101,6 +102,9 @@ def run_status(stats: Mapping[str, Any], reason: str | None = None) -> RunStatus
     not_stored = _not_stored(stats)
     if not_stored:
         return _status("data_not_stored", not_stored)
+    if reason == "stalled":
+        idle = stats.get("stall/idle_seconds")
+        return _status("stalled", f"stopped: no page or item for {idle} s (stalled)")
     if reason in INTERRUPTED_ENDS:
         return _status("interrupted", f"stopped before it finished ({reason})")
     if reason not in NORMAL_ENDS:

@@ -37,6 +37,8 @@ GROUPS = (
     "crawler.defaults.runs",
     "crawler.defaults.politeness",
     "crawler.defaults.nodes",
+    "crawler.defaults.neardup",
+    "crawler.defaults.archive",
     "proxies.defaults",
 )
 

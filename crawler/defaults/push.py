@@ -4,6 +4,10 @@ new and changed items to business systems while the crawl stores them."""
 from vocab.datadir import data_dir
 
 PUSH_SINKS: list[str] = []  # any of: webhook, redis (a rule's push: section sets it too)
+# Sinks that deliver a story once: items stored as near-duplicates of an earlier item
+# (_duplicate_of, an item type's near_duplicates:) are not delivered to them, only counted
+# (push/<sink>/skipped_duplicates). A rule's push: {skip_duplicates: true} sets it too.
+PUSH_SKIP_DUPLICATES: list[str] = []
 PUSH_SINK_CLASSES = {
     "webhook": "crawler.push.sinks.WebhookSink",
     "redis": "crawler.push.sinks.RedisStreamSink",

@@ -1,5 +1,6 @@
-"""Alerts sent when monitors fail: Spidermon actions posting to a generic JSON webhook and to
-WeCom, DingTalk and Feishu group robots, in their documented webhook message formats.
+"""Alert channel types: a generic JSON webhook and WeCom, DingTalk and Feishu group robots, in
+their documented webhook message formats (email: :mod:`.email`). The alert desk
+(:mod:`.desk`) decides what is sent where; each type only delivers ``(event, title, lines)``.
 
 - WeCom (企业微信群机器人): ``{"msgtype": "markdown", "markdown": {"content": ...}}``; the URL
   carries the robot's ``key``; an answer ``errcode`` other than 0 is a failure.
@@ -9,8 +10,9 @@ WeCom, DingTalk and Feishu group robots, in their documented webhook message for
 - Feishu (飞书自定义机器人): ``{"msg_type": "text", "content": {"text": ...}}``, with
   ``timestamp`` (s) and ``sign`` = base64 of HMAC-SHA256 keyed with ``"{timestamp}\\n{secret}"``
   of an empty message when a secret is set; ``code`` other than 0 is a failure.
-- Generic webhook: the results as JSON, ``X-Signature: sha256=<hex HMAC of the body>`` when a
-  secret is set.
+- Generic webhook: the event as JSON (``{"event": "monitors_failed" | "resolved" | "digest" |
+  "stalled" | "node_offline" ..., "subject", "title", "lines", ...}``),
+  ``X-Signature: sha256=<hex HMAC of the body>`` when a secret is set.
 
 URLs and secrets come from environment variables (their names are settings); they never reach a
 log line, a stat or a run record.
@@ -28,24 +30,21 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote_plus
 
-from spidermon.core.actions import Action
-
 from crawler.runs import run_errors
 
 
-def alert_text(meta: dict[str, Any], stats: Any) -> tuple[str, list[str]]:
-    """``(title, lines)`` of an alert from the monitors' results."""
-    rule = meta.get("rule", "?")
-    results = meta.get("results", [])
+def alert_text(
+    rule: str, results: list[dict[str, Any]], stats: Any, periodic: bool
+) -> tuple[str, list[str]]:
+    """``(title, closing lines)`` of a monitors alert (the desk lists the failed checks)."""
     failed = [r for r in results if not r["ok"]]
-    when = "during the crawl" if meta.get("periodic") else "at the end of the crawl"
+    when = "during the crawl" if periodic else "at the end of the crawl"
     title = f"[crawler] {rule}: {len(failed)} monitor(s) failed {when}"
-    lines = [f"- {r['name']}: {r['message']}" for r in failed]
-    lines.append(
+    lines = [
         f"pages {stats.get('response_received_count', 0)}, items "
         f"{stats.get('item_scraped_count', 0)}, errors {run_errors(stats).total}, "
         f"bans {stats.get('antiban/bans', 0)}, finish reason {stats.get('finish_reason', '-')}"
-    )
+    ]
     return title, lines
 
 
@@ -92,7 +91,7 @@ class AlertError(RuntimeError):
     """The receiver answered that it did not take the alert."""
 
 
-class HttpAlert(Action):
+class HttpAlert:
     """An alert POSTed to a URL read from the environment variable named by ``url_env``."""
 
     alert = "webhook"
@@ -100,7 +99,6 @@ class HttpAlert(Action):
     secret_env = ""  # the setting naming the secret's environment variable ("" : none)
 
     def __init__(self, url: str, secret: str = "", timeout: float = 10.0) -> None:
-        super().__init__()
         self.url = url
         self.secret = secret
         self.timeout = timeout
@@ -125,15 +123,11 @@ class HttpAlert(Action):
             return f"${variable} is not an http(s) URL"
         return None
 
-    def run_action(self) -> None:
-        title, lines = alert_text(self.data.meta, self.data.stats)
-        self.deliver(title, lines)
-
     def deliver(self, title: str, lines: list[str]) -> None:
         raise NotImplementedError
 
     def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
-        """An alert that is not a monitor's (a node offline: crawler/monitors/notify.py)."""
+        """Deliver one alert (the generic webhook also sends ``event``)."""
         self.deliver(title, lines)
 
 
@@ -143,28 +137,7 @@ class WebhookAlert(HttpAlert):
     secret_env = "ALERT_WEBHOOK_SECRET_ENV"
 
     def deliver(self, title: str, lines: list[str]) -> None:
-        meta, stats = self.data.meta, self.data.stats
-        body = {
-            "event": "monitors_failed",
-            "rule": meta.get("rule"),
-            "periodic": bool(meta.get("periodic")),
-            "title": title,
-            "failed": [r for r in meta.get("results", []) if not r["ok"]],
-            "results": meta.get("results", []),
-            "stats": {
-                name: stats.get(name)
-                for name in (
-                    "response_received_count",
-                    "item_scraped_count",
-                    "log_count/ERROR",
-                    "antiban/bans",
-                    "finish_reason",
-                )
-            },
-            "errors": run_errors(stats).total,  # as the run record and the API count them
-            "run_id": stats.get("run/id") or stats.get("schedule/run_id"),
-        }
-        self.post(body)
+        self.post({"event": "message", "title": title, "lines": lines})
 
     def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
         self.post({**event, "title": title, "lines": lines})

@@ -1,4 +1,4 @@
-"""The email alert: a Spidermon action sending a plain-text message over SMTP (``smtplib``,
+"""The email alert channel type: sending a plain-text message over SMTP (``smtplib``,
 in the alert thread), with STARTTLS or SSL and a login when configured; the password comes
 from the environment variable named by ``ALERT_SMTP_PASSWORD_ENV``.
 
@@ -14,16 +14,11 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
-from spidermon.core.actions import Action
 
-from crawler.monitors.alerts import alert_text
-
-
-class EmailAlert(Action):
+class EmailAlert:
     alert = "email"
 
     def __init__(self, **options: Any) -> None:
-        super().__init__()
         self.options = options
 
     @classmethod
@@ -50,9 +45,6 @@ class EmailAlert(Action):
         ):
             return f"${settings.get('ALERT_SMTP_PASSWORD_ENV')} is not set (ALERT_SMTP_USER is)"
         return None
-
-    def run_action(self) -> None:
-        self.deliver(*alert_text(self.data.meta, self.data.stats))
 
     def send_event(self, event: dict[str, Any], title: str, lines: list[str]) -> None:
         self.deliver(title, lines)

@@ -1,6 +1,6 @@
-"""Running a rule's monitor suite with Spidermon, and reading what it found: the runner splits
-Spidermon's run in two (the monitors now, the alerts later, in a thread), logs its failures as
-WARNINGs, and turns its results into ``[{name, ok, message, figure}]`` for the stats.
+"""Running a rule's monitor suite with Spidermon, and reading what it found: the runner runs the
+monitors only (alerts are the desk's: crawler/monitors/desk.py), logs their failures as
+WARNINGs, and turns their results into ``[{name, ok, message, figure}]`` for the stats.
 
 Imported by the ``Monitors`` extension (:mod:`.extension`) only when the rule has monitors, so a
 crawl without them never loads Spidermon.
@@ -16,16 +16,13 @@ from spidermon.settings import MONITOR
 
 
 class StepRunner(SpiderMonitorRunner):
-    """Spidermon's runner, split in two: the monitors now, the actions later (in a thread)."""
+    """Spidermon's runner, the monitors only (no actions: the alert desk sends alerts)."""
 
     def run_suite(self) -> Any:
         self.result.start()
         self.run_monitors()
-        return self.result
-
-    def finish(self) -> None:
-        self.run_actions()
         self.result.finish()
+        return self.result
 
     def create_result(self) -> StepResult:
         return StepResult(self.spider)

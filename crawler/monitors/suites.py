@@ -232,7 +232,9 @@ def monitor_classes(
     that make sense while the crawl runs (rates, coverage)."""
     classes: list[type] = []
     for check, value in rules.items():
-        if periodic and check in END_ONLY:
+        if (
+            periodic and check in END_ONLY
+        ):  # (freshness is judged apart: crawler/monitors/freshness.py)
             continue
         base = _VALUE_MONITORS.get(check)
         if base is not None:
@@ -250,7 +252,6 @@ def monitor_classes(
 def build_suite(
     crawler: Any,
     rules: Mapping[str, Any],
-    actions: list[Any],
     *,
     periodic: bool = False,
     previous_items: int | None = None,
@@ -259,6 +260,5 @@ def build_suite(
     return MonitorSuite(
         name=name,
         monitors=monitor_classes(rules, periodic=periodic, previous_items=previous_items),
-        monitors_failed_actions=actions,
         crawler=crawler,
     )

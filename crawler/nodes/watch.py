@@ -4,8 +4,9 @@ Every ``NODES_CHECK_INTERVAL`` seconds it asks every node for its status (kept f
 page and ``/metrics``), and brings every running distributed run's record up to date
 (:func:`crawler.nodes.fleet_runs.settle`: counters, workers, merged log, the end). A node that
 has not answered for ``NODES_OFFLINE_AFTER`` seconds is *offline*: logged once, and an alert
-``node_offline`` goes to the configured channels (``MONITORS_ALERTS``:
-crawler/monitors/notify.py); when it answers again, ``node_online`` says so. Its distributed
+``node_offline`` goes through the alert desk (crawler/monitors/desk.py: channels, routes,
+deduplication across restarts, quiet hours); when it answers again, ``node_online`` (the
+desk's "resolved") says so. Its distributed
 work is taken over by the other workers through their leases (docs/distributed.md).
 """
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from crawler.monitors import send_event
+from crawler.monitors import Subject, desk_for
 from crawler.nodes.fleet import Fleet
 from crawler.nodes.fleet_runs import settle
 from crawler.nodes.registry import NodesError
@@ -102,7 +103,16 @@ class NodeWatch:
 
     def alert(self, event: str, row: dict[str, Any], title: str, lines: list[str]) -> None:
         body = {"event": event, "node": row["name"], "url": row["url"], "error": row.get("error")}
-        sent = send_event(self.fleet.settings, body, title, lines)
+        sent: list[str] = []
+        desk = desk_for(self.fleet.settings)
+        if desk is not None:
+            online = event == "node_online"
+            check = {"name": "reachable", "ok": online, "message": str(row.get("error") or "")}
+            outcome = desk.report(
+                Subject(row["name"], kind="node"), [check], title, body, lines,
+                resolved_event=body if online else None,
+            )  # fmt: skip
+            sent = outcome.sent
         self.alerts_sent.append({**body, "sent": sent, "at": time.time()})
         del self.alerts_sent[:-100]
 

@@ -9,6 +9,8 @@ moves on. Writes younger than ``PUSH_SETTLE`` wait for the next look, so that on
 moment late is not passed over. At the end of the crawl, :meth:`Pusher.finish` drains what is
 left within ``PUSH_CLOSE_TIMEOUT``; past it, what could not be delivered is kept aside.
 A sink's first run starts at the crawl's start: items stored before it are not pushed.
+A sink named in ``PUSH_SKIP_DUPLICATES`` delivers a story once: an item stored as a
+near-duplicate of an earlier one (``_duplicate_of``) is counted, not delivered.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.push.sinks import Entry, entry_of
-from crawler.store import UPDATED_AT_FIELD, Store, dumps
+from crawler.store import DUPLICATE_OF_FIELD, UPDATED_AT_FIELD, Store, dumps
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class Pusher:
         self.retry_times = settings.getint("PUSH_RETRY_TIMES")
         self.backoff = settings.getfloat("PUSH_RETRY_BACKOFF")
         self.close_timeout = settings.getfloat("PUSH_CLOSE_TIMEOUT")
+        self.skip_duplicates = set(settings.getlist("PUSH_SKIP_DUPLICATES"))
         self.stop = threading.Event()  # the crawl is over: drain, then end
         self.give_up = threading.Event()  # past the close timeout: keep the rest aside
         self.thread = threading.Thread(target=self.run, name="push", daemon=True)
@@ -144,6 +147,11 @@ class Pusher:
         docs = page.items
         if cursor is None:  # a sink's first run: from this crawl's start
             docs = [d for d in docs if str(d.get(UPDATED_AT_FIELD, "")) >= self.started_at]
+        if sink.name in self.skip_duplicates:  # a story once: its earliest item was delivered
+            kept = [d for d in docs if not d.get(DUPLICATE_OF_FIELD)]
+            if len(kept) < len(docs):
+                self.stats.inc_value(f"push/{sink.name}/skipped_duplicates", len(docs) - len(kept))
+            docs = kept
         if docs:
             self.deliver(sink, collection, [entry_of(collection, d) for d in docs])
         if page.next != cursor:

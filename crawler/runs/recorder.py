@@ -272,6 +272,8 @@ class RunRecorder:
         if self._store is None:
             return None
         for run in self._store.runs(rule=rule, limit=10):
+            if run.get("kind") == "backfill":  # archived pages read again, not a crawl's
+                continue
             if run.get("status") == "finished" and run.get("run_id") != self.run_id:
                 return run.get("pages") or None
         return None

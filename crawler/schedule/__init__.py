@@ -10,9 +10,18 @@ Other packages (the data service starts crawls as the daemon does) use what this
 """
 
 from crawler.schedule.jobs import launch_scrapy, terminate
+from crawler.schedule.lateness import late_checks
 from crawler.schedule.locks import RuleLock
 from crawler.schedule.pauses import Pauses
 from crawler.schedule.scheduled_runs import settle_status
 from crawler.schedule.timing import next_fire
 
-__all__ = ["Pauses", "RuleLock", "launch_scrapy", "next_fire", "settle_status", "terminate"]
+__all__ = [
+    "Pauses",
+    "RuleLock",
+    "late_checks",
+    "launch_scrapy",
+    "next_fire",
+    "settle_status",
+    "terminate",
+]

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 RUN_ID_STAT = "schedule/run_id"
 
 #: Statuses (crawler/core/exitcodes.py) worth another attempt: what failed may work later.
-RETRIED = frozenset({"failed", "start_error", "blocked", "data_not_stored", "interrupted"})
+RETRIED = frozenset(
+    {"failed", "start_error", "blocked", "data_not_stored", "interrupted", "stalled"}
+)
 NOT_RETRIED_WHY = (
     "a usage or rule error fails the same way again; a failed monitor is for a human, the "
     "data is stored"

@@ -38,6 +38,7 @@ from starlette.types import ASGIApp
 
 from crawler.service import (
     admin_api,
+    alerts_api,
     errors,
     events_api,
     hosts_api,
@@ -123,11 +124,13 @@ class Background:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="service-background", daemon=True)
         self.next_sample = 0.0
+        self.next_alerts = 0.0
 
     def run(self) -> None:
         import time
 
         state = self.app.state
+        self.next_alerts = time.monotonic() + state.alerts.interval
         while not self.stop.is_set():
             try:
                 state.launcher.reap()
@@ -136,6 +139,9 @@ class Background:
                 if time.monotonic() >= self.next_sample:
                     self.next_sample = time.monotonic() + state.config.proxy_sample_interval
                     state.sampler.sample()
+                if time.monotonic() >= self.next_alerts:  # digests due, late scheduled runs
+                    self.next_alerts = time.monotonic() + state.alerts.interval
+                    state.alerts.tick()
             except Exception:  # one failed look (a store away) must not end the loop
                 logger.exception("data service background task failed")
             self.stop.wait(self.tick)
@@ -268,6 +274,7 @@ def create_app(
         config, stores.get, **({"launcher": launcher} if launcher else {})
     )
     app.state.fleet = nodes_api.FleetState(settings, stores)
+    app.state.alerts = alerts_api.AlertsState(settings, stores, config.schedule_dir)
     app.state.indexes = Indexes(
         settings, item_types=config.index_item_types, indexes=config.indexes,
         data_dir=config.data_dir, admin_max=config.admin_index_max,
@@ -279,7 +286,8 @@ def create_app(
     routers = [
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
-                  proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api)
+                  proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api,
+                  alerts_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

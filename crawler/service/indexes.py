@@ -6,7 +6,8 @@ A collection's fields are:
 - the store's own: ``_crawled_at`` (``since``/``until``), ``_updated_at`` (the change feed),
   ``_first_seen``;
 - with ``SERVICE_INDEX_ITEM_TYPES``, every field of the item types the project's rules store
-  into it (``rules/types/``, through each rule's routes), but object and array fields;
+  into it (``rules/types/``, through each rule's routes), but object and array fields, and
+  ``_duplicate_of`` when such a type compares near-duplicates (``duplicates=only|hide``);
 - ``SERVICE_INDEXES[collection]``: field names, or lists of fields for one compound index
   (equality filters first, the sort field last);
 - what an admin added (``POST /api/admin/indexes``), kept in ``SERVICE_DATA_DIR/indexes.json``,
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.rules.routing import item_routes
-from crawler.store import Store, check_field
+from crawler.store import DUPLICATE_OF_FIELD, Store, check_field
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ def item_type_fields(ruleset: Any) -> dict[str, set[str]]:
         for route in routes.values():
             if route.item_type is None:
                 continue
+            if route.item_type.near_duplicates is not None:  # listings' duplicates=only|hide
+                fields.setdefault(route.collection, set()).add(DUPLICATE_OF_FIELD)
             for name, spec in route.item_type.fields.items():
                 kind = spec.get("type") if isinstance(spec, Mapping) else None
                 if kind in NOT_INDEXED_TYPES:

@@ -24,12 +24,15 @@ from crawler.service.gate import GatedRoute
 from crawler.service.indexes import UnknownField
 from crawler.store import (
     DEAD_SUFFIX,
+    DUPLICATE_OF_FIELD,
     HISTORY_SUFFIX,
+    NEAR_DUP_SIGNATURES,
     RUNS_COLLECTION,
     CursorError,
     ItemQuery,
     Store,
     check_field,
+    duplicate_cluster,
     filter_value,
 )
 
@@ -37,6 +40,8 @@ router = APIRouter(prefix="/api", tags=["items"], route_class=GatedRoute)
 READ = [Depends(read_access)]
 
 FILTER_PREFIX = "f."
+# ``duplicates=``: only the near-duplicates of earlier items, or none of them
+DUPLICATES = {"only": True, "hide": False}
 
 
 def store_of(request: Request) -> Store:
@@ -46,7 +51,10 @@ def store_of(request: Request) -> Store:
 def item_collections(store: Store) -> list[str]:
     names = store.collections()
     return [
-        n for n in names if not n.endswith((DEAD_SUFFIX, HISTORY_SUFFIX)) and n != RUNS_COLLECTION
+        n
+        for n in names
+        if not n.endswith((DEAD_SUFFIX, HISTORY_SUFFIX))
+        and n not in (RUNS_COLLECTION, NEAR_DUP_SIGNATURES)
     ]
 
 
@@ -86,7 +94,10 @@ def item_query(
     count: bool,
     since: str | None,
     until: str | None,
+    duplicates: str | None = None,
 ) -> ItemQuery:
+    if duplicates is not None and duplicates not in DUPLICATES:
+        raise HTTPException(422, f"duplicates must be one of {', '.join(DUPLICATES)}")
     filters = {}
     for name, value in request.query_params.multi_items():
         if name.startswith(FILTER_PREFIX):
@@ -110,6 +121,7 @@ def item_query(
     try:
         return ItemQuery(
             filters=filters,
+            exists={DUPLICATE_OF_FIELD: DUPLICATES[duplicates]} if duplicates else {},
             since=_iso(since, "since"),
             until=_iso(until, "until"),
             sort=sort or None,
@@ -159,10 +171,11 @@ def list_items(
     count: bool = False,
     since: str | None = None,
     until: str | None = None,
+    duplicates: str | None = Query(None, description="only | hide: near-duplicates"),
 ) -> dict[str, Any]:
     store = store_of(request)
     existing(store, name)
-    query = item_query(request, name, limit, cursor, sort, count, since, until)
+    query = item_query(request, name, limit, cursor, sort, count, since, until, duplicates)
     try:
         page = store.page_items(name, query)
     except CursorError as exc:
@@ -181,7 +194,10 @@ def get_item(request: Request, name: str, key: str) -> dict[str, Any]:
     if item is None:
         raise HTTPException(404, f"no item with key {key!r} in {name!r}")
     history = store.item_history(name, key, request.app.state.config.history_max)
-    return {"item": item, "history": history}
+    # near-duplicates: the earliest item it repeats, the others that repeat that one (bounded)
+    cluster_max = request.app.state.settings.getint("NEAR_DUP_CLUSTER_MAX")
+    cluster = duplicate_cluster(store, name, key, item, cluster_max)
+    return {"item": item, "history": history, "cluster": cluster}
 
 
 @router.get("/collections/{name}/dead", dependencies=READ)
@@ -204,13 +220,13 @@ def export(
     sort: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    duplicates: str | None = Query(None, description="only | hide: near-duplicates"),
 ) -> StreamingResponse:
     if format not in EXPORT_FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(EXPORT_FORMATS)}")
     existing(store_of(request), name)
-    query = item_query(
-        request, name, request.app.state.config.page_max, None, sort, False, since, until
-    )
+    page_max = request.app.state.config.page_max
+    query = item_query(request, name, page_max, None, sort, False, since, until, duplicates)
     stores = request.app.state.stores
     media, chunks = export_stream(lambda: stores.get(), name, query, format)
     filename = f"{name}.{format}"

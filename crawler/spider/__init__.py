@@ -21,6 +21,7 @@
 Other packages use what this module exports.
 """
 
+from crawler.spider.encoding import EncodingMiddleware
 from crawler.spider.extract.inputs import META_RENDER_JSON
 from crawler.spider.extract.pagetree import page_root
 from crawler.spider.project import compile_context, parse_rule, project_rules
@@ -29,6 +30,7 @@ from crawler.spider.requests import META_CARRY, META_LASTMOD, META_PAGE, META_PA
 from crawler.spider.rule_spider import RuleSpider, default_start_hosts
 
 __all__ = [
+    "EncodingMiddleware",
     "META_CARRY",
     "META_LASTMOD",
     "META_PAGE",

@@ -39,6 +39,7 @@ from crawler.rules.request_specs import (
 from crawler.rules.routing import ItemRoute, item_routes
 from crawler.rules.sections.settings import setting_problems
 from crawler.spider.extract import CompiledRule, Follow, PageResult
+from crawler.spider.extract.inputs import META_RENDER_JSON
 from crawler.spider.listings import Listings
 from crawler.spider.requests import (
     META_CARRY,
@@ -53,6 +54,10 @@ from crawler.store import StoreTarget
 from vocab.redaction import Redactor
 
 __all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleRefused", "RuleSpider"]
+
+#: What a request carries that :meth:`RuleSpider.extract_page` reads: a page archive keeps it
+#: to parse the response again later (crawler/archive).
+EXTRACT_META = (META_PAGE, META_CARRY, META_PAGENO, META_DEPTH_BASE, "depth", META_RENDER_JSON)
 
 
 class RuleRefused(UsageError):
@@ -251,7 +256,8 @@ class RuleSpider(scrapy.Spider):
 
     def store_target(self, item: dict[str, Any]) -> StoreTarget:
         route = self.routes.get(item.get("_page") or "") or self.routes[""]
-        return StoreTarget(route.collection, route.key_for(item), route.history)
+        near = route.item_type.near_duplicates if route.item_type is not None else None
+        return StoreTarget(route.collection, route.key_for(item), route.history, near)
 
     def page_of(self, response: Response) -> str | None:
         """The page type of ``response``: its request's, else the one whose ``match`` fits its
@@ -259,9 +265,12 @@ class RuleSpider(scrapy.Spider):
         page = _meta(response).get(META_PAGE)
         return page if page in self.compiled.pages else self.compiled.guess_page(response.url)
 
-    def extract_page(self, response: Response) -> tuple[str, PageResult] | None:
+    def extract_page(
+        self, response: Response, now: datetime | None = None
+    ) -> tuple[str, PageResult] | None:
         """The page type of ``response`` and what the page yields; None when it is of no page
-        type."""
+        type. ``now``: when it was fetched (default: now; a page parsed again from an archive
+        keeps its own time, which relative dates are read against)."""
         page = self.page_of(response)
         if page is None:
             return None
@@ -272,9 +281,21 @@ class RuleSpider(scrapy.Spider):
             carry=meta.get(META_CARRY),
             depth=meta.get("depth", 0) - meta.get(META_DEPTH_BASE, 0),
             pageno=meta.get(META_PAGENO, 1),
-            now=datetime.now(UTC),
+            now=now or datetime.now(UTC),
         )
         return page, result
+
+    def replay_state(self, response: Response) -> tuple[str, dict[str, Any]] | None:
+        """The page type of ``response`` and what its request carried that extraction reads
+        (:data:`EXTRACT_META`), to parse it again later (crawler/archive); None for a sitemap or
+        feed and for a page of no page type."""
+        meta = _meta(response)
+        if meta.get(META_LISTING) is not None:
+            return None
+        page = self.page_of(response)
+        if page is None:
+            return None
+        return page, {key: meta[key] for key in EXTRACT_META if key in meta}
 
     def expects_content(self, response: Response) -> bool | None:
         """The ban middleware's question (crawler.antiban.ExpectsContent), asked of a page its

@@ -9,7 +9,9 @@ pipelines that validate and write them (docs/storage.md; settings in crawler/def
   items marked for the dead letters), then :mod:`.store_pipeline` (batched writes through
   :mod:`.writer` and :mod:`.batches`, the write-ahead journal through :mod:`.journaling`);
 - what is kept aside and brought back: the journal's files (:mod:`.journal`), spill files
-  (:mod:`.spill`).
+  (:mod:`.spill`);
+- near-duplicates across sources: detection (:mod:`.neardup`), signatures in the store, items
+  marked as they are written and the cluster of an item (:mod:`.neardup_store`).
 
 Other packages use what this module exports. In a crawl every component gets its store from
 :func:`crawl_store` (so ``STORE_BACKENDS`` is honoured everywhere); outside a crawl,
@@ -28,20 +30,30 @@ from crawler.store.browse import (
 )
 from crawler.store.documents import (
     DEAD_SUFFIX,
+    DUPLICATE_OF_FIELD,
     HISTORY_SUFFIX,
     RUNS_COLLECTION,
     UPDATED_AT_FIELD,
+    canonical_json,
+    content_hash,
     dumps,
     is_empty,
+    key_text,
+    loads,
     missing_key_field,
     utc_now_iso,
 )
+from crawler.store.itemtype_pipeline import typed_item
+from crawler.store.neardup_store import SIGNATURES as NEAR_DUP_SIGNATURES
+from crawler.store.neardup_store import duplicate_cluster
 from crawler.store.signals import item_dead_lettered
 from crawler.store.spill import run_line
 
 __all__ = [
     "DEAD_SUFFIX",
+    "DUPLICATE_OF_FIELD",
     "HISTORY_SUFFIX",
+    "NEAR_DUP_SIGNATURES",
     "RUNS_COLLECTION",
     "UPDATED_AT_FIELD",
     "CursorError",
@@ -51,16 +63,22 @@ __all__ = [
     "StoreTarget",
     "TargetsItems",
     "UpsertResult",
+    "canonical_json",
     "check_field",
+    "content_hash",
     "crawl_store",
     "dumps",
+    "duplicate_cluster",
     "filter_value",
     "is_empty",
     "item_dead_lettered",
+    "key_text",
+    "loads",
     "missing_key_field",
     "open_store",
     "run_line",
     "strip_dead_fields",
     "thread_store_factory",
+    "typed_item",
     "utc_now_iso",
 ]

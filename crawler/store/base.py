@@ -1,7 +1,7 @@
 """The store seam: where items go, what a backend must do, and how a URI picks a backend.
 
 >>> StoreTarget("products", key=("sku",))
-StoreTarget(collection='products', key=('sku',), history=False)
+StoreTarget(collection='products', key=('sku',), history=False, near_duplicates=None)
 >>> from crawler.store import open_store
 >>> s = open_store("sqlite://")
 >>> s.open()
@@ -17,10 +17,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from crawler.store.browse import ItemQuery, Page, StoreReader
 from vocab import mask_url
+
+if TYPE_CHECKING:
+    from crawler.rules.itemtypes import NearDuplicates
 
 #: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
 #: pymongo-style ``[(field, 1 | -1), ...]``.
@@ -29,12 +32,14 @@ Sort = str | Sequence[tuple[str, int]]
 
 @dataclass(frozen=True)
 class StoreTarget:
-    """Where an item is stored: its collection, the fields that identify it, and whether
-    earlier versions are kept when it changes."""
+    """Where an item is stored: its collection, the fields that identify it, whether
+    earlier versions are kept when it changes, and whether a new item is compared with the
+    earlier ones of its item type (its type's ``near_duplicates:``, crawler/store/neardup.py)."""
 
     collection: str
     key: tuple[str, ...] = ("url",)
     history: bool = False
+    near_duplicates: NearDuplicates | None = None
 
 
 @runtime_checkable
@@ -179,6 +184,11 @@ class Store(ABC):
     def get_item(self, collection: str, key: str) -> dict[str, Any] | None:
         """The document whose ``_key`` is ``key``, or None."""
         return self._reading("cannot get one item").get_item(collection, key)
+
+    def get_items(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The documents whose ``_key`` is one of ``keys``, by key (those not stored are left
+        out): one query per few hundred keys."""
+        return self._reading("cannot get items").get_items(collection, keys)
 
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]:
         """Earlier versions of one item (``{collection}__history``), newest first."""

@@ -27,6 +27,7 @@ class StorePipelineSettings:
     journal_dir: Path | None = None  # None: no write-ahead journal
     journal_segment_bytes: int = 64 * 1024 * 1024
     journal_replay: bool = True
+    near_dup_max_index: int = 10_000  # signatures of one item type held in memory
 
     @classmethod
     def from_settings(cls, settings: Any) -> StorePipelineSettings:
@@ -46,6 +47,7 @@ class StorePipelineSettings:
             journal_dir=Path(journal) if (journal := settings.get("STORE_JOURNAL_DIR")) else None,
             journal_segment_bytes=max(4096, settings.getint("STORE_JOURNAL_SEGMENT_BYTES")),
             journal_replay=settings.getbool("STORE_JOURNAL_REPLAY"),
+            near_dup_max_index=max(1, settings.getint("NEAR_DUP_MAX_INDEX")),
         )
 
 
@@ -57,10 +59,13 @@ class Destination:
     key: tuple[str, ...] = ("url",)
     history: bool = False
     dead: bool = False
+    near_duplicates: Any = None  # the item type's NearDuplicates: new items are compared
 
     @classmethod
     def of(cls, target: StoreTarget) -> Destination:
-        return cls(target.collection, tuple(target.key), target.history)
+        return cls(
+            target.collection, tuple(target.key), target.history, False, target.near_duplicates
+        )
 
     @classmethod
     def dead_letters(cls, collection: str) -> Destination:
@@ -77,6 +82,7 @@ class Batch:
     )  # journal sequence numbers, one per item (0: none)
     attempts: int = 0
     size: int = 0  # bytes of its items' text (crawler.store.documents.text_size)
+    marks: Any = None  # near-duplicates found (crawler.store.neardup_store.Marks), for retries
 
 
 def default_target(spider: Any) -> StoreTarget:

@@ -75,6 +75,8 @@ class ItemQuery:
     """Which documents of a collection, in which order, from where."""
 
     filters: Mapping[str, Any] = field(default_factory=dict)  # field -> value (equality)
+    # field -> True: it holds a value (not null), False: it is missing or null
+    exists: Mapping[str, bool] = field(default_factory=dict)
     since: str | None = None  # ``_crawled_at >= since`` (ISO 8601, UTC)
     until: str | None = None  # ``_crawled_at < until``
     sort: str | None = None  # ``field`` or ``-field``; None: storage order
@@ -83,7 +85,7 @@ class ItemQuery:
     count: bool = False  # also count every document matching (without the cursor)
 
     def __post_init__(self) -> None:
-        for name in self.filters:
+        for name in (*self.filters, *self.exists):
             check_field(name)
         if self.sort is not None:
             check_field(self.sort.removeprefix("-"))
@@ -179,6 +181,8 @@ class StoreReader(Protocol):
     def page_items(self, collection: str, query: ItemQuery) -> Page: ...
 
     def get_item(self, collection: str, key: str) -> dict[str, Any] | None: ...
+
+    def get_items(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]: ...
 

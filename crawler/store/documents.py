@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-#: Bookkeeping fields the store adds to every document it keeps.
+#: Bookkeeping fields the store adds to the documents it keeps.
 HASH_FIELD = "_hash"
 FIRST_SEEN_FIELD = "_first_seen"
 UPDATED_AT_FIELD = "_updated_at"
@@ -30,6 +30,9 @@ REPLACED_AT_FIELD = "_replaced_at"
 DEAD_ID_FIELD = "_dead_id"
 DEAD_REASON_FIELD = "_reason"
 DEAD_AT_FIELD = "_dead_at"
+#: On an item of a type with ``near_duplicates:`` that tells the same story as an earlier item:
+#: ``{"collection", "key"}`` of the earliest item of its cluster (crawler/store/neardup_store.py).
+DUPLICATE_OF_FIELD = "_duplicate_of"
 
 HISTORY_SUFFIX = "__history"
 DEAD_SUFFIX = "__dead"

@@ -55,22 +55,36 @@ class ItemTypePipeline:
         ):  # already invalid at extraction: keep it as it is for the dead letters
             self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
             return item
-        result = item_type.apply(item, route.map, cleaned_by=route.cleaners)
-        out = result.item
-        if result.raw:
-            out["_raw"] = {**item.get("_raw", {}), **result.raw}
-        if result.errors:
-            out["_errors"] = result.errors
+        out = typed_item(item, route)
+        errors = out.get("_errors")
+        if errors:
             self.stats.inc_value(f"itemtype/{item_type.name}/invalid")
-            reason = result.errors[0].split(":", 1)[0]
+            reason = errors[0].split(":", 1)[0]
             if reason not in self._logged:
                 self._logged.add(reason)
                 logger.warning(
                     "invalid %s item (kept aside as a dead letter): %s on %s",
                     item_type.name,
-                    "; ".join(result.errors),
+                    "; ".join(errors),
                     item.get("_url"),
                 )
         else:
             self.stats.inc_value(f"itemtype/{item_type.name}/valid")
         return out
+
+
+def typed_item(item: dict[str, Any], route: ItemRoute | None) -> dict[str, Any]:
+    """``item`` mapped, cleaned and validated against its route's item type, marked with
+    ``_errors`` (and ``_raw``) when invalid; as it is when the route has no item type or the
+    item is invalid already. What the pipeline does to every item, for whoever else makes
+    items (a backfill from the page archive: crawler/archive)."""
+    item_type = route.item_type if route is not None else None
+    if item_type is None or "_errors" in item:
+        return item
+    result = item_type.apply(item, route.map, cleaned_by=route.cleaners)
+    out = result.item
+    if result.raw:
+        out["_raw"] = {**item.get("_raw", {}), **result.raw}
+    if result.errors:
+        out["_errors"] = result.errors
+    return out

@@ -113,6 +113,8 @@ class MongoReader:
     @staticmethod
     def _item_match(query: ItemQuery) -> dict[str, Any]:
         match: dict[str, Any] = {name: value for name, value in query.filters.items()}
+        for name, present in query.exists.items():
+            match[name] = {"$ne": None} if present else None
         times: dict[str, Any] = {}
         if query.since:
             times["$gte"] = query.since
@@ -195,6 +197,27 @@ class MongoReader:
             return None
         doc = self.db[collection].find_one(match)
         return self._with_key([doc], collection)[0] if doc else None
+
+    def get_items(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        fields = self.key_fields(collection)
+        if not fields:
+            return {}
+        values = []
+        for key in dict.fromkeys(keys):
+            match = self._key_match(collection, key)
+            if match is not None:
+                values.append(tuple(match[name] for name in fields))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(values), 1000):
+            chunk = values[start : start + 1000]
+            query = (
+                {fields[0]: {"$in": [v[0] for v in chunk]}}
+                if len(fields) == 1
+                else {"$or": [dict(zip(fields, v, strict=True)) for v in chunk]}
+            )
+            docs = self._with_key(list(self.db[collection].find(query)), collection)
+            found.update((doc[KEY_FIELD], doc) for doc in docs)
+        return found
 
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]:
         match = self._key_match(collection, key)

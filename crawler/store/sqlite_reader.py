@@ -100,6 +100,8 @@ class SqliteReader:
             else:
                 clauses.append(f"{expr} = ?")
                 params.append(value)
+        for name, present in sorted(query.exists.items()):
+            clauses.append(f"{field_expr(name)} IS {'NOT ' if present else ''}NULL")
         if query.since:
             clauses.append(f"{field_expr(CRAWLED_AT_FIELD)} >= ?")
             params.append(query.since)
@@ -205,6 +207,21 @@ class SqliteReader:
             f'SELECT _key, doc FROM "{table}" WHERE _key = ?', (key,)
         ).fetchone()
         return _rows_with_key([row])[0] if row else None
+
+    def get_items(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        table = self._table(collection, "items")
+        if table is None:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        distinct = list(dict.fromkeys(keys))
+        for start in range(0, len(distinct), _IN_CHUNK):
+            chunk = distinct[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f'SELECT _key, doc FROM "{table}" WHERE _key IN ({marks})', chunk
+            ).fetchall()
+            found.update((doc[KEY_FIELD], doc) for doc in _rows_with_key(rows))
+        return found
 
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]:
         table = self._table(collection + HISTORY_SUFFIX, "history")

@@ -29,6 +29,7 @@ from crawler.core.clock import Cancellable, Clock, Lane, Waiter, run_in
 from crawler.core.sites import site_name
 from crawler.store.batches import Batch, Destination, StorePipelineSettings
 from crawler.store.documents import text_size
+from crawler.store.neardup_store import NearDupMarker
 from crawler.store.spill import PartialWrite, append_lines, dead_line, item_line
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class BatchWriter:
         self._spill_fd: int | None = None
         self.spill_path: Path | None = None
         self._unspilled: list[int] = []  # journal seqs of items no spill took (0: none)
+        self.near_dups = NearDupMarker(config.near_dup_max_index)  # used on the store lane
 
     # -- taking items ---------------------------------------------------------------------
 
@@ -172,6 +174,8 @@ class BatchWriter:
         destination = batch.destination
         if destination.dead:
             return self.store.dead_letter(destination.collection, batch.items, batch.reasons)
+        if destination.near_duplicates is not None:  # its item type compares near-duplicates
+            return self.near_dups.upsert(self.store, batch)
         return self.store.upsert_many(
             destination.collection, batch.items, destination.key, history=destination.history
         )
@@ -224,6 +228,9 @@ class BatchWriter:
                 stats.inc_value("store/items/new", result.new)
                 stats.inc_value("store/items/updated", result.updated)
                 stats.inc_value("store/items/unchanged", result.unchanged)
+            if batch.marks is not None:
+                self.stats.inc_value("neardup/checked", batch.marks.checked)
+                self.stats.inc_value("neardup/duplicates", batch.marks.duplicates)
         self.stats.inc_value("store/batches")
         if self.journal is not None:
             self.journal.ack(batch.seqs)

@@ -8,6 +8,8 @@ import { errorText, setToken, token } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { h, replace } from "./dom.js";
 import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
+import * as alerts from "./pages/alerts.js";
+import * as freshness from "./pages/freshness.js";
 import * as hosts from "./pages/hosts.js";
 import * as items from "./pages/items.js";
 import * as nodes from "./pages/nodes.js";
@@ -28,6 +30,8 @@ const ROUTES = [
   { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },
   { pattern: /^\/hosts$/, page: hosts, nav: "hosts" },
   { pattern: /^\/nodes$/, page: nodes, nav: "nodes" },
+  { pattern: /^\/freshness$/, page: freshness, nav: "freshness" },
+  { pattern: /^\/alerts$/, page: alerts, nav: "alerts" },
   { pattern: /^\/signin$/, page: signin, nav: null, open: true },
 ];
 
@@ -38,6 +42,8 @@ const NAV = [
   ["proxies", "#/proxies"],
   ["hosts", "#/hosts"],
   ["nodes", "#/nodes"],
+  ["freshness", "#/freshness"],
+  ["alerts", "#/alerts"],
 ];
 
 const header = h("header.top");

@@ -102,6 +102,7 @@ def crawl_sample_books(
         f"STORE_URI=sqlite:///{tmp_path / 'store.db'}",
         f"STORE_SPILL_DIR={tmp_path / 'spill'}",
         "INCREMENTAL_STATE_URI=",
+        f"ALERTS_STATE={tmp_path / 'alerts.sqlite'}",
         *settings,
     ):
         args += ["-s", setting]

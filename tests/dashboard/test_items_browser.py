@@ -4,6 +4,7 @@ crawls), and the dead letters show their reasons."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote
 
@@ -61,3 +62,42 @@ def test_the_dead_letters_with_their_reasons(page, service, workspace, two_crawl
     reasons = sorted(rows.locator("td.reason").all_inner_texts())
     assert reasons == sorted(d["_reason"] for d in dead)
     assert all(re.search(r"\w", reason) for reason in reasons)
+
+
+def test_a_near_duplicate_cluster_linked_both_ways_and_the_filter(page, service, workspace):
+    """A notice reposted by a province and a city (stored as the store pipeline stores them):
+    the repost names the earliest item, which lists both reposts; a filter keeps only them."""
+    from crawler.rules.itemtypes import NearDuplicates
+    from crawler.store.batches import Batch, Destination
+    from crawler.store.neardup_store import NearDupMarker
+
+    story = (
+        "The provincial office announces the results of the 2024 survey of rural roads: 412 "
+        "kilometres were repaired, the remaining works will be finished before the winter."
+    )
+    spec, marker = NearDuplicates("notice", ("title", "content"), 0.8), NearDupMarker(100)
+    with open_store(workspace.store_uri) as store:
+        for collection, url, title, content in (
+            ("ministry", "m/1", "Rural roads survey", story),
+            ("ministry", "m/2", "Library hours", "The library opens at nine from June on."),
+            ("province", "p/1", "Rural roads survey (repost)", story + " Source: ministry."),
+            ("city", "c/1", "[Repost] Rural roads survey", "  " + story.upper()),
+        ):
+            item = {"url": url, "title": title, "content": content}
+            destination = Destination(collection, ("url",), near_duplicates=spec)
+            marker.upsert(store, Batch(destination, items=[item]))
+    page.goto(f"{service.url}/#/items/city?item={quote(json.dumps(['c/1']), safe='')}")
+    original = page.locator("#item-original a")
+    expect(original).to_have_text("ministry: Rural roads survey")
+    original.click()
+    expect(page.locator("#item-json")).to_contain_text('"url": "m/1"')
+    reposts = page.locator("#item-duplicates li a")
+    expect(reposts).to_have_text(
+        ["province: Rural roads survey (repost)", "city: [Repost] Rural roads survey"]
+    )
+    page.goto(f"{service.url}/#/items/ministry")
+    page.select_option("#duplicates", "hide")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#item-count")).to_have_text("2 items match")
+    page.goto(f"{service.url}/#/items/province?duplicates=only")
+    expect(page.locator("#item-count")).to_have_text("1 items match")

@@ -70,6 +70,7 @@ def service(workspace, nodes, redis_server) -> Iterator[Service]:
     settings = {
         "NODES": json.dumps(fleet.getdict("NODES")),
         "NODES_FILE": workspace.root / "nodes.yaml",
+        "ALERTS_STATE": workspace.root / "alerts.sqlite",
         "REDIS_URL": redis_server.url,
         "NODES_CHECK_INTERVAL": fleet.getfloat("NODES_CHECK_INTERVAL"),
         "NODES_OFFLINE_AFTER": fleet.getfloat("NODES_OFFLINE_AFTER"),

@@ -49,12 +49,12 @@ from uuid import UUID
 
 from cleaners.registry import REGISTRY, Chain, CleanContext, CleanError, Registry, preview
 from crawler.rules.itemtypes.messages import context_of, describe, did_you_mean, path_text, top
+from crawler.rules.itemtypes.near_duplicates import NearDuplicates, near_duplicates_of
 from crawler.rules.itemtypes.schema import FIELD_NAME, NAME, item_type_schema
 from crawler.rules.lean_schema import LeanValidator
 
-if (
-    TYPE_CHECKING
-):  # jsonschema is imported only to word what is wrong (crawler/rules/lean_schema.py)
+# jsonschema is imported only to word what is wrong (crawler/rules/lean_schema.py)
+if TYPE_CHECKING:
     from crawler.rules.jsonschema_lean import Draft202012Validator, FormatChecker, ValidationError
 
 __all__ = ["ItemType", "ItemTypeError", "Result", "item_type_schema"]
@@ -103,6 +103,7 @@ class ItemType:
     chains: Mapping[str, Chain] = field(repr=False)  # field -> compiled cleaner chain
     schema: Mapping[str, Any] = field(repr=False)  # the JSON Schema of a cleaned item
     description: str = ""
+    near_duplicates: NearDuplicates | None = field(default=None, repr=False)  # near_duplicates.py
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, registry: Registry = REGISTRY) -> ItemType:
@@ -132,13 +133,10 @@ class ItemType:
         key = tuple(data.get("key") or default_key)
         for i, kname in enumerate(key):
             if kname not in fields and not kname.startswith("_"):
-                problems.append(
-                    (
-                        f"key[{i}]",
-                        f"{kname!r} is not a declared field{did_you_mean(kname, fields)}",
-                    )
-                )
+                message = f"{kname!r} is not a declared field{did_you_mean(kname, fields)}"
+                problems.append((f"key[{i}]", message))
 
+        near_duplicates = near_duplicates_of(str(name), data, fields, problems)
         # (a declaration the file's schema accepts is a valid JSON Schema of its value:
         # tests/crawler/rules/test_lean_schema.py checks it against the metaschema)
         schema = _item_schema(str(name), fields, key, data.get("description", ""))
@@ -153,6 +151,7 @@ class ItemType:
             chains=MappingProxyType(chains),
             schema=schema,
             description=data.get("description", ""),
+            near_duplicates=near_duplicates,
         )
 
     @cached_property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cleaners.registry import REGISTRY, Registry
+from crawler.rules.itemtypes.near_duplicates import NEAR_DUPLICATES_SCHEMA
 
 FIELD_TYPES = ("string", "number", "integer", "boolean", "array", "object")
 FORMATS = ("date", "date-time", "time", "uri", "uri-reference", "email", "ipv4", "ipv6", "uuid")
@@ -86,6 +87,7 @@ def item_type_schema(registry: Registry | None = None) -> dict[str, Any]:
                 "propertyNames": {"pattern": FIELD_NAME},
                 "additionalProperties": {"$ref": "#/$defs/field"},
             },
+            "near_duplicates": NEAR_DUPLICATES_SCHEMA,
         },
         "$defs": {
             "value": {

@@ -12,9 +12,17 @@ and sends the alerts configured in the project's settings (``MONITORS_ALERTS``).
       finish_reasons: [finished] # how the crawl may end
       max_item_drop: 0.5         # items may fall by half against the last successful run
       every: 10m                 # also check rates and coverage while the crawl runs
+      min_new_items: {count: 1, within: 3d}        # freshness: items first seen lately
+      max_newest_age: {field: published, age: 7d}  # the newest item's date, at most 7 days old
+      stall: {after: 20m, stop: true}  # no page, item or error for 20 minutes: alert (and stop)
+
+Freshness judges the store, not the run (crawler/monitors/freshness.py): a source whose list
+keeps serving the same items passes every other check. A stalled crawl is alerted while it
+runs (crawler/monitors/stall.py); with ``stop: true`` it is stopped with status ``stalled``.
 
 Maps to the settings ``MONITORS_RULES`` (the checks), ``MONITORS_INTERVAL`` (seconds, 0: at
-the end only) and Spidermon's ``SPIDERMON_EXPECTED_FINISH_REASONS``.
+the end only), ``MONITORS_STALL_AFTER``/``MONITORS_STALL_STOP`` and Spidermon's
+``SPIDERMON_EXPECTED_FINISH_REASONS``.
 """
 
 from __future__ import annotations
@@ -74,11 +82,44 @@ MONITORS = {
             "$ref": "#/$defs/duration",
             "description": "Also run the rate and coverage checks this often during the crawl.",
         },
+        "min_new_items": {
+            "type": "object",
+            "description": "Freshness: at least `count` items first seen within `within` "
+            "(a source that stopped publishing fails it while every run finishes).",
+            "properties": {
+                "count": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "within": {"$ref": "#/$defs/duration"},
+            },
+            "required": ["count", "within"],
+            "additionalProperties": False,
+        },
+        "max_newest_age": {
+            "type": "object",
+            "description": "Freshness: the newest item's date in `field` is at most `age` old.",
+            "properties": {
+                "field": {"type": "string", "pattern": FIELD},
+                "age": {"$ref": "#/$defs/duration"},
+            },
+            "required": ["field", "age"],
+            "additionalProperties": False,
+        },
+        "stall": {
+            "type": "object",
+            "description": "No page, item or error for `after`: alert while the crawl runs; "
+            "with `stop: true` the crawl stops with status stalled (exit 9).",
+            "properties": {
+                "after": {"$ref": "#/$defs/duration"},
+                "stop": {"type": "boolean", "default": False},
+            },
+            "required": ["after"],
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }
 
 MIN_INTERVAL = 10.0  # seconds
+MIN_STALL = 5.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -92,10 +133,18 @@ class Monitors:
     finish_reasons: tuple[str, ...] = ()
     max_item_drop: float | None = None
     every: float | None = None  # seconds
+    min_new_items: MappingProxyType | None = None  # {count, within (seconds)}
+    max_newest_age: MappingProxyType | None = None  # {field, age (seconds)}
+    stall_after: float | None = None  # seconds
+    stall_stop: bool = False
 
     def rules(self) -> dict[str, Any]:
         """The checks as plain values (the ``MONITORS_RULES`` setting)."""
         out: dict[str, Any] = {}
+        for name in ("min_new_items", "max_newest_age"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = dict(value)
         for name in ("min_items", "max_error_rate", "max_ban_rate", "max_item_drop"):
             value = getattr(self, name)
             if value is not None:
@@ -117,7 +166,23 @@ def build(ctx: BuildContext) -> Monitors | None:
     every = ctx.duration(spec, "every", path)
     if every is not None and every < MIN_INTERVAL:
         ctx.error(path + ("every",), f"checks run at most every {MIN_INTERVAL:g} seconds")
+    fresh = spec.get("min_new_items")
+    if isinstance(fresh, dict):
+        within = ctx.duration(fresh, "within", path + ("min_new_items",))
+        fresh = MappingProxyType({"count": fresh["count"], "within": within})
+    newest = spec.get("max_newest_age")
+    if isinstance(newest, dict):
+        age = ctx.duration(newest, "age", path + ("max_newest_age",))
+        newest = MappingProxyType({"field": newest["field"], "age": age})
+    stall = spec.get("stall") if isinstance(spec.get("stall"), dict) else {}
+    stall_after = ctx.duration(stall, "after", path + ("stall",)) if stall else None
+    if stall_after is not None and stall_after < MIN_STALL:
+        ctx.error(path + ("stall", "after"), f"a stall is at least {MIN_STALL:g} seconds")
     monitors = Monitors(
+        min_new_items=fresh,
+        max_newest_age=newest,
+        stall_after=stall_after,
+        stall_stop=bool(stall.get("stop", False)),
         min_items=spec.get("min_items"),
         max_error_rate=spec.get("max_error_rate"),
         max_ban_rate=spec.get("max_ban_rate"),
@@ -126,7 +191,7 @@ def build(ctx: BuildContext) -> Monitors | None:
         max_item_drop=spec.get("max_item_drop"),
         every=every,
     )
-    if not monitors.rules():
+    if not monitors.rules() and monitors.stall_after is None:
         ctx.warning(path, "no check is declared: this section does nothing")
     return monitors
 
@@ -150,12 +215,16 @@ def finish(rule: Rule, ctx: BuildContext) -> None:
 
 
 def to_settings(monitors: Monitors | None) -> dict[str, Any]:
-    if monitors is None or not monitors.rules():
+    if monitors is None:
         return {}
-    out: dict[str, Any] = {
-        "MONITORS_RULES": monitors.rules(),
-        "MONITORS_INTERVAL": monitors.every or 0.0,
-    }
+    out: dict[str, Any] = {}
+    if monitors.stall_after is not None:
+        out["MONITORS_STALL_AFTER"] = monitors.stall_after
+        out["MONITORS_STALL_STOP"] = monitors.stall_stop
+    if not monitors.rules():
+        return out
+    out["MONITORS_RULES"] = monitors.rules()
+    out["MONITORS_INTERVAL"] = monitors.every or 0.0
     if monitors.finish_reasons:
         out["SPIDERMON_EXPECTED_FINISH_REASONS"] = list(monitors.finish_reasons)
     return out

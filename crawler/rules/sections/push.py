@@ -5,6 +5,7 @@ variables named by ``PUSH_*`` settings); a rule only says which sinks, and the b
     push:
       sinks: [webhook, redis]
       batch_size: 100
+      skip_duplicates: true     # or [webhook]: near-duplicates of earlier items not delivered
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ PUSH = {
             "collection).",
         },
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "skip_duplicates": {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "array", "items": {"enum": list(SINKS)}, "uniqueItems": True},
+            ],
+            "description": "Deliver a story once: items stored as near-duplicates of an "
+            "earlier one (their item type's near_duplicates:) are not delivered to these sinks "
+            "(true: every sink of this rule), only counted.",
+        },
     },
     "required": ["sinks"],
     "additionalProperties": False,
@@ -49,6 +59,9 @@ def to_settings(spec: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"PUSH_SINKS": list(spec["sinks"])}
     if "batch_size" in spec:
         out["PUSH_BATCH_SIZE"] = spec["batch_size"]
+    skip = spec.get("skip_duplicates")
+    if skip:
+        out["PUSH_SKIP_DUPLICATES"] = list(spec["sinks"]) if skip is True else list(skip)
     return out
 
 

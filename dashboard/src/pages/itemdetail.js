@@ -1,4 +1,5 @@
-// One item in the items browser: its JSON, its versions, and the diff between two of them.
+// One item in the items browser: its JSON, its versions, the diff between two of them, and its
+// near-duplicates (the earliest item it repeats, the others repeating that one), linked.
 
 import { errorText, get } from "../api.js";
 import { diffItems } from "../diff.js";
@@ -101,6 +102,7 @@ export async function showItem(detail, collection, key) {
           ),
         )
       : null,
+    answer.cluster ? cluster(answer.cluster) : null,
     h("h3", t("item.history", { n: versions.length })),
     versions.length > 1
       ? [
@@ -121,6 +123,36 @@ export async function showItem(detail, collection, key) {
   if (versions.length > 1) drawDiff();
   detail.querySelector("h2").setAttribute("tabindex", "-1");
   detail.querySelector("h2").focus();
+}
+
+/** The near-duplicates of an item (API: its cluster), each a link that opens it. */
+function cluster({ original, duplicates, more }) {
+  const link = (ref) =>
+    h(
+      "a",
+      { href: `#/items/${encodeURIComponent(ref.collection)}?item=${encodeURIComponent(ref.key)}` },
+      `${ref.collection}: ${ref.label || keyLabel(ref.key)}`,
+    );
+  return h(
+    "section#item-cluster",
+    { "aria-labelledby": "item-cluster-title" },
+    h("h3#item-cluster-title", t("item.cluster")),
+    original
+      ? h("p#item-original", t("item.duplicateOf"), " ", link(original))
+      : duplicates.length
+        ? null
+        : h("p.muted", t("item.noDuplicates")),
+    duplicates.length
+      ? [
+          h("p", t(original ? "item.alsoRepeat" : "item.repeatedBy", { n: duplicates.length })),
+          h(
+            "ul#item-duplicates",
+            duplicates.map((ref) => h("li", link(ref))),
+          ),
+        ]
+      : null,
+    more ? h("p.muted", t("item.moreDuplicates")) : null,
+  );
 }
 
 function show(value) {

@@ -1,6 +1,7 @@
 // Items browser: pick a collection, filter by field values and crawl time, sort, page through
 // with keyset cursors, export; open an item (itemdetail.js) or the dead letters (deadletters.js).
-// Filters, sort and cursor live in the URL hash, so a view can be bookmarked and Back works.
+// Filters, sort and cursor live in the URL hash, so a view can be bookmarked and Back works;
+// so does the item shown (?item=KEY): an item's near-duplicates link to each other that way.
 
 import { apiUrl, get } from "../api.js";
 import { h, keyLabel, num, replace, when } from "../dom.js";
@@ -10,6 +11,8 @@ import { showItem } from "./itemdetail.js";
 
 const MAX_COLUMNS = 8;
 const STORE_SORTS = ["_updated_at", "_crawled_at", "_first_seen", "_key"];
+// near-duplicates of earlier items (_duplicate_of): all, only them, or none of them
+const DUPLICATES = ["", "only", "hide"];
 
 export async function render(main, [collection], query) {
   const collections = (await get("/collections")).items || [];
@@ -52,7 +55,7 @@ function tab(collection, name, view, label) {
 async function renderItems(body, collection, query, info) {
   const params = { limit: 50, count: "true" };
   for (const [key, value] of query) {
-    if (key.startsWith("f.") || ["sort", "since", "until", "cursor"].includes(key))
+    if (key.startsWith("f.") || ["sort", "since", "until", "cursor", "duplicates"].includes(key))
       params[key] = value;
   }
   const page = Number(query.get("page") || 1);
@@ -61,7 +64,9 @@ async function renderItems(body, collection, query, info) {
   const fields = fieldNames(rows);
   const detail = h("aside.detail#item-detail", { "aria-live": "polite" });
   const filterParams = Object.fromEntries(
-    Object.entries(params).filter(([k]) => k.startsWith("f.") || k === "since" || k === "until"),
+    Object.entries(params).filter(
+      ([k]) => k.startsWith("f.") || ["since", "until", "duplicates"].includes(k),
+    ),
   );
 
   replace(
@@ -96,6 +101,7 @@ async function renderItems(body, collection, query, info) {
     h("div.split", h("div.table-wrap", itemsTable(rows, fields, collection, detail, info)), detail),
     pager(collection, query, answer.next, page),
   );
+  if (query.get("item")) showItem(detail, collection, query.get("item"), info);
 }
 
 /** The item's own fields seen on this page (store fields left out), at most MAX_COLUMNS. */
@@ -210,6 +216,18 @@ function filterForm(collection, query, fields) {
         name: "until",
         value: localInput(query.get("until")),
       }),
+      h("label", { for: "duplicates" }, t("items.duplicates")),
+      h(
+        "select#duplicates",
+        { name: "duplicates" },
+        DUPLICATES.map((value) =>
+          h(
+            "option",
+            { value, selected: (query.get("duplicates") || "") === value },
+            t(`items.duplicates.${value || "all"}`),
+          ),
+        ),
+      ),
       h("label", { for: "sort" }, t("items.sort")),
       h(
         "select#sort",
@@ -240,6 +258,7 @@ function apply(event, collection) {
     const value = form.elements[name].value;
     if (value) query.set(name, new Date(value).toISOString());
   }
+  if (form.elements.duplicates.value) query.set("duplicates", form.elements.duplicates.value);
   if (form.elements.sort.value) query.set("sort", form.elements.sort.value);
   location.hash = `#/items/${encodeURIComponent(collection)}${query.size ? `?${query}` : ""}`;
 }
@@ -257,6 +276,7 @@ function pager(collection, query, next, page) {
   const base = new URLSearchParams(query);
   base.delete("cursor");
   base.delete("page");
+  base.delete("item");
   const first = `#/items/${encodeURIComponent(collection)}${base.size ? `?${base}` : ""}`;
   const nextQuery = new URLSearchParams(base);
   if (next) {

@@ -24,6 +24,7 @@ const STATUSES = [
   "data_not_stored",
   "monitor_failed",
   "interrupted",
+  "stalled",
 ];
 const STALE = [24, 168];
 

@@ -174,4 +174,7 @@ def test_an_alert_without_its_url_is_reported_not_sent(tmp_path, make_sample_sit
         tmp_path, rules, site, "MONITORS_ALERTS=wecom", env={"ALERT_WECOM_URL": ""}
     )
     assert result.returncode == 7
-    assert "alert 'wecom' is not sent: $ALERT_WECOM_URL is not set" in result.stderr
+    assert (
+        "alert channel wecom cannot send ($ALERT_WECOM_URL is not set): monitors_failed not sent"
+        in result.stderr
+    )

@@ -68,6 +68,7 @@ def kill_a_node_mid_crawl(fleet, nodes, site, tmp_path, receiver, monkeypatch) -
     monkeypatch.setenv("TEST_ALERT_URL", receiver.url)
     fleet.settings.set("MONITORS_ALERTS", ["webhook"])
     fleet.settings.set("ALERT_WEBHOOK_URL_ENV", "TEST_ALERT_URL")
+    fleet.settings.set("ALERTS_STATE", str(tmp_path / "alerts.sqlite"))
     store = store_of(fleet)
     watch = NodeWatch(fleet, store=lambda: store)
     try:

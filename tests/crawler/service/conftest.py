@@ -58,6 +58,8 @@ def service_settings(tmp: Path, store_uri: str, **extra: Any) -> Settings:
         "SERVICE_DATA_DIR": str(tmp / "service"),
         "RULE_HISTORY_DIR": str(tmp / "rule-history"),
         "SERVICE_TOKENS_FILE": str(tmp / "secrets" / "tokens.json"),
+        "ALERTS_FILE": str(tmp / "secrets" / "alerts.yaml"),
+        "ALERTS_STATE": str(tmp / "alerts.sqlite"),
         "SERVICE_DASHBOARD_DIR": str(tmp / "no-dashboard"),
         "PROXY_POOL_STORE": f"sqlite:///{tmp / 'proxies.db'}",
         "PROXY_POOL_DATA_DIR": str(tmp / "pool"),
