@@ -89,10 +89,17 @@ class ServerThread:
         async def shutdown() -> None:
             assert self.runner is not None
             await self.runner.cleanup()
+            # handlers still running (a client that went away) end here, not when collected
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        if not self.loop.is_running():
+            self.loop.close()
 
 
 class SmtpReceiver:
