@@ -2,8 +2,9 @@
 ``MONITORS_STALL_AFTER`` seconds (a rule's ``monitors: {stall: {after: 20m}}``) is *stalled*: a
 host that accepts connections and never answers, a queue held by a lease that never ends.
 
-Checked every twentieth of the period (at least every second, at most every minute), so the
-alert leaves within the period plus one check. The alert goes through the alert desk (check
+The time of the last page and item is taken from Scrapy's signals as they happen and checked
+every twentieth of the period (at least every second, at most every minute), so the alert
+leaves within the period plus one check (20 minutes: within 21). The alert goes through the alert desk (check
 ``stall``: routed, deduplicated, resolved when the crawl progresses again or the next run ends
 without stalling). With ``MONITORS_STALL_STOP`` (``stop: true``) the crawl is closed with the
 finish reason ``stalled``: status ``stalled``, exit 9; requests already in flight end within
@@ -62,7 +63,12 @@ class StallWatch:
         ext = cls(crawler, after, crawler.settings.getbool("MONITORS_STALL_STOP"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.progressed, signal=signals.response_received)
+        crawler.signals.connect(ext.progressed, signal=signals.item_scraped)
         return ext
+
+    def progressed(self) -> None:
+        self.last_change = time.monotonic()
 
     def progress(self) -> tuple[int, ...]:
         stats = self.crawler.stats
@@ -75,15 +81,13 @@ class StallWatch:
         self.loop.start(self.every, now=False)
 
     def check(self) -> None:
-        now, seen = time.monotonic(), self.progress()
-        if seen != self.last:
-            self.last, self.last_change = seen, now
-            if self.stalled:
-                self.stalled = False
-                logger.info("The crawl progresses again")
-                self.report(ok=True)
-            return
+        now, self.last = time.monotonic(), self.progress()
         idle = now - self.last_change
+        if self.stalled and idle < self.after:
+            self.stalled = False
+            logger.info("The crawl progresses again")
+            self.report(ok=True)
+            return
         if self.stalled or idle < self.after:
             return
         self.stalled = True

@@ -90,12 +90,14 @@ def test_a_site_that_stops_answering_raises_the_stall_alert_and_stops(tmp_path: 
     [alert] = [r.json for r in receiver.requests]
     assert alert["event"] == "stalled" and alert["subject"] == "hangs" and alert["stopping"]
     assert alert["checks"] == ["stall"] and "stall after 5 s" in alert["lines"][0]
-    # within the configured 5 s plus one check (a second here), counted from the last progress
+    # detected within the configured 5 s plus one check (a second here) after the last page,
+    # and delivered (a thread, the desk's state, a POST) within seconds on a busy machine
     late = receiver.received_at[0] - max(site.answered_at)
-    assert 5.0 <= late <= 5.0 + 1.0 + 1.0, late
+    assert 5.0 <= late <= 5.0 + 1.0 + 3.0, late
     assert took < 40  # stopped: the requests in flight ended within DOWNLOAD_TIMEOUT
     with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         record = store.runs(rule="hangs", limit=1)[0]
     assert record["status"] == "stalled" and record["exit_code"] == 9
     assert record["stats"]["stall/detected"] == 1
+    assert 5.0 <= record["stats"]["stall/idle_seconds"] <= 5.0 + 1.0 + 0.5
     assert "no page or item for" in record["status_reason"]
