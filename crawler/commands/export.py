@@ -1,4 +1,5 @@
-"""``scrapy export <collection> -o FILE.jsonl|FILE.csv``: write a stored collection to a file.
+"""``scrapy export <collection> -o FILE.jsonl|FILE.csv|FILE.xlsx``: write a stored collection
+to a file (Excel: as the service's export writes it, crawler/service/spreadsheet.py).
 
 ``scrapy export --list`` lists the collections with their document counts. Works on either
 backend; ``--store URI`` overrides ``STORE_URI``.
@@ -18,11 +19,12 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.core.switches import describe
-from crawler.store import Store, open_store
+from crawler.service.spreadsheet import write_xlsx
+from crawler.store import NEAR_DUP_SIGNATURES, Store, open_store
 from crawler.store.documents import dumps
 from vocab import mask_url
 
-FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
 
 
 def csv_cell(value: Any) -> str:
@@ -87,7 +89,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "<collection> -o FILE.jsonl|FILE.csv [--store URI] [--limit N] | --list"
+        return "<collection> -o FILE.jsonl|FILE.csv|FILE.xlsx [--store URI] [--limit N] | --list"
 
     def short_desc(self) -> str:
         return "Export a stored collection to JSON lines or CSV"
@@ -95,13 +97,13 @@ class Command(StoreCommandMixin, ScrapyCommand):
     def long_desc(self) -> str:
         return (
             "Export a stored collection to JSON lines (.jsonl, or -o - for stdout) or CSV "
-            "(.csv: header is the union of keys, lists and dicts as JSON). "
+            "(.csv: header is the union of keys, lists and dicts as JSON) or Excel (.xlsx). "
             "--list shows the collections and their counts."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("-o", "--output", metavar="FILE", help="FILE.jsonl, FILE.csv or -")
+        parser.add_argument("-o", "--output", metavar="FILE", help="FILE.jsonl, .csv, .xlsx or -")
         parser.add_argument("--store", metavar="URI", help="store URI (default: STORE_URI)")
         parser.add_argument("--limit", metavar="N", type=int, help="export at most N documents")
         parser.add_argument("--list", action="store_true", help="list collections with counts")
@@ -119,7 +121,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
             fmt = "jsonl" if opts.output == "-" else FORMATS.get(Path(opts.output).suffix.lower())
             if fmt is None:
                 raise UsageError(
-                    f"cannot tell the format of {opts.output!r}: use .jsonl or .csv",
+                    f"cannot tell the format of {opts.output!r}: use .jsonl, .csv or .xlsx",
                     print_help=False,
                 )
             if opts.limit is not None and opts.limit < 0:
@@ -139,7 +141,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
             store.close()
 
     def _list(self, store: Store) -> None:
-        names = store.collections()
+        names = [n for n in store.collections() if n != NEAR_DUP_SIGNATURES]  # bookkeeping
         if not names:
             print(f"no collections in {store.display_uri}")
             return
@@ -174,6 +176,10 @@ class Command(StoreCommandMixin, ScrapyCommand):
         else:
             path = Path(output)
             path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "xlsx":  # columns: a first pass, as for CSV
+                n = write_xlsx(path, csv_header(docs()), docs()).rows
+                print(f"exported {n} document(s) from {collection!r} to {output}", file=sys.stderr)
+                return
             with path.open("w", encoding="utf-8", newline="") as out:
                 write = self._write_csv if fmt == "csv" else self._write_jsonl
                 n = write(docs, out)

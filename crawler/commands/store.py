@@ -10,6 +10,8 @@
   characters, or a rule name for its latest run); ``--follow`` prints what a running crawl
   adds until it ends.
 * ``scrapy store stats``: documents, dead letters and history per collection.
+* ``scrapy store drop NAME --yes``: delete a collection with its history and dead letters (run
+  records stay), recorded as the service records it (crawler/service/drop_api.py).
 
 A bad command line (RUN naming no run included) is one line on stderr and exit status 2; a log
 that is not there, a store that cannot be opened or fails, one line and exit status 1
@@ -19,6 +21,7 @@ that is not there, a store that cannot be opened or fails, one line and exit sta
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -31,13 +34,16 @@ from crawler.commands.export import StoreCommandMixin
 from crawler.commands.runlogs import RUNS_SCANNED, NoRun, find_run, follow_log, runs_table
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.switches import describe
-from crawler.store.base import Store
+from crawler.service.drop_api import AUDIT_FILE, drop_recorded
+from crawler.service.indexes import Indexes
+from crawler.store import NEAR_DUP_SIGNATURES
+from crawler.store.base import Store, dropped_parts
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
 from crawler.store.journal import Orphan, replay_orphans
 from crawler.store.spill import replay_file, retire, spill_files
 from vocab import mask_url
 
-ACTIONS = ("replay", "runs", "log", "stats")
+ACTIONS = ("replay", "runs", "log", "stats", "drop")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -54,7 +60,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "replay [SPILL_FILE...] | runs [--rule R] | log RUN [--follow] | stats"
+        return "replay [SPILL_FILE...] | runs [--rule R] | log RUN [--follow] | stats | drop NAME --yes"
 
     def short_desc(self) -> str:
         return "Replay spill files and journals, show crawl runs and their logs, store statistics"
@@ -64,7 +70,9 @@ class Command(StoreCommandMixin, ScrapyCommand):
             "replay: write spill files (default: all in STORE_SPILL_DIR) and the journals of "
             "dead crawls (STORE_JOURNAL_DIR) into the store. runs: recent crawl-run records, "
             "running ones included. log RUN: the log a crawl kept (--follow: until it ends). "
-            "stats: documents, dead letters and history per collection."
+            "stats: documents, dead letters and history per collection. drop NAME --yes: "
+            "delete a collection with its history and dead letters (recorded in "
+            "SERVICE_DATA_DIR/collection-drops.jsonl)."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -77,6 +85,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
         parser.add_argument(
             "--delete", action="store_true", help="replay: delete files instead of renaming"
         )
+        parser.add_argument("--yes", action="store_true", help="drop: yes, delete it")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -101,6 +110,8 @@ class Command(StoreCommandMixin, ScrapyCommand):
                 self._runs(store, opts.rule, opts.limit, opts.json)
             elif action == "log":
                 self._log(store, rest[0], opts.follow)
+            elif action == "drop":
+                self._drop(store, rest[0])
             else:
                 self._stats(store)
         except Exception as exc:
@@ -116,7 +127,9 @@ class Command(StoreCommandMixin, ScrapyCommand):
         action, rest = args[0], args[1:]
         if action == "log" and len(rest) != 1:
             return "use: scrapy store log RUN [--follow]"
-        if action not in ("replay", "log") and rest:
+        if action == "drop" and (len(rest) != 1 or not opts.yes):
+            return "use: scrapy store drop NAME --yes (it deletes the collection for good)"
+        if action not in ("replay", "log", "drop") and rest:
             return f"'store {action}' takes no arguments"
         if not 1 <= opts.limit <= RUNS_SCANNED:
             return f"--limit must be 1 to {RUNS_SCANNED}"
@@ -217,8 +230,27 @@ class Command(StoreCommandMixin, ScrapyCommand):
             return
         follow_log(store, run, Path(path), follow)
 
+    def _drop(self, store: Store, name: str) -> None:
+        try:
+            dropped_parts(name)
+        except ValueError as exc:
+            self._usage(str(exc))
+            return
+        if not set(dropped_parts(name).values()) & set(store.collections()):
+            self._fail(f"no collection {name!r} in {store.display_uri}")
+            return
+        data_dir = Path(self.settings.get("SERVICE_DATA_DIR"))
+        indexes = Indexes(self.settings, item_types=False, indexes={}, data_dir=data_dir,
+                          admin_max=0)  # fmt: skip
+        who = {"name": getpass.getuser(), "via": "cli"}
+        record = drop_recorded(store, name, who, data_dir, indexes)
+        print(
+            f"dropped {name!r}: {record['items']} item(s), {record['history']} history "
+            f"version(s), {record['dead']} dead letter(s); recorded in {data_dir / AUDIT_FILE}"
+        )
+
     def _stats(self, store: Store) -> None:
-        names = store.collections()
+        names = [n for n in store.collections() if n != NEAR_DUP_SIGNATURES]  # bookkeeping
         bases: dict[str, None] = {}
         for name in names:
             base = name.removesuffix(DEAD_SUFFIX).removesuffix(HISTORY_SUFFIX)

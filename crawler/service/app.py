@@ -39,6 +39,7 @@ from starlette.types import ASGIApp
 from crawler.service import (
     admin_api,
     alerts_api,
+    drop_api,
     errors,
     events_api,
     hosts_api,
@@ -287,7 +288,7 @@ def create_app(
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
                   proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api,
-                  alerts_api)
+                  alerts_api, drop_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

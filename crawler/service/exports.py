@@ -1,8 +1,9 @@
-"""Streamed exports of a collection: JSON Lines, CSV or one JSON array, written page by page
-(keyset cursors), so the service never holds the collection in memory.
+"""Streamed exports of a collection: JSON Lines, CSV, one JSON array or an Excel workbook
+(:mod:`crawler.service.spreadsheet`), written page by page (keyset cursors), so the service
+never holds the collection in memory.
 
-CSV needs its columns first: a first pass collects the field names (only the names are kept),
-a second writes the rows; nested values are written as JSON text. A spreadsheet opening the file
+CSV and Excel need their columns first: a first pass collects the field names (only the names
+are kept), a second writes the rows; nested values are written as JSON text. A spreadsheet opening the file
 would run a cell that starts like a formula (``=HYPERLINK("http://x","y")``, ``+``, ``-``,
 ``@``, a tab or a carriage return: OWASP's list for CSV injection), so such a text cell, and
 such a column name, is written with a ``'`` before it (OWASP's advice); numbers stay numbers.
@@ -23,16 +24,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from crawler.service.spreadsheet import FORMULA_STARTS, XLSX_MEDIA, neutral, spooled_xlsx
 from crawler.store import ItemQuery, Store, dumps
 
-EXPORT_FORMATS = ("jsonl", "csv", "json")
+__all__ = ["EXPORT_FORMATS", "FORMULA_STARTS", "MEDIA_TYPES", "export_stream", "neutral"]
+
+EXPORT_FORMATS = ("jsonl", "csv", "json", "xlsx")
 MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
+    "xlsx": XLSX_MEDIA,
 }
 _FLUSH_BYTES = 64 * 1024
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def documents(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[dict]:
@@ -72,11 +76,6 @@ def _json(docs: Iterator[dict]) -> Iterator[str]:
     yield "\n]\n"
 
 
-def neutral(text: str) -> str:
-    """``text`` as a spreadsheet shows it and never runs it."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -87,12 +86,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _csv(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[str]:
+def column_names(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> list[str]:
+    """The first pass: every field name, ``_key`` first, then in the order first seen."""
     names: dict[str, None] = {"_key": None}
     for doc in documents(get_store, collection, query):
         for name in doc:
             names.setdefault(name, None)
-    columns = list(names)
+    return list(names)
+
+
+def _csv(get_store: Callable[[], Store], collection: str, query: ItemQuery) -> Iterator[str]:
+    columns = column_names(get_store, collection, query)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([neutral(c) for c in columns])
@@ -111,6 +115,10 @@ def export_stream(
     """``(media type, body chunks)`` of an export."""
     if fmt == "csv":
         return MEDIA_TYPES[fmt], _buffered(_csv(get_store, collection, query))
+    if fmt == "xlsx":
+        columns = lambda: column_names(get_store, collection, query)  # noqa: E731
+        rows = lambda: documents(get_store, collection, query)  # noqa: E731
+        return MEDIA_TYPES[fmt], spooled_xlsx(columns, rows, collection)
     docs = documents(get_store, collection, query)
     pieces = _jsonl(docs) if fmt == "jsonl" else _json(docs)
     return MEDIA_TYPES[fmt], _buffered(pieces)

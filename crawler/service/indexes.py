@@ -206,6 +206,17 @@ class Indexes:
             self._write(current)
         return True
 
+    def forget(self, collection: str) -> int:
+        """Forget the indexes of a dropped collection: those an admin added (how many), and
+        which this process created (made again if the collection comes back)."""
+        with self.lock:
+            current = {k: list(v) for k, v in self.admin().items()}
+            gone = current.pop(collection, [])
+            if gone:
+                self._write(current)
+            self.ensured = {done for done in self.ensured if done[0] != collection}
+        return len(gone)
+
     def _write(self, indexes: dict[str, list[Index]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -227,6 +238,9 @@ class Indexes:
         """Create every planned index missing in ``collections``; how many were created."""
         made = 0
         for collection in collections:
+            # the text index (``q=``): kept in sync by the store once built
+            if (collection, ("$text",)) not in self.ensured and store.ensure_search(collection):
+                self.ensured.add((collection, ("$text",)))
             for index in self.plan(collection):
                 if (collection, index) not in self.ensured and self.ensure(
                     store, collection, index

@@ -32,14 +32,18 @@ from crawler.store import (
     ItemQuery,
     Store,
     check_field,
+    check_match,
     duplicate_cluster,
     filter_value,
+    text_terms,
 )
 
 router = APIRouter(prefix="/api", tags=["items"], route_class=GatedRoute)
 READ = [Depends(read_access)]
 
 FILTER_PREFIX = "f."
+# ``f.title~contains=dress`` (any case), ``f.title~prefix=Red`` (exact case)
+MATCHES = ("contains", "prefix")
 # ``duplicates=``: only the near-duplicates of earlier items, or none of them
 DUPLICATES = {"only": True, "hide": False}
 
@@ -95,18 +99,30 @@ def item_query(
     since: str | None,
     until: str | None,
     duplicates: str | None = None,
+    q: str | None = None,
 ) -> ItemQuery:
     if duplicates is not None and duplicates not in DUPLICATES:
         raise HTTPException(422, f"duplicates must be one of {', '.join(DUPLICATES)}")
     filters = {}
+    matches: dict[str, dict[str, str]] = {kind: {} for kind in MATCHES}
     for name, value in request.query_params.multi_items():
         if name.startswith(FILTER_PREFIX):
-            field = name[len(FILTER_PREFIX) :]
+            field, _, kind = name[len(FILTER_PREFIX) :].partition("~")
             try:
                 check_field(field)
+                if kind and kind not in MATCHES:
+                    raise ValueError(f"{name[:140]!r}: after ~ comes {' or '.join(MATCHES)}")
+                if kind:
+                    matches[kind][field] = check_match(value)
+                else:
+                    filters[field] = filter_value(value)
             except ValueError as exc:
                 raise HTTPException(400, str(exc)) from None
-            filters[field] = filter_value(value)
+    if q is not None:
+        try:
+            text_terms(q)
+        except ValueError as exc:
+            raise HTTPException(400, f"q: {exc}") from None
     if sort:
         try:
             check_field(sort.removeprefix("-"))
@@ -114,7 +130,9 @@ def item_query(
             raise HTTPException(400, f"sort: {exc}") from None
     try:
         request.app.state.indexes.check(
-            collection, [*filters, *([sort.removeprefix("-")] if sort else [])]
+            collection,
+            [*filters, *matches["contains"], *matches["prefix"]]
+            + ([sort.removeprefix("-")] if sort else []),
         )
     except UnknownField as exc:
         raise HTTPException(400, str(exc)) from None
@@ -128,6 +146,9 @@ def item_query(
             limit=page_limit(request, limit),
             cursor=cursor,
             count=count,
+            text=q,
+            contains=matches["contains"],
+            prefix=matches["prefix"],
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -172,10 +193,11 @@ def list_items(
     since: str | None = None,
     until: str | None = None,
     duplicates: str | None = Query(None, description="only | hide: near-duplicates"),
+    q: str | None = Query(None, description="text search: items holding every word"),
 ) -> dict[str, Any]:
     store = store_of(request)
     existing(store, name)
-    query = item_query(request, name, limit, cursor, sort, count, since, until, duplicates)
+    query = item_query(request, name, limit, cursor, sort, count, since, until, duplicates, q)
     try:
         page = store.page_items(name, query)
     except CursorError as exc:
@@ -221,12 +243,13 @@ def export(
     since: str | None = None,
     until: str | None = None,
     duplicates: str | None = Query(None, description="only | hide: near-duplicates"),
+    q: str | None = Query(None, description="text search, as in the listing"),
 ) -> StreamingResponse:
     if format not in EXPORT_FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(EXPORT_FORMATS)}")
     existing(store_of(request), name)
     page_max = request.app.state.config.page_max
-    query = item_query(request, name, page_max, None, sort, False, since, until, duplicates)
+    query = item_query(request, name, page_max, None, sort, False, since, until, duplicates, q)
     stores = request.app.state.stores
     media, chunks = export_stream(lambda: stores.get(), name, query, format)
     filename = f"{name}.{format}"

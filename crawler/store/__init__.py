@@ -19,14 +19,16 @@ Other packages use what this module exports. In a crawl every component gets its
 """
 
 from crawler.store.backends import crawl_store, open_store, thread_store_factory
-from crawler.store.base import Store, StoreTarget, TargetsItems, UpsertResult
+from crawler.store.base import Store, StoreTarget, TargetsItems, UpsertResult, dropped_parts
 from crawler.store.browse import (
     CursorError,
     ItemQuery,
     Page,
     check_field,
+    check_match,
     filter_value,
     strip_dead_fields,
+    text_terms,
 )
 from crawler.store.documents import (
     DEAD_SUFFIX,
@@ -65,8 +67,10 @@ __all__ = [
     "UpsertResult",
     "canonical_json",
     "check_field",
+    "check_match",
     "content_hash",
     "crawl_store",
+    "dropped_parts",
     "dumps",
     "duplicate_cluster",
     "filter_value",
@@ -78,6 +82,7 @@ __all__ = [
     "open_store",
     "run_line",
     "strip_dead_fields",
+    "text_terms",
     "thread_store_factory",
     "typed_item",
     "utc_now_iso",

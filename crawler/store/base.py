@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from crawler.store.browse import ItemQuery, Page, StoreReader
+from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
 from vocab import mask_url
 
 if TYPE_CHECKING:
@@ -65,6 +66,27 @@ class UpsertResult:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
         )
+
+
+def dropped_parts(collection: str) -> dict[str, str]:
+    """The collections :meth:`Store.drop_collection` deletes, by part; ValueError for a name
+    that is not an item collection's.
+
+    >>> dropped_parts("books")["dead"]
+    'books__dead'
+    """
+    if not collection or collection.startswith("_"):
+        raise ValueError(f"{collection[:100]!r} is internal to the store: never dropped")
+    if collection.endswith((DEAD_SUFFIX, HISTORY_SUFFIX)):
+        raise ValueError(
+            f"{collection[:100]!r} belongs to a collection: drop that one (with its history "
+            "and dead letters)"
+        )
+    return {
+        "items": collection,
+        "history": collection + HISTORY_SUFFIX,
+        "dead": collection + DEAD_SUFFIX,
+    }
 
 
 class Store(ABC):
@@ -158,6 +180,13 @@ class Store(ABC):
                 latest[rule] = found[0]
         return latest
 
+    def drop_collection(self, collection: str) -> dict[str, int]:
+        """Delete ``collection`` with its history and dead letters (and their indexes); run
+        records and other collections stay. How many documents went: ``{"items": n,
+        "history": n, "dead": n}`` (0 for a part that was not there). ValueError for a name
+        that is not an item collection's (``_runs``, ``_near_duplicates``, ``x__dead``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot drop collections")
+
     # -- reading, for the data service, exports and push sinks (crawler/store/browse.py) ----
     # Through the backend's reader: a backend of its own may have none and still store items.
 
@@ -198,6 +227,12 @@ class Store(ABC):
         """An index on ``fields`` (in order), created if missing; False if the collection does
         not exist."""
         return self._reading("cannot create indexes").ensure_index(collection, fields)
+
+    def ensure_search(self, collection: str) -> bool:
+        """The text index of ``collection`` (``ItemQuery.text``), created if missing; False if
+        the collection does not exist, or the backend's reader has no text search."""
+        ensure = getattr(self._reading("cannot create indexes"), "ensure_search", None)
+        return bool(ensure is not None and ensure(collection))
 
     def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page:
         """One page of ``{collection}__dead``, oldest first; each with ``_reason`` and

@@ -37,6 +37,9 @@ KEY_FIELD = "_key"
 _FIELD = re.compile(r"^\w[\w.\-]{0,127}$")
 # A cursor is a few plain values: a tag, the sort value, a tie-breaker.
 _CURSOR_ITEMS = 4
+#: Characters of a text query (``q=``) and of a contains/prefix value; terms of a text query.
+TEXT_MAX = 200
+TEXT_TERMS = 8
 
 
 class CursorError(ValueError):
@@ -70,6 +73,39 @@ def filter_value(text: str) -> Any:
     return value
 
 
+def text_terms(text: str) -> list[str]:
+    """The terms of a text query (split on white space, each kept once); ValueError when it is
+    empty or too long. Every term must be found in an item (AND), as a substring.
+
+    >>> text_terms("  红色 dress 红色 ")
+    ['红色', 'dress']
+    """
+    if not isinstance(text, str) or len(text) > TEXT_MAX:
+        raise ValueError(f"a text query is at most {TEXT_MAX} characters")
+    terms = list(dict.fromkeys(text.split()))
+    if not terms:
+        raise ValueError("a text query needs a word")
+    if len(terms) > TEXT_TERMS:
+        raise ValueError(f"a text query has at most {TEXT_TERMS} words")
+    return terms
+
+
+def check_match(value: str) -> str:
+    """A contains/prefix value: non-empty text of at most TEXT_MAX characters."""
+    if not isinstance(value, str) or not 0 < len(value) <= TEXT_MAX:
+        raise ValueError(f"a contains/prefix value is 1 to {TEXT_MAX} characters")
+    return value
+
+
+def like_escape(text: str) -> str:
+    r"""``text`` in a SQL ``LIKE ? ESCAPE '\'`` pattern, its wildcards taken literally.
+
+    >>> like_escape("50%_off")
+    '50\\%\\_off'
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class ItemQuery:
     """Which documents of a collection, in which order, from where."""
@@ -83,10 +119,17 @@ class ItemQuery:
     limit: int = 50
     cursor: str | None = None
     count: bool = False  # also count every document matching (without the cursor)
+    text: str | None = None  # every word in the item's text (:func:`text_terms`)
+    contains: Mapping[str, str] = field(default_factory=dict)  # field -> substring (any case)
+    prefix: Mapping[str, str] = field(default_factory=dict)  # field -> its start (exact case)
 
     def __post_init__(self) -> None:
-        for name in (*self.filters, *self.exists):
+        for name in (*self.filters, *self.exists, *self.contains, *self.prefix):
             check_field(name)
+        for value in (*self.contains.values(), *self.prefix.values()):
+            check_match(value)
+        if self.text is not None:
+            text_terms(self.text)
         if self.sort is not None:
             check_field(self.sort.removeprefix("-"))
         if self.limit < 1:
@@ -187,6 +230,8 @@ class StoreReader(Protocol):
     def item_history(self, collection: str, key: str, limit: int) -> list[dict[str, Any]]: ...
 
     def ensure_index(self, collection: str, fields: Sequence[str]) -> bool: ...
+
+    def ensure_search(self, collection: str) -> bool: ...
 
     def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page: ...
 

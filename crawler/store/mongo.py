@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from crawler.store.base import Sort, Store, UpsertResult
+from crawler.store.base import Sort, Store, UpsertResult, dropped_parts
 from crawler.store.documents import (
     DEAD_ID_FIELD,
     DEAD_SUFFIX,
@@ -126,6 +126,17 @@ class MongoStore(Store):
             for name in self.db.list_collection_names()
             if name != RUNS_COLLECTION and not name.startswith("system.")
         )
+
+    def drop_collection(self, collection: str) -> dict[str, int]:
+        parts = dropped_parts(collection)
+        present = set(self.db.list_collection_names())
+        counts = {}
+        for part, name in parts.items():
+            counts[part] = self.db[name].estimated_document_count() if name in present else 0
+            if name in present:
+                self.db[name].drop()  # its indexes with it
+            self._indexed.discard(name)
+        return counts
 
     def upsert_many(
         self,

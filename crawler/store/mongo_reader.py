@@ -35,6 +35,7 @@ from crawler.store.documents import (
     UPDATED_AT_FIELD,
     key_text,
 )
+from crawler.store.mongo_search import ensure_search, search_parts
 
 
 def _oid(value: Any) -> ObjectId:
@@ -115,6 +116,9 @@ class MongoReader:
         match: dict[str, Any] = {name: value for name, value in query.filters.items()}
         for name, present in query.exists.items():
             match[name] = {"$ne": None} if present else None
+        parts = search_parts(query)  # contains, prefix, text
+        if parts:
+            match["$and"] = parts
         times: dict[str, Any] = {}
         if query.since:
             times["$gte"] = query.since
@@ -128,6 +132,8 @@ class MongoReader:
         if not self._exists(collection):
             return Page([], None, 0 if query.count else None)
         coll = self.db[collection]
+        if query.text is not None:  # created on first use (or by the service's reconciliation)
+            ensure_search(coll)
         match = self._item_match(query)
         count = coll.count_documents(match) if query.count else None
         position = decode_cursor(query.cursor)
@@ -230,6 +236,12 @@ class MongoReader:
         if not self._exists(collection):
             return False
         self.db[collection].create_index([(check_field(f), ASCENDING) for f in fields])
+        return True
+
+    def ensure_search(self, collection: str) -> bool:
+        if not self._exists(collection):
+            return False
+        ensure_search(self.db[collection])
         return True
 
     # -- dead letters -----------------------------------------------------------------------

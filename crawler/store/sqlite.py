@@ -215,7 +215,7 @@ class SqliteStore(Store):
     # -- collections ------------------------------------------------------------------------
 
     def _ensure(self, collection: str, kind: str, key: tuple[str, ...] | None = None) -> str:
-        known = self._known.get(collection)
+        known = self._reload(collection)  # as it is now: another process may have dropped it
         if known is not None:
             table, known_kind, known_key = known
             if known_kind != kind:
@@ -264,6 +264,11 @@ class SqliteStore(Store):
 
     def collections(self) -> list[str]:
         return sorted(name for (name,) in self.conn.execute("SELECT name FROM _collections"))
+
+    def drop_collection(self, collection: str) -> dict[str, int]:
+        counts = self.reader.drop_collection(collection)  # one transaction (sqlite_reader.py)
+        self._known.clear()  # read again from _collections as collections are used
+        return counts
 
     # -- items ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from crawler.store.base import dropped_parts
 from crawler.store.browse import (
     CRAWLED_AT_FIELD,
     KEY_FIELD,
@@ -27,6 +28,7 @@ from crawler.store.browse import (
     sort_phases,
 )
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX, UPDATED_AT_FIELD, loads
+from crawler.store.sqlite_search import drop_search, ensure_search, search_clauses
 
 _IN_CHUNK = 900
 
@@ -87,7 +89,7 @@ class SqliteReader:
 
     # -- items ------------------------------------------------------------------------------
 
-    def _item_where(self, query: ItemQuery) -> tuple[list[str], list[Any]]:
+    def _item_where(self, table: str, query: ItemQuery) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         for name, value in sorted(query.filters.items()):
@@ -102,6 +104,11 @@ class SqliteReader:
                 params.append(value)
         for name, present in sorted(query.exists.items()):
             clauses.append(f"{field_expr(name)} IS {'NOT ' if present else ''}NULL")
+        if query.text is not None:  # built on first use (or by the service's reconciliation)
+            ensure_search(self.conn, table, self.tables.transaction)
+        search, args = search_clauses(table, query)  # contains, prefix, text
+        clauses += search
+        params += args
         if query.since:
             clauses.append(f"{field_expr(CRAWLED_AT_FIELD)} >= ?")
             params.append(query.since)
@@ -114,7 +121,7 @@ class SqliteReader:
         table = self._table(collection, "items")
         if table is None:
             return Page([], None, 0 if query.count else None)
-        clauses, params = self._item_where(query)
+        clauses, params = self._item_where(table, query)
         count = None
         if query.count:
             where = " WHERE " + " AND ".join(clauses) if clauses else ""
@@ -244,6 +251,15 @@ class SqliteReader:
         )
         return True
 
+    def ensure_search(self, collection: str) -> bool:
+        """The collection's text index (:mod:`crawler.store.sqlite_search`), built if missing;
+        False if the collection does not exist."""
+        table = self._table(collection, "items")
+        if table is None:
+            return False
+        ensure_search(self.conn, table, self.tables.transaction)
+        return True
+
     # -- dead letters -----------------------------------------------------------------------
 
     def dead_page(self, collection: str, limit: int, cursor: str | None) -> Page:
@@ -296,6 +312,20 @@ class SqliteReader:
         return removed
 
     # -- change feed ------------------------------------------------------------------------
+
+    def drop_collection(self, collection: str) -> dict[str, int]:
+        """Drop the tables of a collection, its history and dead letters, in one transaction:
+        all of it goes, or none (:meth:`crawler.store.base.Store.drop_collection`)."""
+        counts = dict.fromkeys(("items", "history", "dead"), 0)
+        with self.tables.transaction() as conn:
+            for kind, name in dropped_parts(collection).items():  # the parts are the kinds
+                if (table := self.tables.table(name, kind)) is not None:
+                    counts[kind] = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+                    conn.execute(f'DROP TABLE "{table}"')  # its indexes and triggers with it
+                    if kind == "items":
+                        drop_search(conn, table)  # its text index (crawler/store/sqlite_search.py)
+                    conn.execute("DELETE FROM _collections WHERE name = ?", (name,))
+        return counts
 
     def changes(
         self, collection: str, limit: int, cursor: str | None, before: str | None = None

@@ -101,3 +101,43 @@ def test_a_near_duplicate_cluster_linked_both_ways_and_the_filter(page, service,
     expect(page.locator("#item-count")).to_have_text("2 items match")
     page.goto(f"{service.url}/#/items/province?duplicates=only")
     expect(page.locator("#item-count")).to_have_text("1 items match")
+
+
+def test_an_excel_export_and_an_admin_deleting_a_collection(page, service, workspace, tmp_path):
+    """The Excel link downloads the filtered items as a workbook; an admin deletes the
+    collection after typing its name, and the items page no longer lists it."""
+    from openpyxl import load_workbook
+
+    with open_store(workspace.store_uri) as store:
+        items = [{"url": f"s/{i}", "n": i, "note": "=1+1" if i == 2 else "ok"} for i in range(4)]
+        store.upsert_many("scratch", items, ("url",))
+    page.goto(service.url + "/")
+    page.locator("#token").fill(service.token)  # the service's token from the environment: admin
+    page.locator("#token").press("Enter")
+    expect(page.locator("#token-state")).to_have_text("Token set")
+    page.goto(f"{service.url}/#/items/scratch")
+    expect(page.locator("#item-count")).to_have_text("4 items match")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel").click()
+    saved = tmp_path / "scratch.xlsx"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename == "scratch.xlsx"
+    rows = list(load_workbook(saved, read_only=True).worksheets[0].iter_rows(values_only=True))
+    header = rows[0]
+    table = sorted((r[header.index("n")], r[header.index("note")]) for r in rows[1:])
+    assert table == [(0, "ok"), (1, "ok"), (2, "'=1+1"), (3, "ok")]
+
+    page.locator("#drop-collection").click()
+    expect(page.locator("#drop-yes")).to_be_disabled()
+    page.locator("#drop-confirm").fill("scratc")
+    expect(page.locator("#drop-yes")).to_be_disabled()
+    page.locator("#drop-confirm").fill("scratch")
+    page.locator("#drop-yes").click()
+    expect(page.locator("#drop-notice")).to_have_text("Deleted scratch: 4 items.")
+    expect(page).not_to_have_url(re.compile("scratch"))  # on the collections left
+    assert "scratch" not in page.locator("#collection option").all_inner_texts()
+    with open_store(workspace.store_uri) as store:
+        assert not [n for n in store.collections() if n.startswith("scratch")]
+    audit = workspace.root / "service" / "collection-drops.jsonl"
+    record = json.loads(audit.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["collection"] == "scratch" and record["items"] == 4

@@ -7,7 +7,9 @@ import { apiUrl, get } from "../api.js";
 import { h, keyLabel, num, replace, when } from "../dom.js";
 import { t } from "../i18n.js";
 import { renderDeadLetters } from "./deadletters.js";
+import { dropControl, droppedNotice } from "./dropcollection.js";
 import { showItem } from "./itemdetail.js";
+import { highlight, searchBox } from "./itemsearch.js";
 
 const MAX_COLUMNS = 8;
 const STORE_SORTS = ["_updated_at", "_crawled_at", "_first_seen", "_key"];
@@ -37,8 +39,15 @@ export async function render(main, [collection], query) {
   replace(
     main,
     h("h1", t("nav.items")),
+    droppedNotice(),
     collections.length
-      ? h("div.row", h("label", { for: "collection" }, t("items.collection")), picker, tabs)
+      ? h(
+          "div.row",
+          h("label", { for: "collection" }, t("items.collection")),
+          picker,
+          tabs,
+          info ? dropControl(collection) : null,
+        )
       : h("p.muted", t("items.noCollections")),
     body,
   );
@@ -55,7 +64,10 @@ function tab(collection, name, view, label) {
 async function renderItems(body, collection, query, info) {
   const params = { limit: 50, count: "true" };
   for (const [key, value] of query) {
-    if (key.startsWith("f.") || ["sort", "since", "until", "cursor", "duplicates"].includes(key))
+    if (
+      key.startsWith("f.") ||
+      ["q", "sort", "since", "until", "cursor", "duplicates"].includes(key)
+    )
       params[key] = value;
   }
   const page = Number(query.get("page") || 1);
@@ -65,12 +77,13 @@ async function renderItems(body, collection, query, info) {
   const detail = h("aside.detail#item-detail", { "aria-live": "polite" });
   const filterParams = Object.fromEntries(
     Object.entries(params).filter(
-      ([k]) => k.startsWith("f.") || ["since", "until", "duplicates"].includes(k),
+      ([k]) => k.startsWith("f.") || ["q", "since", "until", "duplicates"].includes(k),
     ),
   );
 
   replace(
     body,
+    searchBox(collection, query),
     filterForm(collection, query, fields),
     h(
       "div.row",
@@ -83,7 +96,7 @@ async function renderItems(body, collection, query, info) {
       h(
         "span.exports",
         t("items.export"),
-        ["jsonl", "csv", "json"].map((format) =>
+        ["jsonl", "csv", "json", "xlsx"].map((format) =>
           h(
             "a",
             {
@@ -93,12 +106,16 @@ async function renderItems(body, collection, query, info) {
               }),
               download: `${collection}.${format}`,
             },
-            format.toUpperCase(),
+            format === "xlsx" ? t("items.excel") : format.toUpperCase(),
           ),
         ),
       ),
     ),
-    h("div.split", h("div.table-wrap", itemsTable(rows, fields, collection, detail, info)), detail),
+    h(
+      "div.split",
+      h("div.table-wrap", itemsTable(rows, fields, collection, detail, info, query.get("q"))),
+      detail,
+    ),
     pager(collection, query, answer.next, page),
   );
   if (query.get("item")) showItem(detail, collection, query.get("item"), info);
@@ -112,7 +129,7 @@ function fieldNames(rows) {
   return [...seen].slice(0, MAX_COLUMNS);
 }
 
-function itemsTable(rows, fields, collection, detail, info) {
+function itemsTable(rows, fields, collection, detail, info, q) {
   if (!rows.length) return h("p.muted", t("items.none"));
   return h(
     "table.data#items-table",
@@ -139,7 +156,7 @@ function itemsTable(rows, fields, collection, detail, info) {
               short(row._key),
             ),
           ),
-          fields.map((f) => h("td", cell(row[f]))),
+          fields.map((f) => h("td", highlight(cell(row[f]), q))),
           h("td", when(row._updated_at)),
         ),
       ),
@@ -260,6 +277,8 @@ function apply(event, collection) {
   }
   if (form.elements.duplicates.value) query.set("duplicates", form.elements.duplicates.value);
   if (form.elements.sort.value) query.set("sort", form.elements.sort.value);
+  const text = document.getElementById("item-search")?.value.trim();
+  if (text) query.set("q", text);
   location.hash = `#/items/${encodeURIComponent(collection)}${query.size ? `?${query}` : ""}`;
 }
 

@@ -114,3 +114,6 @@ def test_reposts_link_to_the_earliest_notice_across_crawls(tmp_path) -> None:
             (repost,) = list(store.find(site))
             assert repost["_duplicate_of"] == {"collection": "ministry", "key": original["_key"]}
             assert repost["title"] != original["title"]  # stored as it was, only marked
+    listed = scrapy("store", "stats", *store_args(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    assert "ministry" in listed.stdout and "_near_duplicates" not in listed.stdout

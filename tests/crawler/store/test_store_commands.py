@@ -77,7 +77,7 @@ def test_export_user_errors_have_no_traceback(run, uri: str, tmp_path: Path) -> 
     code, _, err = run("export", "nope", "-o", str(tmp_path / "x.jsonl"), "--store", uri)
     assert code == 1 and "no collection 'nope'" in err and "books" in err
     code, _, err = run("export", "books", "-o", "x.xml", "--store", uri)
-    assert code == 2 and "use .jsonl or .csv" in err
+    assert code == 2 and "use .jsonl, .csv or .xlsx" in err
     code, _, err = run("export", "books", "--store", uri)
     assert code == 2 and "-o FILE.jsonl" in err
     code, _, err = run("export", "--list", "--store", "ftp://u:secret@h/x")
@@ -154,7 +154,7 @@ def test_store_usage_errors_are_one_line(run, uri: str) -> None:  # type: ignore
         (("store", "runs", "--limit", "-3"), "--limit must be 1 to 10000"),
         (("store", "runs", "--limit", "100000"), "--limit must be 1 to 10000"),
         (("store", "stats", "extra"), "'store stats' takes no arguments"),
-        (("store",), "give an action: replay, runs, log, stats"),
+        (("store",), "give an action: replay, runs, log, stats, drop"),
     ]:
         code, out, err = run(*args, "--store", uri)
         assert (code, out, err) == (2, "", f"error: {message}\n"), args
@@ -182,4 +182,33 @@ def test_store_replay_defaults_to_spill_dir_and_keeps_bad_files(
     code, _, err = run("store", "replay", str(tmp_path / "missing.jsonl"), *s)
     assert code == 2 and "no such spill file" in err
     code, _, err = run("store", "bogus", *s)
-    assert code == 2 and "replay, runs, log, stats" in err
+    assert code == 2 and "replay, runs, log, stats, drop" in err
+
+
+def test_store_drop_needs_yes_and_records_the_deletion(run, uri: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "service"
+    common = ("--store", uri, "-s", f"SERVICE_DATA_DIR={data}")
+    code, _, err = run("store", "drop", "books", *common)
+    assert code == 2 and "--yes" in err
+    code, _, err = run("store", "drop", "_runs", "--yes", *common)
+    assert code == 2 and "internal" in err
+    code, out, err = run("store", "drop", "books", "--yes", *common)
+    assert code == 0, err
+    assert out.startswith("dropped 'books': 3 item(s), 1 history version(s), 1 dead letter(s)")
+    with open_store(uri) as store:
+        assert store.collections() == ["orphans__dead"]
+        assert {r["run_id"] for r in store.runs()} == {"a", "b"}
+    (record,) = [json.loads(line) for line in (data / "collection-drops.jsonl").open()]
+    assert record["collection"] == "books" and record["by"]["via"] == "cli"
+
+
+def test_export_xlsx(run, uri: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    out_file = tmp_path / "books.xlsx"
+    code, _, err = run("export", "books", "-o", str(out_file), "--store", uri)
+    assert code == 0, err
+    rows = list(load_workbook(out_file, read_only=True).worksheets[0].iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:3] == ("url", "n", "tags") and len(rows) == 4
+    assert sorted(r[1] for r in rows[1:]) == [-1, 1, 2] and rows[1][2] == '["x"]'

@@ -12,6 +12,9 @@ MODULES = [
     "crawler.store.documents",
     "crawler.store.sqlite",
     "crawler.store.mongo",
+    "crawler.store.browse",
+    "crawler.store.sqlite_search",
+    "crawler.store.mongo_search",
     "crawler.commands.export",
     "crawler.runs.recorder",
 ]
