@@ -19,7 +19,6 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.core.switches import describe
-from crawler.service.spreadsheet import write_xlsx
 from crawler.store import NEAR_DUP_SIGNATURES, Store, open_store
 from crawler.store.documents import dumps
 from vocab import mask_url
@@ -177,6 +176,8 @@ class Command(StoreCommandMixin, ScrapyCommand):
             path = Path(output)
             path.parent.mkdir(parents=True, exist_ok=True)
             if fmt == "xlsx":  # columns: a first pass, as for CSV
+                from crawler.service.spreadsheet import write_xlsx  # openpyxl: only when used
+
                 n = write_xlsx(path, csv_header(docs()), docs()).rows
                 print(f"exported {n} document(s) from {collection!r} to {output}", file=sys.stderr)
                 return

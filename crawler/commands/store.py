@@ -34,7 +34,6 @@ from crawler.commands.export import StoreCommandMixin
 from crawler.commands.runlogs import RUNS_SCANNED, NoRun, find_run, follow_log, runs_table
 from crawler.core.exitcodes import EXIT_CODES
 from crawler.core.switches import describe
-from crawler.service.drop_api import AUDIT_FILE, drop_recorded
 from crawler.service.indexes import Indexes
 from crawler.store import NEAR_DUP_SIGNATURES
 from crawler.store.base import Store, dropped_parts
@@ -243,6 +242,9 @@ class Command(StoreCommandMixin, ScrapyCommand):
         indexes = Indexes(self.settings, item_types=False, indexes={}, data_dir=data_dir,
                           admin_max=0)  # fmt: skip
         who = {"name": getpass.getuser(), "via": "cli"}
+        # here, not at the top: every scrapy command would load FastAPI (~0.2 s) otherwise
+        from crawler.service.drop_api import AUDIT_FILE, drop_recorded
+
         record = drop_recorded(store, name, who, data_dir, indexes)
         print(
             f"dropped {name!r}: {record['items']} item(s), {record['history']} history "

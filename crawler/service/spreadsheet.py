@@ -22,16 +22,17 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from crawler.store import dumps
+
+# The characters an .xlsx cell may not hold (openpyxl's ILLEGAL_CHARACTERS_RE, which raises on them).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def write_xlsx(path: Path, columns: list[str], docs: Iterable[dict[str, Any]]) -
     shown = columns[:EXCEL_COLUMNS]
     columns_cut = len(columns) - len(shown)
     room = EXCEL_ROWS - 1 - (1 if columns_cut else 0)  # data rows under the header (and note)
+    from openpyxl import Workbook  # here: every scrapy command would load it (~0.1 s) otherwise
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("items")
     sheet.append([xlsx_cell(str(c)) for c in shown])
