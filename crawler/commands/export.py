@@ -19,6 +19,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.core.switches import describe
+from crawler.service.spreadsheet import neutral  # (imports no spreadsheet library)
 from crawler.store import NEAR_DUP_SIGNATURES, Store, open_store
 from crawler.store.documents import dumps
 from vocab import mask_url
@@ -27,15 +28,21 @@ FORMATS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
 
 
 def csv_cell(value: Any) -> str:
-    """A value as CSV text: lists, dicts and booleans as JSON, None as empty.
+    """A value as CSV text: lists, dicts and booleans as JSON, None as empty; text that a
+    spreadsheet would run as a formula with a ``'`` before it, as the service's CSV does
+    (crawler/service/spreadsheet.py: OWASP's advice on CSV injection); numbers stay numbers.
 
-    >>> csv_cell(["a", 1]), csv_cell(None), csv_cell(True), csv_cell(2.5)
-    ('["a",1]', '', 'true', '2.5')
+    >>> csv_cell(["a", 1]), csv_cell(None), csv_cell(True), csv_cell(2.5), csv_cell(-3)
+    ('["a",1]', '', 'true', '2.5', '-3')
+    >>> print(csv_cell('=HYPERLINK("http://x","y")'), csv_cell("a=b"))
+    '=HYPERLINK("http://x","y") a=b
     """
     if value is None:
         return ""
     if isinstance(value, list | dict | bool):
         return dumps(value)
+    if isinstance(value, str):
+        return neutral(value)
     return str(value)
 
 
@@ -198,7 +205,7 @@ class Command(StoreCommandMixin, ScrapyCommand):
     def _write_csv(docs: Callable[[], Iterator[dict[str, Any]]], out: IO[str]) -> int:
         header = csv_header(docs())  # first pass: the union of keys, without holding documents
         writer = csv.writer(out)
-        writer.writerow(header)
+        writer.writerow([neutral(name) for name in header])
         n = 0
         for doc in docs():
             writer.writerow([csv_cell(doc.get(k)) for k in header])
