@@ -186,13 +186,16 @@ class ProxyMiddleware:
             if not waiting:
                 waiting = True
                 self.stats.inc_value("antiban/proxy_waits")
-                if domain not in self._deadlines:  # once per episode, not once per request
-                    self._deadlines[domain] = now + self.wait_max
-                    logger.info(
-                        "No usable proxy for %s: waiting up to %.0fs for one that works",
-                        domain,
-                        self.wait_max,
-                    )
+            # Once per episode, not once per request: an episode ends when a proxy works again
+            # (a response clears the deadline), which may happen while this request waits; it
+            # then waits in the next episode (its deadline was read here and was gone).
+            if domain not in self._deadlines:
+                self._deadlines[domain] = now + self.wait_max
+                logger.info(
+                    "No usable proxy for %s: waiting up to %.0fs for one that works",
+                    domain,
+                    self.wait_max,
+                )
             deadline = self._deadlines[domain]
             if now >= deadline:
                 return await self._give_up(domain)

@@ -301,3 +301,33 @@ def test_a_stored_pool_is_built_from_the_crawler_and_used_through_the_protocol(t
         assert (tmp_path / "key-secret").exists()
     finally:
         proxy_keys.use_secret(None)  # the generated secret was this test's only
+
+
+def test_a_request_waiting_for_a_proxy_outlives_the_end_of_its_wait_episode():
+    # A response through a proxy ends a domain's wait episode while other requests wait; when
+    # the proxy is benched again before they look, they wait on in a new episode (it was a
+    # KeyError: downloader/exception_type_count/builtins.KeyError in a rotation crawl).
+    crawler = proxy_crawler_with(
+        {"PROXY_LIST": ["10.0.0.1:1"], "PROXY_WAIT_MAX": 30, "PROXY_WAIT_POLL": 0.02}
+    )
+    mw = ProxyMiddleware.from_crawler(crawler)
+    earlier = Request(URL)
+    run(mw.process_request(earlier))
+
+    async def scenario() -> None:
+        crawler.signals.send_catch_log(
+            request_banned, request=earlier, reason="timeout", outcome=Outcome.FAILURE
+        )  # benched: the next request waits
+        waiting = asyncio.ensure_future(mw.process_request(Request(URL)))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        answered = Request(URL, meta=dict(earlier.meta))
+        mw.process_response(answered, HtmlResponse(URL, body=b"<p>ok</p>", request=answered))
+        crawler.signals.send_catch_log(
+            request_banned, request=answered, reason="timeout", outcome=Outcome.FAILURE
+        )  # benched again before the waiting request looks
+        await asyncio.sleep(0.1)
+        assert not waiting.done(), waiting.exception() if waiting.done() else None
+        waiting.cancel()
+
+    asyncio.run(scenario())
