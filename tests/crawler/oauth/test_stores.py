@@ -107,7 +107,9 @@ def test_a_held_sqlite_lock_makes_waiters_time_out_not_hang(tmp_path):
 
 
 def test_a_redis_lock_of_a_dead_process_expires(redis_url):
-    store = RedisTokenStore.from_uri(redis_url, lock_timeout=0.3)
+    # the lock expires after 0.3 s; waiting up to 3 s for it leaves room on a busy machine
+    # (waiting exactly as long as the lock lives raced: LockTimeout in a loaded CI run)
+    store = RedisTokenStore.from_uri(redis_url, lock_timeout=3.0)
     store.server.set("oauth:lock:p/c", "someone-dead", px=300)  # left by a killed process
     with store.exclusive("p/c") as tx:
         assert tx.get() is None
