@@ -50,7 +50,6 @@ class StallWatch:
         self.stop = stop
         self.every = min(60.0, max(1.0, after / 20))
         self.loop: task.LoopingCall | None = None
-        self.last: tuple[int, ...] = ()
         self.last_change = 0.0
         self.stalled = False
         self.spider: Any = None
@@ -70,18 +69,19 @@ class StallWatch:
     def progressed(self) -> None:
         self.last_change = time.monotonic()
 
-    def progress(self) -> tuple[int, ...]:
+    def progress(self) -> tuple[int, int]:
         stats = self.crawler.stats
-        return tuple(int(stats.get_value(name) or 0) for name in PROGRESS)
+        pages, items = (int(stats.get_value(name) or 0) for name in PROGRESS)
+        return pages, items
 
     def spider_opened(self, spider: Any) -> None:
         self.spider = spider
-        self.last, self.last_change = self.progress(), time.monotonic()
+        self.last_change = time.monotonic()
         self.loop = task.LoopingCall(self.check)
         self.loop.start(self.every, now=False)
 
     def check(self) -> None:
-        now, self.last = time.monotonic(), self.progress()
+        now = time.monotonic()
         idle = now - self.last_change
         if self.stalled and idle < self.after:
             self.stalled = False
@@ -97,7 +97,7 @@ class StallWatch:
         flight = self._in_flight()
         logger.warning(
             "The crawl is stalled: no page or item for %.0f s (%d page(s), %d item(s) so far%s)%s",
-            idle, self.last[0], self.last[1], flight,
+            idle, *self.progress(), flight,
             "; stopping it" if self.stop else "",
         )  # fmt: skip
         self.report(ok=False, idle=idle, flight=flight)
@@ -124,7 +124,8 @@ class StallWatch:
         title = f"[crawler] {subject.name}: the crawl is stalled" + (
             ", stopping it" if self.stop else ""
         )
-        lines = [f"pages {self.last[0]}, items {self.last[1]}"]
+        pages, items = self.progress()
+        lines = [f"pages {pages}, items {items}"]
 
         def send() -> None:
             desk = desk_for(self.crawler.settings)
