@@ -31,6 +31,10 @@ from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX, UPDATED_AT_FIEL
 from crawler.store.sqlite_search import drop_search, ensure_search, search_clauses
 
 _IN_CHUNK = 900
+# A read that meets another connection's schema change (an index or a text index being built)
+# while SQLite connects a text index's virtual table fails with SQLITE_SCHEMA, which SQLite does
+# not retry there itself ("vtable constructor failed"): it is read again, this many times.
+_SCHEMA_RETRIES = 5
 
 
 def _rowid(value: Any) -> bool:
@@ -87,6 +91,17 @@ class SqliteReader:
     def _table(self, collection: str, kind: str) -> str | None:
         return self.tables.table(collection, kind)
 
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of a (bounded) query, read again when the schema changed under it."""
+        attempt = 0
+        while True:
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                attempt += 1
+                if attempt > _SCHEMA_RETRIES or exc.sqlite_errorname != "SQLITE_SCHEMA":
+                    raise
+
     # -- items ------------------------------------------------------------------------------
 
     def _item_where(self, table: str, query: ItemQuery) -> tuple[list[str], list[Any]]:
@@ -125,9 +140,7 @@ class SqliteReader:
         count = None
         if query.count:
             where = " WHERE " + " AND ".join(clauses) if clauses else ""
-            (count,) = self.conn.execute(
-                f'SELECT COUNT(*) FROM "{table}"{where}', params
-            ).fetchone()
+            ((count,),) = self._read(f'SELECT COUNT(*) FROM "{table}"{where}', params)
         position = decode_cursor(query.cursor)
         want = query.limit + 1
         if query.sort_field is None:
@@ -156,9 +169,7 @@ class SqliteReader:
             params.append(position[1])
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         sql = f'SELECT rowid, _key, doc FROM "{table}"{where} ORDER BY rowid LIMIT ?'
-        return [
-            (["r", rowid], key, doc) for rowid, key, doc in self.conn.execute(sql, [*params, want])
-        ]
+        return [(["r", rowid], key, doc) for rowid, key, doc in self._read(sql, [*params, want])]
 
     def _sorted(
         self,
@@ -200,7 +211,7 @@ class SqliteReader:
                 f'SELECT rowid, _key, doc, {expr} FROM "{table}" WHERE {" AND ".join(where)} '
                 f"ORDER BY {order} LIMIT ?"
             )
-            for rowid, key, doc, value in self.conn.execute(sql, [*args, want - len(rows)]):
+            for rowid, key, doc, value in self._read(sql, [*args, want - len(rows)]):
                 rows.append(([phase, value, rowid], key, doc))
             if len(rows) >= want:
                 break

@@ -5,6 +5,7 @@ fallback on a real MongoDB server (``MONGO_URI``)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -162,3 +163,47 @@ def test_sqlite_search_of_100000_items_is_an_index_query(tmp_path: Path) -> None
         ]
         assert f"SEARCH {table} USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
         assert f"SCAN {fts_table(table)} VIRTUAL TABLE INDEX 0:M1" in plan, plan
+
+
+def test_sqlite_search_while_another_connection_changes_the_schema(tmp_path: Path) -> None:
+    """A search while the data service's background thread builds indexes on its own
+    connection: SQLite fails the text index's connect with SQLITE_SCHEMA ("vtable constructor
+    failed") and does not retry it there; the reader reads again."""
+    errors: list[str] = []
+    for round_ in range(15):
+        uri = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        writer = SqliteStore(uri)
+        writer.open()
+        writer.upsert_many("s", ITEMS, ("url",))
+        writer.close()
+        start = threading.Barrier(2)
+
+        def search(uri: str = uri, start: threading.Barrier = start) -> None:
+            reader = SqliteStore(uri)
+            reader.open()
+            start.wait()
+            try:
+                for _ in range(20):
+                    assert urls(reader, text="红色") == ["u2", "u3"]
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(repr(exc))
+            finally:
+                reader.close()
+
+        def build(uri: str = uri, start: threading.Barrier = start) -> None:
+            builder = SqliteStore(uri)
+            builder.open()
+            start.wait()
+            try:
+                builder.ensure_search("s")
+                for field in ("url", "title", "shop", "price", "note"):
+                    builder.ensure_index("s", [field])
+            finally:
+                builder.close()
+
+        threads = [threading.Thread(target=search), threading.Thread(target=build)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
