@@ -17,6 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.dbservers import (
+    MARIADB_MISSING,
+    MARIADBD,
+    PG_BIN,
+    PG_MISSING,
+    MariaDBServer,
+    PostgresServer,
+)
 from tests.sample_site import SampleSite
 
 PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -79,3 +87,24 @@ def make_sample_site() -> Iterator[Callable[..., SampleSite]]:
     yield make
     for site in reversed(started):
         site.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test process (tests/dbservers.py); ``new_database()`` gives
+    a test its own database."""
+    if PG_BIN is None:
+        pytest.skip(PG_MISSING)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """A MariaDB server of this test process (tests/dbservers.py)."""
+    if MARIADBD is None:
+        pytest.skip(MARIADB_MISSING)
+    server = MariaDBServer().start()
+    yield server
+    server.stop()

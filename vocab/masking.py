@@ -13,6 +13,8 @@ in the text, everything up to the *last* ``@`` that is followed by a host (and b
 'http://***@10.0.0.1:3128 failed'
 >>> mask_url("proxies http://a:b@h1:1, socks5://c:d%40e@[::1]:2")
 'proxies http://***@h1:1, socks5://***@[::1]:2'
+>>> mask_url("mysql://u:pw@h:port/db was refused")
+'mysql://***@h:port/db was refused'
 >>> mask_url("bob:pa/ss@10.0.0.1:80")
 '***@10.0.0.1:80'
 """
@@ -34,7 +36,13 @@ def _mask_window(window: str) -> tuple[str, bool]:
     for m in _HOST_AFTER_AT.finditer(window):
         last = m
     if last is None:
-        return window, False
+        # no host after any '@' (a port that is not a number: "h:port"): mask up to the last
+        # '@' of the URL all the same, the URL ending at the first space
+        token = window.split(None, 1)[0] if window.strip() else ""
+        at = token.rfind("@")
+        if at < 0:
+            return window, False
+        return "***" + window[at:], True
     return "***" + window[last.start() :], True
 
 

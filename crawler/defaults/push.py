@@ -3,7 +3,7 @@ new and changed items to business systems while the crawl stores them."""
 
 from vocab.datadir import data_dir
 
-PUSH_SINKS: list[str] = []  # any of: webhook, redis (a rule's push: section sets it too)
+PUSH_SINKS: list[str] = []  # any of: webhook, redis, mysql (a rule's push: section sets it too)
 # Sinks that deliver a story once: items stored as near-duplicates of an earlier item
 # (_duplicate_of, an item type's near_duplicates:) are not delivered to them, only counted
 # (push/<sink>/skipped_duplicates). A rule's push: {skip_duplicates: true} sets it too.
@@ -11,6 +11,7 @@ PUSH_SKIP_DUPLICATES: list[str] = []
 PUSH_SINK_CLASSES = {
     "webhook": "crawler.push.sinks.WebhookSink",
     "redis": "crawler.push.sinks.RedisStreamSink",
+    "mysql": "crawler.push.mysql_sink.MySqlSink",
 }
 PUSH_DIR = str(data_dir / "push")  # cursors, and batches kept aside after failures
 PUSH_BATCH_SIZE = 100  # items per delivery
@@ -28,6 +29,9 @@ PUSH_REDIS_URL = "redis://127.0.0.1:6379/0"
 PUSH_REDIS_STREAM = "crawler:items:{collection}"
 PUSH_REDIS_MAXLEN = 1_000_000
 PUSH_REDIS_DEDUP_SECONDS = 7 * 86400
+# MySQL / MariaDB: mysql://user:pass@host:port/db[?table_prefix=...] from this environment
+# variable; a table per collection, columns from its item type (crawler/push/mysql_sink.py).
+PUSH_MYSQL_URL_ENV = "PUSH_MYSQL_URL"
 
 rule_safe = {"PUSH_BATCH_SIZE"}
 minimums = {

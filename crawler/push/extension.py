@@ -35,6 +35,32 @@ def collections_of(spider: Any) -> list[str]:
     return [spider.name]
 
 
+def item_types_of(spider: Any) -> dict[str, Any]:
+    """Collection -> the item type its items are stored as (the first, when routes differ)."""
+    sites = getattr(spider, "sites", None)
+    if isinstance(sites, dict) and sites:
+        found: dict[str, Any] = {}
+        for site in sites.values():
+            for collection, item_type in item_types_of(site).items():
+                found.setdefault(collection, item_type)
+        return found
+    routes = getattr(spider, "routes", None) or {}
+    found = {}
+    for route in routes.values():
+        if getattr(route, "item_type", None) is not None:
+            found.setdefault(route.collection, route.item_type)
+    return found
+
+
+def declare_types(sinks: list[Any], item_types: dict[str, Any]) -> None:
+    """Tell the sinks that want them (``declare``: mysql) the collections' item types."""
+    for sink in sinks:
+        declare = getattr(sink, "declare", None)
+        if declare is not None:
+            for collection, item_type in sorted(item_types.items()):
+                declare(collection, item_type.fields, item_type.key)
+
+
 def build_sinks(settings: Any) -> list[Any]:
     classes = settings.getdict("PUSH_SINK_CLASSES")
     sinks = []
@@ -75,6 +101,7 @@ class Push:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
+        declare_types(self.sinks, item_types_of(spider))
         self.pusher = Pusher(
             partial(crawl_store, self.crawler, self.store_uri),
             self.sinks,

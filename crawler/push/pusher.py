@@ -165,7 +165,7 @@ class Pusher:
             try:
                 if self.give_up.is_set():
                     raise TimeoutError("the crawl ended and PUSH_CLOSE_TIMEOUT passed")
-                sink.deliver(collection, entries)
+                counts = sink.deliver(collection, entries)
             except Exception as exc:
                 attempts += 1
                 why = f"{type(exc).__name__}: {exc}"
@@ -190,4 +190,6 @@ class Pusher:
                 continue
             self.stats.inc_value(f"{prefix}/items", len(entries))
             self.stats.inc_value(f"{prefix}/batches")
+            for name, count in (counts or {}).items():  # what a sink counts of its own
+                self.stats.inc_value(f"{prefix}/{name}", count)
             return

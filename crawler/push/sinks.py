@@ -1,7 +1,9 @@
 """Push sinks: where delivered items go. A sink's ``deliver(collection, entries)`` takes one
 batch or raises; each entry is ``{"idempotency_key", "key", "version", "item"}``, the key
 naming the item version (collection, item key, content hash), so a receiver that sees a batch
-twice (a retry after a lost answer) can tell.
+twice (a retry after a lost answer) can tell. ``deliver`` may return counts of its own
+(``{"null_values": 2}``: stats ``push/<sink>/<name>``). A sink with ``declare(collection,
+fields, key)`` is told the item type of each collection before the first delivery.
 
 - :class:`WebhookSink` POSTs ``{"collection", "items": [...]}`` as JSON, with
   ``X-Signature: sha256=<hex HMAC-SHA256 of the body>`` and ``Idempotency-Key`` (the batch's);
@@ -9,6 +11,8 @@ twice (a retry after a lost answer) can tell.
 - :class:`RedisStreamSink` XADDs each entry to ``PUSH_REDIS_STREAM`` (one stream per
   collection) in one Lua script that also remembers delivered versions, so a batch delivered
   twice adds each version once.
+- :class:`~crawler.push.mysql_sink.MySqlSink` upserts into a MySQL/MariaDB table per
+  collection, typed from the item type (:mod:`crawler.push.mysql_sink`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ stores them (crawler/push). The sinks' addresses and secrets are the project's (
 variables named by ``PUSH_*`` settings); a rule only says which sinks, and the batch size.
 
     push:
-      sinks: [webhook, redis]
+      sinks: [webhook, redis]   # and/or mysql
       batch_size: 100
       skip_duplicates: true     # or [webhook]: near-duplicates of earlier items not delivered
 """
@@ -16,7 +16,7 @@ from typing import Any
 from crawler.rules.compile_context import BuildContext
 from crawler.rules.sections import Section
 
-SINKS = ("webhook", "redis")
+SINKS = ("webhook", "redis", "mysql")
 
 PUSH = {
     "type": "object",
@@ -27,8 +27,8 @@ PUSH = {
             "items": {"enum": list(SINKS)},
             "minItems": 1,
             "uniqueItems": True,
-            "description": "webhook (PUSH_WEBHOOK_URL) and/or redis (a Redis stream per "
-            "collection).",
+            "description": "webhook (PUSH_WEBHOOK_URL), redis (a Redis stream per "
+            "collection) and/or mysql (PUSH_MYSQL_URL: a MySQL/MariaDB table per collection).",
         },
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000},
         "skip_duplicates": {
