@@ -86,11 +86,11 @@ def build(db: Path, n: int, runs: int) -> None:
                 )
 
 
-def serve(db: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
+def serve(store_uri: str, tmp: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     argv = [sys.executable, "-m", "scrapy.cmdline", "serve", "--port", str(port)]
     for name, value in [
-        ("STORE_URI", f"sqlite:///{db}"),
+        ("STORE_URI", store_uri),
         ("SCHEDULE_DIR", str(tmp / "schedule")),
         ("SERVICE_DATA_DIR", str(tmp / "service")),
         ("SERVICE_TOKENS_FILE", str(tmp / "tokens.json")),
@@ -158,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     build(args.db, args.items, args.runs)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = serve(args.db, Path(tmp))
+        proc, port = serve(f"sqlite:///{args.db}", Path(tmp))
         try:
             run(args, proc, port)
         finally:

@@ -1,14 +1,19 @@
 """The project's Scrapy settings: the platform's defaults (crawler/defaults/, one module per
 group) and the project's choices of Scrapy settings and components.
 
-Override with ``-s NAME=VALUE`` or, for one rule's spider, the rule's ``settings:`` (plain values
-only: see crawler/defaults/__init__.py for what a rule may set).
+A deployment overrides them in its own file, outside the repository (``$CRAWLER_CONFIG``, else
+``<state dir>/crawler.yaml``), and with ``CRAWLER_<NAME>`` environment variables, both applied at
+the end of this module (crawler/config, docs/configuration.md); then ``-s NAME=VALUE`` and, for
+one rule's spider, the rule's ``settings:`` (plain values only: see crawler/defaults/__init__.py
+for what a rule may set).
 """
 
+from crawler.config import apply_deployment
 from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.archive import *  # noqa: F403
 from crawler.defaults.auth import *  # noqa: F403
 from crawler.defaults.distributed import *  # noqa: F403
+from crawler.defaults.files import *  # noqa: F403
 from crawler.defaults.monitors import *  # noqa: F403
 from crawler.defaults.neardup import *  # noqa: F403
 from crawler.defaults.nodes import *  # noqa: F403
@@ -78,6 +83,8 @@ DOWNLOADER_MIDDLEWARES = {
 
 # Validation marks invalid items (_errors, _raw) before the store writes them (dead letters).
 ITEM_PIPELINES = {
+    # The files of a rule's `files:` fields, fetched through the crawl (crawler/files).
+    "crawler.files.pipeline.FilesPipeline": 700,
     "crawler.store.itemtype_pipeline.ItemTypePipeline": 800,
     "crawler.store.store_pipeline.StorePipeline": 900,
 }
@@ -106,9 +113,16 @@ ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
 ADDONS["crawler.core.switches.UnloadedWhenOff"] = 0
 # Rendering in Chromium switches on with RENDER_ENABLED (a rule's render: sets it; crawler/render).
 ADDONS["crawler.render.addon.Rendering"] = 10
+# Impersonating a browser's TLS/HTTP2 fingerprint switches on with IMPERSONATE (a rule's
+# antiban.impersonate; crawler/antiban/impersonate.py): after rendering, whose pages stay its own.
+ADDONS["crawler.antiban.impersonate.Impersonation"] = 20
 
 # Incremental crawls: `fetch: once` pages are skipped when seen (crawler/defaults/distributed.py).
 SPIDER_MIDDLEWARES = {"crawler.distributed.incremental_crawl.IncrementalMiddleware": 600}
 # The page archive: every page a page type parsed, when the rule has `archive:` (crawler/archive).
 # After Scrapy's HTTP error filter (50): only what reaches the spider is kept.
 SPIDER_MIDDLEWARES["crawler.archive.middleware.PageArchiveMiddleware"] = 650
+
+# Last: the deployment's file and CRAWLER_<NAME> environment variables, checked against the
+# settings catalog (a problem ends the command with exit status 2, one line each).
+apply_deployment(globals())

@@ -31,6 +31,8 @@ PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
 _data_dir = tempfile.mkdtemp(prefix="crawler-test-data-")
 atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 os.environ["CRAWLER_DATA_DIR"] = _data_dir  # before any test imports crawler.settings
+# No deployment file of this machine's (docs/configuration.md) reaches the tests: an empty one.
+os.environ["CRAWLER_CONFIG"] = os.devnull
 
 
 def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:

@@ -2,6 +2,8 @@
 tokens, sessions, OAuth tokens. Outside the checkout, so nothing secret ever sits in the
 repository's tree: ``$CRAWLER_STATE_DIR``, else ``$XDG_STATE_HOME/crawler-platform``, else
 ``~/.local/state/crawler-platform``. Files created there are mode 0600 (their writers see to it).
+The deployment's settings file is looked for there too (``crawler.yaml``, unless
+``CRAWLER_CONFIG`` names another: crawler/config, docs/configuration.md).
 
 >>> state_dir({"CRAWLER_STATE_DIR": "/srv/crawler"})
 PosixPath('/srv/crawler')

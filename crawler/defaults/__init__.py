@@ -39,6 +39,7 @@ GROUPS = (
     "crawler.defaults.nodes",
     "crawler.defaults.neardup",
     "crawler.defaults.archive",
+    "crawler.defaults.files",
     "proxies.defaults",
 )
 
@@ -256,6 +257,27 @@ def _from_text(kind: str, text: str) -> Any:
             raise ValueError('expected a JSON object, e.g. {"NAME": "VALUE"}')
         return value
     return text
+
+
+def value_from_text(kind: str, text: str) -> Any:
+    """``text`` (an environment variable's, a file's) as the value of a setting of ``kind``: read
+    as a command line's ``-s`` is, and JSON for a list or an untyped setting when it looks like
+    JSON; ValueError when it cannot be.
+
+    >>> value_from_text("int", "3"), value_from_text("list", '["a", "b"]')
+    (3, ['a', 'b'])
+    >>> value_from_text("list", "a,b")
+    'a,b'
+    """
+    if kind in ("list", "any") and text.lstrip()[:1] in ("[", "{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise ValueError(f"expected JSON, got {text[:40]!r}") from None
+        if kind == "list" and not isinstance(value, list):
+            raise ValueError('expected a JSON list, e.g. ["a", "b"]')
+        return value
+    return _from_text(kind, text)
 
 
 def command_line_problems(

@@ -12,8 +12,9 @@ from typing import Any
 
 from crawler.rules.compile_context import BuildContext
 from crawler.rules.expressions import EXPRESSION_CHECKS, regex_problem, xpath_problem
-from crawler.rules.model import MISSING, FieldSpec, LinkSpec, Selector
+from crawler.rules.model import FILE_TYPES, MISSING, FieldSpec, FileSpec, LinkSpec, Selector
 from crawler.rules.problems import did_you_mean
+from crawler.rules.sizes import SIZE_PATTERN, parse_size
 from crawler.rules.yamlpos import Path
 
 SELECTOR_KEYS = ("xpath", "css", "json", "regex")
@@ -59,6 +60,49 @@ CLEAN = {
     ],
 }
 
+MAX_FILES = 1000  # the schema's bound on max_files; the project's FILES_PER_ITEM caps it lower
+
+FILES = {
+    "description": "The values are links to files (PDF, office documents, images): each is "
+    "downloaded through the crawl, its type sniffed from its content, stored once by content "
+    "hash in the project's file store, and the field becomes a list of file records "
+    "({url, name, type, size, sha256, path, text}; a refused or failed file: {url, name, "
+    "error}). `true` for the defaults (docs/files.md).",
+    "type": ["boolean", "object"],
+    "properties": {
+        "types": {
+            "description": "The file types kept, as sniffed from their content (default: every "
+            "type but zip); a file of another type is refused.",
+            "type": "array",
+            "items": {"enum": list(FILE_TYPES)},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "max_size": {
+            "description": "The biggest file downloaded: bytes, or a size such as 20MB; a bigger "
+            "one is cut off by the downloader and refused (default and cap: the project's "
+            "FILES_MAX_BYTES and FILES_LIMIT_BYTES).",
+            "type": ["string", "integer"],
+            "pattern": SIZE_PATTERN,
+            "minimum": 1,
+        },
+        "text": {
+            "type": "boolean",
+            "default": False,
+            "description": "Read the text of PDF, DOCX and XLSX files into the record's "
+            "`text` (bounded by the project's FILES_TEXT_MAX_CHARS).",
+        },
+        "max_files": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_FILES,
+            "description": "The most files of this field per item; the rest are refused "
+            "(too_many).",
+        },
+    },
+    "additionalProperties": False,
+}
+
 DEFS: dict[str, Any] = {
     "selector": {
         "type": "object",
@@ -96,6 +140,7 @@ DEFS: dict[str, Any] = {
                 "description": "An item whose required field is empty is kept aside as invalid (dead-letter).",
             },
             "clean": CLEAN,
+            "files": FILES,
         },
         "additionalProperties": False,
     },
@@ -207,6 +252,7 @@ def build_field(
             all=spec.get("all", False),
             clean=clean,
             generic=True,
+            files=build_files(ctx, spec, path),
         )
     if len(sources) > 1:
         ctx.error(
@@ -226,6 +272,7 @@ def build_field(
         selector = build_selector(ctx, spec, path)
     clean = ctx.part(spec, "clean", path)
     _check_cleaners(ctx, clean, path)
+    files = build_files(ctx, spec, path)
     return FieldSpec(
         name=name,
         selector=selector,
@@ -237,6 +284,36 @@ def build_field(
         default=spec.get("default"),
         required=spec.get("required", False),
         clean=clean,
+        files=files,
+    )
+
+
+def build_files(ctx: BuildContext, spec: dict, path: Path) -> FileSpec | None:
+    """A field's ``files:``: None when it has none (or ``false``)."""
+    value = ctx.part(spec, "files", path)
+    if value is None or value is False or not (value is True or isinstance(value, dict)):
+        return None
+    if "value" in spec:
+        ctx.error(path + ("files",), "files are links a selector finds, not a constant value")
+    if value is True:
+        return FileSpec()
+    path = path + ("files",)
+    max_bytes = None
+    size = ctx.part(value, "max_size", path)
+    if size is not None:
+        try:
+            max_bytes = parse_size(size)
+        except ValueError as exc:
+            ctx.error(path + ("max_size",), str(exc))
+        else:
+            if max_bytes < 1:
+                ctx.error(path + ("max_size",), "must be at least 1 byte")
+    types = ctx.part(value, "types", path)
+    return FileSpec(
+        types=tuple(types) if types else FileSpec.types,
+        max_bytes=max_bytes,
+        text=bool(ctx.part(value, "text", path, False)),
+        max_files=ctx.part(value, "max_files", path),
     )
 
 

@@ -44,6 +44,45 @@ class Selector:
         return "regex" if self.regex is not None else None
 
 
+# The file types a `files:` field may ask for, as sniffed from their content (crawler/files);
+# a field that names none takes FILE_TYPES_DEFAULT (every type but plain zip archives).
+FILE_TYPES = (
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "ppt",
+    "pptx",
+    "png",
+    "jpeg",
+    "gif",
+    "webp",
+    "zip",
+)
+FILE_TYPES_DEFAULT = tuple(t for t in FILE_TYPES if t != "zip")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A field whose values are links to files: downloaded through the crawl, stored once by
+    content hash, the field becoming a list of file records (crawler/files; docs/files.md)."""
+
+    types: tuple[str, ...] = FILE_TYPES_DEFAULT
+    max_bytes: int | None = None  # None: the project's FILES_MAX_BYTES
+    text: bool = False  # read the text of PDF, DOCX and XLSX files (bounded)
+    max_files: int | None = None  # per item; None: the project's FILES_PER_ITEM
+
+    def policy(self) -> dict:
+        """What the item carries to the files pipeline (``_files``: field name -> this)."""
+        return {
+            "types": list(self.types),
+            "max_bytes": self.max_bytes,
+            "text": self.text,
+            "max_files": self.max_files,
+        }
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -57,6 +96,7 @@ class FieldSpec:
     required: bool = False
     clean: Any = None  # the cleaner chain as written; compiled by crawler.spider.extract
     generic: bool = False  # no source of its own: the page type's generic value (extract:)
+    files: FileSpec | None = None  # its values are links to files (crawler/files)
 
 
 @dataclass(frozen=True)

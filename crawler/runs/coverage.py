@@ -13,7 +13,8 @@ and a WARNING
   (``missing key field 'upc': 61``), which the store pipeline reports through the
   ``item_dead_lettered`` signal.
 
-Fields starting with ``_`` are metadata and not counted. Setting: ``COVERAGE_ENABLED`` (True).
+Fields starting with ``_`` are metadata and not counted; a files field (crawler/files) whose
+every file was refused or failed counts as empty. Setting: ``COVERAGE_ENABLED`` (True).
 
 Coverage is never merged across page types: a field filled on every item of one page type and
 absent from another's items has a coverage of 1.0 in the first and none in the second. Read
@@ -119,7 +120,7 @@ class FieldCoverage:
             if name not in known:
                 known.add(name)
                 self.stats.set_value(f"{PREFIX}{page}/filled/{name}", 0)
-            if not is_empty(adapter.get(name)):
+            if filled(adapter.get(name)):
                 self.stats.inc_value(f"{PREFIX}{page}/filled/{name}")
 
     def item_dead_lettered(self, item: Any, page: str, kind: str, reason: str, **kw: Any) -> None:
@@ -166,6 +167,21 @@ class FieldCoverage:
                     page,
                     reasons,
                 )
+
+
+def filled(value: Any) -> bool:
+    """Whether a field is filled: not None, not blank, not an empty list, and not a list of file
+    records that are all errors (a files field whose every file was refused or failed:
+    crawler/files).
+
+    >>> filled([{"url": "u", "error": "http_404"}]), filled([{"url": "u", "sha256": "ab"}])
+    (False, True)
+    """
+    if is_empty(value):
+        return False
+    if not isinstance(value, list):
+        return True
+    return not all(isinstance(v, dict) and "error" in v and "sha256" not in v for v in value)
 
 
 def _page(value: Any) -> str:

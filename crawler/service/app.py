@@ -42,6 +42,7 @@ from crawler.service import (
     drop_api,
     errors,
     events_api,
+    files_api,
     hosts_api,
     items_api,
     metrics,
@@ -288,7 +289,7 @@ def create_app(
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
                   proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api,
-                  alerts_api, drop_api)
+                  alerts_api, drop_api, files_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

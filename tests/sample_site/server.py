@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import blog, feeds, markup, scripted, security
+from . import blog, feeds, markup, notices, scripted, security
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -453,8 +453,10 @@ def create_app(
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["books"] = books
         app["latency"] = latency
-    # then the pages needing JavaScript, and the security blog (captchas in articles)
-    for method, path, handler in ROUTES + scripted.ROUTES + security.ROUTES + feeds.ROUTES:
+    # then the pages needing JavaScript, the security blog (captchas in articles), the sitemaps
+    # and feeds, and the notices with their attachments
+    routes = ROUTES + scripted.ROUTES + security.ROUTES + feeds.ROUTES + notices.ROUTES
+    for method, path, handler in routes:
         if method == "GET":
             app.router.add_get(path, handler)  # answers HEAD too
         else:

@@ -17,12 +17,12 @@ rule's; the project's ``ARCHIVE_LIMIT_BYTES`` caps any ``max_size``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from crawler.rules.compile_context import BuildContext
 from crawler.rules.sections import Section
+from crawler.rules.sizes import SIZE_PATTERN, parse_size
 
 MIN_SIZE = 1000 * 1000  # 1 MB: less holds a handful of pages
 MAX_SIZE = 1000**4  # 1 TB: the schema's bound; the project's ARCHIVE_LIMIT_BYTES is lower
@@ -30,8 +30,6 @@ MIN_AGE = 3600.0  # an hour
 MAX_AGE = 3650 * 86400.0  # ten years
 MAX_PAGES = 100
 
-_UNITS = {"": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
-SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([KMGT])(i?))?B\s*")
 
 ARCHIVE = {
     "description": "Keep the pages of this rule's crawls (compressed, in the project's data "
@@ -44,7 +42,7 @@ ARCHIVE = {
             "description": "The most the archive holds, compressed: a number of bytes, or a "
             "size such as 500MB or 2GiB (at least 1MB); the oldest pages are dropped first.",
             "type": ["string", "integer"],
-            "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*([KMGT]i?)?B\s*$",
+            "pattern": SIZE_PATTERN,
             "minimum": MIN_SIZE,
             "maximum": MAX_SIZE,
         },
@@ -63,19 +61,6 @@ ARCHIVE = {
     },
     "additionalProperties": False,
 }
-
-
-def parse_size(value: str | int) -> int:
-    """Bytes in a size: an integer, or text such as ``500MB`` or ``2GiB``."""
-    if isinstance(value, int):
-        return value
-    match = SIZE.fullmatch(value)
-    if match is None:
-        raise ValueError(f"not a size: {value!r} (use 500MB, 2GB or 1GiB)")
-    number, prefix, binary = match.groups()
-    prefix = prefix or ""
-    unit = 1024 ** ("KMGT".index(prefix) + 1) if binary else _UNITS[prefix]
-    return int(float(number) * unit)
 
 
 @dataclass(frozen=True)

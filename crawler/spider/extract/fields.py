@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urldefrag
 
 from cleaners.registry import REGISTRY, CleanContext, CleanError
 from crawler.rules.model import MISSING, FieldSpec
-from crawler.spider.extract.inputs import EMPTY_VALUES, Scope
+from crawler.spider.extract.inputs import EMPTY_VALUES, PageInput, Scope
+from crawler.spider.extract.links import link_url
 from crawler.spider.extract.selectors import compile_selector, plugin_extractor
 
 
@@ -32,6 +34,10 @@ class CompiledField:
             self.find = plugin_extractor(spec.extractor, dict(spec.args))
         elif spec.value is not MISSING:
             self.find = None
+        elif spec.files is not None:  # links to files: <a> elements give their href, as links do
+            sel = spec.selector
+            elements = sel.kind in ("xpath", "css") and sel.regex is None
+            self.find = compile_selector(sel, text=spec.text, elements=elements)
         else:
             self.find = compile_selector(spec.selector, text=spec.text)
         self.chain = REGISTRY.compile(spec.clean) if spec.clean is not None else None
@@ -42,7 +48,13 @@ class CompiledField:
             value = spec.value
         else:
             values = self.find(scope)
-            value = values if spec.all else (values[0] if values else None)
+            if (
+                spec.files is not None
+            ):  # every link, absolute, once; the files pipeline fetches them
+                values = file_urls(values, scope.page)
+            value = (
+                values if spec.all or spec.files is not None else (values[0] if values else None)
+            )
         outcome = FieldOutcome(value)
         # The chain runs on every value, nothing found included (None, or [] for `all: true`),
         # as an item type's chains do: each cleaner says what nothing means to it (`join` gives
@@ -59,6 +71,20 @@ class CompiledField:
                 f" ({outcome.clean_error})" if outcome.clean_error else ""
             )
         return outcome
+
+
+def file_urls(values: list[Any], page: PageInput) -> list[str]:
+    """The URLs of a files field's values (elements, URLs, lists of them: the generic
+    ``attachments``), resolved against the page's URL, without fragments, each once. Links to
+    no file (``#top``, ``javascript:``, ``mailto:``) are left out; other schemes stay, for the
+    files pipeline to refuse and count."""
+    out: dict[str, None] = {}
+    for value in values:
+        for one in value if isinstance(value, list) else [value]:
+            raw = link_url(one)
+            if raw is not None:
+                out[urldefrag(page.urljoin(raw))[0]] = None
+    return list(out)
 
 
 def generic_value(name: str) -> Any:

@@ -28,7 +28,7 @@ class Follow:
 _SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:")
 
 
-def _link_url(value: Any) -> str | None:
+def link_url(value: Any) -> str | None:
     if isinstance(value, str):
         url = value
     elif hasattr(value, "get"):  # an element: <a href>, <link href>, <area href>, <img src>, ...
@@ -61,7 +61,7 @@ class CompiledLinks:
         values = self.find(scope)
         found.matched += len(values)
         for value in values:
-            raw = _link_url(value)
+            raw = link_url(value)
             if raw is None:
                 continue
             url = urldefrag(page.urljoin(raw))[0]
@@ -146,7 +146,7 @@ class CompiledPagination:
 
         if spec.style == "next":
             for value in self.next(scope):
-                raw = _link_url(value)
+                raw = link_url(value)
                 if raw:
                     return [follow(urldefrag(page.urljoin(raw))[0], pageno + 1)]
             return []

@@ -169,6 +169,8 @@ class CompiledPage:
                 clean_errors[compiled.name] = outcome.clean_error
             if outcome.error:
                 errors.append(f"{compiled.name}: {outcome.error}")
+            if compiled.spec.files is not None:  # what the files pipeline fetches (crawler/files)
+                values["_files"] = {**values.get("_files", {}), compiled.name: files_of(compiled)}
         if raw:
             values["_raw"] = {**values.get("_raw", {}), **raw}
             values["_clean_errors"] = {**values.get("_clean_errors", {}), **clean_errors}
@@ -221,6 +223,11 @@ class CompiledPage:
             if url not in result.followed:
                 result.followed.add(url)
                 result.follows.append(Follow(url, links.spec.to, links.priority, carry))
+
+
+def files_of(compiled: CompiledField) -> dict:
+    """The policy a files field's item carries to the files pipeline (``_files``)."""
+    return compiled.spec.files.policy() if compiled.spec.files is not None else {}
 
 
 def _row_scope(page: PageInput, node: Any) -> Scope:

@@ -185,6 +185,7 @@ export const en = {
   "items.noCollections": "No collections yet: crawl a rule first.",
   "items.views": "Views",
   "items.items": "Items ({n})",
+  "items.fileNotKept": "{name}: not kept ({reason})",
   "items.dead": "Dead letters ({n})",
   "items.filters": "Filters",
   "items.filterField": "field",

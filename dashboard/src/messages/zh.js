@@ -182,6 +182,7 @@ export const zh = {
   "items.noCollections": "还没有集合：请先运行一个规则。",
   "items.views": "视图",
   "items.items": "数据（{n}）",
+  "items.fileNotKept": "{name}：未保存（{reason}）",
   "items.dead": "死信（{n}）",
   "items.filters": "筛选",
   "items.filterField": "字段",

@@ -5,6 +5,7 @@
 
 import { apiUrl, get } from "../api.js";
 import { h, keyLabel, num, replace, when } from "../dom.js";
+import { filePath, fileSize, isFileList } from "../filerecords.js";
 import { t } from "../i18n.js";
 import { renderDeadLetters } from "./deadletters.js";
 import { dropControl, droppedNotice } from "./dropcollection.js";
@@ -156,11 +157,33 @@ function itemsTable(rows, fields, collection, detail, info, q) {
               short(row._key),
             ),
           ),
-          fields.map((f) => h("td", highlight(cell(row[f]), q))),
+          fields.map((f) =>
+            h("td", isFileList(row[f]) ? fileLinks(row[f]) : highlight(cell(row[f]), q)),
+          ),
           h("td", when(row._updated_at)),
         ),
       ),
     ),
+  );
+}
+
+/** A files field (docs/files.md): a download link per kept file, its name and size; a refused
+ * or failed file as its name and reason. */
+export function fileLinks(records) {
+  return h(
+    "ul.files",
+    records.map((record) => {
+      const path = filePath(record);
+      const name = String(record.name || record.url);
+      if (!path)
+        return h("li.muted", t("items.fileNotKept", { name, reason: String(record.error) }));
+      const size = fileSize(record.size);
+      return h(
+        "li",
+        h("a.file-link", { href: apiUrl(path), download: name, title: record.url }, name),
+        size ? ` (${size})` : "",
+      );
+    }),
   );
 }
 
