@@ -104,6 +104,9 @@ class Dashboard(StaticFiles):
         page = (Path(str(self.directory)) / "index.html").read_text(encoding="utf-8")
         page = page.replace("<head>", f'<head>\n    <meta name="csp-nonce" content="{nonce}" />', 1)
         policy = CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+        signin = getattr(getattr(scope.get("app"), "state", None), "signin", None)
+        if signin is not None and signin.frame_origins():  # WeChat's QR code in the page
+            policy += "; frame-src " + " ".join(signin.frame_origins())
         headers = {"content-security-policy": policy, "cache-control": "no-store"}
         return HTMLResponse(page, headers=headers)
 

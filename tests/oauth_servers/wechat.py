@@ -5,6 +5,9 @@
   once, ``snsapi_userinfo`` shows a confirm page); both check ``appid``, that ``redirect_uri``
   is on the app's callback domain, ``response_type=code`` and ``state`` (letters and digits, at
   most 128 bytes), then send the person to ``redirect_uri?code=...&state=...``;
+- ``GET /connect/qrconnect?...&login_type=jssdk`` (WeChat's ``WxLogin``: the QR code in a frame
+  of the site's page, with ``style`` and ``href``; recorded in ``state["frames"]``): a page whose
+  "scanned" link sends the top window on (``self_redirect=default``);
 - ``GET /sns/oauth2/access_token``: codes are single-use (40163) and expire after 5 minutes
   (40029); a wrong secret is 40001; tokens last ``access_ttl`` seconds (7200);
 - ``GET /sns/oauth2/refresh_token`` (40030 for an unknown or 30-day-old refresh token),
@@ -96,7 +99,7 @@ class WeChat:
         self.moved_to = ""  # where /api/moved sends the caller (a base URL)
         self.uses: dict[str, int] = {}
         self.state = {"exchanges": 0, "refreshes": 0, "api_requests": 0, "api_rejected": 0,
-                      "moved": 0, "errors": []}  # fmt: skip
+                      "moved": 0, "errors": [], "frames": []}  # fmt: skip
 
     def openid(self, appid: str, person: str) -> str:
         return "o" + hashlib.sha256(f"{appid}/{person}".encode()).hexdigest()[:27]
@@ -172,9 +175,17 @@ def _confirm_form(q: Any, action: str, text: str) -> web.Response:
 
 async def qrconnect(request: web.Request) -> web.Response:
     wechat, q = request.app[WECHAT], request.query
+    if q.get("login_type") == "jssdk":  # the QR code in a frame of the site's page (WxLogin)
+        q = request.query.copy()
+        q.setdefault("response_type", "code")
     problem = _authorize_problem(wechat, q, ("snsapi_login",))
     if problem:
         return _page("Error", f"<p class=error>{html.escape(problem)}</p>")
+    if q.get("login_type") == "jssdk":
+        wechat.state["frames"].append(dict(request.query))
+        confirmed = html.escape(f"/connect/confirm?{urlencode({**q, 'confirm': 'yes'})}")
+        return _page("WeChat", '<p class="qr">[QR]</p><p>微信扫码登录 Scan with WeChat</p>'
+                     f'<a id="scanned" target="_top" href="{confirmed}">允许 Allow</a>')  # fmt: skip
     if request.app[AUTO]:
         return _redirect(wechat, q)
     return _confirm_form(q, "/connect/confirm", "微信扫码登录 Scan with WeChat")
@@ -192,7 +203,10 @@ async def oauth2_authorize(request: web.Request) -> web.Response:
 
 async def confirm(request: web.Request) -> web.Response:
     wechat = request.app[WECHAT]
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    if request.method == "GET":  # scanned on the phone, from a QR code in a frame: the top window
+        form = dict(request.query)
+    else:
+        form = {k: str(v) for k, v in (await request.post()).items()}
     scopes = ("snsapi_login", "snsapi_userinfo")
     problem = _authorize_problem(wechat, form, scopes)
     if problem or form.get("confirm") != "yes":
@@ -335,6 +349,7 @@ def create_app(
     app.router.add_get("/connect/qrconnect", qrconnect)
     app.router.add_get("/connect/oauth2/authorize", oauth2_authorize)
     app.router.add_post("/connect/confirm", confirm)
+    app.router.add_get("/connect/confirm", confirm)
     app.router.add_get("/sns/oauth2/access_token", access_token)
     app.router.add_get("/sns/oauth2/refresh_token", refresh_token)
     app.router.add_get("/sns/auth", sns_auth)

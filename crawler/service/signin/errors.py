@@ -45,6 +45,12 @@ REASONS: dict[str, tuple[str, int, str]] = {
                 "You signed in as {name} ({id}), but this identity has no role here. Ask an "
                 "administrator to run: scrapy auth people add {id} --role viewer"),
     "unknown_provider": ("invalid_request", 404, "There is no sign-in provider named {provider}."),
+    "not_allowed": ("access_denied", 403,
+                    "{provider} does not let this service's app sign you in (error {errcode}): "
+                    "you are outside the app's visible range or may not use it, or the app is "
+                    "not authorised. Ask an administrator."),
+    "provider_refused": ("server_error", 502,
+                         f"{{provider}} answered error {{errcode}}. Try again later; {TELL}."),
     "wechat_40029": ("invalid_grant", 400,
                      "WeChat says the sign-in code is not valid (errcode 40029; codes expire "
                      f"after 5 minutes). {AGAIN}"),

@@ -14,6 +14,10 @@ identities to roles (``SIGNIN_ROLES_FILE``, YAML, outside the repository).
         role: editor
       - id: group:gitlab:data-team                 # provider:group, from the groups claim
         role: viewer
+      - id: wecom:zhangsan                         # provider:user-id, short for sub:wecom:zhangsan
+        role: editor
+      - id: group:wecom:3                          # a WeCom department, GitHub organisation,
+        role: viewer                               # DingTalk corpId or Feishu tenant_key
 
 A person gets the highest role of every entry matching one of their identities; none: no access.
 The file is read again whenever it changes, so a role taken away holds from the next request.
@@ -22,6 +26,10 @@ The file is read again whenever it changes, so a role taken away holds from the 
 >>> roles = Roles([{"id": "wechat:oO1", "role": "viewer"}, {"id": "wechat:oU1", "role": "editor"}])
 >>> roles.role_for(who.keys), allows("editor", "viewer"), allows("viewer", "editor")
 ('editor', True, False)
+>>> Roles([{"id": "github:1001", "role": "viewer"}]).entries[0]["id"]
+'sub:github:1001'
+>>> Roles([{"id": "group:github:acme", "role": "viewer"}]).names_groups("github")
+True
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ ROLES = ("viewer", "editor", "admin")
 RANK = {role: n for n, role in enumerate(ROLES, start=1)}
 ID = re.compile(r"^(wechat:[A-Za-z0-9_-]{1,128}|sub:[a-z0-9_-]{1,40}:\S{1,255}|email:\S{3,254}"
                 r"|group:[a-z0-9_-]{1,40}:\S{1,255})$")  # fmt: skip
+# ``<provider>:<user-id>``: short for ``sub:<provider>:<user-id>`` (the prefixes above excepted)
+SHORT = re.compile(r"^([a-z0-9][a-z0-9_-]{0,39}):(\S{1,255})$")
+PREFIXES = ("wechat", "sub", "email", "group")
 MAX_FILE = 1_000_000
 MAX_PEOPLE = 10_000
 
@@ -81,14 +92,22 @@ class Identity:
         )
 
 
+def normal_id(ident: Any) -> Any:
+    """``<provider>:<user-id>`` as ``sub:<provider>:<user-id>``; anything else as it is."""
+    short = SHORT.match(ident) if isinstance(ident, str) else None
+    if short and short.group(1) not in PREFIXES:
+        return f"sub:{short.group(1)}:{short.group(2)}"
+    return ident
+
+
 def check_entry(entry: Any, where: str) -> dict[str, str]:
     if not isinstance(entry, Mapping):
         raise RolesError(f"{where}: an entry is a mapping with id and role")
-    ident, role = entry.get("id"), entry.get("role")
+    ident, role = normal_id(entry.get("id")), entry.get("role")
     if not isinstance(ident, str) or not ID.match(ident):
         raise RolesError(
-            f"{where}: id {ident!r} is not wechat:<unionid|openid>, sub:<provider>:<subject>, "
-            "email:<address> or group:<provider>:<group>"
+            f"{where}: id {ident!r} is not wechat:<unionid|openid>, sub:<provider>:<subject> "
+            "(or <provider>:<subject>), email:<address> or group:<provider>:<group>"
         )
     if role not in ROLES:
         raise RolesError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
@@ -112,6 +131,10 @@ class Roles:
             if entry["id"] in wanted and RANK[entry["role"]] > RANK.get(best or "", 0):
                 best = entry["role"]
         return best
+
+    def names_groups(self, provider: str) -> bool:
+        """Whether an entry names a group (department, organisation) of ``provider``."""
+        return any(e["id"].startswith(f"group:{provider}:") for e in self.entries)
 
     def admins(self) -> int:
         return sum(1 for e in self.entries if e["role"] == "admin")
@@ -177,6 +200,7 @@ class RolesFile:
         return new
 
     def remove(self, ident: str) -> bool:
+        ident = normal_id(ident)
         entries = self.check().entries
         kept = [e for e in entries if e["id"] != ident]
         if len(kept) != len(entries):

@@ -5,6 +5,8 @@
 - ``GET /api/auth/{provider}/login?next=/#/...``: to the provider's authorization page. This
   is the one request that creates a session (the flow's state) for someone not signed in, so it
   is limited per client address (``SIGNIN_START_RATE`` per ``SIGNIN_START_WINDOW``; 429);
+- ``GET /api/auth/{provider}/embed?next=``: the same start for WeChat's QR code shown in the
+  sign-in page itself (``embedded``): WeChat's ``WxLogin`` parameters, as JSON;
 - ``GET /api/auth/{provider}/callback``: where the provider sends the browser back. Success:
   a new session and back to ``next``. Failure: a browser goes to the sign-in page
   (``/#/signin?error=<reason>&...``) which words it in the person's language; any other client
@@ -27,9 +29,12 @@ from starlette.concurrency import run_in_threadpool
 from crawler.service.access import check_csrf, principal
 from crawler.service.gate import GatedRoute
 from crawler.service.signin.errors import SigninError
+from crawler.service.signin.preset_signin import PresetSignin
 from crawler.service.signin.session_cookies import HANDLE
 from crawler.service.signin.signin import SignIn
 from crawler.service.signin.wechat_signin import WeChatSignin
+
+SESSION_FLOWS = (WeChatSignin, PresetSignin)  # their state in the session, no Authlib
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["sign-in"], route_class=GatedRoute)
@@ -59,7 +64,8 @@ def safe_next(value: str | None) -> str:
 
 
 def _failure(request: Request, error: SigninError) -> Any:
-    logger.info("sign-in refused: %s", error.reason)
+    code = error.values.get("errcode")
+    logger.info("sign-in refused: %s%s", error.reason, f" (error {code})" if code else "")
     if "text/html" in request.headers.get("accept", ""):
         answer = {k: v for k, v in error.answer().items() if k != "error_description"}
         query = urlencode(answer)
@@ -101,13 +107,25 @@ async def login(request: Request, provider: str, next: str = "/") -> Any:
     request.session[NEXT_KEY] = safe_next(next)
     redirect_uri = signin.redirect_uri(request, provider)
     try:
-        if isinstance(flow, WeChatSignin):
+        if isinstance(flow, SESSION_FLOWS):
             url = flow.start(request.session, redirect_uri)
         else:
             url = await flow.start(request, redirect_uri)
     except SigninError as exc:
         return _failure(request, exc)
     return RedirectResponse(url, status_code=302)
+
+
+@router.get("/{provider}/embed", dependencies=[Depends(start_allowed)])
+def embed(request: Request, provider: str, next: str = "/") -> dict[str, str]:
+    """WeChat's ``WxLogin`` parameters for the QR code the sign-in page shows itself (a provider
+    with ``embedded: true``); the sign-in starts here as at ``/login``."""
+    signin = _signin(request)
+    flow = signin.flows.get(provider)
+    if not isinstance(flow, WeChatSignin) or not flow.provider.embedded:
+        raise HTTPException(404, f"{provider[:40]} is no embedded WeChat QR-code login")
+    request.session[NEXT_KEY] = safe_next(next)
+    return flow.embed(request.session, signin.redirect_uri(request, provider))
 
 
 @router.get("/{provider}/callback")
@@ -118,7 +136,7 @@ async def callback(request: Request, provider: str) -> Any:
         return _failure(request, SigninError.of("unknown_provider", provider=provider[:40]))
     target = safe_next(request.session.get(NEXT_KEY))
     try:
-        if isinstance(flow, WeChatSignin):
+        if isinstance(flow, SESSION_FLOWS):
             params = dict(request.query_params)
             who, token = await run_in_threadpool(flow.finish, request.session, params)
         else:

@@ -26,6 +26,7 @@ from crawler.core.log_redaction import RedactingFilter
 from crawler.oauth import Token
 from crawler.service.signin.errors import SigninError
 from crawler.service.signin.oidc import OidcSignin
+from crawler.service.signin.preset_signin import PresetSignin
 from crawler.service.signin.roles import Identity, RolesFile
 from crawler.service.signin.session_cookies import HANDLE, SessionHandle
 from crawler.service.signin.signin_providers import SigninProvider, signin_providers
@@ -39,8 +40,8 @@ LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 # Query parameters whose values are secret wherever a URL is written (a callback's code, WeChat's
 # secret in the token endpoint's URL, tokens): masked in every log line whatever their value.
 SECRET_PARAMS = re.compile(
-    r"(?i)\b((?:secret|appsecret|client_secret|code|state|access_token|refresh_token|id_token"
-    r"|code_verifier)=)[^&\s\"'#]+"
+    r"(?i)\b((?:secret|appsecret|corpsecret|client_secret|code|authcode|state|access_token"
+    r"|refresh_token|id_token|code_verifier)=)[^&\s\"'#]+"
 )
 LEARNT_MAX = 2000
 
@@ -156,9 +157,15 @@ class SignIn:
         self.signer = CookieSigner(key)
         self.start_limit = StartLimit(config.start_rate, config.start_window)
         self.oauth = OAuth()
-        self.flows: dict[str, WeChatSignin | OidcSignin] = {}
+        self.flows: dict[str, WeChatSignin | OidcSignin | PresetSignin] = {}
         for name, p in config.providers.items():
-            if p.dialect == "wechat":
+            if p.dialect == "preset":
+                self.flows[name] = PresetSignin(
+                    p, secrets[name], timeout=config.http_timeout, state_ttl=config.state_ttl,
+                    learn=self.secrets.learn, clock=lambda: self.clock(),
+                    wants_groups=lambda provider: self.roles.roles().names_groups(provider),
+                )  # fmt: skip
+            elif p.dialect == "wechat":
                 self.flows[name] = WeChatSignin(
                     p, secrets[name], timeout=config.http_timeout, state_ttl=config.state_ttl,
                     learn=self.secrets.learn, clock=lambda: self.clock(),
@@ -188,6 +195,11 @@ class SignIn:
         self.sessions.close()
 
     # -- sessions -----------------------------------------------------------------------------
+
+    def frame_origins(self) -> list[str]:
+        """Where the sign-in page may load frames from: WeChat's, for an embedded QR code."""
+        found = [p.open_base for p in self.config.providers.values() if p.embedded]
+        return sorted({re.sub(r"^(https?://[^/]+).*$", r"\1", url) for url in found})
 
     def redirect_uri(self, request: Request, provider: str) -> str:
         base = self.config.base_url or str(request.base_url).rstrip("/")

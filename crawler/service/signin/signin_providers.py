@@ -30,6 +30,12 @@ settings, never a rule), checked.
             "client_id": "Iv1.0123456789",
             "client_secret_env": "GITHUB_SIGNIN_SECRET",
         },
+        "wecom": {                                 # a preset (presets.py; docs/signin/)
+            "preset": "wecom",
+            "client_id": "ww0123456789abcdef",      # the CorpID
+            "agent_id": "1000002",
+            "client_secret_env": "WECOM_SIGNIN_SECRET",
+        },
     }
 
 >>> p = signin_provider("wx", {"dialect": "wechat", "client_id": "wx1", "client_secret_env": "S"})
@@ -56,13 +62,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.oauth import WECHAT_API, WECHAT_OPEN, Provider, ProviderError, secret_from_env
+from crawler.service.signin.presets import preset_fields, preset_url
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 WECHAT_SCOPES = {"qrconnect": ("snsapi_login",), "oauth2": ("snsapi_userinfo", "snsapi_base")}
 LANGS = ("zh_CN", "zh_TW", "en")
 CLAIMS = {"subject": "sub", "email": "email", "name": "name", "groups": "groups"}
 COMMON = {"dialect", "label", "client_id", "client_secret_env", "scope"}
-WECHAT_KEYS = COMMON | {"authorize_page", "api_base", "open_base", "lang"}
+WECHAT_KEYS = COMMON | {"authorize_page", "api_base", "open_base", "lang", "embedded", "qr_style",
+                        "qr_stylesheet"}  # fmt: skip
 STANDARD_KEYS = COMMON | {
     "issuer", "authorize_url", "token_url", "userinfo_url", "jwks_uri", "token_auth_method",
     "claims", "trust_email",
@@ -73,7 +81,7 @@ _SECRET_KEYS = {"client_secret", "secret", "app_secret", "appsecret"}
 @dataclass(frozen=True)
 class SigninProvider:
     name: str
-    dialect: str  # wechat | standard
+    dialect: str  # wechat | standard | preset
     client_id: str
     label: str
     scope: str
@@ -92,6 +100,20 @@ class SigninProvider:
     token_auth_method: str = "client_secret_basic"
     claims: dict[str, str] = field(default_factory=lambda: dict(CLAIMS))
     trust_email: bool = False
+    # preset (crawler/service/signin/presets.py)
+    preset: str | None = None
+    bases: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    # wechat: the QR code shown in the sign-in page itself (WeChat's WxLogin parameters)
+    embedded: bool = False
+    qr_style: str = "black"
+    qr_stylesheet: str = ""
+
+    def base(self, key: str) -> str:
+        return dict(self.bases)[key]
+
+    def option(self, key: str, default: str = "") -> str:
+        return dict(self.options).get(key, default)
 
     @property
     def kind(self) -> str:
@@ -122,9 +144,13 @@ class SigninProvider:
             authorize_page=self.authorize_page,
         )
 
-    def public(self) -> dict[str, str]:
-        """What the sign-in page learns: no id, no endpoint, no secret."""
-        return {"name": self.name, "label": self.label, "kind": self.kind}
+    def public(self) -> dict[str, Any]:
+        """What the sign-in page learns: no endpoint, no secret (an embedded QR code's frame
+        needs the AppID, which WeChat shows in every authorization URL anyway)."""
+        shown: dict[str, Any] = {"name": self.name, "label": self.label, "kind": self.kind}
+        if self.embedded:
+            shown["embed"] = {"origin": self.open_base}
+        return shown
 
 
 def _url(value: Any, fail: Any, key: str) -> str | None:
@@ -150,6 +176,8 @@ def signin_provider(name: str, spec: Any) -> SigninProvider:
         raise fail(
             "never put a secret in settings: name its environment variable in client_secret_env"
         )
+    if "preset" in spec:
+        return SigninProvider(**preset_fields(name, spec))
     dialect = spec.get("dialect", "standard")
     if dialect not in ("wechat", "standard"):
         raise fail(f"dialect must be wechat or standard; got {dialect!r}")
@@ -178,9 +206,18 @@ def _wechat(name: str, spec: Any, fail: Any, label: str, secret_env: str | None)
     lang = spec.get("lang", "zh_CN")
     if lang not in LANGS:
         raise fail(f"lang must be one of {', '.join(LANGS)}")
+    embedded = bool(spec.get("embedded", False))
+    if embedded and page != "qrconnect":
+        raise fail("embedded is for the website QR-code login (authorize_page qrconnect)")
+    style = spec.get("qr_style", "black")
+    if style not in ("black", "white"):
+        raise fail("qr_style must be black or white")
+    sheet = spec.get("qr_stylesheet") or ""
     return SigninProvider(
         name=name, dialect="wechat", client_id=str(spec["client_id"]), label=label,
         scope=scope, secret_env=secret_env, authorize_page=page, lang=lang,
+        embedded=embedded, qr_style=style,
+        qr_stylesheet=preset_url(sheet, "qr_stylesheet", fail) if sheet else "",
         api_base=_url(spec.get("api_base", WECHAT_API), fail, "api_base") or WECHAT_API,
         open_base=_url(spec.get("open_base", WECHAT_OPEN), fail, "open_base") or WECHAT_OPEN,
     )  # fmt: skip

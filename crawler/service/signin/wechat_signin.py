@@ -6,6 +6,9 @@
   ``snsapi_login``) or ``oauth2/authorize`` (inside WeChat, ``snsapi_base`` or
   ``snsapi_userinfo``) URL: ``appid``, URL-encoded ``redirect_uri``, ``response_type=code``,
   ``scope``, ``state`` in that order, then ``#wechat_redirect``;
+- :meth:`WeChatSignin.embed`: the same state, as ``WxLogin``'s parameters (``appid``,
+  ``scope``, ``redirect_uri``, ``state``, ``style``, ``href``) for the QR code the sign-in page
+  shows itself, in a frame of WeChat's ``qrconnect?...&login_type=jssdk``;
 - :meth:`WeChatSignin.finish`: the callback's ``state`` must be the session's (once: it is
   removed) or the sign-in is refused as CSRF; no ``code`` means the person did not allow it; the
   code is exchanged (``sns/oauth2/access_token``), and for ``snsapi_userinfo``/``snsapi_login``
@@ -56,11 +59,23 @@ class WeChatSignin:
         self.clock = clock
         self.key = f"_wechat_state_{provider.name}"
 
-    def start(self, session: dict[str, Any], redirect_uri: str) -> str:
+    def _state(self, session: dict[str, Any], redirect_uri: str) -> str:
         state = secrets.token_hex(16)
         session[self.key] = {"state": state, "exp": self.clock() + self.state_ttl,
                              "redirect_uri": redirect_uri}  # fmt: skip
-        return self.client.authorization_url(redirect_uri, state=state)
+        return state
+
+    def start(self, session: dict[str, Any], redirect_uri: str) -> str:
+        return self.client.authorization_url(redirect_uri, state=self._state(session, redirect_uri))
+
+    def embed(self, session: dict[str, Any], redirect_uri: str) -> dict[str, str]:
+        """WeChat's ``WxLogin`` parameters for a QR code shown in the sign-in page itself (the
+        dashboard builds the ``qrconnect`` frame from them); the state is kept and checked as
+        for :meth:`start`."""
+        p = self.provider
+        return {"origin": p.open_base, "appid": p.client_id, "scope": p.scope,
+                "redirect_uri": redirect_uri, "state": self._state(session, redirect_uri),
+                "style": p.qr_style, "href": p.qr_stylesheet}  # fmt: skip
 
     def finish(self, session: dict[str, Any], params: Mapping[str, str]) -> tuple[Identity, Token]:
         """Who signed in, and their token (kept in the session for :meth:`recheck`)."""

@@ -401,6 +401,11 @@ export const en = {
     "WeChat refused this service's AppID or AppSecret (errcode 40001). An administrator must check them.",
   "signin.error.wechat_other":
     "WeChat answered errcode {errcode}. Try again later; tell an administrator if it keeps happening.",
+  "signin.error.not_allowed":
+    "{provider} does not let this service's app sign you in (error {errcode}): you are outside the app's visible range or may not use it, or the app is not authorised. Ask an administrator.",
+  "signin.error.provider_refused":
+    "{provider} answered error {errcode}. Try again later; tell an administrator if it keeps happening.",
+  "signin.scan": "Scan the QR code with {label} to sign in.",
   "signin.error.other":
     "The sign-in failed. Sign in again; tell an administrator if it keeps happening.",
   "role.viewer": "viewer",

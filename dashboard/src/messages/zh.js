@@ -387,6 +387,11 @@ export const zh = {
   "signin.error.wechat_40001":
     "微信拒绝了本服务的 AppID 或 AppSecret（errcode 40001），需由管理员检查。",
   "signin.error.wechat_other": "微信返回 errcode {errcode}。请稍后重试；如仍失败，请联系管理员。",
+  "signin.error.not_allowed":
+    "{provider} 不允许本服务的应用为你登录（错误 {errcode}）：你不在应用的可见范围内或无权使用该应用，或应用未获授权。请联系管理员。",
+  "signin.error.provider_refused":
+    "{provider} 返回错误 {errcode}。请稍后重试；如仍失败，请联系管理员。",
+  "signin.scan": "请用{label}扫描二维码登录。",
   "signin.error.other": "登录失败。请重新登录；如仍失败，请联系管理员。",
   "role.viewer": "查看者",
   "role.editor": "编辑者",

@@ -21,7 +21,8 @@ from tests.crawler.service.signin_support import (
 )
 
 RULE = "sample_books"
-PUBLIC = {"/api/auth/session", "/api/auth/{provider}/login", "/api/auth/{provider}/callback"}
+PUBLIC = {"/api/auth/session", "/api/auth/{provider}/login", "/api/auth/{provider}/embed",
+          "/api/auth/{provider}/callback"}  # fmt: skip
 
 
 def operations(client: TestClient) -> list[tuple[str, str]]:
