@@ -1,6 +1,6 @@
-"""Anti-ban: user agents, proxies, cookie sessions and bans, each policy beside the downloader
-middleware that applies it (docs/antiban.md; settings in crawler/defaults/antiban.py; a rule's
-``antiban:`` section maps onto them).
+"""Anti-ban: user agents, proxies, cookie sessions, bans and impersonation, each policy beside
+the downloader middleware that applies it (docs/antiban.md; settings in
+crawler/defaults/antiban.py; a rule's ``antiban:`` section maps onto them).
 
 - user agents: :mod:`.useragents` (the catalog from fake-useragent's data, coherent header
   profiles) and :mod:`.useragent_middleware`;
@@ -12,6 +12,8 @@ middleware that applies it (docs/antiban.md; settings in crawler/defaults/antiba
   (suspects, block shapes, evidence), :mod:`.retry_after` and :mod:`.ban_middleware` (retries
   elsewhere, captchas to :mod:`crawler.captcha`), which first asks the spider what it expects of
   a doubted page (:mod:`.expected_content`);
+- impersonation: :mod:`.impersonate` (the add-on, the middleware naming the browser, the user
+  agent's filters for it) and :mod:`.impersonate_handler` (curl_cffi as that browser);
 - :mod:`.signals`: how the middlewares tell each other about bans and failures.
 
 Other packages use :func:`check_user_agent_filters` (the rule compiler's view of the user-agent

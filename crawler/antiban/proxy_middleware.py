@@ -47,6 +47,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from crawler.antiban.impersonate import PROXY_SCHEMES
 from crawler.antiban.proxy_rotation import policy_class
 from crawler.antiban.signals import request_banned
 from crawler.core.clock import ScrapyClock, sleep
@@ -57,7 +58,8 @@ from vocab import Outcome, mask_url
 logger = logging.getLogger(__name__)
 
 DIRECT_MODES = ("never", "fallback", "until_blocked")
-# Scrapy's HTTP download handler speaks to HTTP(S) proxies only; SOCKS ones are skipped.
+# Scrapy's HTTP download handler speaks to HTTP(S) proxies only; SOCKS ones are skipped (unless
+# the crawl impersonates a browser: curl_cffi speaks SOCKS).
 SCRAPY_PROXY_SCHEMES = ("http", "https")
 STOP_POLL = 0.25  # seconds between looks at whether the crawl is stopping
 
@@ -79,6 +81,8 @@ class ProxyMiddleware:
         self.download_timeout = s.getfloat("PROXY_DOWNLOAD_TIMEOUT")
         self.shutdown_grace = s.getfloat("PROXY_SHUTDOWN_GRACE")
         self.paid_only = s.getbool("PROXY_PAID_ONLY")
+        # Impersonation downloads through curl_cffi, which speaks SOCKS too.
+        self.schemes = PROXY_SCHEMES if s.get("IMPERSONATE") else SCRAPY_PROXY_SCHEMES
         self._proxies: dict[str, Proxy] = {}
         self._failing: set[str] = set()  # proxies whose failure was logged, until they work
         self._cooldown: dict[tuple[str, str], float] = {}  # (proxy key, domain) -> Retry-After end
@@ -105,7 +109,7 @@ class ProxyMiddleware:
         return mw
 
     def spider_opened(self, spider: Any) -> None:
-        unusable = [p.label for p in self.pool.unsupported(SCRAPY_PROXY_SCHEMES)]
+        unusable = [p.label for p in self.pool.unsupported(self.schemes)]
         if unusable:
             logger.warning("Skipping proxies Scrapy cannot use (SOCKS): %s", ", ".join(unusable))
         logger.info(
@@ -155,7 +159,7 @@ class ProxyMiddleware:
         candidates = [
             p
             for p in self.pool.candidates(domain)
-            if p.scheme in SCRAPY_PROXY_SCHEMES
+            if p.scheme in self.schemes
             and self._cooldown.get((p.key, domain), 0.0) <= now
             and (p.paid or not self.paid_only)
         ]

@@ -17,6 +17,12 @@ fake-useragent names), ``USER_AGENT_OS`` (windows, macos, linux, chromeos, andro
 ``USER_AGENT_PLATFORMS`` (desktop [default], mobile, tablet), ``USER_AGENT_MIN_VERSION``
 (``{"chrome": 120, "firefox": 115}``), ``USER_AGENT_ACCEPT_LANGUAGE``, ``USER_AGENT_SEED``.
 
+Impersonation (``IMPERSONATE``, crawler.antiban.impersonate): the profile follows the target.
+curl_cffi sends the target browser's own User-Agent and client hints, so the profiles here are
+drawn from the target's family (no older than its version, where the data has such agents) and
+the impersonating handler leaves them out of what it sends; they are what rendered pages
+present. A fixed agent is ignored (with a warning): it would contradict the fingerprint.
+
 Order: 548, after the session (540) and proxy (545) middlewares, which pick the identity.
 """
 
@@ -31,6 +37,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 
+from crawler.antiban.impersonate import user_agent_filters
 from crawler.antiban.signals import request_banned
 from crawler.antiban.useragents import HeaderProfile, UserAgentCatalog
 from crawler.core.switches import off
@@ -63,6 +70,18 @@ def catalog_from_settings(settings: Any) -> UserAgentCatalog:
     )
 
 
+def impersonated_catalog(settings: Any, target: str) -> UserAgentCatalog:
+    """Profiles of the impersonated browser: its family, platform and version when the data
+    has agents that new, else its family and platform alone."""
+    filters = user_agent_filters(target)
+    language = settings.get("USER_AGENT_ACCEPT_LANGUAGE")
+    try:
+        return UserAgentCatalog(**filters, accept_language=language)
+    except ValueError:
+        filters.pop("min_version", None)
+        return UserAgentCatalog(**filters, accept_language=language)
+
+
 class UserAgentMiddleware:
     def __init__(
         self,
@@ -88,7 +107,14 @@ class UserAgentMiddleware:
         s = crawler.settings
         fixed = fixed_user_agent(s)
         catalog = None
-        if not fixed:
+        target = s.get("IMPERSONATE")
+        if target:
+            if fixed:
+                logger.warning(
+                    "Impersonating %s: requests present its own User-Agent, not %r", target, fixed
+                )
+            fixed, catalog = None, impersonated_catalog(s, target)
+        elif not fixed:
             if not s.getbool("USER_AGENT_ROTATE"):
                 fixed = s.get("USER_AGENT")
                 if not fixed:

@@ -2,6 +2,8 @@
 sessions (crawler/antiban; docs/antiban.md). The proxy pools' own settings
 (PROXY_LIST, backoffs, PROXY_POOL_*) are in proxies/defaults.py."""
 
+from crawler.rules.sections.antiban import schema as _rule_schema
+
 # --- user agents (crawler.antiban.useragent_middleware) ---
 # A fixed USER_AGENT (settings, rule, -s) or USER_AGENT_FIXED wins over rotation.
 USER_AGENT_FIXED = None
@@ -15,6 +17,16 @@ USER_AGENT_ACCEPT_LANGUAGE = "en-US,en;q=0.9"
 USER_AGENT_ROTATE_ON_BAN = True
 USER_AGENT_BAN_COOLDOWN = 300.0  # seconds a banned agent is not handed out again
 USER_AGENT_SEED = None  # an integer: the same agents in the same order on every run (tests)
+
+# --- impersonation (crawler.antiban.impersonate; a rule's antiban.impersonate) ---
+# A curl_cffi target (chrome, edge, firefox, safari, chrome131, ...): http/https go through
+# curl_cffi with that browser's TLS and HTTP/2 fingerprint and its own headers. None: Scrapy's.
+IMPERSONATE = None
+# Check certificates as the browser would. Off by default, as Scrapy's own handler does not.
+IMPERSONATE_VERIFY = False
+# The handler of requests that do not impersonate (set by the add-on: rendering's, when on);
+# None: Scrapy's own.
+IMPERSONATE_OTHER_HANDLER = None
 
 # --- proxies (crawler.antiban.proxy_middleware) ---
 PROXY_ENABLED = True  # False: the proxy middleware is off (no proxies: it is off anyway)
@@ -124,6 +136,7 @@ SESSION_MAX_BANS = 2  # bans before a session is retired (a login page retires i
 SESSION_LOGIN_MAX_FAILURES = 3  # failed logins before the crawl stops
 
 rule_safe = {
+    "IMPERSONATE",
     "USER_AGENT_FIXED",
     "USER_AGENT_ROTATE",
     "USER_AGENT_PLATFORMS",
@@ -161,6 +174,8 @@ rule_safe = {
     "SESSION_LOGIN_MAX_FAILURES",
 }
 kinds = {
+    "IMPERSONATE": "str",
+    "IMPERSONATE_OTHER_HANDLER": "str",
     "USER_AGENT_FIXED": "str",
     "USER_AGENT_SEED": "int",
     "SESSION_LOGIN_URL": "str",
@@ -168,6 +183,7 @@ kinds = {
     "SESSION_LOGIN_FAILURE_MARKER": "str",
 }
 choices = {
+    "IMPERSONATE": _rule_schema.IMPERSONATE_TARGETS,
     "PROXY_DIRECT": ("never", "fallback", "until_blocked"),
     "SESSION_ROTATE": ("round_robin", "random"),
 }

@@ -1,4 +1,5 @@
-"""``antiban:``: user agents, proxies, ban detection and cookie sessions of a rule's crawl.
+"""``antiban:``: impersonation, user agents, proxies, ban detection and cookie sessions of a
+rule's crawl.
 
 Every key maps to a Scrapy setting (docs/antiban.md), so the middlewares read one thing:
 settings. A rule is data: it picks a proxy pool and a rotation policy by name, never by class
@@ -6,6 +7,8 @@ path, and reads no local file (cookie files and proxy list files are project set
 Example::
 
     antiban:
+      # impersonate: chrome      # Chrome's TLS/HTTP2 fingerprint and headers (curl_cffi);
+      #                          # the user agent then follows it: no user_agent filters
       user_agent: {browsers: [chrome, edge], platforms: [desktop], min_version: {chrome: 120}}
       proxies: {policy: sticky_domain, env: SHOP_PROXIES, direct: fallback}
       ban: {markers: ["Are you a robot"], retries: 6}
@@ -16,6 +19,8 @@ Example::
 
 >>> antiban_settings({"proxies": {"policy": "lru", "list": ["10.0.0.1:3128"]}, "ban": {"retries": 3}})
 {'PROXY_POLICY': 'lru', 'PROXY_LIST': ['10.0.0.1:3128'], 'BAN_RETRY_TIMES': 3}
+>>> antiban_settings({"impersonate": "chrome"})
+{'IMPERSONATE': 'chrome'}
 >>> antiban_settings({"proxies": {"pool": "embedded"}})
 {'PROXY_POOL_CLASS': 'proxies.pool.EmbeddedProxyPool'}
 >>> check_antiban({"ban": {"markers": ["(broken"]}})[0][0]
@@ -31,10 +36,16 @@ from crawler.rules.compile_context import BuildContext
 from crawler.rules.problems import split_path
 from crawler.rules.sections import Section
 from crawler.rules.sections.antiban.checks import check_antiban
-from crawler.rules.sections.antiban.schema import ANTIBAN_SCHEMA, POLICY_NAMES, POOLS
+from crawler.rules.sections.antiban.schema import (
+    ANTIBAN_SCHEMA,
+    IMPERSONATE_TARGETS,
+    POLICY_NAMES,
+    POOLS,
+)
 
 __all__ = [
     "ANTIBAN_SCHEMA",
+    "IMPERSONATE_TARGETS",
     "POLICY_NAMES",
     "POOLS",
     "SECTION",
@@ -85,6 +96,9 @@ def antiban_settings(section: dict[str, Any] | None) -> dict[str, Any]:
     """The Scrapy settings a (schema-valid) ``antiban:`` section stands for."""
     out: dict[str, Any] = {}
     for group, values in (section or {}).items():
+        if group == "impersonate":
+            out["IMPERSONATE"] = values
+            continue
         for key, value in (values or {}).items():
             if (group, key) == ("proxies", "pool"):
                 out["PROXY_POOL_CLASS"] = POOLS[value]

@@ -10,6 +10,8 @@ from typing import Any
 
 from crawler.rules.compile_context import UserAgentCheck
 from crawler.rules.envvars import env_refs
+from crawler.rules.problems import did_you_mean
+from crawler.rules.sections.antiban.schema import IMPERSONATE_TARGETS
 from proxies.model import Proxy
 from proxies.static import parse_proxy_list
 from vocab import mask_url
@@ -85,6 +87,26 @@ def _check_sessions(sessions: dict[str, Any], environ: Any) -> list[tuple[str, s
     return problems
 
 
+def _check_impersonate(section: dict[str, Any]) -> list[tuple[str, str]]:
+    target = section.get("impersonate")
+    if target is None:
+        return []
+    if target not in IMPERSONATE_TARGETS:
+        hint = did_you_mean(target, IMPERSONATE_TARGETS) or (
+            " (one of chrome, edge, firefox, safari, tor, or a version such as chrome131)"
+        )
+        return [("impersonate", f"cannot impersonate {target!r}{hint}")]
+    ua = section.get("user_agent") or {}
+    ignored = [k for k in ("fixed", "browsers", "os", "platforms", "min_version") if k in ua]
+    if ignored:
+        message = (
+            f"warning: impersonating {target}, requests present {target}'s own user agent "
+            f"and client hints: user_agent.{', user_agent.'.join(ignored)} is ignored"
+        )
+        return [("user_agent", message)]
+    return []
+
+
 def check_antiban(
     section: dict[str, Any] | None,
     environ: Any = None,
@@ -95,7 +117,7 @@ def check_antiban(
     against the anti-ban side's data (the compile context's)."""
     section = section or {}
     environ = os.environ if environ is None else environ
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = _check_impersonate(section)
     problems += _check_user_agent(section.get("user_agent") or {}, user_agents)
     problems += _check_proxies(section.get("proxies") or {}, environ)
     ban = section.get("ban") or {}

@@ -15,6 +15,35 @@ POOLS = {
     "api": "proxies.client.HttpApiProxyPool",
 }
 
+# The browsers a rule may impersonate (``antiban.impersonate``): curl_cffi's targets, written out
+# here because the rule compiler imports neither Scrapy nor curl_cffi. A test holds this list to
+# curl_cffi's ``BrowserType`` and its aliases; move them together when curl_cffi is upgraded.
+IMPERSONATE_ALIASES = (
+    "chrome",
+    "chrome_android",
+    "edge",
+    "firefox",
+    "safari",
+    "safari_beta",
+    "safari_ios",
+    "safari_ios_beta",
+    "tor",
+)
+IMPERSONATE_TARGETS = (
+    *IMPERSONATE_ALIASES,
+    *("edge99", "edge101"),
+    *("chrome99", "chrome100", "chrome101", "chrome104", "chrome107", "chrome110", "chrome116"),
+    *("chrome119", "chrome120", "chrome123", "chrome124", "chrome131", "chrome133a", "chrome136"),
+    *("chrome142", "chrome145", "chrome146", "chrome150", "chrome151", "chrome151_macos"),
+    *("chrome152", "chrome152_macos", "chrome99_android", "chrome131_android"),
+    *("safari153", "safari155", "safari170", "safari172_ios", "safari180", "safari180_ios"),
+    *("safari184", "safari184_ios", "safari260", "safari260_ios", "safari2601", "safari270"),
+    *("safari270_ios", "safari15_3", "safari15_5", "safari17_0", "safari17_2_ios"),
+    *("safari18_0", "safari18_0_ios"),
+    *("firefox133", "firefox135", "firefox144", "firefox147", "firefox153", "firefox154"),
+    *("firefox155", "tor145"),
+)
+
 _REGEX_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _SECONDS = {"type": "number", "minimum": 0}
 
@@ -26,6 +55,13 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
+        "impersonate": {
+            "description": "Present this browser's TLS and HTTP/2 fingerprint and its own "
+            "headers (curl_cffi's targets: chrome, edge, firefox, safari, chrome131, ...); the "
+            "user agent follows the target (docs/antiban.md#impersonation).",
+            "type": "string",
+            "minLength": 1,
+        },
         "user_agent": {
             "description": "Which browser identities the crawl presents.",
             "type": "object",
