@@ -95,6 +95,8 @@ def serve(store_uri: str, tmp: Path) -> tuple[subprocess.Popen, int]:
         ("SERVICE_DATA_DIR", str(tmp / "service")),
         ("SERVICE_TOKENS_FILE", str(tmp / "tokens.json")),
         ("LOG_LEVEL", "WARNING"),
+        # the listing's fields: the filter and the sort (equality first), and the sort alone
+        ("SERVICE_INDEXES", '{"books": [["tag", "price"], "price"]}'),
     ]:
         argv += ["-s", f"{name}={value}"]
     proc = subprocess.Popen(

@@ -5,7 +5,8 @@ import os
 
 from vocab.datadir import data_dir
 
-# Where items go: sqlite:///path (embedded, the default), sqlite:// (memory), mongodb://...
+# Where items go: sqlite:///path (embedded, the default), sqlite:// (memory), mongodb://...,
+# postgresql://user:pass@host/db
 # From the environment variable STORE_URI when set (a node's store, credentials included, comes
 # from its own environment: the dispatcher never passes a setting holding a password).
 STORE_URI = os.environ.get("STORE_URI") or f"sqlite:///{data_dir / 'items.db'}"
@@ -14,6 +15,8 @@ STORE_BACKENDS_BASE = {
     "sqlite": "crawler.store.sqlite.SqliteStore",
     "mongodb": "crawler.store.mongo.MongoStore",
     "mongodb+srv": "crawler.store.mongo.MongoStore",
+    "postgresql": "crawler.store.postgres.PostgresStore",
+    "postgres": "crawler.store.postgres.PostgresStore",
 }
 STORE_BACKENDS: dict[str, str] = {}
 STORE_BATCH_SIZE = 500  # items per write

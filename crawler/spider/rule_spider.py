@@ -8,6 +8,7 @@ One-off behaviour (preview, parse) lives in the commands, not here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -50,7 +51,7 @@ from crawler.spider.requests import (
     inherited_headers,
     to_request,
 )
-from crawler.store import StoreTarget
+from crawler.store import StoreTarget, item_columns
 from vocab.redaction import Redactor
 
 __all__ = ["META_CARRY", "META_PAGE", "META_PAGENO", "RuleRefused", "RuleSpider"]
@@ -256,8 +257,16 @@ class RuleSpider(scrapy.Spider):
 
     def store_target(self, item: dict[str, Any]) -> StoreTarget:
         route = self.routes.get(item.get("_page") or "") or self.routes[""]
-        near = route.item_type.near_duplicates if route.item_type is not None else None
-        return StoreTarget(route.collection, route.key_for(item), route.history, near)
+        kind = route.item_type
+        if kind is None:
+            return StoreTarget(route.collection, route.key_for(item), route.history)
+        return StoreTarget(
+            route.collection,
+            route.key_for(item),
+            route.history,
+            kind.near_duplicates,
+            _columns(kind),  # typed columns, for a store that keeps them (PostgreSQL)
+        )
 
     def page_of(self, response: Response) -> str | None:
         """The page type of ``response``: its request's, else the one whose ``match`` fits its
@@ -359,3 +368,9 @@ def log_routes(spider: RuleSpider) -> None:
 def _meta(response: Response) -> Mapping[str, Any]:
     request = getattr(response, "request", None)
     return request.meta if request is not None else {}
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(kind: ItemType) -> tuple[tuple[str, str], ...]:
+    """The typed columns of an item type's items (computed once per item type)."""
+    return item_columns(kind.fields)

@@ -2,8 +2,9 @@
 pipelines that validate and write them (docs/storage.md; settings in crawler/defaults/store.py).
 
 - the seam: :mod:`.base` (``Store``, ``StoreTarget``), backends by URI scheme (:mod:`.backends`,
-  ``STORE_BACKENDS``): :mod:`.sqlite` (embedded, the default) and :mod:`.mongo`, each reading
-  through a reader it composes (:mod:`.sqlite_reader`, :mod:`.mongo_reader`; shapes in
+  ``STORE_BACKENDS``): :mod:`.sqlite` (embedded, the default), :mod:`.mongo` and
+  :mod:`.postgres` (psycopg, imported when such a store opens), each reading through a reader it
+  composes (:mod:`.sqlite_reader`, :mod:`.mongo_reader`, :mod:`.postgres_reader`; shapes in
   :mod:`.browse`); documents, keys and hashes (:mod:`.documents`);
 - the pipelines: :mod:`.itemtype_pipeline` (map, clean, validate against item types; invalid
   items marked for the dead letters), then :mod:`.store_pipeline` (batched writes through
@@ -19,7 +20,14 @@ Other packages use what this module exports. In a crawl every component gets its
 """
 
 from crawler.store.backends import crawl_store, open_store, thread_store_factory
-from crawler.store.base import Store, StoreTarget, TargetsItems, UpsertResult, dropped_parts
+from crawler.store.base import (
+    Store,
+    StoreTarget,
+    TargetsItems,
+    UpsertResult,
+    dropped_parts,
+    item_columns,
+)
 from crawler.store.browse import (
     CursorError,
     ItemQuery,
@@ -75,6 +83,7 @@ __all__ = [
     "duplicate_cluster",
     "filter_value",
     "is_empty",
+    "item_columns",
     "item_dead_lettered",
     "key_text",
     "loads",

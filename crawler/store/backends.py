@@ -11,7 +11,7 @@ service). Each call is a new, not yet opened store: a store belongs to the threa
 >>> open_store("ftp://u:secret@host/items")
 Traceback (most recent call last):
 ...
-ValueError: unsupported store URI 'ftp://***@host/items': expected one of mongodb, mongodb+srv, sqlite (sqlite:///path/to/file.db, sqlite:// in memory, mongodb://host/db)
+ValueError: unsupported store URI 'ftp://***@host/items': expected one of mongodb, mongodb+srv, postgres, postgresql, sqlite (sqlite:///path/to/file.db, sqlite:// in memory, mongodb://host/db, postgresql://host/db)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def store_class(uri: str, schemes: Mapping[str, str]) -> type[Store]:
     if scheme not in schemes:
         raise ValueError(
             f"unsupported store URI {mask_url(uri)!r}: expected one of {', '.join(sorted(schemes))} "
-            "(sqlite:///path/to/file.db, sqlite:// in memory, mongodb://host/db)"
+            "(sqlite:///path/to/file.db, sqlite:// in memory, mongodb://host/db, postgresql://host/db)"
         )
     return load_object(schemes[scheme])
 

@@ -15,8 +15,8 @@ UpsertResult(new=0, updated=0, unchanged=1)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from crawler.store.browse import ItemQuery, Page, StoreReader
@@ -41,6 +41,31 @@ class StoreTarget:
     key: tuple[str, ...] = ("url",)
     history: bool = False
     near_duplicates: NearDuplicates | None = None
+    #: The item type's fields and their JSON-schema types (``(("price", "number"), ...)``):
+    #: a backend that keeps typed columns beside the document (PostgreSQL) makes them; the
+    #: others ignore them (:meth:`Store.declare_columns`).
+    columns: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+
+#: The JSON-schema types a field of an item type may have as a typed column.
+COLUMN_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+
+
+def item_columns(fields: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """:attr:`StoreTarget.columns` of an item type's field declarations (its ``fields:``):
+    each field with its JSON-schema type (the first besides null); fields without one left out.
+
+    >>> item_columns({"price": {"type": "number"}, "tags": {"type": ["array", "null"]}, "x": {}})
+    (('price', 'number'), ('tags', 'array'))
+    """
+    out = []
+    for name, declaration in fields.items():
+        kind = declaration.get("type") if isinstance(declaration, Mapping) else None
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        if isinstance(kind, str) and kind in COLUMN_TYPES:
+            out.append((name, kind))
+    return tuple(out)
 
 
 @runtime_checkable
@@ -131,6 +156,12 @@ class Store(ABC):
 
         Raise ValueError if an item lacks a key field (callers dead-letter those first).
         """
+
+    def declare_columns(self, collection: str, columns: dict[str, str]) -> None:
+        """The fields of the item type ``collection`` is stored from (field -> JSON-schema
+        type), said before its items are written, once per batch. A backend with typed
+        columns beside the document adds (or migrates) them; by default nothing happens."""
+        return None
 
     @abstractmethod
     def find(

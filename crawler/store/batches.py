@@ -60,11 +60,17 @@ class Destination:
     history: bool = False
     dead: bool = False
     near_duplicates: Any = None  # the item type's NearDuplicates: new items are compared
+    columns: tuple[tuple[str, str], ...] = ()  # the item type's fields (StoreTarget.columns)
 
     @classmethod
     def of(cls, target: StoreTarget) -> Destination:
         return cls(
-            target.collection, tuple(target.key), target.history, False, target.near_duplicates
+            target.collection,
+            tuple(target.key),
+            target.history,
+            False,
+            target.near_duplicates,
+            tuple(target.columns),
         )
 
     @classmethod

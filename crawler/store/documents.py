@@ -220,6 +220,20 @@ class UpsertPlan:
     unchanged: int = 0
 
 
+def new_document(item: Mapping[str, Any], now: str, digest: str | None = None) -> dict[str, Any]:
+    """The document of an item stored for the first time (``digest``: its content hash, when
+    known).
+
+    >>> sorted(new_document({"u": 1}, "now"))
+    ['_first_seen', '_hash', '_updated_at', 'u']
+    """
+    doc = dict(item)
+    doc[HASH_FIELD] = digest if digest is not None else content_hash(item)
+    doc[UPDATED_AT_FIELD] = now
+    doc[FIRST_SEEN_FIELD] = now
+    return doc
+
+
 def plan_upsert(
     items: Sequence[Mapping[str, Any]],
     keys: Sequence[Hashable],
@@ -246,15 +260,14 @@ def plan_upsert(
         if known is not None and known[0] == digest:
             plan.unchanged += 1
             continue
-        doc = dict(item)
-        doc[HASH_FIELD] = digest
-        doc[UPDATED_AT_FIELD] = now
         if known is None:
-            doc[FIRST_SEEN_FIELD] = now
-            plan.inserts[k] = doc
+            plan.inserts[k] = new_document(item, now, digest)
             plan.new += 1
             current[k] = (digest, now)
             continue
+        doc = dict(item)
+        doc[HASH_FIELD] = digest
+        doc[UPDATED_AT_FIELD] = now
         doc[FIRST_SEEN_FIELD] = known[1] or now
         plan.updated += 1
         earlier = plan.inserts.get(k) or plan.updates.get(k)

@@ -174,6 +174,9 @@ class BatchWriter:
         destination = batch.destination
         if destination.dead:
             return self.store.dead_letter(destination.collection, batch.items, batch.reasons)
+        declare = getattr(self.store, "declare_columns", None)  # (a Store's; not a duck's)
+        if destination.columns and declare is not None:  # for a backend with typed columns
+            declare(destination.collection, dict(destination.columns))
         if destination.near_duplicates is not None:  # its item type compares near-duplicates
             return self.near_dups.upsert(self.store, batch)
         return self.store.upsert_many(

@@ -1,5 +1,6 @@
-"""Fixtures of the data service tests: the app on every store backend (SQLite; MongoDB on
-mongomock, and on a real server when MONGO_URI is set), with a temporary rules directory,
+"""Fixtures of the data service tests: the app on every store backend (SQLite; PostgreSQL on
+the test process's server, tests/dbservers.py; MongoDB on mongomock, and on a real server when
+MONGO_URI is set), with a temporary rules directory,
 schedule and data directories, and an API token."""
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from crawler.store.sqlite import SqliteStore
 from tests.crawler.crawl import ROOT
 
 MONGO_URI = os.environ.get("MONGO_URI")
+# The PostgreSQL server of this test process, once a test on the "postgres" backend asked for it.
+_SERVERS: dict[str, Any] = {}
 
 
 @dataclass
@@ -86,6 +89,13 @@ def store_for(backend: str, tmp: Path) -> tuple[str, Callable[[], Store], Callab
         client = mongomock.MongoClient()
         uri = "mongodb://mock.invalid/service_test"
         return uri, lambda: MongoStore(uri, client=client), lambda: None
+    if backend == "postgres":
+        from crawler.store.postgres import PostgresStore
+        from crawler.store.postgres_schema import new_pool
+
+        uri = _SERVERS["postgres"].new_database()
+        pool = new_pool(uri)  # shared by the service's threads and the test, as in production
+        return uri, lambda: PostgresStore(uri, pool=pool), pool.close
     from pymongo import MongoClient
 
     assert MONGO_URI
@@ -95,10 +105,12 @@ def store_for(backend: str, tmp: Path) -> tuple[str, Callable[[], Store], Callab
     return uri, lambda: MongoStore(uri, client=client), lambda: client.drop_database(name)
 
 
-@pytest.fixture(params=["sqlite", "mongo", "mongo-real"])
+@pytest.fixture(params=["sqlite", "mongo", "postgres", "mongo-real"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "mongo-real" and not MONGO_URI:
         pytest.skip("no MongoDB server here: set MONGO_URI to run against a real one")
+    if request.param == "postgres":  # started for the first test that needs it, not before
+        _SERVERS["postgres"] = request.getfixturevalue("postgres_server")
     return request.param
 
 

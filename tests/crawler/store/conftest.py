@@ -24,20 +24,26 @@ if "sort" not in _add_update.__code__.co_varnames:
     mongomock.collection.BulkOperationBuilder.add_update = _add_update_ignoring_sort
 
 
-def make_store(backend: str, tmp_path: Path) -> Store:
+def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest | None = None) -> Store:
     if backend == "sqlite":
         return SqliteStore(f"sqlite:///{tmp_path / 'store' / 'items.db'}")
+    if backend == "postgres":
+        assert request is not None, "a postgres store needs the test's request"
+        from crawler.store.postgres import PostgresStore
+
+        # the server starts once per test process, and only for a test that asks for it
+        return PostgresStore(request.getfixturevalue("postgres_server").new_database())
     return MongoStore("mongodb://mock.invalid/crawler_test", client=mongomock.MongoClient())
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    s = make_store(backend, tmp_path)
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    s = make_store(backend, tmp_path, request)
     s.open()
     yield s
     s.close()

@@ -127,9 +127,15 @@ def mongo_stores(tmp_path: Path) -> tuple[Store, Store]:
     return MongoStore(uri, client=client), MongoStore(uri, client=client)
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo", "postgres"])
 def two_stores(request, tmp_path: Path) -> tuple[Store, Store]:
-    first, later = (sqlite_stores if request.param == "sqlite" else mongo_stores)(tmp_path)
+    if request.param == "postgres":  # two processes' stores of one database
+        from crawler.store.postgres import PostgresStore
+
+        uri = request.getfixturevalue("postgres_server").new_database()
+        first, later = PostgresStore(uri), PostgresStore(uri)
+    else:
+        first, later = (sqlite_stores if request.param == "sqlite" else mongo_stores)(tmp_path)
     first.open()
     later.open()
     yield first, later

@@ -131,6 +131,22 @@ def test_unique_key_index(store: Store, backend: str) -> None:
                 'INSERT INTO "c_books" (_key, _hash, doc) VALUES (?, ?, ?)',
                 ('["https://shop.test/book/0"]', "x", "{}"),
             )
+    elif backend == "postgres":
+        import psycopg.errors
+
+        with store.connection() as conn:  # type: ignore[attr-defined]
+            ((primary,),) = conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'c_books'::regclass "
+                "AND i.indisprimary"
+            ).fetchall()
+        assert primary == "_key"
+        inserting = store.connection()  # type: ignore[attr-defined]
+        with pytest.raises(psycopg.errors.UniqueViolation), inserting as conn:
+            conn.execute(
+                "INSERT INTO c_books (_key, _hash, doc) VALUES (%s, %s, %s)",
+                ('["https://shop.test/book/0"]', "x", "{}"),
+            )
     else:
         import pymongo.errors
 

@@ -15,6 +15,12 @@ MODULES = [
     "crawler.store.browse",
     "crawler.store.sqlite_search",
     "crawler.store.mongo_search",
+    "crawler.store.postgres",
+    "crawler.store.postgres_columns",
+    "crawler.store.postgres_reader",
+    "crawler.store.postgres_schema",
+    "crawler.store.postgres_search",
+    "crawler.store.backends",
     "crawler.commands.export",
     "crawler.runs.recorder",
 ]

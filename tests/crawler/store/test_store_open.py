@@ -10,7 +10,7 @@ from crawler.store.documents import content_hash
 
 def test_unknown_scheme_is_refused_with_masked_credentials() -> None:
     with pytest.raises(ValueError) as info:
-        open_store("postgres://bob:hunter2@db.example/items")
+        open_store("couchdb://bob:hunter2@db.example/items")
     assert "hunter2" not in str(info.value)
     assert "***@db.example/items" in str(info.value)
 

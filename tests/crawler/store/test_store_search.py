@@ -1,6 +1,7 @@
-"""Text search and contains/prefix filters (crawler/store/sqlite_search.py, mongo_search.py):
-on SQLite and mongomock what mongomock supports; ``$text`` and the expressions of the Chinese
-fallback on a real MongoDB server (``MONGO_URI``)."""
+"""Text search and contains/prefix filters (crawler/store/sqlite_search.py, postgres_search.py,
+mongo_search.py): on SQLite, PostgreSQL (the test process's server) and mongomock what mongomock
+supports; ``$text`` and the expressions of the Chinese fallback on a real MongoDB server
+(``MONGO_URI``)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,15 @@ ITEMS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "mongo-real"])
+@pytest.fixture(params=["sqlite", "postgres", "mongo-real"])
 def searchable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A store where text search runs: SQLite, or a real MongoDB server."""
+    """A store where text search runs: SQLite, PostgreSQL, or a real MongoDB server."""
     if request.param == "sqlite":
         store: Store = SqliteStore(f"sqlite:///{tmp_path / 'items.db'}")
+    elif request.param == "postgres":
+        from crawler.store.postgres import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("postgres_server").new_database())
     else:
         if not MONGO_URI:
             pytest.skip("mongomock has no $text: set MONGO_URI to run against a real server")
@@ -44,7 +49,7 @@ def searchable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         store = MongoStore(MONGO_URI.rsplit("/", 1)[0] + "/" + name, client=client)
     store.open()
     yield store
-    if request.param != "sqlite":
+    if request.param == "mongo-real":
         client.drop_database(name)
     store.close()
 
