@@ -283,9 +283,9 @@ def test_rule_compiler_imports_no_scrapy():
 
 def test_every_command_starts_without_the_heavy_libraries_of_a_few():
     """Scrapy imports every command module to start any command: a library one command or one
-    item type needs (the service's FastAPI, openpyxl, datasketch with scipy, Playwright, the
-    PostgreSQL and MySQL clients, curl_cffi) is imported where it is used, or every crawl and
-    every command pays for it (0.4 s measured)."""
+    item type needs (the service's FastAPI, openpyxl, datasketch with scipy, Playwright and
+    playwright-stealth, the PostgreSQL and MySQL clients, curl_cffi) is imported where it is
+    used, or every crawl and every command pays for it (0.4 s measured)."""
     code = (
         "import sys\n"
         "from scrapy.cmdline import _get_commands_dict\n"
@@ -293,7 +293,7 @@ def test_every_command_starts_without_the_heavy_libraries_of_a_few():
         "_get_commands_dict(get_project_settings(), inproject=True)\n"
         "heavy = ('fastapi', 'starlette', 'openpyxl', 'datasketch', 'scipy', 'numpy', 'playwright',\n"
         "         'psycopg', 'psycopg_pool', 'pymysql', 'pypdf', 'docx', 'curl_cffi',\n"
-        "         'scrapy_impersonate')\n"
+        "         'scrapy_impersonate', 'playwright_stealth')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run(

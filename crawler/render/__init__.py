@@ -7,6 +7,8 @@
 - :mod:`.handler`: scrapy-playwright's download handler with bounded contexts (closed when
   idle, recycled after ``RENDER_CONTEXT_MAX_PAGES``) and browser errors as plain exceptions
 - :mod:`.page`: what happens in the page: blocking, captured XHR/fetch JSON, waits, actions
+- :mod:`.stealth`: what the page's scripts see: no automation, the context's identity told the
+  same way everywhere (playwright-stealth's evasions, imported only then)
 """
 
 # Request meta the render middleware reads and fills (here: importing them loads no browser code).

@@ -16,6 +16,9 @@
 - **Guarded.** Every context refuses what no page route answers (popups:
   :func:`crawler.render.guard.guard_context`); a page that navigated where the rule may not go
   fails with :class:`crawler.render.guard.RenderRefused` whatever the browser said of it.
+- **Stealth.** A context made for stealthy pages gets playwright-stealth's evasions once, as an
+  init script of the context (:func:`crawler.render.stealth.evasions`); each page then gets the
+  context's identity on its DevTools session (:func:`crawler.render.stealth.apply_stealth`).
 - **Headers.** :func:`browser_headers`: Scrapy's headers for the navigation (user agent,
   cookies, the rule's headers) as scrapy-playwright does, never ``Proxy-Authorization`` (the
   context's proxy authenticates itself; the header would reach the site through a tunnel).
@@ -47,6 +50,7 @@ from crawler.render.guard import RenderRefused, guard_context
 from crawler.render.memory import MemoryWatch, RenderMemoryError
 from crawler.render.page import META_STATE, RenderState, RenderTimeoutError
 from crawler.render.processes import kill_renderers
+from crawler.render.stealth import STEALTH_CONTEXT_KEY, evasions
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +140,12 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def _create_browser_context(
         self, name: str, context_kwargs: dict | None, spider: Any = None
     ) -> Any:
-        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        kwargs = dict(context_kwargs or {})
+        disguise = kwargs.pop(STEALTH_CONTEXT_KEY, None)
+        wrapper = await super()._create_browser_context(name, kwargs, spider)
         await guard_context(wrapper.context, self.stats)
+        if disguise is not None:  # every page of the context: once here, not once a page
+            await wrapper.context.add_init_script(evasions(disguise))
         return wrapper
 
     async def _shed(self, used: int) -> int:

@@ -8,7 +8,9 @@ carries a :class:`RenderSpec` in ``meta["render"]`` (``scrapy preview --render``
 jar) and User-Agent, as the anti-ban middlewares chose them (this one runs after them): the
 browser presents the same agent (``navigator.userAgent`` included), goes out through the same
 proxy and keeps the same cookies as the static requests of that identity. A banned proxy or a
-retired agent gives the next request a new context.
+retired agent gives the next request a new context. With stealth (``render: {stealth: true}``,
+the default) the page hides its automation and tells that identity the same way everywhere:
+agent, platform, client hints, languages (:mod:`crawler.render.stealth`).
 
 **Ban pages.** While a page waits for what the rule asked, the ban policy looks at it every
 half second: a ban or captcha page (which never shows it) is handed on as it is, to the ban
@@ -49,6 +51,7 @@ from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
 from crawler.render.guard import RequestGuard
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
+from crawler.render.stealth import STEALTH_CONTEXT_KEY, disguise_for
 from crawler.rules.sections.render import RenderSpec
 from crawler.spider import META_RENDER_JSON
 from vocab import mask_url
@@ -109,7 +112,7 @@ class RenderMiddleware:
         state.judge = self.judge(request)
         state.screenshot_max_height = self.screenshot_max_height
         state.guard = self.guard_for(request, spec)
-        name, kwargs = context_for(request)
+        name, kwargs = context_for(request, stealth=spec.stealth)
         request.meta.update(
             {
                 "playwright": True,
@@ -124,6 +127,8 @@ class RenderMiddleware:
                 META_STATE: state,
             }
         )
+        # The context's identity, told the same way to the page's scripts (crawler.render.stealth)
+        state.disguise = kwargs.get(STEALTH_CONTEXT_KEY)
         for key in (META_RENDER_JSON, META_SCREENSHOT, META_SCREENSHOT_PATH):
             request.meta.pop(key, None)
         self.stats.inc_value("render/requests")
@@ -251,13 +256,17 @@ class RenderMiddleware:
         return path
 
 
-def context_for(request: Request) -> tuple[str, dict[str, Any]]:
-    """The browser context of the request's identity: its name and how to make it."""
+def context_for(request: Request, stealth: bool = False) -> tuple[str, dict[str, Any]]:
+    """The browser context of the request's identity: its name and how to make it (a stealthy
+    one is another context, whose pages all get the evasions: ``STEALTH_CONTEXT_KEY``)."""
     meta = request.meta
     proxy = meta.get("proxy") or ""
     session = meta.get("antiban_session", meta.get("cookiejar"))
     agent = request.headers.get(b"User-Agent", b"").decode("latin-1")
     identity = f"{meta.get('antiban_proxy') or proxy}\n{session}\n{agent}"
+    if stealth:
+        disguise = disguise_for(request.headers)
+        identity += f"\nstealth\n{disguise}"
     name = "render-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
     kwargs: dict[str, Any] = {"ignore_https_errors": True}
     if agent:
@@ -267,6 +276,8 @@ def context_for(request: Request) -> tuple[str, dict[str, Any]]:
         kwargs["extra_http_headers"] = {"Accept-Language": language.decode("latin-1")}
     if proxy:
         kwargs["proxy"] = browser_proxy(proxy)
+    if stealth:
+        kwargs[STEALTH_CONTEXT_KEY] = disguise  # the download handler takes it out
     return name, kwargs
 
 

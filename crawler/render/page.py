@@ -1,4 +1,5 @@
-"""What happens in the browser page of one rendered request: its requests guarded
+"""What happens in the browser page of one rendered request: disguised when its ``render:`` asks
+for stealth (:mod:`crawler.render.stealth`), its requests guarded
 (:mod:`crawler.render.guard`) and resources blocked, XHR/fetch answers captured, the Scrapy
 cookie jar handed to the context, then waits and actions within the page's time budget, and a
 screenshot at most ``RENDER_SCREENSHOT_MAX_HEIGHT`` pixels tall (and ``MAX_SCREENSHOT_WIDTH``
@@ -29,6 +30,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from crawler.core.addresses import AddressPolicy
 from crawler.render.guard import RenderRefused, RequestGuard, guard_page
+from crawler.render.stealth import Disguise, apply_stealth
 from crawler.rules.sections.render import Action, RenderSpec
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class RenderState:
     shed: asyncio.Future | None = None  # done when the memory watch closes the page
     screenshot_max_height: int = 10000  # pixels (RENDER_SCREENSHOT_MAX_HEIGHT)
     screenshot_clipped: bool = False
+    disguise: Disguise | None = None  # render: {stealth: true} (crawler.render.stealth)
+    devtools: Any = None  # the DevTools session holding the disguise: lives with the page
 
     def __post_init__(self) -> None:
         self.patterns = [re.compile(p) for p in self.spec.capture]
@@ -114,6 +118,8 @@ async def _prepare(page: Page, request: Any, state: RenderState) -> None:
     if state.memory_killed:
         await page.close()  # a retry of a page the memory watch closed: it failed
         return
+    if state.disguise is not None:
+        state.devtools = await apply_stealth(page, state.disguise)
     if state.guard is None:  # not made by the render middleware: the page's own host only
         state.guard = RequestGuard.for_page(request.url, (), (), AddressPolicy.for_urls([]))
     await guard_page(page, state.guard, set(state.spec.block), state)

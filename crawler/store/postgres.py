@@ -181,6 +181,8 @@ class PostgresStore(RunRecords, Store):
         have dropped it), or as this process last saw it when ``cached`` (a writer that checks
         again inside its transaction)."""
         known = self._known.get(collection) if cached and collection in self._version else None
+        if known is not None and (known[1], known[2] if kind == "items" else key) != (kind, key):
+            known = None  # another process may have dropped it and made it again: read it
         known = known or self._reload(collection)
         if known is None:
             with self.schema_change() as conn:

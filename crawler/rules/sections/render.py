@@ -17,6 +17,7 @@
           capture: ["/api/books"]           # URL regexes of XHR/fetch answers: their JSON (a list,
                                             # in arrival order) is the page's JSON for json: fields
           resource_hosts: [cdn.example.net] # hosts off the rule's domains sub-resources may use
+          stealth: false                    # default true: hide automation (crawler.render.stealth)
 
 Keys added to page types and starts land in their ``extras``; this section reads them, checks
 them (problems at their file:line:column) and builds a :class:`RenderPlan` (typed, immutable,
@@ -24,8 +25,8 @@ picklable: it travels with requests). Its setting: ``RENDER_ENABLED`` when anyth
 A rule names no file: where screenshots go is a project setting (``RENDER_SCREENSHOT_DIR``).
 
 >>> spec = render_spec("js")
->>> spec.wait_until, spec.actions, spec.capture
-('load', (), ())
+>>> spec.wait_until, spec.actions, spec.capture, spec.stealth
+('load', (), (), True)
 >>> render_spec({"actions": [{"scroll": 3}, {"click": "button.more"}]}).actions
 (Action(kind='scroll', times=3, until_end=False, selector=None, seconds=0.0), Action(kind='click', times=1, until_end=False, selector='button.more', seconds=0.0))
 """
@@ -140,6 +141,14 @@ RENDER = {
             "uniqueItems": True,
             "maxItems": 50,
         },
+        "stealth": {
+            "type": "boolean",
+            "default": True,
+            "description": "Hide the browser's automation from the page's scripts "
+            "(navigator.webdriver, a HeadlessChrome agent, userAgentData, platform, languages, "
+            "WebGL...), coherent with the context's user agent and Accept-Language; false "
+            "shows the page a plain headless Chromium (docs/rendering.md#stealth).",
+        },
         "capture": {
             "description": "Regexes of XHR/fetch URLs whose JSON answers become the "
             "page's JSON (a list, in the order they arrived) for json: fields and rows.",
@@ -176,6 +185,7 @@ class RenderSpec:
     screenshot: bool = False
     capture: tuple[str, ...] = ()
     resource_hosts: tuple[str, ...] = ()  # sub-resources only: a CDN (crawler.render.guard)
+    stealth: bool = True  # hide automation, coherent with the context (crawler.render.stealth)
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,7 @@ def render_spec(value: Any) -> RenderSpec:
         screenshot=bool(value.get("screenshot", False)),
         capture=(capture,) if isinstance(capture, str) else tuple(capture),
         resource_hosts=tuple(h.lower() for h in value.get("resource_hosts", ())),
+        stealth=bool(value.get("stealth", True)),
     )
 
 

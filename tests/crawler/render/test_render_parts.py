@@ -1,5 +1,5 @@
-"""The rendering parts that need no browser: the add-on's switch, context identities, the
-headers a browser sends."""
+"""The rendering parts that need no browser: the add-on's switch, context identities (stealthy
+ones too), the headers a browser sends."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from scrapy.settings import Settings
 from crawler.render.addon import BrowserMissing, Rendering
 from crawler.render.handler import browser_headers
 from crawler.render.middleware import context_for
+from crawler.render.stealth import STEALTH_CONTEXT_KEY, evasions
 from tests.settings import project_settings
 
 
@@ -100,3 +101,15 @@ def test_the_browser_sends_our_agent_and_never_the_proxy_credentials(navigation)
     assert sent["user-agent"] == "UA/1"
     assert "proxy-authorization" not in sent
     assert ("cookie" in sent) is navigation  # subresources carry the context's cookies
+
+
+def test_stealthy_pages_get_a_context_of_their_own_carrying_its_disguise():
+    plain, kwargs = context_for(request(None, 1, "UA/1"))
+    stealthy, stealth_kwargs = context_for(request(None, 1, "UA/1"), stealth=True)
+    assert plain != stealthy and STEALTH_CONTEXT_KEY not in kwargs
+    disguise = stealth_kwargs[STEALTH_CONTEXT_KEY]
+    assert disguise.user_agent == "UA/1"
+    assert context_for(request(None, 1, "UA/1"), stealth=True)[0] == stealthy
+    # no agent of its own: Chromium's, on Linux, with the Chrome evasions
+    script = evasions(context_for(request(None, 1, ""), stealth=True)[1][STEALTH_CONTEXT_KEY])
+    assert '"navigator_platform": "Linux x86_64"' in script and "chrome.csi" in script

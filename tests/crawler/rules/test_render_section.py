@@ -146,3 +146,13 @@ def test_schema_has_render_on_page_types_and_starts():
     for name in ("page", "start"):
         assert schema["$defs"][name]["properties"]["render"] == {"$ref": "#/$defs/render"}
     json.dumps(schema)  # serialisable as the shipped file is
+
+
+def test_stealth_is_on_unless_the_rule_turns_it_off():
+    assert rule(page="    render: js\n").section("render").for_request("p").stealth is True
+    off = rule(page="    render: {stealth: false}\n", start="    render: {wait_for: h1}\n")
+    plan = off.section("render")
+    assert plan.for_request("p").stealth is False
+    assert plan.for_request("p", 0).stealth is True  # the start's own render: wins for its requests
+    [problem] = problems(page="    render: {stealth: maybe}\n")
+    assert "pages.p.render.stealth" in problem or "stealth" in problem, problem
