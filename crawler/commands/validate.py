@@ -1,5 +1,8 @@
 """``scrapy validate [RULE...]``: check rule files with the compiler the crawl uses; print every
-problem as ``file:line:column: field: message``, warnings included (``--strict``: warnings fail)."""
+problem as ``file:line:column: field: message``, warnings included (``--strict``: warnings fail).
+
+What only the whole rules directory shows is checked too for the rules of ``RULES_DIR``: an
+``after:`` (chained runs) naming a rule, tag or table that does not exist, or chains that loop."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.rules import CompileContext, Rule, RuleError, load_rule
+from crawler.rules import CompileContext, Rule, RuleError, Ruleset, load_rule, load_rules
 from crawler.rules.compiler import load_table
 from crawler.rules.files import rule_files
 from crawler.rules.itemtypes import load_item_types
@@ -85,6 +88,7 @@ class Command(ScrapyCommand):
                 rows.add_table(path, here)
             else:
                 files.add_file(path, here)
+        chain_check(load_rules(rules_dir, in_dir), {p.resolve() for p in paths}, files, rows)
         if not opts.quiet:
             if files.seen or not rows.seen:
                 print(files.summary("rule file(s)"))
@@ -96,6 +100,20 @@ class Command(ScrapyCommand):
             files.bad or rows.bad or bad_types or (opts.strict and (files.warned or rows.warned))
         )
         self.exitcode = 1 if failed else 0
+
+
+def chain_check(ruleset: Ruleset, checked: set[Path], files: Tally, rows: Tally) -> None:
+    """Print the chain problems (crawler/rules/chains.py) of the rules checked; each rule with
+    some counts as one with problems (a rule file's, or a table row's)."""
+    for problems in ruleset.broken.values():
+        mine = [p for p in problems if p in ruleset.chains and Path(p.file).resolve() in checked]
+        if not mine:
+            continue
+        tally = rows if Path(mine[0].file).parent.name == TABLES_DIR else files
+        tally.bad += 1
+        tally.problems += len(mine)
+        for problem in mine:
+            print(problem)
 
 
 class Tally:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from crawler.rules.chains import chain_problems
 from crawler.rules.compile_context import BuildContext, CompileContext
 from crawler.rules.files import (
     CompileCache,
@@ -147,6 +148,7 @@ class Ruleset:
     broken_tags: Mapping[str, tuple[str, ...]] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )  # the tags a broken row gives (`scrapy crawl --tag` reports it with the others)
+    chains: tuple[Problem, ...] = ()  # problems of ``after:`` (in ``problems`` too)
 
     @property
     def errors(self) -> list[Problem]:
@@ -251,7 +253,8 @@ def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> 
             add(_cache.get(path, depends_on, lambda p: load_rule(p, context)))
         except RuleError as exc:
             problems.extend(exc.problems)
-    for path in table_files(rules_dir):
+    tables = table_files(rules_dir)
+    for path in tables:
         try:
             table = _cache.get(path, depends_on, lambda p: load_table(p, context))
         except RuleError as exc:
@@ -262,13 +265,40 @@ def load_rules(rules_dir: str | Path, context: CompileContext | None = None) -> 
         broken_tags.update(table.broken_tags)
         for rule in table.rules:
             add(rule)
+    chained = check_chains(rules, problems, broken, broken_tags, tables)
     return Ruleset(
         MappingProxyType(rules),
         context.item_types or {},
         tuple(problems),
         MappingProxyType(broken),
         MappingProxyType(broken_tags),
+        tuple(chained),
     )
+
+
+def check_chains(
+    rules: dict[str, Rule],
+    problems: list[Problem],
+    broken: dict[str, tuple[Problem, ...]],
+    broken_tags: dict[str, tuple[str, ...]],
+    tables: list[Path],
+) -> list[Problem]:
+    """The chain problems of the rules (crawler/rules/chains.py): each rule that has some is
+    broken (moved out of ``rules``, its problems added); the problems found."""
+    broken_files = {Path(p.file).stem for p in problems if Path(p.file).parent.name != "tables"}
+    found = chain_problems(
+        rules,
+        other_rules=set(broken) | broken_files,
+        other_tags={t for tags in broken_tags.values() for t in tags},
+        tables=[path.stem for path in tables],
+    )
+    out: list[Problem] = []
+    for name, chain in found.items():
+        rules.pop(name, None)
+        broken[name] = tuple(chain)
+        out.extend(chain)
+    problems.extend(out)
+    return out
 
 
 def effective_data(rule: Rule) -> dict[str, Any]:

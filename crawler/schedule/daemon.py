@@ -10,10 +10,10 @@ One tick (every ``SCHEDULE_TICK`` seconds) does, in order:
    not a usage or rule error, not a failed monitor, not a crawl stopped for its ``timeout``),
    schedule a retry after ``retry_delay`` while attempts remain (``retries``); stop crawls that
    outlived their ``timeout``;
-3. start what is due. A rule never runs twice at once: a fire time that comes while the
-   previous run goes on is skipped, and a per-rule lock file keeps ``--run-now`` and a second
-   daemon out too; when distributed, a lock in Redis does the same for daemons on other
-   machines.
+3. start the chained runs due (``after:``, crawler/schedule/chains.py), then what is due. A
+   rule never runs twice at once: a fire time that comes while the previous run goes on is
+   skipped; a lock file per rule keeps ``--run-now`` and a second daemon out (when distributed,
+   a lock in Redis does the same for daemons on other machines).
 
 Fire times missed while the daemon was down (or ticks later than ``SCHEDULE_MISFIRE_GRACE``)
 run once at start when the schedule says ``catch_up: true``, and are skipped otherwise. The
@@ -36,11 +36,13 @@ from typing import Any
 from crawler.defaults.distributed import REDIS_PARAMS_BASE
 from crawler.rules import CompileContext, load_rules
 from crawler.rules.model import Rule, Schedule
+from crawler.schedule.chains import Chains, Trigger, start_due
 from crawler.schedule.jobs import (
     Job,
     Running,
     job_key,
     launch_scrapy,
+    listing,
     read_state,
     terminate,
     write_state,
@@ -95,6 +97,8 @@ class ScheduleDaemon:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.state = read_state(self.state_path)
         self.pauses = Pauses(config.state_dir)
+        self.chains = Chains(config.state_dir)  # rules run after others (chained runs)
+        self.rules: dict[str, Rule] = {}  # every rule, for the chains
         self.redis = None
         if config.redis_url:
             import redis
@@ -106,6 +110,7 @@ class ScheduleDaemon:
     def reload(self) -> None:
         ruleset = load_rules(self.config.rules_dir, self.config.context)
         rules, problems = ruleset.rules, ruleset.errors
+        self.rules = dict(rules)
         now = self.clock()
         broken_stems = {Path(p.file).stem for p in problems}
         for problem_file in {p.file for p in problems}:
@@ -163,6 +168,7 @@ class ScheduleDaemon:
     def tick(self) -> None:
         self.reload()
         self.reap()
+        start_due(self.chains, self.rules, self._start_chained)
         now = self.clock()
         for job in list(self.jobs.values()):
             if job.retry_at is not None and now >= job.retry_at and job.rule not in self.running:
@@ -212,6 +218,7 @@ class ScheduleDaemon:
         attempt: int = 1,
         fire: datetime | None = None,
         job: Job | None = None,
+        triggered_by: tuple[str, ...] = (),
     ) -> Running | None:
         """Start a crawl of ``rule`` now; None if one is already running (here or elsewhere)."""
         if rule in self.running:
@@ -250,9 +257,10 @@ class ScheduleDaemon:
             deadline = now + timedelta(seconds=schedule.timeout)
         run = Running(
             rule, run_id, proc, lock, log_file, now, trigger, attempt, fire, deadline, shared,
-            job=job.key if job is not None else "",
+            job=job.key if job is not None else "", triggered_by=triggered_by,
         )  # fmt: skip
         self.running[rule] = run
+        self.chains.started(rule)
         logger.info(
             "started %s (%s, attempt %d, pid %d), log %s",
             rule,
@@ -262,6 +270,14 @@ class ScheduleDaemon:
             log_file,
         )
         return run
+
+    def _start_chained(self, trigger: Trigger) -> bool:
+        rule = self.rules.get(trigger.rule)  # one of this daemon's rules (--tag), not paused
+        if rule is None or (self.config.tags and not self.config.tags & set(rule.tags)):
+            return False
+        if self.pauses.is_paused(trigger.rule) or trigger.rule in self.running:
+            return False  # it stays due
+        return self.start(trigger.rule, trigger="chain", triggered_by=trigger.run_ids) is not None
 
     def crawl_argv(self, rule: str, schedule: Schedule | None, run_id: str) -> list[str]:
         argv = ["crawl", rule]
@@ -326,6 +342,7 @@ class ScheduleDaemon:
             "attempt": run.attempt,
             "scheduled_for": iso_utc(run.fire) if run.fire else None,
             "notes": run.notes,
+            **({"triggered_by": list(run.triggered_by)} if run.triggered_by else {}),
         }
         if self.config.store_uri:
             try:
@@ -338,12 +355,9 @@ class ScheduleDaemon:
         logger.log(
             logging.WARNING if failed else logging.INFO,
             "%s finished with exit status %d, %s (%s, attempt %d)",
-            run.rule,
-            code,
-            status,
-            run.trigger,
-            run.attempt,
-        )
+            run.rule, code, status, run.trigger, run.attempt,
+        )  # fmt: skip
+        self.chains.ended(self.rules, run.rule, run.run_id, status)
         job = self.jobs.get(run.job or run.rule)
         if failed and job is not None and run.trigger != "manual":
             if status not in RETRIED or "timeout" in run.notes:
@@ -395,22 +409,7 @@ class ScheduleDaemon:
 
     def listing(self) -> list[dict[str, Any]]:
         """Each scheduled rule with its next run, for ``scrapy schedule --list``."""
-        rows = []
-        for name in sorted(self.jobs):
-            job = self.jobs[name]
-            rows.append(
-                {
-                    "rule": name,  # the job: the rule, or "rule#schedule" for one of several
-                    "cron": job.schedule.cron,
-                    "timezone": job.schedule.timezone,
-                    "next_run": job.next_run,
-                    "last_fire": self.state.get(name, {}).get("last_fire"),
-                    "catch_up": job.schedule.catch_up,
-                    "retries": job.schedule.retries,
-                    "paused": self.pauses.is_paused(job.rule),
-                }
-            )
-        return rows
+        return listing(self.jobs, self.state, self.pauses)
 
     # --- state --------------------------------------------------------------------------------
 

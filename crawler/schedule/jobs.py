@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from crawler.rules.model import Schedule
 from crawler.schedule.locks import RuleLock, SharedRuleLock
@@ -77,6 +78,27 @@ class Running:
     terminated_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
     job: str = ""  # the key of the job (schedule) that started it, if any
+    triggered_by: tuple[str, ...] = ()  # a chained run: the predecessors' runs that started it
+
+
+def listing(jobs: dict[str, Job], state: dict, pauses: Any) -> list[dict[str, Any]]:
+    """Each scheduled rule with its next run, for ``scrapy schedule --list``."""
+    rows = []
+    for name in sorted(jobs):
+        job = jobs[name]
+        rows.append(
+            {
+                "rule": name,  # the job: the rule, or "rule#schedule" for one of several
+                "cron": job.schedule.cron,
+                "timezone": job.schedule.timezone,
+                "next_run": job.next_run,
+                "last_fire": state.get(name, {}).get("last_fire"),
+                "catch_up": job.schedule.catch_up,
+                "retries": job.schedule.retries,
+                "paused": pauses.is_paused(job.rule),
+            }
+        )
+    return rows
 
 
 def job_key(rule: str, schedule: Schedule) -> str:

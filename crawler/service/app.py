@@ -51,6 +51,7 @@ from crawler.service import (
     pick_api,
     proxies_api,
     rules_api,
+    run_changes_api,
     runs_api,
     schedules_api,
 )
@@ -276,8 +277,9 @@ def create_app(
     if signin is not None:
         app.add_middleware(SigninSessionMiddleware, signin=signin)
     app.state.launcher = CrawlLauncher(
-        config, stores.get, **({"launcher": launcher} if launcher else {})
-    )
+        config, stores.get, **({"launcher": launcher} if launcher else {}),
+        rules=lambda: rules_api.project_state_of(settings)[0],  # for chained runs
+    )  # fmt: skip
     app.state.fleet = nodes_api.FleetState(settings, stores)
     app.state.alerts = alerts_api.AlertsState(settings, stores, config.schedule_dir)
     app.state.indexes = Indexes(
@@ -292,7 +294,7 @@ def create_app(
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
                   proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api,
-                  alerts_api, drop_api, files_api)
+                  alerts_api, drop_api, files_api, run_changes_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

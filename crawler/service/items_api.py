@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from crawler.service.access import Editor, read_access
+from crawler.service.dead_fields import RuleLines
 from crawler.service.dead_letter_replay import replay, rule_routes
 from crawler.service.errors import cursor_message
 from crawler.service.exports import EXPORT_FORMATS, export_stream
@@ -231,6 +232,8 @@ def list_dead(
         page = store.dead_page(name, page_limit(request, limit), cursor)
     except CursorError as exc:
         raise HTTPException(400, cursor_message(exc)) from None
+    # the fields each failed on, with their line in its rule's file (crawler/service/dead_fields.py)
+    RuleLines(request.app.state.config.rules_dir).annotate(page.items)
     return {"items": page.items, "next": page.next}
 
 

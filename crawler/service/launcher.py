@@ -8,6 +8,10 @@ all show this one id. The crawl updates its record every ``SERVICE_RUN_UPDATE_IN
 seconds (its ``RUN_UPDATE_INTERVAL``), so that its run page moves from the start. When the
 process ends, the exit status and log file are merged into that record, as the scheduler does
 (:func:`crawler.schedule.scheduled_runs.complete_run_record`), through the service's own store.
+
+Chained runs (``after:``) go through the scheduler's mechanism (:class:`crawler.schedule.Chains`,
+state in ``SCHEDULE_DIR``): a crawl that ended here is told to it, and the rules it makes due
+are started here, with ``trigger: chain`` and ``triggered_by`` in their records.
 """
 
 from __future__ import annotations
@@ -23,7 +27,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.schedule import RuleLock, launch_scrapy, settle_status, terminate
+from crawler.rules import Rule
+from crawler.schedule import (
+    Chains,
+    RuleLock,
+    Trigger,
+    launch_scrapy,
+    settle_status,
+    start_due,
+    status_of,
+    terminate,
+)
 from crawler.service.config import ServiceConfig
 from crawler.store import Store
 
@@ -52,6 +66,14 @@ class ServiceRun:
     terminated_at: datetime | None = None
     exit_code: int | None = None
     notes: list[str] = field(default_factory=list)
+    triggered_by: tuple[str, ...] = ()  # a chained run: the runs that started it
+
+    @property
+    def trigger(self) -> str:
+        return "chain" if self.triggered_by else "service"
+
+    def chain_fields(self) -> dict[str, Any]:
+        return {"triggered_by": list(self.triggered_by)} if self.triggered_by else {}
 
     def record(self) -> dict[str, Any]:
         """What the service knows of the run before the crawl's own record exists."""
@@ -62,7 +84,8 @@ class ServiceRun:
             "exit_code": self.exit_code,
             "started_at": iso(self.started_at),
             "log_file": str(self.log_file),
-            "trigger": "service",
+            "trigger": self.trigger,
+            **self.chain_fields(),
         }
 
 
@@ -72,8 +95,12 @@ class CrawlLauncher:
         config: ServiceConfig,
         store: Callable[[], Store] | None = None,
         launcher: Launcher = launch_scrapy,
+        rules: Callable[[], Mapping[str, Rule]] | None = None,
     ) -> None:
         self.config = config
+        self.rules = rules  # the project's rules, for chained runs (None: none)
+        self.chains = Chains(config.schedule_dir)
+        self.closing = False  # shutting down: no chained run starts
         self.store = store  # this thread's open store (the service's), for run records
         self.launcher = launcher
         self.running: dict[str, ServiceRun] = {}
@@ -95,7 +122,11 @@ class CrawlLauncher:
         return argv
 
     def start(
-        self, rule: str, args: Mapping[str, str], launcher: Launcher | None = None
+        self,
+        rule: str,
+        args: Mapping[str, str],
+        launcher: Launcher | None = None,
+        triggered_by: tuple[str, ...] = (),
     ) -> ServiceRun:
         """Start a crawl of ``rule`` here (or with ``launcher``: on a node, crawler/nodes)."""
         lock = RuleLock(self.config.schedule_dir / "locks", rule)
@@ -112,8 +143,10 @@ class CrawlLauncher:
             lock.release()
             raise
         run = ServiceRun(run_id, rule, proc, lock, log_file, now, dict(args))
+        run.triggered_by = tuple(triggered_by)
         with self._lock:
             self.running[run_id] = run
+        self.chains.started(rule)
         logger.info("started %s (run %s, pid %d), log %s", rule, run_id, proc.pid, log_file)
         return run
 
@@ -158,10 +191,41 @@ class CrawlLauncher:
                 self.finished.pop(next(iter(self.finished)))
         for run in ended:
             run.lock.release()
-            self._record(run)
+            status = self._record(run)
+            self._chain_ended(run, status)
+        self.start_chained()
         return ended
 
-    def _record(self, run: ServiceRun) -> None:
+    def _rules(self) -> Mapping[str, Rule]:
+        try:
+            return self.rules() if self.rules is not None else {}
+        except Exception as exc:  # a rules directory that cannot be read: no chains this time
+            logger.error("cannot read the rules for chained runs: %s", exc)
+            return {}
+
+    def _chain_ended(self, run: ServiceRun, status: str) -> None:
+        rules = self._rules()
+        if rules:
+            self.chains.ended(rules, run.rule, run.run_id, status)
+
+    def start_chained(self) -> list[Trigger]:
+        """Start the chained runs due (crawler/schedule/chains.py); the ones started."""
+        if self.rules is None or self.closing or not self.chains.path.exists():
+            return []
+        if not any(self.chains.pending().values()):  # nothing noted: no need to read the rules
+            return []
+        return start_due(self.chains, self._rules(), self._start_trigger)
+
+    def _start_trigger(self, trigger: Trigger) -> bool:
+        try:
+            self.start(trigger.rule, {}, triggered_by=trigger.run_ids)
+        except RuleBusy:  # running: it stays due, and starts when this run has ended
+            return False
+        return True
+
+    def _record(self, run: ServiceRun) -> str:
+        """Record the run that ended; its status."""
+        status = status_of(run.exit_code if run.exit_code is not None else 1)
         record = {
             "schedule_run_id": run.run_id,
             "rule": run.rule,
@@ -170,12 +234,13 @@ class CrawlLauncher:
             "exit_status": run.exit_code,
             "exit_code": run.exit_code,
             "log_file": str(run.log_file),
-            "trigger": "service",
+            "trigger": run.trigger,
             "attempt": 1,
             "notes": run.notes,
+            **run.chain_fields(),
         }
         if self.store is None:
-            return
+            return status
         try:
             store = self.store()
             merged = store.get_run(run.run_id)  # the crawl's own record, found by its run id
@@ -192,11 +257,14 @@ class CrawlLauncher:
             merged = {**merged, **record}
             settle_status(merged, run.exit_code if run.exit_code is not None else 1)
             store.record_run(merged)
+            status = merged.get("status") or status
         except Exception as exc:  # the store being down must not stop the service
             logger.error("%s: could not record run %s in the store: %s", run.rule, run.run_id, exc)
+        return status
 
     def shutdown(self) -> None:
         """Stop the crawls started here (as the scheduler does when it stops), record them."""
+        self.closing = True
         with self._lock:
             runs = list(self.running.values())
         for run in runs:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from crawler.rules import Rule
+from crawler.rules.chains import chain_json
 from crawler.rules.files import read_text
 from crawler.rules.history import HistoryError, RuleHistory
 from crawler.rules.request_specs import url_problem
@@ -63,9 +64,13 @@ class RunRequest(BaseModel):
 
 
 def project_state(request: Request) -> tuple[dict[str, Rule], list[Any], dict[str, Any]]:
+    return project_state_of(request.app.state.settings)
+
+
+def project_state_of(settings: Any) -> tuple[dict[str, Rule], list[Any], dict[str, Any]]:
     from crawler.spider import project_rules
 
-    ruleset = project_rules(request.app.state.settings)
+    ruleset = project_rules(settings)
     return dict(ruleset.rules), list(ruleset.problems), dict(ruleset.item_types)
 
 
@@ -107,12 +112,29 @@ def get_rule(request: Request, name: str) -> dict[str, Any]:
     text = read_text(path)
     _, _, types = project_state(request)
     rule, problems = compile_text(text, request.app.state.settings, None, types)
+    rules, ruleset_problems, _ = project_state(request)
+    chained = chain_problems_of(path, problems, ruleset_problems)
     return {
         "name": name,
         "yaml": text,
-        "problems": [problem_json(p) for p in problems if p.is_error],
+        "problems": [problem_json(p) for p in [*problems, *chained] if p.is_error],
         "warnings": [problem_json(p) for p in problems if not p.is_error],
+        "chain": chain_json(name, rules),  # chained runs: after:, predecessors, successors
     }
+
+
+def chain_problems_of(path: Path, own: list[Any], everyone: list[Any]) -> list[Any]:
+    """The problems of rule file ``path`` that only the whole rules directory shows (``after:``
+    naming what does not exist, chains that loop: crawler/rules/chains.py)."""
+    said = {(p.line, p.column, p.message) for p in own}
+    here = path.resolve()
+    return [
+        p
+        for p in everyone
+        if p.path.startswith("after")
+        and (p.line, p.column, p.message) not in said
+        and Path(p.file).resolve() == here
+    ]
 
 
 def _compile(request: Request, text: str, name: str | None) -> tuple[Rule | None, list[Any]]:

@@ -120,7 +120,7 @@ def detail(record: dict[str, Any], live: bool | None = None) -> dict[str, Any]:
     out["log_file"] = record.get("log_file")
     out["updated_at"] = record.get("updated_at")
     for name in ("trigger", "attempt", "store_uri", "notes", "node", "distributed", "workers",
-                 "lost_workers", "status_reason"):  # fmt: skip
+                 "lost_workers", "status_reason", "triggered_by"):  # fmt: skip
         if name in record:
             out[name] = record[name]
     return out

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from crawler.nodes import NodeError
+from crawler.rules.chains import chain_json
 from crawler.runs import (
     QUERY_MAX,
     LogSource,
@@ -23,7 +24,8 @@ from crawler.service.access import Editor, read_access
 from crawler.service.errors import cursor_message
 from crawler.service.gate import GatedRoute
 from crawler.service.items_api import page_limit
-from crawler.service.run_views import detail, exit_code_of, summary
+from crawler.service.rules_api import project_state
+from crawler.service.run_views import detail, exit_code_of, status_of, summary
 from crawler.store import CursorError
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=GatedRoute)
@@ -51,6 +53,8 @@ def find_run(request: Request, run_id: str) -> tuple[dict[str, Any], bool]:
         record = {**record, "exit_code": own.proc.returncode}  # ended, not yet recorded
     if own is not None and not record.get("log_file"):
         record = {**record, "log_file": str(own.log_file)}
+    if own is not None and own.triggered_by and not record.get("triggered_by"):
+        record = {**record, "triggered_by": list(own.triggered_by), "trigger": "chain"}
     return record, live or record.get("status") == "running"
 
 
@@ -94,9 +98,23 @@ def list_runs(
 def get_run(request: Request, run_id: str) -> dict[str, Any]:
     record, live = find_run(request, run_id)
     answer = detail(record, live)
+    answer.update(chain_of(request, record))
     if record.get("workers"):  # a distributed run: its workers, with their live figures
         answer["workers"] = request.app.state.fleet.live_workers(record)
     return answer
+
+
+def chain_of(request: Request, record: dict[str, Any]) -> dict[str, Any]:
+    """A run's place in the chains (``after:``, crawler/schedule/chains.py): the runs that
+    started it (their rule and status, for links) and its rule's predecessors and successors."""
+    store = request.app.state.stores.get()
+    runs = []
+    triggered_by = record.get("triggered_by")
+    for run_id in triggered_by if isinstance(triggered_by, list) else []:
+        found = store.get_run(str(run_id)) or {}
+        runs.append({"run_id": run_id, "rule": found.get("rule"), "status": status_of(found)})
+    rules, _, _ = project_state(request)
+    return {"triggered_by_runs": runs, "chain": chain_json(str(record.get("rule")), rules)}
 
 
 def log_path(record: dict[str, Any]) -> Path | None:

@@ -16,6 +16,7 @@ import * as nodes from "./pages/nodes.js";
 import * as overview from "./pages/overview.js";
 import * as proxies from "./pages/proxies.js";
 import * as run from "./pages/run.js";
+import * as runchanges from "./pages/runchanges.js";
 import * as signin from "./pages/signin.js";
 import { loadSession, needsSignIn, session, signOut } from "./session.js";
 
@@ -25,6 +26,7 @@ const editor = { render: (...args) => import("./pages/editor.js").then((m) => m.
 const ROUTES = [
   { pattern: /^\/?$/, page: overview, nav: "overview" },
   { pattern: /^\/runs\/([^/]+)$/, page: run, nav: "overview" },
+  { pattern: /^\/runs\/([^/]+)\/changes$/, page: runchanges, nav: "overview" },
   { pattern: /^\/items(?:\/([^/]+))?$/, page: items, nav: "items" },
   { pattern: /^\/rules(?:\/([^/]+))?$/, page: editor, nav: "rules" },
   { pattern: /^\/proxies$/, page: proxies, nav: "proxies" },

@@ -135,7 +135,7 @@ def main(out: Path) -> None:
                     break
             shoot(page, out / "items.png", full=False)
             page.goto(service.url + "/#/items/sample_books?view=dead")
-            page.locator("#dead-table, main p.muted").first.wait_for()
+            page.locator("#dead-groups, main p.muted").first.wait_for()
             shoot(page, out / "dead-letters.png", full=False)
 
             text = (workspace.rules / "sample_books.yaml").read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """The items browser in a real Chromium against a real ``scrapy serve``: a filter narrows the
 table, an item shows the diff between its versions (a price the site changed between two
-crawls), and the dead letters show their reasons."""
+crawls), and the dead letters show their reasons, grouped."""
 
 from __future__ import annotations
 
@@ -57,10 +57,14 @@ def test_the_dead_letters_with_their_reasons(page, service, workspace, two_crawl
         dead = store.dead_page("sample_books", 100, None).items
     assert dead, "the sample site's broken books should make dead letters"
     page.goto(f"{service.url}/#/items/sample_books?view=dead")
-    rows = page.locator("#dead-table tbody tr")
+    # grouped by reason: a group per reason, its count, its letters
+    rows = page.locator(".dead-table tbody tr")
     expect(rows).to_have_count(len(dead))
-    reasons = sorted(rows.locator("td.reason").all_inner_texts())
-    assert reasons == sorted(d["_reason"] for d in dead)
+    expect(page.locator(".dead-group")).to_have_count(len({d["_reason"] for d in dead}))
+    reasons = sorted(page.locator(".dead-group .dead-reason").all_inner_texts())
+    assert reasons == sorted({d["_reason"] for d in dead})
+    counts = [int(c) for c in page.locator(".dead-group .dead-count").all_inner_texts()]
+    assert sum(counts) == len(dead) and counts == sorted(counts, reverse=True)
     assert all(re.search(r"\w", reason) for reason in reasons)
 
 

@@ -1,6 +1,10 @@
 // Rule editor page: pick or start a rule, edit it (editor/ruleeditor.js), see the compiler's
 // problems at their lines, preview it on a URL (preview.js), save it and run it now.
 // Unsaved text survives a language switch (drafts are kept per rule for the page's lifetime).
+// What the page says of the rule always describes the text in the editor: an edit marks the
+// verdict as checking and clears a save message, and an answer for an older text is dropped
+// (each check has a number; only the latest one's answer is shown). #/rules/<name>?line=N opens
+// the rule at line N; ?field=NAME at the first line defining that field.
 
 import { ApiError, errorText, get, post, put } from "../api.js";
 import { h, replace } from "../dom.js";
@@ -12,7 +16,7 @@ import { can } from "../session.js";
 
 const drafts = new Map(); // rule name → unsaved text
 
-export async function render(main, [name]) {
+export async function render(main, [name], query = new URLSearchParams()) {
   const rules = (await get("/rules")).items || [];
   if (!name) {
     replace(main, h("h1", t("nav.rules")), picker(rules, ""), h("p.muted", t("editor.pick")));
@@ -57,9 +61,20 @@ export async function render(main, [name]) {
   const runButton = h("button#run-now", { type: "button", onclick: runNow }, t("action.runNow"));
   const host = h("div.editor-host#editor");
   let editor = null;
+  let checks = 0; // the number of the latest check asked for
+  let checkedText = null; // the text the problems shown describe
 
   function dirty() {
     return editor ? editor.text() !== saved : drafts.has(name);
+  }
+
+  /** An edit: what was said of the earlier text no longer holds. */
+  function edited(text) {
+    if (text === checkedText) return;
+    status.textContent = "";
+    note.textContent = "";
+    verdict.className = "verdict pending";
+    verdict.textContent = t("editor.checking");
   }
 
   function refreshButtons() {
@@ -74,12 +89,19 @@ export async function render(main, [name]) {
       showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
       return loadProblems;
     }
+    const check = ++checks;
+    // an answer for a text that is no longer the latest asked for, or no longer the editor's
+    const stale = () => check !== checks || (editor && editor.text() !== text);
     try {
       const answer = await post("/rules/validate", { yaml: text, name });
+      if (stale()) return null;
+      checkedText = text;
       note.textContent = "";
       showProblems(answer.problems || [], answer.ok);
       return answer.problems || [];
     } catch (error) {
+      if (stale()) return null;
+      checkedText = text;
       if (error instanceof ApiError && error.status === 401 && !isNew) {
         // The service checks posted YAML for token holders only: without a token, the problems
         // of the file as saved (from GET /api/rules/{name}) are what is known.
@@ -200,13 +222,17 @@ export async function render(main, [name]) {
     doc: drafts.get(name) ?? saved,
     label: t("editor.yamlOf", { name }),
     validate,
-    onChange: refreshButtons,
+    onChange: (text) => {
+      edited(text);
+      refreshButtons();
+    },
     readOnly: !editable,
   });
   if (loadProblems.length) {
     showProblems(loadProblems, !loadProblems.some((p) => p.severity !== "warning"));
   }
   refreshButtons();
+  openAt(editor, query);
   if (!isNew) history.load();
   const relint = () => editor.relint();
   window.addEventListener("tokenchange-dashboard", relint);
@@ -214,6 +240,17 @@ export async function render(main, [name]) {
     window.removeEventListener("tokenchange-dashboard", relint);
     editor.destroy();
   };
+}
+
+/** Put the cursor at ?line=N, or at the first line defining ?field=NAME (`NAME:`). */
+function openAt(editor, query) {
+  const line = Number(query.get("line"));
+  if (Number.isInteger(line) && line > 0) return editor.goto(line, 1);
+  const field = query.get("field");
+  if (!field) return;
+  const lines = editor.text().split("\n");
+  const found = lines.findIndex((text) => text.trimStart().startsWith(`${field}:`));
+  if (found >= 0) editor.goto(found + 1, lines[found].length - lines[found].trimStart().length + 1);
 }
 
 function picker(rules, current) {

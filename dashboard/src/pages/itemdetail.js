@@ -3,8 +3,9 @@
 
 import { errorText, get } from "../api.js";
 import { diffItems } from "../diff.js";
-import { h, keyLabel, replace, when } from "../dom.js";
+import { h, replace, when } from "../dom.js";
 import { t } from "../i18n.js";
+import { decodeText, isUrl, keyText } from "../itemviews.js";
 
 /** Show the item with key of collection in the panel `detail`. */
 export async function showItem(detail, collection, key) {
@@ -91,14 +92,14 @@ export async function showItem(detail, collection, key) {
         t("action.close"),
       ),
     ),
-    h("p.small", h("code", keyLabel(key))),
-    answer.item._url
+    h("p.small.wrap", h("code#item-key", keyText(key))),
+    isUrl(answer.item._url)
       ? h(
-          "p.small",
+          "p.small.wrap",
           h(
-            "a",
+            "a#item-url",
             { href: answer.item._url, rel: "noreferrer noopener", target: "_blank" },
-            answer.item._url,
+            decodeText(answer.item._url),
           ),
         )
       : null,
@@ -131,7 +132,7 @@ function cluster({ original, duplicates, more }) {
     h(
       "a",
       { href: `#/items/${encodeURIComponent(ref.collection)}?item=${encodeURIComponent(ref.key)}` },
-      `${ref.collection}: ${ref.label || keyLabel(ref.key)}`,
+      `${ref.collection}: ${ref.label || keyText(ref.key)}`,
     );
   return h(
     "section#item-cluster",

@@ -2,20 +2,34 @@
 // with keyset cursors, export; open an item (itemdetail.js) or the dead letters (deadletters.js).
 // Filters, sort and cursor live in the URL hash, so a view can be bookmarked and Back works;
 // so does the item shown (?item=KEY): an item's near-duplicates link to each other that way.
+// The columns are chosen per collection (?cols=a,b, remembered in localStorage); URLs and keys
+// are shown decoded (itemviews.js), links still going to the URL itself.
 
 import { apiUrl, get } from "../api.js";
-import { h, keyLabel, num, replace, when } from "../dom.js";
+import { h, num, replace, when } from "../dom.js";
 import { filePath, fileSize, isFileList } from "../filerecords.js";
 import { t } from "../i18n.js";
+import {
+  chosenColumns,
+  decodeText,
+  fieldsOf,
+  isUrl,
+  keyFieldsOf,
+  keyText,
+  loadColumns,
+  queryWithColumns,
+  saveColumns,
+} from "../itemviews.js";
 import { renderDeadLetters } from "./deadletters.js";
 import { dropControl, droppedNotice } from "./dropcollection.js";
 import { showItem } from "./itemdetail.js";
 import { highlight, searchBox } from "./itemsearch.js";
 
-const MAX_COLUMNS = 8;
 const STORE_SORTS = ["_updated_at", "_crawled_at", "_first_seen", "_key"];
 // near-duplicates of earlier items (_duplicate_of): all, only them, or none of them
 const DUPLICATES = ["", "only", "hide"];
+// the column chooser stays open across the page's render after a box is ticked
+let chooserOpen = false;
 
 export async function render(main, [collection], query) {
   const collections = (await get("/collections")).items || [];
@@ -74,7 +88,13 @@ async function renderItems(body, collection, query, info) {
   const page = Number(query.get("page") || 1);
   const answer = await get(`/collections/${encodeURIComponent(collection)}/items`, params);
   const rows = answer.items || [];
-  const fields = fieldNames(rows);
+  const available = fieldsOf(rows, info?.fields);
+  const fields = chosenColumns({
+    query,
+    stored: loadColumns(storage(), collection),
+    available,
+    keyFields: keyFieldsOf(rows),
+  });
   const detail = h("aside.detail#item-detail", { "aria-live": "polite" });
   const filterParams = Object.fromEntries(
     Object.entries(params).filter(
@@ -85,7 +105,7 @@ async function renderItems(body, collection, query, info) {
   replace(
     body,
     searchBox(collection, query),
-    filterForm(collection, query, fields),
+    filterForm(collection, query, available),
     h(
       "div.row",
       h(
@@ -94,6 +114,7 @@ async function renderItems(body, collection, query, info) {
         answer.count === undefined ? "" : t("items.count", { n: num(answer.count) }),
         page > 1 ? ` · ${t("items.page", { n: page })}` : "",
       ),
+      columnChooser(collection, query, available, fields),
       h(
         "span.exports",
         t("items.export"),
@@ -122,12 +143,50 @@ async function renderItems(body, collection, query, info) {
   if (query.get("item")) showItem(detail, collection, query.get("item"), info);
 }
 
-/** The item's own fields seen on this page (store fields left out), at most MAX_COLUMNS. */
-function fieldNames(rows) {
-  const seen = new Set();
-  for (const row of rows)
-    for (const key of Object.keys(row)) if (!key.startsWith("_")) seen.add(key);
-  return [...seen].slice(0, MAX_COLUMNS);
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: the address alone keeps the columns
+  }
+}
+
+/** Checkboxes of the collection's fields: the columns shown, remembered for the collection and
+ * kept in the address (cols=), so a view can be linked. */
+function columnChooser(collection, query, available, shown) {
+  const choose = () => {
+    const boxes = [...chooser.querySelectorAll("input[name=column]")];
+    const columns = boxes.filter((box) => box.checked).map((box) => box.value);
+    saveColumns(storage(), collection, columns);
+    chooserOpen = true;
+    const next = queryWithColumns(query, columns);
+    location.hash = `#/items/${encodeURIComponent(collection)}?${next}`;
+  };
+  const chooser = h(
+    "details.columns#column-chooser",
+    { open: chooserOpen || null },
+    h("summary", t("items.columns", { n: shown.length, of: available.length })),
+    h(
+      "fieldset",
+      h("legend.sr-only", t("items.columnsLegend")),
+      available.map((name) =>
+        h(
+          "label.column",
+          h("input", {
+            type: "checkbox",
+            name: "column",
+            value: name,
+            checked: shown.includes(name),
+            onchange: choose,
+          }),
+          " ",
+          name,
+        ),
+      ),
+    ),
+  );
+  chooserOpen = false;
+  return chooser;
 }
 
 function itemsTable(rows, fields, collection, detail, info, q) {
@@ -153,13 +212,15 @@ function itemsTable(rows, fields, collection, detail, info, q) {
             { scope: "row" },
             h(
               "button.link",
-              { type: "button", onclick: () => showItem(detail, collection, row._key, info) },
+              {
+                type: "button",
+                title: keyText(row._key),
+                onclick: () => showItem(detail, collection, row._key, info),
+              },
               short(row._key),
             ),
           ),
-          fields.map((f) =>
-            h("td", isFileList(row[f]) ? fileLinks(row[f]) : highlight(cell(row[f]), q)),
-          ),
+          fields.map((f) => valueCell(row[f], q)),
           h("td", when(row._updated_at)),
         ),
       ),
@@ -187,14 +248,29 @@ export function fileLinks(records) {
   );
 }
 
-function cell(value) {
-  if (value === undefined || value === null) return "";
+/** A table cell: a files field as its links, a URL as a link showing it decoded, any other
+ * value as text cut at 80 characters; the whole value in the cell's title. */
+function valueCell(value, q) {
+  if (isFileList(value)) return h("td", fileLinks(value));
+  if (value === undefined || value === null) return h("td");
+  if (isUrl(value)) {
+    const label = decodeText(value);
+    return h(
+      "td.url",
+      { title: label },
+      h("a", { href: value, rel: "noreferrer noopener", target: "_blank" }, cut(label)),
+    );
+  }
   const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  return h("td", { title: text.length > 80 ? text : null }, highlight(cut(text), q));
+}
+
+function cut(text) {
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
 function short(key) {
-  const text = keyLabel(key);
+  const text = keyText(key);
   return text.length > 40 ? `…${text.slice(-39)}` : text;
 }
 
@@ -302,6 +378,8 @@ function apply(event, collection) {
   if (form.elements.sort.value) query.set("sort", form.elements.sort.value);
   const text = document.getElementById("item-search")?.value.trim();
   if (text) query.set("q", text);
+  const columns = new URLSearchParams(location.hash.split("?")[1] || "").get("cols");
+  if (columns !== null) query.set("cols", columns);
   location.hash = `#/items/${encodeURIComponent(collection)}${query.size ? `?${query}` : ""}`;
 }
 

@@ -9,6 +9,7 @@ import { statusText, t } from "../i18n.js";
 import { logView } from "../logview.js";
 import { mebibytes } from "../noderows.js";
 import { can } from "../session.js";
+import { drawChain } from "./chain.js";
 
 const COUNTERS = [
   "pages",
@@ -33,6 +34,8 @@ export async function render(main, [runId]) {
 
   const status = h("p.notice", { role: "status", "aria-live": "polite" });
   const head = h("div.run-head");
+  // chained runs: what started this one, its rule's predecessors and successors (chain.js)
+  const chain = h("section#chain", { "aria-labelledby": "chain-h", hidden: true });
   const bar = h("div#run-progress");
   const counters = h("dl.counters#counters");
   let ticker = null;
@@ -50,6 +53,7 @@ export async function render(main, [runId]) {
     h("h1", t("run.title"), " ", h("code", runId)),
     head,
     status,
+    chain,
     h(
       "section",
       { "aria-labelledby": "counters-h" },
@@ -85,6 +89,11 @@ export async function render(main, [runId]) {
         fact(
           t("run.rule"),
           h("a", { href: `#/rules/${encodeURIComponent(record.rule)}` }, record.rule),
+        ),
+        // what this run stored, new and updated (runchanges.js)
+        fact(
+          t("changes.link"),
+          h("a#run-changes", { href: `#/runs/${encodeURIComponent(runId)}/changes` }, "→"),
         ),
         fact(
           t("run.status"),
@@ -289,6 +298,7 @@ export async function render(main, [runId]) {
 
   function drawAll() {
     drawHead();
+    drawChain(chain, record);
     drawCounters(record);
     drawWorkers();
     drawCoverage();
