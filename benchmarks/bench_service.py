@@ -99,9 +99,9 @@ def serve(store_uri: str, tmp: Path) -> tuple[subprocess.Popen, int]:
         ("SERVICE_INDEXES", '{"books": [["tag", "price"], "price"]}'),
     ]:
         argv += ["-s", f"{name}={value}"]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL
-    )
+    # every other default data path (alert state, logs, journal) in the temporary directory too
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CRAWLER_DATA_DIR": str(tmp / "data")}
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     wait_for_port(port, timeout=60, process=proc)
     return proc, port
 
