@@ -27,11 +27,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crawler.service.signin.errors import SigninError
+from crawler.service.signin.flow_state import issue_state, take_state
 from crawler.service.signin.preset_apis import MAX_GROUPS, Ask, Failure, Http, Who, apis
 from crawler.service.signin.roles import Identity
 from crawler.service.signin.signin_providers import SigninProvider
 
-STATE = re.compile(r"^[A-Za-z0-9]{1,128}$")
 REASONS = {"code": "code_rejected", "client": "client_rejected", "denied": "access_denied",
            "not_allowed": "not_allowed", "unreachable": "unreachable",
            "other": "provider_refused"}  # fmt: skip
@@ -71,27 +71,19 @@ class PresetSignin:
         self.key = f"_preset_state_{provider.name}"
 
     def start(self, session: dict[str, Any], redirect_uri: str) -> str:
-        state = secrets.token_hex(16)
         verifier = secrets.token_urlsafe(48) if self.api.pkce else ""
         self.learn(verifier)
         groups = self.wants_groups(self.provider.name)
-        session[self.key] = {"state": state, "exp": self.clock() + self.state_ttl,
-                             "redirect_uri": redirect_uri, "verifier": verifier,
-                             "groups": groups}  # fmt: skip
+        state = issue_state(session, self.key, self.state_ttl, self.clock,
+                            redirect_uri=redirect_uri, verifier=verifier, groups=groups)  # fmt: skip
         challenge = challenge_of(verifier) if verifier else ""
         return self.api.authorize_url(self.provider, redirect_uri, state, challenge, groups)
 
     def finish(self, session: dict[str, Any], params: Mapping[str, str]) -> tuple[Identity, None]:
         """Who signed in (no token is kept: the provider is not asked again)."""
         p = self.provider
-        expected = session.pop(self.key, None)
-        state = params.get("state", "")
-        if (
-            not isinstance(expected, dict)
-            or not STATE.match(state)
-            or expected.get("exp", 0) < self.clock()
-            or not secrets.compare_digest(state, str(expected.get("state", "")))
-        ):
+        expected = take_state(session, self.key, params.get("state", ""), self.clock)
+        if expected is None:
             raise SigninError.of("state", provider=p.label)
         refused = self.api.refused(params)
         if refused is not None:

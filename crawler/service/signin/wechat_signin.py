@@ -23,8 +23,6 @@ only to WeChat's API, tokens only into the server-side session.
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -32,10 +30,10 @@ from typing import Any
 
 from crawler.oauth import InvalidGrant, OAuthFailure, Token, WeChatClient
 from crawler.service.signin.errors import SigninError, wechat_reason
+from crawler.service.signin.flow_state import issue_state, take_state
 from crawler.service.signin.roles import Identity
 from crawler.service.signin.signin_providers import SigninProvider
 
-STATE = re.compile(r"^[A-Za-z0-9]{1,128}$")
 PROFILE_SCOPES = ("snsapi_userinfo", "snsapi_login")
 
 
@@ -60,10 +58,7 @@ class WeChatSignin:
         self.key = f"_wechat_state_{provider.name}"
 
     def _state(self, session: dict[str, Any], redirect_uri: str) -> str:
-        state = secrets.token_hex(16)
-        session[self.key] = {"state": state, "exp": self.clock() + self.state_ttl,
-                             "redirect_uri": redirect_uri}  # fmt: skip
-        return state
+        return issue_state(session, self.key, self.state_ttl, self.clock, redirect_uri=redirect_uri)
 
     def start(self, session: dict[str, Any], redirect_uri: str) -> str:
         return self.client.authorization_url(redirect_uri, state=self._state(session, redirect_uri))
@@ -79,14 +74,7 @@ class WeChatSignin:
 
     def finish(self, session: dict[str, Any], params: Mapping[str, str]) -> tuple[Identity, Token]:
         """Who signed in, and their token (kept in the session for :meth:`recheck`)."""
-        expected = session.pop(self.key, None)
-        state = params.get("state", "")
-        if (
-            not isinstance(expected, dict)
-            or not STATE.match(state)
-            or expected.get("exp", 0) < self.clock()
-            or not secrets.compare_digest(state, str(expected.get("state", "")))
-        ):
+        if take_state(session, self.key, params.get("state", ""), self.clock) is None:
             raise SigninError.of("state", provider=self.provider.label)
         code = params.get("code", "")
         if not code:  # WeChat sends the person back with the state only when they refused
