@@ -91,13 +91,9 @@ def upserts(server: PostgresServer, n: int, rounds: int) -> None:
     uri = server.uri("upserts")
     for label, again in (("all new", False), ("all unchanged", True)):
         ours, plain = [], []
-        for r in range(rounds):
-            if again:  # the same items once more, into what the "all new" round r wrote
-                ours.append(store_pass(uri, n, f"bench{r}"))
-                plain.append(plain_pass(uri, n, f"plain{r}", upsert=True))
-            else:
-                ours.append(store_pass(uri, n, f"bench{r}"))
-                plain.append(plain_pass(uri, n, f"plain{r}", upsert=False))
+        for r in range(rounds):  # again: the same items into what the "all new" round r wrote
+            ours.append(store_pass(uri, n, f"bench{r}"))
+            plain.append(plain_pass(uri, n, f"plain{r}", upsert=again))
         ratios = [o / p for o, p in zip(ours, plain, strict=True)]
         print(
             f"   {label:14s} store {statistics.median(ours):9,.0f} items/s   plain executemany "
