@@ -14,10 +14,11 @@ UpsertResult(new=0, updated=0, unchanged=1)
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 
 from crawler.store.browse import ItemQuery, Page, StoreReader
 from crawler.store.documents import DEAD_SUFFIX, HISTORY_SUFFIX
@@ -25,6 +26,8 @@ from vocab import mask_url
 
 if TYPE_CHECKING:
     from crawler.rules.itemtypes import NearDuplicates
+
+T = TypeVar("T")
 
 #: ``sort`` argument of :meth:`Store.find`: a field name (``"-field"`` for descending) or
 #: pymongo-style ``[(field, 1 | -1), ...]``.
@@ -112,6 +115,26 @@ def dropped_parts(collection: str) -> dict[str, str]:
         "history": collection + HISTORY_SUFFIX,
         "dead": collection + DEAD_SUFFIX,
     }
+
+
+def shared_lazily(make: Callable[[], T]) -> Callable[[], T]:
+    """A getter of ``make()``'s one result, made on the first call (under a lock: threads
+    share it): a client or pool that a backend's :meth:`Store.thread_factory` shares.
+
+    >>> get = shared_lazily(object)
+    >>> get() is get()
+    True
+    """
+    made: list[T] = []
+    lock = threading.Lock()
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+        return made[0]
+
+    return get
 
 
 class Store(ABC):

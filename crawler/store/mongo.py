@@ -7,7 +7,6 @@ which is how the tests run the very same code on ``mongomock``.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -15,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from crawler.store.base import Sort, Store, UpsertResult, dropped_parts
+from crawler.store.base import Sort, Store, UpsertResult, dropped_parts, shared_lazily
 from crawler.store.documents import (
     DEAD_ID_FIELD,
     DEAD_SUFFIX,
@@ -78,16 +77,8 @@ class MongoStore(Store):
     @classmethod
     def thread_factory(cls, uri: str) -> Callable[[], Store]:
         """Stores that share one client: pymongo's is thread-safe and pools connections."""
-        client: list[Any] = []
-        lock = threading.Lock()
-
-        def make() -> Store:
-            with lock:
-                if not client:
-                    client.append(mongo_client(uri))
-            return cls(uri, client=client[0])
-
-        return make
+        client = shared_lazily(lambda: mongo_client(uri))
+        return lambda: cls(uri, client=client())
 
     def open(self) -> None:
         if self._db is not None:

@@ -27,14 +27,13 @@ psycopg is imported when a store is opened, never by a command that does not use
 from __future__ import annotations
 
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from crawler.store.base import Sort, Store, UpsertResult, dropped_parts
+from crawler.store.base import Sort, Store, UpsertResult, dropped_parts, shared_lazily
 from crawler.store.documents import (
     DEAD_ID_FIELD,
     DEAD_SUFFIX,
@@ -101,16 +100,8 @@ class PostgresStore(RunRecords, Store):
     @classmethod
     def thread_factory(cls, uri: str) -> Callable[[], Store]:
         """Stores that share one pool: psycopg_pool's is thread-safe."""
-        shared: list[Any] = []
-        lock = threading.Lock()
-
-        def make() -> Store:
-            with lock:
-                if not shared:
-                    shared.append(new_pool(uri))
-            return cls(uri, pool=shared[0])
-
-        return make
+        pool = shared_lazily(lambda: new_pool(uri))
+        return lambda: cls(uri, pool=pool())
 
     # -- connection -------------------------------------------------------------------------
 
