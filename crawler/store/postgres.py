@@ -260,11 +260,10 @@ class PostgresStore(RunRecords, Store):
             # The tables as this process knows them, checked again in the transaction (dropped?)
             table = self._ensure(collection, "items", key, cached=True)
             self.columns.apply(collection, table)
-            history_table = None
-            if history:
-                history_table = self._ensure(collection + HISTORY_SUFFIX, "history", cached=True)
-            expected = {n: self._version[n] for n in (collection, collection + HISTORY_SUFFIX)
-                        if n in self._version and (history or n == collection)}  # fmt: skip
+            hist = collection + HISTORY_SUFFIX
+            history_table = self._ensure(hist, "history", cached=True) if history else None
+            written = (collection, hist) if history else (collection,)
+            expected = {n: self._version[n] for n in written if n in self._version}
             new = self._all_new.get(collection, True)  # as the last batch was: skip the read
             try:
                 with self.connection() as conn:
