@@ -265,10 +265,8 @@ def plan_upsert(
             plan.new += 1
             current[k] = (digest, now)
             continue
-        doc = dict(item)
-        doc[HASH_FIELD] = digest
-        doc[UPDATED_AT_FIELD] = now
-        doc[FIRST_SEEN_FIELD] = known[1] or now
+        doc = new_document(item, now, digest)
+        doc[FIRST_SEEN_FIELD] = known[1] or now  # an update keeps when it was first seen
         plan.updated += 1
         earlier = plan.inserts.get(k) or plan.updates.get(k)
         plan.replaced.append((k, dict(earlier) if earlier is not None else None))
