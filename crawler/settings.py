@@ -9,6 +9,7 @@ for what a rule may set).
 """
 
 from crawler.config import apply_deployment
+from crawler.defaults.accounts import *  # noqa: F403
 from crawler.defaults.antiban import *  # noqa: F403
 from crawler.defaults.archive import *  # noqa: F403
 from crawler.defaults.auth import *  # noqa: F403

@@ -30,7 +30,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("crawler.core",),  # plumbing every feature shares
     ("crawler.config",),  # the deployment's file and environment over the project's settings
     ("crawler.store",),  # features, from here up to the data service
-    ("crawler.captcha", "crawler.files", "crawler.oauth", "crawler.push", "crawler.runs"),
+    (
+        "crawler.accounts",  # account pools: leases, limits, encrypted cookies (Redis or process)
+        "crawler.captcha",
+        "crawler.files",
+        "crawler.oauth",
+        "crawler.push",
+        "crawler.runs",
+    ),
     ("crawler.antiban",),
     ("crawler.spider", "crawler.politeness"),
     (

@@ -14,6 +14,11 @@ Settings: ``SESSION_COUNT``, ``SESSION_ROTATE`` (round_robin | random),
 ``SESSION_LOGIN_FAILURE_MARKER``, ``SESSION_MAX_BANS``, ``SESSION_LOGIN_MAX_FAILURES``. Without
 any of count, files or login the middleware is off. Requests that bring their own
 ``meta["cookiejar"]`` are left alone. Order: 540 (before the proxy and user-agent middlewares).
+
+With ``ACCOUNTS_POOL`` each session is bound to an account leased from the deployment's pool
+(crawler/antiban/cookie_session_accounts.py): the login form fills from the account
+(``{account.username}``, ``{account.password}``; that pair by default), its stored cookies
+spare a login, its rate and daily quota hold for every request, and bans count against it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.antiban.cookie_session_accounts import NoAccount, SessionAccounts
 from crawler.antiban.cookie_sessions import LoginStep, Session, SessionPool
 from crawler.antiban.signals import request_banned
 from crawler.core.switches import off, refuse_start
@@ -55,8 +61,11 @@ def login_from_settings(settings: Any) -> LoginStep | None:
 
 
 class CookieSessionMiddleware:
-    def __init__(self, crawler: Crawler, pool: SessionPool) -> None:
+    def __init__(
+        self, crawler: Crawler, pool: SessionPool, accounts: SessionAccounts | None = None
+    ) -> None:
         s = crawler.settings
+        self.accounts = accounts
         self.crawler = crawler
         self.stats = crawler.stats
         self.pool = pool
@@ -74,6 +83,14 @@ class CookieSessionMiddleware:
         login = login_from_settings(s)
         files = s.getlist("SESSION_COOKIES_FILES")
         count = s.getint("SESSION_COUNT")
+        accounts = _accounts(crawler, login)
+        if accounts is not None:
+            assert login is not None
+            login.form = login.form or {
+                "username": "{account.username}",
+                "password": "{account.password}",
+            }
+            files, count = [], max(count, 1)
         if not (count or files or login):
             raise off(
                 "CookieSessionMiddleware", "no sessions (SESSION_COUNT, _COOKIES_FILES, _LOGIN_URL)"
@@ -94,29 +111,49 @@ class CookieSessionMiddleware:
             login=login,
             rotate=s.get("SESSION_ROTATE"),
         )
-        mw = cls(crawler, pool)
+        mw = cls(crawler, pool, accounts)
         crawler.signals.connect(mw.on_banned, signal=request_banned)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
     def spider_opened(self, spider: Any) -> None:
         sources = sorted({s.source.split(":", 1)[0] for s in self.pool.sessions})
         logger.info("Sessions: %d (%s)", len(self.pool.sessions), ", ".join(sources))
+        if self.accounts is not None:
+            logger.info("Sessions lease accounts of pool %s", self.accounts.name)
+            self.accounts.start()
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.accounts is not None:
+            self.accounts.close()
 
     async def process_request(self, request: Request) -> None:
         if request.meta.get("antiban_login"):
             return None
         if "cookiejar" in request.meta and "antiban_session" not in request.meta:
             return None  # the spider manages its own jars
-        for _ in range(len(self.pool.sessions) + 1):
+        tries = len(self.pool.sessions) + 1
+        if self.accounts is not None:  # each switch of account costs a turn
+            tries += 2 * len(self.accounts.pool.accounts(self.accounts.name)) + 2
+        for _ in range(tries):
             if self._stopping:
                 raise IgnoreRequest("the crawl is stopping")
             session = self.pool.pick()
             if session is None:
                 self._stop("every session was retired")
+            if self.accounts is not None:
+                try:
+                    session = await self.accounts.bind(session)
+                except NoAccount as exc:
+                    self._stop(str(exc), "antiban_no_account")
+                if not session.logged_in:
+                    self.accounts.reuse_cookies(session)
             needs_login = self.pool.login is not None and not session.logged_in
             if needs_login and not await self._ensure_login(session):
                 continue
+            if self.accounts is not None and not await self.accounts.grant(session):
+                continue  # the account was let go: the session leases another
             self._apply(request, session)
             return None
         self._stop("no session could log in")
@@ -139,15 +176,15 @@ class CookieSessionMiddleware:
             request.cookies = mine + list(given)
         self.stats.inc_value("antiban/sessions/requests")
 
-    def _stop(self, why: str) -> None:
+    def _stop(self, why: str, reason: str = "antiban_no_session") -> None:
         if not self._stopping:
             self._stopping = True
             logger.error(
                 "Stopping the crawl: %s (see SESSION_* settings / the rule's sessions)", why
             )
-            self.stats.set_value("antiban/stopped", "no_session")
+            self.stats.set_value("antiban/stopped", reason.removeprefix("antiban_"))
             self._closing = deferred_from_coro(
-                self.crawler.engine.close_spider_async(reason="antiban_no_session")
+                self.crawler.engine.close_spider_async(reason=reason)
             )
         raise IgnoreRequest(why)
 
@@ -171,9 +208,10 @@ class CookieSessionMiddleware:
     async def _login(self, session: Session) -> bool:
         step = self.pool.login
         assert step is not None
+        account = self.accounts.account_of(session) if self.accounts is not None else None
         request = FormRequest(
             step.url,
-            formdata=step.formdata(),
+            formdata=step.formdata(account),
             dont_filter=True,
             meta={
                 "cookiejar": session.jar,
@@ -194,6 +232,14 @@ class CookieSessionMiddleware:
             response, error = None, f"{type(exc).__name__}"
         else:
             error = self._login_error(step, response)
+        if self.accounts is not None:
+            self.accounts.login_done(session, error is None)
+            if error is not None:
+                self.stats.inc_value("antiban/sessions/login_failed")
+                logger.warning(
+                    "Session %s could not log in at %s: %s", session.name, step.url, error
+                )
+                return False
         if error is None:
             session.logged_in = True
             self.stats.inc_value("antiban/sessions/login_ok")
@@ -226,6 +272,9 @@ class CookieSessionMiddleware:
         session = self.pool.by_name(request.meta.get("antiban_session", ""))
         if session is None or request.meta.get("antiban_session_jar") != session.jar:
             return  # an older generation, already replaced
+        if self.accounts is not None:
+            self.accounts.banned(session, reason)
+            return
         session.bans += 1
         if reason == "login_redirect" or session.bans >= self.max_bans:
             self._retire(session, reason)
@@ -237,6 +286,32 @@ class CookieSessionMiddleware:
         logger.info(
             "Session %s retired (%s)%s", old, reason, f": replaced by {new.jar}" if new else ""
         )
+
+
+def _accounts(crawler: Crawler, login: LoginStep | None) -> SessionAccounts | None:
+    """The sessions' account pool (ACCOUNTS_POOL), or None; a pool that cannot be used refuses
+    the crawl's start in one line."""
+    from crawler.accounts import AccountsError, KeyProblem
+
+    try:
+        accounts = SessionAccounts.from_crawler(crawler)
+    except (AccountsError, KeyProblem) as exc:
+        refuse_start(crawler, f"account pool: {exc}")
+        raise NotConfigured from None
+    if accounts is not None and login is None:
+        refuse_start(crawler, "ACCOUNTS_POOL needs a login step (SESSION_LOGIN_URL)")
+        raise NotConfigured
+    for account in accounts.pool.accounts(accounts.name) if accounts and login else ():
+        try:
+            login.formdata(account)
+        except KeyError as exc:
+            refuse_start(
+                crawler,
+                f"SESSION_LOGIN_FORM names {{account.{exc.args[0]}}}, which account "
+                f"{account.name} of pool {accounts.name} does not have",
+            )
+            raise NotConfigured from None
+    return accounts
 
 
 def _domain_matches(domain: str | None, host: str) -> bool:

@@ -21,11 +21,14 @@ import itertools
 import json
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crawler.rules.envvars import env_refs, expand_env
+
+_ACCOUNT_FIELD = re.compile(r"\{account\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def load_cookies_file(path: str | Path) -> list[dict[str, Any]]:
@@ -70,8 +73,17 @@ class LoginStep:
     success_marker: str | None = None  # regex the response must contain
     failure_marker: str | None = None  # regex that marks a failed login
 
-    def formdata(self) -> dict[str, str]:
-        return {k: expand_env(str(v)) for k, v in self.form.items()}
+    def formdata(self, account: Any = None) -> dict[str, str]:
+        """The form's values: ``${VAR}`` from the environment; with a leased account (an
+        ``Account`` of crawler.accounts), ``{account.username}``, ``{account.password}`` and the
+        account's extra keys (``{account.email}``) from it."""
+        values = {k: expand_env(str(v)) for k, v in self.form.items()}
+        if account is not None:
+            values = {
+                k: _ACCOUNT_FIELD.sub(lambda m: account.form_value(m[1]), v)
+                for k, v in values.items()
+            }
+        return values
 
     def missing_env(self) -> list[str]:
         return [n for v in self.form.values() for n in env_refs(str(v)) if n not in os.environ]
@@ -92,6 +104,15 @@ class Session:
     @property
     def jar(self) -> str:
         return f"{self.name}.{self.generation}"
+
+    def fresh(self) -> None:
+        """A new generation: a blank jar, not logged in (its cookies are not sent again)."""
+        self.generation += 1
+        self.bans = 0
+        self.requests = 0
+        self.logged_in = False
+        self.seeded = set()
+        self.cookies = []
 
 
 class SessionPool:
@@ -139,11 +160,9 @@ class SessionPool:
         if session.source.startswith("file:") and not self.login:
             session.retired = True
             return None
-        session.generation += 1
-        session.bans = 0
-        session.requests = 0
-        session.logged_in = False
-        session.seeded = set()
-        if session.source.startswith("file:"):
-            session.cookies = []  # the file's cookies got it banned; the login makes new ones
+        cookies = session.cookies
+        session.fresh()
+        if not session.source.startswith("file:"):
+            session.cookies = cookies
+        # a file session's cookies got it banned: the login makes new ones
         return session

@@ -2,7 +2,9 @@
 
 The image goes to the pending store (``CAPTCHA_MANUAL_DIR``, :mod:`crawler.captcha.pending`);
 ``scrapy captcha list`` shows it, ``scrapy captcha answer ID TEXT`` answers it (the data
-service will answer through the same store). The crawl waits at most
+service answers through the same store). Sliders and click captchas go there too, with their
+kind, their prompt and a slider's piece (``extra_images``); the answer is shaped by kind
+(:mod:`crawler.captcha.pending`: ``x`` for a slider, ``x1,y1;x2,y2;...`` for a click). The crawl waits at most
 ``CAPTCHA_MANUAL_TIMEOUT`` seconds, polling every ``CAPTCHA_MANUAL_POLL``; no answer by then
 fails the captcha (``captcha/failed/no_answer``). Other captchas wait their turn meanwhile.
 """
@@ -40,13 +42,29 @@ class ManualSolver:
         )
 
     async def solve(self, image: bytes, *, url: str) -> str | None:
-        cid = self.store.add(image, url=url, rule=self.rule)
+        return await self._wait(self.store.add(image, url=url, rule=self.rule), url, "TEXT")
+
+    async def solve_challenge(self, challenge: Any) -> str | None:
+        extra = {"piece": challenge.piece} if challenge.piece is not None else None
+        cid = self.store.add(
+            challenge.image,
+            url=challenge.url,
+            rule=self.rule,
+            kind=challenge.kind,
+            prompt=challenge.prompt,
+            extra_images=extra,
+        )
+        shape = "X" if challenge.kind == "slider" else "X1,Y1;X2,Y2;..."
+        return await self._wait(cid, challenge.url, shape)
+
+    async def _wait(self, cid: str, url: str, shape: str) -> str | None:
         logger.warning(
-            "captcha %s waits for an answer (%s): scrapy captcha answer %s TEXT "
+            "captcha %s waits for an answer (%s): scrapy captcha answer %s %s "
             "(image: %s; giving up in %.0fs)",
             cid,
             url,
             cid,
+            shape,
             self.store.directory / f"{cid}.png",
             self.timeout,
         )

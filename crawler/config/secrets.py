@@ -45,7 +45,8 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 _NOT_SECRET = re.compile(r"_(ENV|FILE|ID)$", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# ${NAME} (the environment) or {account.NAME} (a leased account's, crawler.accounts)
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\{account\.[A-Za-z_][A-Za-z0-9_]*\}")
 
 Where = tuple[str | int, ...]
 
@@ -91,7 +92,7 @@ def inline_secret(name: str, value: Any, path: Where = ()) -> tuple[Where, str] 
         return None
     where = f" at {'.'.join(map(str, path))!r}" if path else ""
     if isinstance(value, str) and _PLACEHOLDER.fullmatch(value):
-        return None  # ${NAME}: the environment's, filled in where it is used (login forms)
+        return None  # a placeholder, filled in where it is used (login forms)
     if is_secret_name(name):
         return path, f"a secret{where}"
     if isinstance(value, str) and has_password(value):

@@ -27,6 +27,7 @@ GROUPS = (
     "crawler.defaults.rules",
     "crawler.defaults.store",
     "crawler.defaults.antiban",
+    "crawler.defaults.accounts",
     "crawler.defaults.distributed",
     "crawler.defaults.schedule",
     "crawler.defaults.auth",

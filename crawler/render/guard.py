@@ -146,10 +146,12 @@ def _extractor() -> Any:
 # --- the browser side ---------------------------------------------------------------------------
 
 
-async def guard_page(page: Any, guard: RequestGuard, blocked: set[str], state: Any) -> None:
+async def guard_page(
+    page: Any, session: Any, guard: RequestGuard, blocked: set[str], state: Any
+) -> None:
     """Route every request and WebSocket of ``page`` through ``guard`` (resource types in
     ``blocked`` are aborted first, counted in ``state.blocked``), refuse its redirects on its
-    DevTools session, and close its popups."""
+    DevTools ``session``, and close its popups."""
 
     async def on_request(route: Any) -> None:
         request = route.request
@@ -177,21 +179,23 @@ async def guard_page(page: Any, guard: RequestGuard, blocked: set[str], state: A
     await page.route("**/*", on_request)
     await page.route_web_socket("**", on_websocket)
     page.on("popup", lambda popup: asyncio.ensure_future(_close(popup)))
-    await _guard_redirects(page, guard)
+    await _guard_redirects(session, guard)
 
 
-async def _guard_redirects(page: Any, guard: RequestGuard) -> None:
+async def _guard_redirects(session: Any, guard: RequestGuard) -> None:
     """Chromium's Fetch domain on the page's own session: every request of the page, redirects
-    included, paused until the guard has looked at it."""
-    session = await page.context.new_cdp_session(page)
-    tree = await session.send("Page.getFrameTree")
-    main_frame = tree["frameTree"]["frame"]["id"]
+    included, paused until the guard has looked at it. The main frame is the frame of the first
+    document requested: the page is guarded before it navigates, and frames come after their
+    page's document (no round trip to ask Chromium for the frame tree)."""
+    frames: list[str] = []
 
     async def paused(event: dict[str, Any]) -> None:
         url, request_id = event["request"]["url"], event["requestId"]
         kind = "resource"
         if event.get("resourceType") == "Document":
-            kind = "main" if event.get("frameId") == main_frame else "frame"
+            if not frames:
+                frames.append(event.get("frameId") or "")
+            kind = "main" if event.get("frameId") == frames[0] else "frame"
         reason = await guard.verdict(url, kind)
         with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
             if reason is None:

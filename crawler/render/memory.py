@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 from crawler.render.processes import descendants, pss, rss
@@ -26,6 +27,10 @@ from crawler.render.processes import descendants, pss, rss
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.2  # seconds between two looks at the browser's memory
+# seconds between two listings of the browser's processes: listing reads one file per process of
+# the machine (25 ms on a busy one, 5 s of a 40 s crawl's event loop at every look); in between,
+# the processes listed are read (a renderer started meanwhile counts from the next listing)
+LIST_EVERY = 1.0
 MIB = 1024 * 1024
 
 
@@ -53,6 +58,8 @@ class MemoryWatch:
         self.task: asyncio.Task | None = None
         self.logged = False
         self.peak = 0
+        self._pids: list[int] = []
+        self._listed = float("-inf")
 
     def start(self) -> None:
         """Watch from now on (again, if the watch had ended); a bound of 0 watches nothing."""
@@ -70,7 +77,10 @@ class MemoryWatch:
         while that is under the bound (their PSS is never more), their PSS once it is over.
         Reading PSS walks every mapping of every process (about 40 ms for a browser with four
         pages, every look, on the crawl's event loop); RSS is one small read per process."""
-        pids = descendants(os.getpid())
+        now = time.monotonic()
+        if now - self._listed >= LIST_EVERY:
+            self._pids, self._listed = descendants(os.getpid()), now
+        pids = self._pids
         resident = rss(pids)
         return resident if resident <= self.limit else pss(pids)
 

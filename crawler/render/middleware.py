@@ -2,7 +2,9 @@
 
 ``RenderMiddleware`` (installed by the rendering add-on) renders a request when the rule's
 ``render:`` says so for its start or its page type (:class:`RenderPlan`), or when the request
-carries a :class:`RenderSpec` in ``meta["render"]`` (``scrapy preview --render``).
+carries a :class:`RenderSpec` in ``meta["render"]`` (``scrapy preview --render``). A type of
+``render: auto`` is fetched statically first and rendered only when that page misses its
+content (:mod:`crawler.render.auto`).
 
 **One context per identity.** The context is named after the request's proxy, session (cookie
 jar) and User-Agent, as the anti-ban middlewares chose them (this one runs after them): the
@@ -49,6 +51,7 @@ from crawler.core.addresses import AddressPolicy
 from crawler.core.sites import site_of
 from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
+from crawler.render.auto import AutoRender
 from crawler.render.guard import RequestGuard
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
 from crawler.render.stealth import STEALTH_CONTEXT_KEY, disguise_for
@@ -85,6 +88,7 @@ class RenderMiddleware:
         self.ban_policy = None
         if s.getbool("BAN_ENABLED"):
             self.ban_policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
+        self.auto = AutoRender(crawler, self.ban_policy)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RenderMiddleware:
@@ -104,6 +108,8 @@ class RenderMiddleware:
 
     def process_request(self, request: Request) -> None:
         spec = self.spec_for(request)
+        if spec is not None and spec.auto and not self.auto.renders(request, spec):
+            spec = None  # fetched statically first, judged in process_response
         if spec is None:
             for key in (*PLAYWRIGHT_KEYS, META_STATE):
                 request.meta.pop(key, None)  # e.g. a static request made from a rendered one
@@ -170,10 +176,14 @@ class RenderMiddleware:
 
         return is_ban
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response | Request:
         state = self._finish(request)
         if state is None:
+            spec = self.spec_for(request)
+            if spec is not None and spec.auto:
+                return self.auto.judge(request, response, spec) or response
             return response
+        self.auto.rendered(request)
         if state.banned:  # the ban middleware takes it from here
             self.stats.inc_value("render/banned_pages")
             return response

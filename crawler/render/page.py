@@ -118,11 +118,14 @@ async def _prepare(page: Page, request: Any, state: RenderState) -> None:
     if state.memory_killed:
         await page.close()  # a retry of a page the memory watch closed: it failed
         return
+    # One DevTools session of the page holds its disguise and its guard (kept with the state:
+    # the disguise lasts as long as the session)
+    state.devtools = await page.context.new_cdp_session(page)
     if state.disguise is not None:
-        state.devtools = await apply_stealth(page, state.disguise)
+        await apply_stealth(state.devtools, state.disguise)
     if state.guard is None:  # not made by the render middleware: the page's own host only
         state.guard = RequestGuard.for_page(request.url, (), (), AddressPolicy.for_urls([]))
-    await guard_page(page, state.guard, set(state.spec.block), state)
+    await guard_page(page, state.devtools, state.guard, set(state.spec.block), state)
 
     def started(_: Any) -> None:
         state.pending += 1
@@ -136,9 +139,10 @@ async def _prepare(page: Page, request: Any, state: RenderState) -> None:
             state.status = response.status
 
     page.on("response", navigated)
-    page.on("request", started)
-    page.on("requestfinished", finished)
-    page.on("requestfailed", finished)
+    if state.spec.actions or state.patterns:  # they wait for the page to be quiet (quiet())
+        page.on("request", started)
+        page.on("requestfinished", finished)
+        page.on("requestfailed", finished)
     if state.patterns:
         page.on("response", lambda response: _maybe_capture(state, response))
     cookies = _cookies(request)
@@ -213,14 +217,16 @@ def _refused(state: RenderState) -> None:
 
 
 async def _watch(page: Page, state: RenderState) -> None:
-    """Return once the page is a ban or captcha page (the judge says so)."""
+    """Return once the page is a ban or captcha page (the judge says so). The first look comes
+    after ``WATCH_EVERY``: a page that settles sooner is never read twice (its HTML is the
+    response, which the ban middleware judges anyway)."""
     assert state.judge is not None
     while True:
+        await asyncio.sleep(WATCH_EVERY)
         with contextlib.suppress(PlaywrightError):
             if state.judge(state.status, page.url, await page.content()):
                 state.banned = True
                 return
-        await asyncio.sleep(WATCH_EVERY)
 
 
 async def _settle_page(page: Page, state: RenderState) -> None:

@@ -254,15 +254,13 @@ def evasions(disguise: Disguise) -> str:
     return init_script(agent, disguise.languages, PLATFORMS[system], system)
 
 
-async def apply_stealth(page: Any, disguise: Disguise) -> Any:
-    """Give ``page`` its context's identity before its navigation (the evasions are the
-    context's: :func:`evasions`); returns the DevTools session that holds the override (it
-    lasts as long as the session: keep it with the page)."""
-    session = await page.context.new_cdp_session(page)
+async def apply_stealth(session: Any, disguise: Disguise) -> None:
+    """Give a page its context's identity before its navigation, on the page's DevTools
+    ``session`` (the evasions are the context's: :func:`evasions`). The override lasts as long
+    as the session: keep it with the page."""
     browser_agent = ""
     if not disguise.user_agent:
         browser_agent = (await session.send("Browser.getVersion"))["userAgent"]
     await session.send("Emulation.setUserAgentOverride", ua_override(disguise, browser_agent))
     with contextlib.suppress(Exception):  # a locale Chromium does not know: the agent stands
         await session.send("Emulation.setLocaleOverride", {"locale": disguise.languages[0]})
-    return session

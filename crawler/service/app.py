@@ -37,8 +37,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from crawler.service import (
+    accounts_api,
     admin_api,
     alerts_api,
+    captcha_api,
     drop_api,
     errors,
     events_api,
@@ -294,7 +296,8 @@ def create_app(
         m.router
         for m in (items_api, runs_api, events_api, overview_api, rules_api, pick_api, schedules_api,
                   proxies_api, hosts_api, admin_api, signin_routes, metrics, nodes_api,
-                  alerts_api, drop_api, files_api, run_changes_api)
+                  alerts_api, drop_api, files_api, run_changes_api, captcha_api,
+                  accounts_api)
     ]  # fmt: skip
     check_route_limits(config.body_max_routes, [r for router in routers for r in router.routes])
     for router in routers:

@@ -8,6 +8,9 @@ requires (its key fields included, through the rule's ``map``) filled. The page 
 the crawl would extract it; the middleware asks only about pages the ban policy already doubts,
 so this costs an extraction on those pages alone. None (cannot tell) for a response of no page
 type, or of a page type that emits no items or requires nothing.
+
+``render: auto`` asks a stronger question of every static page of its types
+(:func:`lacks_content`): a page of no items and no links lacks its content too.
 """
 
 from __future__ import annotations
@@ -61,3 +64,27 @@ def expects_content(spider: Any, response: Response) -> bool | None:
     return any(
         all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
     )
+
+
+def lacks_content(spider: Any, response: Response) -> str | None:
+    """Why ``response`` is not a whole page of its type (``render: auto``'s question of a static
+    page): ``required`` (no item has its required fields), ``no_items`` (a type that emits items
+    gave none), ``no_links`` (a type of links only gave none); None when it is whole, or of no
+    page type. Returns with the extraction kept for the spider's callback (one extraction)."""
+    page = spider.page_of(response)
+    if page is None:
+        return None
+    extracted = spider.extract_page(response)
+    spider.extracted = (response, extracted)
+    _, result = extracted
+    spec = spider.compiled.rule.pages[page]
+    if not spec.emits_items:
+        return None if result.follows else "no_links"
+    if not result.items:
+        return "no_items"
+    required = required_fields(spider.compiled.rule, page, spider.routes.get(page))
+    if required and not any(
+        all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
+    ):
+        return "required"
+    return None

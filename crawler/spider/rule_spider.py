@@ -135,6 +135,8 @@ class RuleSpider(scrapy.Spider):
         self.missing_args = list(self.rule_args.missing)
         self.allowed_domains = list(rule.allowed_domains) or start_hosts(rule, self.args)
         self._logged: set[str] = set()
+        # A page render: auto judged before its callback: (response, its extraction), used once
+        self.extracted: tuple[Response, tuple[str, PageResult]] | None = None
         # One bound method for every request: Scrapy caches its check of a callback's source
         # (is_generator_with_return_value) under a weak reference to the callback object, so a
         # new bound method per request re-read and re-parsed parse_page's source per response.
@@ -212,7 +214,9 @@ class RuleSpider(scrapy.Spider):
             yield from self.listings.read(response, listing)
             return
         stats = self.crawler.stats
-        extracted = self.extract_page(response)
+        kept, self.extracted = self.extracted, None
+        extracted = kept[1] if kept is not None and kept[0] is response else None
+        extracted = extracted or self.extract_page(response)
         if extracted is None:
             stats.inc_value("rule/problems/no_page_type")
             self.log_once("no_page_type", f"no page type for {response.url}")
@@ -312,6 +316,13 @@ class RuleSpider(scrapy.Spider):
         from crawler.spider.expectations import expects_content
 
         return expects_content(self, response)
+
+    def lacks_content(self, response: Response) -> str | None:
+        """``render: auto``'s question of a static page: why it is not a whole page of its
+        type, or None (crawler.spider.expectations)."""
+        from crawler.spider.expectations import lacks_content
+
+        return lacks_content(self, response)
 
     def log_once(self, reason: str, message: str) -> None:
         """The first occurrence of each reason is a warning; repeats are counted, logged at debug."""

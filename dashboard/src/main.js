@@ -8,7 +8,9 @@ import { errorText, setToken, token } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { h, replace } from "./dom.js";
 import { LANGUAGES, language, locale, setLanguage, t } from "./i18n.js";
+import * as accounts from "./pages/accounts.js";
 import * as alerts from "./pages/alerts.js";
+import * as captchas from "./pages/captchas.js";
 import * as freshness from "./pages/freshness.js";
 import * as hosts from "./pages/hosts.js";
 import * as items from "./pages/items.js";
@@ -34,6 +36,8 @@ const ROUTES = [
   { pattern: /^\/nodes$/, page: nodes, nav: "nodes" },
   { pattern: /^\/freshness$/, page: freshness, nav: "freshness" },
   { pattern: /^\/alerts$/, page: alerts, nav: "alerts" },
+  { pattern: /^\/captchas$/, page: captchas, nav: "captchas" },
+  { pattern: /^\/accounts$/, page: accounts, nav: "accounts" },
   { pattern: /^\/signin$/, page: signin, nav: null, open: true },
 ];
 
@@ -46,6 +50,8 @@ const NAV = [
   ["nodes", "#/nodes"],
   ["freshness", "#/freshness"],
   ["alerts", "#/alerts"],
+  ["captchas", "#/captchas"],
+  ["accounts", "#/accounts"],
 ];
 
 const header = h("header.top");

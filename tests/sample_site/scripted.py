@@ -7,11 +7,13 @@
 - ``/js/more/``: 10 books, then 10 more per click on ``button#load-more``, which goes away at
   the end;
 - ``/js/book/{id}.html``: a detail page whose price arrives by XHR from ``/api/price/{id}``;
+- ``/js/mixed/{id}.html``: the same detail page with its price in the HTML, but for one book in
+  ``MIXED_EVERY`` (ids 10, 20...), whose price arrives by XHR (``render: auto``'s catalogue);
 - ``/js/never/``: a page that never settles: the element its rule waits for never comes, and
   a request to ``/js/hang`` stays pending;
 - ``/js/banner.png``: the image every page shows (rules that block images never fetch it).
 
-A static fetch of any of them sees no book at all. Expected items come from
+A static fetch of any of them (but the static ``/js/mixed/`` pages) sees no book at all. Expected items come from
 ``data.catalogue(n)`` as for the static pages: ``api_item(book)`` for lists and captures.
 """
 
@@ -32,6 +34,7 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 LIST_PAGE_SIZE = 20
 SCROLL_BATCH = 10
 HANG_SECONDS = 60.0
+MIXED_EVERY = 10
 # A 1x1 transparent PNG.
 BANNER = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
@@ -128,6 +131,15 @@ more();"""
 
 
 async def js_book(request: web.Request) -> web.Response:
+    return _book_page(request, scripted=True)
+
+
+async def js_mixed(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    return _book_page(request, scripted=raw.isdigit() and int(raw) % MIXED_EVERY == 0)
+
+
+def _book_page(request: web.Request, scripted: bool) -> web.Response:
     books = _books(request.app["books"])
     raw = request.match_info["id"]
     if not raw.isdigit() or raw.startswith("0") or not 1 <= int(raw) <= len(books):
@@ -139,9 +151,13 @@ fetch("/api/price/{book.id}").then(function (r) {{ return r.json(); }}).then(fun
   var el = document.querySelector(".price_color");
   el.textContent = "\\u00a3" + p.price; el.setAttribute("data-currency", p.currency);
 }});"""
+    price = '<p class="price_color"></p>'
+    if not scripted:
+        script = 'document.body.setAttribute("data-ua", navigator.userAgent);'
+        price = f'<p class="price_color" data-currency="GBP">\u00a3{book.price}</p>'
     body = (
         f'<div class="product_main"><h1>{escape(book.title)}</h1>'
-        '<p class="price_color"></p>'
+        f"{price}"
         f'<p class="instock availability">In stock ({book.stock} available)</p></div>\n'
         f'<div id="product_description"><p>{escape(book.description)}</p></div>'
     )
@@ -178,6 +194,7 @@ ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/js/scroll/", js_scroll),
     ("GET", "/js/more/", js_more),
     ("GET", r"/js/book/{id:\d+}.html", js_book),
+    ("GET", r"/js/mixed/{id:\d+}.html", js_mixed),
     ("GET", r"/api/price/{id:\d+}", api_price),
     ("GET", "/js/never/", js_never),
     ("GET", "/js/hang", hang),

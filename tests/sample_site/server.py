@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import blog, detect, feeds, markup, notices, scripted, security
+from . import blog, detect, feeds, markup, members, notices, puzzles, scripted, security
 from .data import (
     API_MAX_LIMIT,
     API_PAGE_SIZE,
@@ -456,7 +456,7 @@ def create_app(
     # then the pages needing JavaScript, the security blog (captchas in articles), the sitemaps
     # and feeds, the notices with their attachments, and the headless-detection page
     routes = ROUTES + scripted.ROUTES + security.ROUTES + feeds.ROUTES + notices.ROUTES
-    routes += detect.ROUTES
+    routes += detect.ROUTES + members.ROUTES + puzzles.ROUTES
     for method, path, handler in routes:
         if method == "GET":
             app.router.add_get(path, handler)  # answers HEAD too

@@ -1,6 +1,9 @@
 """``render:`` on a page type or a start: fetch its pages in a headless browser.
 
-``render: js`` renders with the defaults; a mapping says how (every key optional)::
+``render: js`` renders with the defaults; ``render: auto`` fetches each page statically first
+and renders only a page whose static response misses what its page type needs (its required
+fields, or anything at all; or a page showing ``marker``): :mod:`crawler.render.auto`. A
+mapping says how (every key optional)::
 
     pages:
       list:
@@ -18,6 +21,9 @@
                                             # in arrival order) is the page's JSON for json: fields
           resource_hosts: [cdn.example.net] # hosts off the rule's domains sub-resources may use
           stealth: false                    # default true: hide automation (crawler.render.stealth)
+          when: auto                        # default always; auto: static first (render: auto)
+          marker: 'id="app"></div>'         # auto: a regex; a static page showing it is rendered
+          recheck: 20                       # auto: a type that renders first tries 1 in 20 static
 
 Keys added to page types and starts land in their ``extras``; this section reads them, checks
 them (problems at their file:line:column) and builds a :class:`RenderPlan` (typed, immutable,
@@ -25,8 +31,11 @@ picklable: it travels with requests). Its setting: ``RENDER_ENABLED`` when anyth
 A rule names no file: where screenshots go is a project setting (``RENDER_SCREENSHOT_DIR``).
 
 >>> spec = render_spec("js")
->>> spec.wait_until, spec.actions, spec.capture, spec.stealth
-('load', (), (), True)
+>>> spec.wait_until, spec.actions, spec.capture, spec.stealth, spec.auto
+('load', (), (), True, False)
+>>> auto = render_spec("auto")
+>>> auto.auto, auto.marker, auto.recheck
+(True, None, 20)
 >>> render_spec({"actions": [{"scroll": 3}, {"click": "button.more"}]}).actions
 (Action(kind='scroll', times=3, until_end=False, selector=None, seconds=0.0), Action(kind='click', times=1, until_end=False, selector='button.more', seconds=0.0))
 """
@@ -46,6 +55,7 @@ RESOURCE_TYPES = ("image", "font", "media", "stylesheet", "texttrack", "manifest
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
 MAX_REPEAT = 200  # scrolls or clicks of one action: bounded, as every input
 MAX_WAIT_SECONDS = 300.0
+RECHECK = 20  # render: auto: one page in this many is tried static again (a type that renders)
 
 _SELECTOR = {
     "type": "string",
@@ -96,9 +106,10 @@ ACTION = {
 
 RENDER = {
     "description": "Fetch pages of this type (or this start) in a headless browser: `js`, or a "
-    "mapping of options (docs/rendering.md).",
+    "mapping of options (docs/rendering.md). `auto`: fetch statically first and render only "
+    "pages that miss their required fields (or show `marker`).",
     "type": ["string", "object"],
-    "pattern": "^js$",
+    "pattern": "^(js|auto)$",
     "properties": {
         "wait_for": dict(_SELECTOR, description="Wait until this selector is on the page."),
         "wait_until": {
@@ -149,6 +160,30 @@ RENDER = {
             "WebGL...), coherent with the context's user agent and Accept-Language; false "
             "shows the page a plain headless Chromium (docs/rendering.md#stealth).",
         },
+        "when": {
+            "enum": ["always", "auto"],
+            "default": "always",
+            "description": "always: every page renders. auto: each page is fetched statically "
+            "first and rendered only when it misses its page type's required fields (or yields "
+            "nothing, or shows `marker`); a type whose static pages keep missing renders first, "
+            "trying one page in `recheck` static again.",
+        },
+        "marker": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500,
+            "description": "With when: auto, a regex: a static page it matches is rendered "
+            "(an empty app shell, a 'please enable JavaScript' notice).",
+        },
+        "recheck": {
+            "type": "integer",
+            "minimum": 2,
+            "maximum": 10000,
+            "default": RECHECK,
+            "description": "With when: auto, once a page type renders first (its static pages "
+            "kept missing), one page in this many is fetched statically again: a type whose "
+            "static page has its content again goes back to static first.",
+        },
         "capture": {
             "description": "Regexes of XHR/fetch URLs whose JSON answers become the "
             "page's JSON (a list, in the order they arrived) for json: fields and rows.",
@@ -186,6 +221,9 @@ class RenderSpec:
     capture: tuple[str, ...] = ()
     resource_hosts: tuple[str, ...] = ()  # sub-resources only: a CDN (crawler.render.guard)
     stealth: bool = True  # hide automation, coherent with the context (crawler.render.stealth)
+    auto: bool = False  # render: auto: static first, rendered when it misses (crawler.render.auto)
+    marker: str | None = None  # auto: a regex; a static page showing it is rendered
+    recheck: int = RECHECK  # auto: a type that renders first tries one page in this many static
 
 
 @dataclass(frozen=True)
@@ -235,6 +273,8 @@ def render_spec(value: Any) -> RenderSpec:
     """The typed form of a (schema-valid) ``render:`` value."""
     if value == "js":
         return RenderSpec()
+    if value == "auto":
+        return RenderSpec(auto=True)
     capture = value.get("capture", ())
     return RenderSpec(
         wait_for=value.get("wait_for"),
@@ -246,6 +286,9 @@ def render_spec(value: Any) -> RenderSpec:
         capture=(capture,) if isinstance(capture, str) else tuple(capture),
         resource_hosts=tuple(h.lower() for h in value.get("resource_hosts", ())),
         stealth=bool(value.get("stealth", True)),
+        auto=value.get("when") == "auto",
+        marker=value.get("marker"),
+        recheck=int(value.get("recheck", RECHECK)),
     )
 
 
@@ -294,6 +337,14 @@ def check_render(ctx: BuildContext, value: Any, path: Path) -> None:
         seconds = ctx.duration(value, "max_wait", path)
         if seconds is not None and seconds > MAX_WAIT_SECONDS:
             ctx.error(path + ("max_wait",), f"must be at most {MAX_WAIT_SECONDS:.0f}s")
+    if value.get("when") != "auto":
+        for key in ("marker", "recheck"):
+            if key in value:
+                ctx.error(path + (key,), "applies to when: auto only")
+    if "marker" in value:
+        message = regex_problem(value["marker"])
+        if message:
+            ctx.error(path + ("marker",), message)
     capture = value.get("capture", ())
     patterns = [capture] if isinstance(capture, str) else list(capture)
     for i, pattern in enumerate(patterns):

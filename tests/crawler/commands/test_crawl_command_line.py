@@ -205,7 +205,7 @@ def test_command_line_values_are_read_as_the_settings_getters_read_them():
     ]
     # a solver the project registers is a choice; an unregistered one is not
     assert command_line_problems({"CAPTCHA_SOLVER": "mine"}, registered={}) == [
-        "CAPTCHA_SOLVER: must be one of , ocr, manual; got 'mine'"
+        "CAPTCHA_SOLVER: must be one of , ocr, manual, service; got 'mine'"
     ]
     assert (
         command_line_problems(

@@ -106,7 +106,10 @@ def test_an_inline_secret_is_refused_at_its_line(tmp_path):
         "SIGNIN_PROVIDERS:\n"
         "  corp: {dialect: standard, client_id: c, client_secret: hunter2}\n"
         "FTP_PASSWORD: hunter2\n"
-        "ALERT_EMAIL_FROM: crawler@example.com\n",  # an address, no secret
+        "ALERT_EMAIL_FROM: crawler@example.com\n"  # an address, no secret
+        # placeholders filled where they are used: the environment's, a leased account's
+        "SESSION_LOGIN_FORM: {user: '{account.username}', password: '{account.password}'}\n"
+        "SESSION_COOKIES_FILES: ['${COOKIES_HOME}/a.json']\n",
     )
     where = tmp_path / "crawler.yaml"
     assert [p.split(" written inline")[0] for p in found.problems] == [

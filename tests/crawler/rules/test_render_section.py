@@ -114,6 +114,15 @@ def test_a_start_renders_its_own_requests_before_its_page_type():
             "    render: {screenshot: /tmp/x.png}\n",
             "pages.p.render.screenshot: expected true or false",
         ),
+        (
+            "    render: {marker: app}\n",
+            "r.yaml:6:14: pages.p.render.marker: applies to when: auto",
+        ),
+        ("    render: {recheck: 5}\n", "pages.p.render.recheck: applies to when: auto only"),
+        ("    render: {when: auto, marker: '('}\n", "pages.p.render.marker: invalid regular"),
+        ("    render: {when: auto, recheck: 1}\n", "pages.p.render.recheck"),
+        ("    render: {when: maybe}\n", "pages.p.render.when: must be one of"),
+        ("    render: static\n", "pages.p.render"),
     ],
 )
 def test_problems_are_reported_where_they_are(page, expected):
@@ -156,3 +165,16 @@ def test_stealth_is_on_unless_the_rule_turns_it_off():
     assert plan.for_request("p", 0).stealth is True  # the start's own render: wins for its requests
     [problem] = problems(page="    render: {stealth: maybe}\n")
     assert "pages.p.render.stealth" in problem or "stealth" in problem, problem
+
+
+def test_render_auto_is_static_first_with_a_marker_and_rechecks():
+    assert rule(page="    render: auto\n").section("render").for_request("p") == RenderSpec(
+        auto=True
+    )
+    page = "    render: {when: auto, marker: 'id=\"app\"></div>', recheck: 50, wait_for: main}\n"
+    spec = rule(page=page).section("render").for_request("p")
+    assert (spec.auto, spec.marker, spec.recheck, spec.wait_for) == (
+        True, 'id="app"></div>', 50, "main"
+    )  # fmt: skip
+    assert rule(page=page).crawl_settings["RENDER_ENABLED"] is True
+    assert not rule(page="    render: {when: always}\n").section("render").for_request("p").auto

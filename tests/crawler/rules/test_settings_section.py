@@ -53,6 +53,9 @@ def test_every_setting_safe_for_rules_validates_with_its_default():
     }
     samples = {"RESPONSE_ENCODING": "gbk", "USER_AGENT_FIXED": "Mozilla/5.0", "USER_AGENT": "x"}
     samples["CAPTCHA_IMAGE_XPATH"] = "//form//img/@src"  # the default's quotes defeat this YAML
+    for name in ("CAPTCHA_SLIDER_BACKGROUND_XPATH", "CAPTCHA_SLIDER_PIECE_XPATH"):
+        samples[name] = "//form//img/@src"
+    samples["CAPTCHA_CLICK_PROMPT_XPATH"] = "//form//p"
     for name in catalog().rule_safe_names():
         value = samples.get(name, defaults.get(name))
         if value is None:

@@ -14,11 +14,14 @@ Example::
       ban: {markers: ["Are you a robot"], retries: 6}
       sessions:
         count: 3
+        # accounts: shop           # each session leases an account of the deployment's pool
         login: {url: "https://shop.example/login", success_marker: "Sign out",
                 form: {email: "${SHOP_USER}", password: "${SHOP_PASSWORD}"}}
 
 >>> antiban_settings({"proxies": {"policy": "lru", "list": ["10.0.0.1:3128"]}, "ban": {"retries": 3}})
 {'PROXY_POLICY': 'lru', 'PROXY_LIST': ['10.0.0.1:3128'], 'BAN_RETRY_TIMES': 3}
+>>> antiban_settings({"sessions": {"accounts": "shop", "count": 2}})
+{'ACCOUNTS_POOL': 'shop', 'SESSION_COUNT': 2}
 >>> antiban_settings({"impersonate": "chrome"})
 {'IMPERSONATE': 'chrome'}
 >>> antiban_settings({"proxies": {"pool": "embedded"}})
@@ -82,6 +85,7 @@ _DIRECT_KEYS: dict[tuple[str, str], str] = {
     ("sessions", "count"): "SESSION_COUNT",
     ("sessions", "rotate"): "SESSION_ROTATE",
     ("sessions", "max_bans"): "SESSION_MAX_BANS",
+    ("sessions", "accounts"): "ACCOUNTS_POOL",
 }
 _LOGIN_KEYS = {
     "url": "SESSION_LOGIN_URL",

@@ -81,6 +81,8 @@ def _check_sessions(sessions: dict[str, Any], environ: Any) -> list[tuple[str, s
                         f"warning: environment variable {name} is not set",
                     )
                 )
+    if sessions.get("accounts") and not login:
+        problems.append(("sessions.accounts", "an account pool needs sessions.login (its form)"))
     for key in ("success_marker", "failure_marker"):
         if login.get(key):
             problems += [(f"sessions.login.{key}", m) for _, m in _regexes([login[key]], key)]

@@ -204,6 +204,15 @@ ANTIBAN_SCHEMA: dict[str, Any] = {
                     "type": "integer",
                     "minimum": 1,
                 },
+                "accounts": {
+                    "description": "The account pool each session leases an account from (the "
+                    "deployment's accounts file or ACCOUNTS_POOL_* variables, never the rule): "
+                    "the login form fills from the account ({account.username}, "
+                    "{account.password}); its rate, quota and bans are shared by every process "
+                    "(docs/antiban.md#account-pools).",
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                },
                 "login": {
                     "description": "A form POST that logs each session in.",
                     "type": "object",
