@@ -34,8 +34,8 @@ A rule names no file: where screenshots go is a project setting (``RENDER_SCREEN
 >>> spec.wait_until, spec.actions, spec.capture, spec.stealth, spec.auto
 ('load', (), (), True, False)
 >>> auto = render_spec("auto")
->>> auto.auto, auto.marker, auto.recheck
-(True, None, 20)
+>>> auto.auto, auto.marker, auto.recheck, auto.wait_until
+(True, None, 20, 'networkidle')
 >>> render_spec({"actions": [{"scroll": 3}, {"click": "button.more"}]}).actions
 (Action(kind='scroll', times=3, until_end=False, selector=None, seconds=0.0), Action(kind='click', times=1, until_end=False, selector='button.more', seconds=0.0))
 """
@@ -265,6 +265,13 @@ def _action(spec: dict[str, Any]) -> Action:
     return Action("wait_for", selector=value)
 
 
+def _default_wait_until(value: dict[str, Any]) -> str:
+    """``load``; for ``when: auto`` with nothing to wait for, ``networkidle``: a page rendered
+    because its static response missed its content gets that content by script, after load."""
+    auto = value.get("when") == "auto" and "wait_for" not in value
+    return "networkidle" if auto else "load"
+
+
 def _seconds(value: str | None) -> float:
     return parse_duration(value) if value else 0.0
 
@@ -274,11 +281,11 @@ def render_spec(value: Any) -> RenderSpec:
     if value == "js":
         return RenderSpec()
     if value == "auto":
-        return RenderSpec(auto=True)
+        return RenderSpec(auto=True, wait_until="networkidle")
     capture = value.get("capture", ())
     return RenderSpec(
         wait_for=value.get("wait_for"),
-        wait_until=value.get("wait_until", "load"),
+        wait_until=value.get("wait_until", _default_wait_until(value)),
         max_wait=parse_duration(value["max_wait"]) if "max_wait" in value else None,
         actions=tuple(_action(a) for a in value.get("actions", ())),
         block=tuple(value.get("block", ())),

@@ -169,7 +169,7 @@ def test_stealth_is_on_unless_the_rule_turns_it_off():
 
 def test_render_auto_is_static_first_with_a_marker_and_rechecks():
     assert rule(page="    render: auto\n").section("render").for_request("p") == RenderSpec(
-        auto=True
+        auto=True, wait_until="networkidle"
     )
     page = "    render: {when: auto, marker: 'id=\"app\"></div>', recheck: 50, wait_for: main}\n"
     spec = rule(page=page).section("render").for_request("p")
