@@ -32,6 +32,8 @@ export async function render(main) {
   const editor = can("editor"); // viewers see no run, pause or resume buttons
   let timer = null;
   let searchTimer = null;
+  let pendingSearch = null; // typed, not yet applied (searchTimer)
+  let listRequests = 0; // the newest list request's number: older answers are dropped
   let chosenRule = "";
   let runs = [];
   const filters = { q: "", tag: "", status: "", stale_hours: "", failing: false, offset: 0 };
@@ -58,7 +60,9 @@ export async function render(main) {
   }
 
   async function loadList() {
-    drawList(await get("/rules", query()));
+    const mine = ++listRequests;
+    const answer = await get("/rules", query());
+    if (mine === listRequests) drawList(answer); // a later filter's answer may have come first
   }
 
   function query() {
@@ -128,6 +132,9 @@ export async function render(main) {
   }
 
   function setFilter(key, value) {
+    clearTimeout(searchTimer); // what was typed counts with this change, not after it
+    if (pendingSearch !== null) filters.q = pendingSearch;
+    pendingSearch = null;
     filters[key] = value;
     filters.offset = 0;
     picked.clear();
@@ -142,8 +149,8 @@ export async function render(main) {
       "aria-label": t("overview.search"),
       oninput: (event) => {
         clearTimeout(searchTimer);
-        const value = event.target.value;
-        searchTimer = setTimeout(() => setFilter("q", value), 250);
+        pendingSearch = event.target.value;
+        searchTimer = setTimeout(() => setFilter("q", pendingSearch), 250);
       },
     });
     const choice = (id, key, label, options) =>
