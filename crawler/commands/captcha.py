@@ -1,6 +1,7 @@
 """``scrapy captcha list`` shows the captchas waiting for a person (the manual solver's, under
-``CAPTCHA_MANUAL_DIR``); ``scrapy captcha answer ID TEXT`` answers one, and the crawl waiting
-for it goes on."""
+``CAPTCHA_MANUAL_DIR``): id, age, kind (text, click, slider), rule, page (masked), image and
+prompt; ``scrapy captcha answer ID ANSWER`` answers one (text: the text; click: ``x1,y1;x2,y2``
+in image pixels; slider: the gap's x), and the crawl waiting for it goes on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.captcha.pending import CaptchaStore
+from vocab import mask_url
 
 
 class Command(ScrapyCommand):
@@ -31,7 +33,11 @@ class Command(ScrapyCommand):
             pending = store.pending()
             for captcha in pending:
                 age = time.time() - captcha.created
-                print(f"{captcha.id}  {age:5.0f}s  {captcha.rule}  {captcha.url}  {captcha.image}")
+                prompt = f"  {captcha.prompt!r}" if captcha.prompt else ""
+                print(
+                    f"{captcha.id}  {age:5.0f}s  {captcha.kind:<6}  {captcha.rule}  "
+                    f"{mask_url(captcha.url)}  {captcha.image}{prompt}"
+                )
             print(f"{len(pending)} captcha(s) waiting", file=sys.stderr)
             return
         if args[:1] == ["answer"] and len(args) == 3:

@@ -78,11 +78,16 @@ def test_the_ocr_solver_reads_most_of_the_sample_gates_captchas():
 def test_the_captcha_command_lists_and_answers_pending_captchas(tmp_path):
     store = CaptchaStore(tmp_path / "pending")
     cid = store.add(b"\x89PNG...", url="http://shop.test/p/1", rule="shop")
+    click = store.add(
+        b"\x89PNG...", url="http://u:pw@shop.test/p/2", rule="shop", kind="click", prompt="点 春 夏"
+    )
     settings = ("-s", f"CAPTCHA_MANUAL_DIR={tmp_path / 'pending'}")
     listed = scrapy("captcha", "list", *settings)
-    assert (
-        listed.returncode == 0 and cid in listed.stdout and "http://shop.test/p/1" in listed.stdout
-    )
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "text" in lines[cid] and "http://shop.test/p/1" in lines[cid]
+    assert "click" in lines[click] and "'点 春 夏'" in lines[click]
+    assert "pw" not in listed.stdout  # the page's URL is masked
     answered = scrapy("captcha", "answer", cid, "K7PX", *settings)
     assert answered.returncode == 0 and store.answer_of(cid) == "K7PX"
     unknown = scrapy("captcha", "answer", "0123456789abcdef", "K7PX", *settings)
