@@ -39,11 +39,11 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from crawler.core.sites import site_of
+from crawler.spider import META_PAGE, META_START
 
 logger = logging.getLogger(__name__)
 
 META_AUTO = "render_auto"  # "static": judge the response; "render": render it
-META_PAGE, META_START = "rule_page", "rule_start"  # the rule spider's (crawler.spider.requests)
 
 
 @dataclass
@@ -92,8 +92,8 @@ class AutoRender:
         self.memories: dict[tuple[str, str], TypeMemory] = {}
         self._markers: dict[str, re.Pattern[str]] = {}
 
-    def memory(self, request: Request) -> tuple[tuple[str, str], TypeMemory]:
-        spider = site_of(self.crawler.spider, request)
+    def memory(self, request: Request, spider: Any) -> tuple[tuple[str, str], TypeMemory]:
+        """The memory of ``request``'s page type (or start) in ``spider`` (its site's)."""
         start = request.meta.get(META_START)
         kind = f"start {start}" if start is not None else str(request.meta.get(META_PAGE))
         key = (getattr(spider, "name", "") or "", kind)
@@ -107,7 +107,7 @@ class AutoRender:
         and judged; marks it for :meth:`judge` and the stats either way."""
         if request.meta.get(META_AUTO) == "render":  # a static miss, fetched again
             return True
-        _, memory = self.memory(request)
+        _, memory = self.memory(request, site_of(self.crawler.spider, request))
         first = memory.first_try(recheck=spec.recheck)
         if first == "render":
             request.meta[META_AUTO] = "render"
@@ -118,12 +118,14 @@ class AutoRender:
         return False
 
     def judge(self, request: Request, response: Response, spec: Any) -> Request | None:
-        """For a static response of an auto type: the rendered request that replaces it when it
-        misses its content, else None (the response is the page)."""
+        """For a static response of an auto type (the middleware took its ``META_AUTO`` mark):
+        the rendered request that replaces it when it misses its content, else None (the
+        response is the page)."""
         if self._not_judged(request, response):
             return None
-        key, memory = self.memory(request)
-        why = self.miss(request, response, spec)
+        spider = site_of(self.crawler.spider, request)
+        key, memory = self.memory(request, spider)
+        why = self.miss(spider, response, spec)
         if why is None:
             self.stats.inc_value("render/auto/static")
             if memory.found():
@@ -148,8 +150,6 @@ class AutoRender:
             self.stats.inc_value("render/auto/rendered")
 
     def _not_judged(self, request: Request, response: Response) -> bool:
-        if request.meta.pop(META_AUTO, None) != "static":
-            return True
         if response.status != 200 or not isinstance(response, TextResponse):
             return True  # an error or a file: the retries and the spider's errback take it
         policy = self.ban_policy
@@ -158,14 +158,13 @@ class AutoRender:
         # a page the ban policy doubts is the ban middleware's (a wall is not a script-filled page)
         return policy.response_verdict(request, response) is not None
 
-    def miss(self, request: Request, response: TextResponse, spec: Any) -> str | None:
-        """Why the static page is not the page (``marker``, or the spider's reason), or None."""
+    def miss(self, spider: Any, response: TextResponse, spec: Any) -> str | None:
+        """Why the static page is not the page (``marker``, or ``spider``'s reason), or None."""
         if spec.marker:
             pattern = self._markers.get(spec.marker)
             if pattern is None:
                 pattern = self._markers[spec.marker] = re.compile(spec.marker)
             if pattern.search(response.text):
                 return "marker"
-        spider = site_of(self.crawler.spider, request)
         lacks = getattr(spider, "lacks_content", None)
         return lacks(response) if lacks is not None else None

@@ -51,12 +51,12 @@ from crawler.core.addresses import AddressPolicy
 from crawler.core.sites import site_of
 from crawler.core.switches import off
 from crawler.render import META_RENDER, META_SCREENSHOT, META_SCREENSHOT_PATH
-from crawler.render.auto import AutoRender
+from crawler.render.auto import META_AUTO, AutoRender
 from crawler.render.guard import RequestGuard
 from crawler.render.page import META_STATE, RenderState, captured_json, run_page
 from crawler.render.stealth import STEALTH_CONTEXT_KEY, disguise_for
 from crawler.rules.sections.render import RenderSpec
-from crawler.spider import META_RENDER_JSON
+from crawler.spider import META_PAGE, META_RENDER_JSON, META_START
 from vocab import mask_url
 
 logger = logging.getLogger(__name__)
@@ -69,8 +69,6 @@ PLAYWRIGHT_KEYS = (
     "playwright_page_methods",
     "playwright_page_goto_kwargs",
 )
-# The rule spider's meta keys (crawler.spider.requests), read here without importing the spider.
-META_PAGE, META_START = "rule_page", "rule_start"
 
 
 class RenderMiddleware:
@@ -179,9 +177,8 @@ class RenderMiddleware:
     def process_response(self, request: Request, response: Response) -> Response | Request:
         state = self._finish(request)
         if state is None:
-            spec = self.spec_for(request)
-            if spec is not None and spec.auto:
-                return self.auto.judge(request, response, spec) or response
+            if request.meta.pop(META_AUTO, None) == "static":  # render: auto's first try
+                return self.auto.judge(request, response, self.spec_for(request)) or response
             return response
         self.auto.rendered(request)
         if state.banned:  # the ban middleware takes it from here

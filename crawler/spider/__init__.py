@@ -26,7 +26,13 @@ from crawler.spider.extract.inputs import META_RENDER_JSON
 from crawler.spider.extract.pagetree import page_root
 from crawler.spider.project import compile_context, parse_rule, project_rules
 from crawler.spider.repair import candidates as selector_candidates
-from crawler.spider.requests import META_CARRY, META_LASTMOD, META_PAGE, META_PAGENO
+from crawler.spider.requests import (
+    META_CARRY,
+    META_LASTMOD,
+    META_PAGE,
+    META_PAGENO,
+    META_START,
+)
 from crawler.spider.rule_spider import RuleSpider, default_start_hosts
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "META_PAGE",
     "META_PAGENO",
     "META_RENDER_JSON",
+    "META_START",
     "RuleSpider",
     "compile_context",
     "default_start_hosts",

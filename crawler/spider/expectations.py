@@ -61,9 +61,12 @@ def expects_content(spider: Any, response: Response) -> bool | None:
     if not required:
         return None
     _, result = spider.extract_page(response)
-    return any(
-        all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
-    )
+    return _any_whole(result.items, required)
+
+
+def _any_whole(items: list[dict[str, Any]], required: tuple[str, ...]) -> bool:
+    """Whether one of ``items`` has every field of ``required`` filled."""
+    return any(all(item.get(name) not in EMPTY_VALUES for name in required) for item in items)
 
 
 def lacks_content(spider: Any, response: Response) -> str | None:
@@ -83,8 +86,6 @@ def lacks_content(spider: Any, response: Response) -> str | None:
     if not result.items:
         return "no_items"
     required = required_fields(spider.compiled.rule, page, spider.routes.get(page))
-    if required and not any(
-        all(item.get(name) not in EMPTY_VALUES for name in required) for item in result.items
-    ):
+    if required and not _any_whole(result.items, required):
         return "required"
     return None

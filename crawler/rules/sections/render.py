@@ -281,7 +281,7 @@ def render_spec(value: Any) -> RenderSpec:
     if value == "js":
         return RenderSpec()
     if value == "auto":
-        return RenderSpec(auto=True, wait_until="networkidle")
+        value = {"when": "auto"}
     capture = value.get("capture", ())
     return RenderSpec(
         wait_for=value.get("wait_for"),
