@@ -50,7 +50,6 @@ from crawler.captcha.kinds import (
     CaptchaPages,
     Challenge,
     answer_fields,
-    in_forms,
 )
 
 logger = logging.getLogger(__name__)
@@ -247,12 +246,6 @@ class CaptchaSolving:
                 self.max_failures,
                 pause,
             )
-
-
-def find_captcha(response: TextResponse, image_xpath: str) -> tuple[Any, str] | None:
-    """The form holding the captcha image, and the image's URL."""
-    found = in_forms(lxml_html.fromstring(response.text, base_url=response.url), image_xpath)
-    return found[0] if found else None
 
 
 def form_request(

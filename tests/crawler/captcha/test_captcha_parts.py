@@ -7,11 +7,14 @@ import subprocess
 import sys
 from urllib.parse import parse_qsl
 
+from lxml import html as lxml_html
 from scrapy.http import HtmlResponse, Request
+from scrapy.settings import Settings
 
 from crawler.antiban.ban_policy import BanPolicy
+from crawler.captcha.kinds import CaptchaPages
 from crawler.captcha.pending import CaptchaStore
-from crawler.captcha.solving import find_captcha, form_request
+from crawler.captcha.solving import form_request
 from crawler.defaults import render as defaults
 from tests.crawler.crawl import ROOT, scrapy
 from tests.sample_site.antibot import GATE_PAGE
@@ -35,10 +38,15 @@ def test_the_ban_policy_tells_a_captcha_page_from_other_bans():
     assert policy.response_verdict(plain.request, plain).reason == "marker"
 
 
+def find_captcha(page: HtmlResponse):  # as the crawl finds it, with the default settings
+    pages = CaptchaPages.from_settings(Settings(vars(defaults)))
+    return pages.find(lxml_html.fromstring(page.text, base_url=page.url))
+
+
 def test_the_image_and_its_form_are_found_and_the_form_is_submitted_as_a_browser_would():
-    found = find_captcha(gate(), defaults.CAPTCHA_IMAGE_XPATH)
-    assert found is not None
-    form, image = found
+    found = find_captcha(gate())
+    assert found is not None and found.kind == "text"
+    form, image = found.form, found.image_url
     assert image == "/captcha/image/000042.png"
     request = form_request(gate(), form, "K7PX", "")
     assert (request.method, request.url) == ("POST", "http://shop.test/captcha/solve")
@@ -53,7 +61,7 @@ def test_the_image_and_its_form_are_found_and_the_form_is_submitted_as_a_browser
 
 def test_a_page_without_a_captcha_form_has_nothing_to_solve():
     page = HtmlResponse("http://shop.test/", body=b'<img src="/captcha.png"><p>no form</p>')
-    assert find_captcha(page, defaults.CAPTCHA_IMAGE_XPATH) is None
+    assert find_captcha(page) is None
 
 
 OCR_PROBE = """
