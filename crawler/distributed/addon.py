@@ -68,13 +68,10 @@ class DistributedCrawl:
         settings.set("DUPEFILTER_CLASS", DUPEFILTERS[name], priority="addon")
         from crawler.distributed import middleware
 
-        # Outermost in both chains: the lease ends after every other middleware is done with it.
+        # Outermost: the lease ends after every other spider middleware is done with the output.
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", middleware.DistributedStartMiddleware, 5
         )
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", middleware.LeaseSpiderMiddleware, 1
-        )
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", middleware.LeaseDownloaderMiddleware, 1
         )

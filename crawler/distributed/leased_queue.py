@@ -78,6 +78,15 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 return #leases / 2
 """
 
+# KEYS: queue, inflight hash. ARGV: lease token. One lease handed back; 1 if it was held.
+_REQUEUE = """
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return 0 end
+redis.call('ZADD', KEYS[1], string.match(ARGV[1], '^(.-):[^:]*$'), entry)
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class CrawlStatus:
@@ -146,6 +155,7 @@ class LeasedPriorityQueue(PriorityQueue):
         self._pop = server.register_script(_POP)
         self._status = server.register_script(_STATUS)
         self._release = server.register_script(_RELEASE)
+        self._requeue = server.register_script(_REQUEUE)
 
     def _encode_request(self, request: Request) -> bytes:
         """The entry of ``request``; :class:`request_json.Unserializable` when it has none."""
@@ -202,6 +212,10 @@ class LeasedPriorityQueue(PriorityQueue):
 
     def ack(self, token: str) -> bool:
         return bool(self.server.hdel(self.keys.inflight(self.worker), token))
+
+    def requeue(self, token: str) -> bool:
+        """Hand one lease's request back to the queue (at its priority); False if not held."""
+        return bool(self._requeue(keys=[self.key, self.keys.inflight(self.worker)], args=[token]))
 
     def status(self, lease_timeout: float, heartbeat: bool = True) -> CrawlStatus:
         requeued, queued, inflight = self._status(

@@ -49,8 +49,10 @@ class LeaseSpiderMiddleware(BaseSpiderMiddleware):
     it led to are queued in Redis (or known duplicates there) and its items are through the
     item pipelines, so in the write-ahead journal (crawler/distributed/leases.py). A worker
     killed before that loses nothing: the lease outlives it, and the response is fetched again.
-    Output that has not settled after ``DISTRIBUTED_LEASE_TIMEOUT`` seconds keeps its lease
-    too (handed back when the worker stops)."""
+    Output that could not be queued (Redis away) or has not settled after
+    ``DISTRIBUTED_LEASE_TIMEOUT`` seconds sends the request back to the queue, to be fetched
+    again; a request that failed for good ends its lease in the scheduler
+    (:data:`crawler.spider.request_failed`)."""
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)
@@ -103,13 +105,15 @@ class LeaseSpiderMiddleware(BaseSpiderMiddleware):
             tracker.forget(outputs)
         if settled and not outputs.failed:
             self._ack(response)
-        elif not settled:
+            return
+        if not settled:
             logger.warning(
-                "the output of %s did not settle within %.0f s: its lease is kept, and the "
-                "page fetched again later",
+                "the output of %s did not settle within %.0f s: the page goes back to the "
+                "queue, to be fetched again",
                 response.request.url,
                 self.timeout,
             )
+        self._scheduler.hand_back(response.request)
 
     def process_spider_exception(self, response: Response, exception: Exception) -> None:
         self._ack(response)
@@ -129,20 +133,3 @@ async def _within(awaitable: Any, seconds: float) -> bool:
         return True
     await awaitable  # a Twisted reactor without asyncio: no timeout
     return True
-
-
-class LeaseDownloaderMiddleware:
-    """Ends the lease of a request that failed for good (retries exhausted, or ignored). It sits
-    first in the chain, so it sees an exception only after the retry middleware gave up on it."""
-
-    def __init__(self, crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler) -> LeaseDownloaderMiddleware:
-        return cls(crawler)
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        ack = getattr(self.crawler.engine.scheduler, "ack", None)
-        if ack is not None:
-            ack(request)

@@ -40,9 +40,15 @@ from crawler.core.redis import (
 )
 from crawler.core.switches import refuse_start
 from crawler.distributed import request_json
-from crawler.distributed.leased_queue import CrawlStatus, LeasedPriorityQueue, QueueProblems
+from crawler.distributed.leased_queue import (
+    META_LEASE,
+    CrawlStatus,
+    LeasedPriorityQueue,
+    QueueProblems,
+)
 from crawler.distributed.leases import OutputTracker
 from crawler.distributed.redis_keys import CrawlKeys
+from crawler.spider import request_failed
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +84,9 @@ class RedisScheduler(ScrapyRedisScheduler):
         self._idle_since: float | None = None
         self._poll: task.LoopingCall | None = None
         self.problems = QueueProblems(crawler.stats)
+        self._handed_back: list[str] = []  # leases to hand back once Redis answers again
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self._failed, signal=request_failed)
 
     @classmethod
     def from_crawler(cls, crawler) -> RedisScheduler:
@@ -188,9 +196,34 @@ class RedisScheduler(ScrapyRedisScheduler):
 
     def ack(self, request: Request) -> None:
         """The request's response or failure has been handled: end its lease."""
-        token = request.meta.get("distributed_lease")
+        token = request.meta.get(META_LEASE)
         if token and self.queue is not None and self.queue.ack(token):
             self.stats.inc_value("distributed/leases/finished")
+
+    def _failed(self, request: Request, **kwargs: Any) -> None:
+        # Failed for good: a failure reaches the spider's errback and no middleware (an
+        # exception raised in a process_response is seen by none), so its lease ends here.
+        self.ack(request)
+
+    def hand_back(self, request: Request) -> None:
+        """Put the request back in the queue now (its response's output could not be made
+        durable): any worker fetches it again, and this one does not hold a lease that would
+        keep the crawl from ever being idle. Without Redis, the next tick tries again."""
+        token = request.meta.get(META_LEASE)
+        if token and self.queue is not None:
+            self._handed_back.append(token)
+            self._hand_back_pending()
+
+    def _hand_back_pending(self) -> None:
+        while self._handed_back:
+            try:
+                done = self.queue.requeue(self._handed_back[-1])
+            except redis.exceptions.RedisError as exc:
+                logger.warning("cannot hand a request back to the queue yet: %s", exc)
+                return
+            self._handed_back.pop()
+            if done:
+                self.stats.inc_value("distributed/leases/handed_back")
 
     def _update_status(self) -> None:
         """Heartbeat, take back dead workers' requests, and read the crawl's state."""
@@ -205,6 +238,7 @@ class RedisScheduler(ScrapyRedisScheduler):
 
     def _tick(self) -> None:
         try:
+            self._hand_back_pending()
             self._update_status()
         except Exception as exc:  # a Redis hiccup must not kill the loop; the next tick retries
             logger.warning("cannot reach Redis for the crawl status: %s", exc)

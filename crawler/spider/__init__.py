@@ -13,7 +13,8 @@
   rule spider's answer to the ban middleware (:class:`crawler.antiban.ExpectsContent`);
 - downloader middlewares of every rule crawl: :mod:`.url_guard` (http and https only, no user
   info) and :mod:`.encoding` (forced and detected encodings); the extension
-  :mod:`.secret_redaction` (secrets out of every log line);
+  :mod:`.secret_redaction` (secrets out of every log line); :mod:`.signals`
+  (``request_failed``: a request over for good, for the rest of the crawl);
 - :mod:`.fixtures` (``scrapy preview --save``, ``scrapy rules test``) and :mod:`.scaffold`
   (``scrapy rules new``); :mod:`.repair` (``scrapy rules repair``), whose selectors for an
   element (:func:`selector_candidates`) the rule editor's point-and-click picker proposes.
@@ -34,6 +35,7 @@ from crawler.spider.requests import (
     META_START,
 )
 from crawler.spider.rule_spider import RuleSpider, default_start_hosts
+from crawler.spider.signals import request_failed
 
 __all__ = [
     "EncodingMiddleware",
@@ -49,5 +51,6 @@ __all__ = [
     "page_root",
     "parse_rule",
     "project_rules",
+    "request_failed",
     "selector_candidates",
 ]

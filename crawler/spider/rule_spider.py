@@ -51,6 +51,7 @@ from crawler.spider.requests import (
     inherited_headers,
     to_request,
 )
+from crawler.spider.signals import request_failed
 from crawler.store import StoreTarget, item_columns
 from vocab.redaction import Redactor
 
@@ -245,6 +246,7 @@ class RuleSpider(scrapy.Spider):
             reason, detail = failure_reason(failure.value), failure.getErrorMessage()
         self.crawler.stats.inc_value(f"rule/request_errors/{reason}")
         self.log_once(f"request:{reason}", f"request failed ({detail}) for {request.url}")
+        self.crawler.signals.send_catch_log(request_failed, request=request, failure=failure)
 
     def on_own_domains(self, url: str) -> bool:
         try:

@@ -148,6 +148,11 @@ def test_the_queue_writes_json_and_leaves_out_what_is_not_data(redis_url):
     assert client.hlen(keys.inflight("w1")) == 1  # the good one's lease only
     with pytest.raises(request_json.Unserializable):
         queue.push(Request(f"{site}/x", cb_kwargs={"lock": threading.Lock()}))
+    # handed back (its output could not be made durable): queued again at its priority, once
+    token = back.meta["distributed_lease"]
+    assert queue.requeue(token) and not queue.requeue(token)
+    assert client.hlen(keys.inflight("w1")) == 0
+    assert client.zrange(keys.queue, 0, -1, withscores=True) == [(data, -10.0)]
 
 
 @pytest.mark.parametrize("serializer", ["scrapy_redis.picklecompat", "pickle", "json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -135,4 +136,35 @@ def test_killed_worker_requests_are_finished(workers, make_sample_site, redis_ur
     fetched = set(doomed.crawled()) | set(survivor.crawled())
     assert expected_book_urls(site) <= fetched
     assert client.zcard("sample_books:requests") == 0
+    assert not client.keys("sample_books:inflight:*")
+
+
+def test_a_page_given_up_by_a_middleware_ends_its_lease_and_the_worker_stops(
+    workers, make_sample_site, redis_url
+):
+    """A ban out of retries is an IgnoreRequest raised in the ban middleware's process_response:
+    Scrapy shows it to the spider's errback alone. Its lease must end there, or the worker,
+    holding it, would wait for the crawl to be idle forever."""
+    from tests.sample_site.antibot import antibot_middleware
+
+    # the site answers "Access denied" to everything after its third request, for a minute
+    bans = antibot_middleware(ip_limit=3, window=60.0, ban_seconds=60.0)
+    site = make_sample_site(books=6, middlewares=[bans]).url
+    client = redis.Redis.from_url(redis_url)
+    seed_in_process(client, site)
+    w = workers.start("sample_books", "-a", f"site={site}", "-s", "BAN_RETRY_TIMES=0",
+                      "-s", "CONCURRENT_REQUESTS=2")  # fmt: skip
+    try:
+        w.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            "the worker never stopped: a lease it held kept the crawl busy\n" + w.log[-3000:]
+        )
+    log = w.log
+    assert "the crawl has been idle" in log, log[-3000:]
+    assert "out of ban retries" in log, log[-3000:]
+    given_up = stat(log, "rule/request_errors/IgnoreRequest")
+    assert given_up >= 1, log[-3000:]
+    # the given-up requests' leases ended at the errback, and none is left in Redis
+    assert stat(log, "distributed/leases/finished") >= given_up
     assert not client.keys("sample_books:inflight:*")

@@ -119,10 +119,17 @@ def crawl(
     rule: str = RULE,
     env: dict[str, str] | None = None,
 ) -> Run:
-    proc = subprocess.run(
-        crawl_command(tmp_path, name, site, providers, *settings, pages=pages, rule=rule),
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**environment(), **(env or {})},
-    )  # fmt: skip
+    try:
+        proc = subprocess.run(
+            crawl_command(tmp_path, name, site, providers, *settings, pages=pages, rule=rule),
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**environment(), **(env or {})},
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:  # say why, not only that it hung
+        log = exc.stderr or ""
+        log = log.decode("utf-8", "replace") if isinstance(log, bytes) else log
+        raise AssertionError(f"the crawl {name!r} did not end in 120 s; its log ends:\n"
+                             + log[-6000:]) from None  # fmt: skip
     return finish(tmp_path, name, proc.returncode, proc.stderr)
 
 
