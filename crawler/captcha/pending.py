@@ -35,14 +35,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_ANSWER = 100
+MAX_ANSWER = 100  # characters of an answer
+MAX_POINTS = 10  # points of a click answer
 MAX_PROMPT = 500
 KINDS = ("text", "slider", "click")
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-_NUMBER = r"-?[0-9]+(?:[.][0-9]+)?"
-_POINT = re.compile(rf"^{_NUMBER},{_NUMBER}$")
-_OFFSET = re.compile(rf"^{_NUMBER}$")
+_COORD = r"(\d{1,5}(?:\.\d{1,3})?)"  # pixels of the image, from 0; a fraction allowed
+_POINT = re.compile(rf"^{_COORD},{_COORD}$")
+_OFFSET = re.compile(r"^\d{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,62 @@ class PendingCaptcha:
     extra_images: dict[str, Path] = field(default_factory=dict)
 
 
-def answer_problem(kind: str, text: str, prompt: str = "") -> str | None:
-    """Why ``text`` is no answer to a captcha of ``kind``, or None. A click answer has as many
-    points as the prompt names characters (when it names them)."""
-    if kind == "click":
-        from crawler.captcha.click import prompt_targets
+def answer_problem(
+    kind: str, answer: str, prompt: str = "", size: tuple[int, int] | None = None
+) -> str | None:
+    """Why ``answer`` is no answer to a captcha of ``kind``, or None: the one check of the
+    command line and the dashboard. A click answer has as many points as the prompt names
+    characters (when it names them); with the image's ``size`` (width, height), points and
+    offsets must fall inside it.
 
-        points = text.split(";")
-        wanted = len(prompt_targets(prompt)) or len(points)
-        if len(points) != wanted or not all(_POINT.match(p.strip()) for p in points):
-            return f"a click answer is {wanted} points x,y;x,y in the prompt's order"
-    elif kind == "slider" and not _OFFSET.match(text):
-        return "a slider answer is the gap's x offset in pixels, e.g. 131"
+    >>> answer_problem("click", "10,20; 30,5", size=(100, 40)) is None
+    True
+    >>> answer_problem("click", "10,20;300,5", size=(100, 40))
+    'point 2 (300,5) is outside the image (100×40)'
+    >>> answer_problem("slider", "99", size=(100, 40)), answer_problem("slider", "100", size=(100, 40))
+    (None, 'x must be from 0 to 99 (the image is 100 pixels wide)')
+    """
+    text = answer.strip()
+    if not 1 <= len(text) <= MAX_ANSWER:
+        return f"a {kind} answer is 1 to {MAX_ANSWER} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return f"a {kind} answer is one line without control characters"
+    if kind == "click":
+        return _click_problem(text, prompt, size)
+    if kind == "slider":
+        if not _OFFSET.match(text):
+            return "a slider answer is the gap's x offset, one whole number of pixels, e.g. 131"
+        if size is not None and int(text) >= size[0]:
+            return f"x must be from 0 to {size[0] - 1} (the image is {size[0]} pixels wide)"
     return None
+
+
+def _click_problem(text: str, prompt: str, size: tuple[int, int] | None) -> str | None:
+    from crawler.captcha.click import prompt_targets
+
+    points = [p.replace(" ", "") for p in text.split(";")]
+    wanted = len(prompt_targets(prompt))
+    if wanted and len(points) != wanted:
+        return f"a click answer is {wanted} points x,y;x,y in the prompt's order"
+    if not 1 <= len(points) <= MAX_POINTS:
+        return f"a click answer is 1 to {MAX_POINTS} points x,y separated by ';'"
+    for n, point in enumerate(points, 1):
+        match = _POINT.match(point)
+        if match is None:
+            return f"point {n} ({point[:20]!r}) is not x,y in pixels of the image"
+        x, y = float(match[1]), float(match[2])
+        if size is not None and not (x < size[0] and y < size[1]):
+            return f"point {n} ({x:g},{y:g}) is outside the image ({size[0]}×{size[1]})"
+    return None
+
+
+def normalised(kind: str, answer: str) -> str:
+    """The answer as the solver reads it: ``x1,y1;x2,y2`` without spaces; ``x``; the text."""
+    if kind == "click":
+        return ";".join(p.replace(" ", "") for p in answer.split(";"))
+    if kind == "slider":
+        return str(int(answer.strip()))
+    return answer.strip()
 
 
 class CaptchaStore:
@@ -150,17 +194,17 @@ class CaptchaStore:
             return None
         return self._pending(cid, record)
 
-    def answer(self, cid: str, text: str) -> None:
-        """Give the answer to captcha ``cid``; KeyError when no such captcha is pending."""
-        text = text.strip()
+    def answer(self, cid: str, text: str, size: tuple[int, int] | None = None) -> None:
+        """Give the answer to captcha ``cid`` (checked by :func:`answer_problem`, against the
+        image's ``size`` when known; kept :func:`normalised`); KeyError when no such captcha
+        is pending, ValueError saying what is wrong with the answer."""
         captcha = self.get(cid)
         if captcha is None:
             raise KeyError(f"no pending captcha {cid!r}")
-        if not text or len(text) > MAX_ANSWER or "\n" in text:
-            raise ValueError(f"an answer is one line of 1 to {MAX_ANSWER} characters")
-        problem = answer_problem(captcha.kind, text, captcha.prompt)
+        problem = answer_problem(captcha.kind, text, captcha.prompt, size)
         if problem:
             raise ValueError(problem)
+        text = normalised(captcha.kind, text)
         path = self.directory / f"{cid}.answer"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")

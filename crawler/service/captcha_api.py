@@ -9,18 +9,13 @@ the dashboard as ``scrapy captcha answer`` answers them.
   one (a slider's piece), as the image type its bytes are (PNG, JPEG, GIF, WebP; anything else
   is a 415), ``nosniff``, at most :data:`IMAGE_MAX` bytes;
 - ``POST /api/captchas/{id}/answer`` (editor): ``{"answer": ...}``, checked against the
-  captcha's kind (:func:`answer_problem`): a 422 names what is wrong; a captcha unknown or
-  answered already is a 404. The answer is logged without its text (who, which captcha).
+  captcha's kind and its image's size by the store (:func:`crawler.captcha.answer_problem`, the
+  command line's check too): a 422 names what is wrong; a captcha unknown or answered already
+  is a 404. The answer is logged without its text (who, which captcha).
 
 Ids are 16 lowercase hex digits and names :data:`NAME`, or the answer is a 400: no path is
 made from anything else a caller sends.
 
->>> answer_problem("click", "10,20; 30,5", (100, 40)) is None
-True
->>> answer_problem("click", "10,20;300,5", (100, 40))
-'point 2 (300,5) is outside the image (100×40)'
->>> answer_problem("slider", "99", (100, 40)), answer_problem("slider", "100", (100, 40))
-(None, 'x must be from 0 to 99 (the image is 100 pixels wide)')
 >>> image_size(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000640000002808060000"))
 (100, 40)
 """
@@ -53,13 +48,10 @@ READ = [Depends(read_access)]
 LIST_MAX = 100  # captchas listed
 IMAGE_MAX = 2 * 1024 * 1024  # bytes of an image served
 URL_MAX = 2000  # characters of a page URL listed
-TEXT_MAX = 100  # characters of a text answer (the store's own bound)
-POINTS_MAX = 10  # points of a click answer
 KINDS = ("text", "click", "slider")
 IMAGE_TYPES = ("png", "jpeg", "gif", "webp")
 ID = re.compile(r"^[0-9a-f]{16}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")  # as the store names them
-POINT = re.compile(r"^(\d{1,5}),(\d{1,5})$")
 _answering = threading.Lock()  # one answer at a time: a captcha is answered once
 
 
@@ -151,44 +143,6 @@ def read_head(path: Path, size: int = 64 * 1024) -> bytes:
         return b""
 
 
-def answer_problem(kind: str, answer: str, size: tuple[int, int] | None) -> str | None:
-    """What is wrong with ``answer`` to a captcha of ``kind`` whose image is ``size`` (width,
-    height; None when unknown: only the form is checked), or None when it may be sent."""
-    if kind == "click":
-        parts = [p.strip() for p in answer.split(";")]
-        if not 1 <= len(parts) <= POINTS_MAX:
-            return f"a click answer is 1 to {POINTS_MAX} points x,y separated by ';'"
-        for n, part in enumerate(parts, 1):
-            match = POINT.match(part.replace(" ", ""))
-            if match is None:
-                return f"point {n} ({part[:20]!r}) is not x,y in whole pixels"
-            x, y = int(match[1]), int(match[2])
-            if size is not None and not (x < size[0] and y < size[1]):
-                return f"point {n} ({x},{y}) is outside the image ({size[0]}×{size[1]})"
-        return None
-    if kind == "slider":
-        if not re.fullmatch(r"\d{1,5}", answer.strip()):
-            return "a slider answer is one whole number of pixels: x"
-        if size is not None and int(answer) >= size[0]:
-            return f"x must be from 0 to {size[0] - 1} (the image is {size[0]} pixels wide)"
-        return None
-    text = answer.strip()
-    if not 1 <= len(text) <= TEXT_MAX:
-        return f"a text answer is 1 to {TEXT_MAX} characters"
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        return "a text answer is one line without control characters"
-    return None
-
-
-def normalised(kind: str, answer: str) -> str:
-    """The answer as the solver reads it: ``x1,y1;x2,y2`` without spaces; ``x``; the text."""
-    if kind == "click":
-        return ";".join(p.replace(" ", "") for p in answer.split(";"))
-    if kind == "slider":
-        return str(int(answer.strip()))
-    return answer.strip()
-
-
 def describe(captcha: Any, now: float) -> dict[str, Any]:
     size = image_size(read_head(captcha.image))
     return {
@@ -271,12 +225,8 @@ async def captcha_extra_image(request: Request, cid: str, name: str) -> Response
 def give_answer(store: CaptchaStore, cid: str, answer: str) -> Any:
     with _answering:
         captcha = pending_one(store, cid)
-        kind = kind_of(captcha)
-        problem = answer_problem(kind, answer, image_size(read_head(captcha.image)))
-        if problem is not None:
-            raise HTTPException(422, problem)
         try:
-            store.answer(cid, normalised(kind, answer))
+            store.answer(cid, answer, image_size(read_head(captcha.image)))
         except KeyError:
             raise HTTPException(404, f"no captcha {cid} is waiting for an answer") from None
         except ValueError as exc:

@@ -12,9 +12,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from crawler.captcha import CaptchaStore
+from crawler.captcha import CaptchaStore, answer_problem
 from crawler.service.api_tokens import TokenFile
-from crawler.service.captcha_api import answer_problem, image_size
+from crawler.service.captcha_api import image_size
 from tests.crawler.service.conftest import make_service
 
 
@@ -140,7 +140,7 @@ def test_click_and_slider_answers_must_fit_the_image(tmp_path):
         store = CaptchaStore(tmp_path / "captchas")
         click, slider = add(store, "click"), add(store, "slider")
         many = ";".join(f"{i},{i}" for i in range(11))
-        for bad in ("K7PX", "1,2;3", "100,5", "5,40", "-1,3", "1.5,2", many):
+        for bad in ("K7PX", "1,2;3", "100,5", "5,40", "-1,3", "1.5,40", many):
             answer = post_answer(service, click, bad)
             assert answer.status_code == 422, (bad, answer.text)
         outside = post_answer(service, click, "100,5").json()["detail"]
@@ -154,11 +154,17 @@ def test_click_and_slider_answers_must_fit_the_image(tmp_path):
 
 
 def test_answers_are_checked_per_kind():
-    assert answer_problem("text", "K7PX", None) is None
-    assert answer_problem("text", "x" * 101, None) == "a text answer is 1 to 100 characters"
-    assert answer_problem("click", "1,1;2,2", None) is None  # size unknown: the form only
-    assert "1 to 10 points" in answer_problem("click", ";".join(["1,1"] * 11), (50, 50))
-    assert answer_problem("slider", "0", (1, 1)) is None
+    """One check for the dashboard and `scrapy captcha answer` (the store's)."""
+    assert answer_problem("text", "K7PX") is None
+    assert answer_problem("text", "x" * 101) == "a text answer is 1 to 100 characters"
+    assert answer_problem("text", "a\tb") == "a text answer is one line without control characters"
+    assert answer_problem("click", "1,1;2,2") is None  # size unknown: the form only
+    assert "1 to 10 points" in answer_problem("click", ";".join(["1,1"] * 11), size=(50, 50))
+    # a prompt naming its characters wants as many points, in its order
+    assert "2 points" in answer_problem("click", "1,1", prompt="请依次点击：“山”“水”")
+    assert "pixels of the image" in answer_problem("click", "-1,2")
+    assert answer_problem("slider", "0", size=(1, 1)) is None
+    assert "whole number" in answer_problem("slider", "-3")
     assert image_size(png(320, 160)) == (320, 160)
     assert image_size(b"GIF89a\x40\x01\xa0\x00") == (320, 160)
     jpeg = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x11\x08\x00\xa0\x01\x40\x03"
