@@ -71,12 +71,13 @@ def start_crawl(site: str, tmp_path: Path, *args: str) -> subprocess.Popen:
 
 
 def test_progress_lines_live_run_records_and_the_kept_log(make_sample_site, tmp_path):
-    site = make_sample_site(books=30, latency=0.12).url
+    site = make_sample_site(books=30, latency=0.25).url
     fast = ["-s", "PROGRESS_INTERVAL=0.5", "-s", "RUN_UPDATE_INTERVAL=0.5"]
-    fast += ["-s", "CONCURRENT_REQUESTS=2"]
     store = ["--store", f"sqlite:///{tmp_path / 'store.db'}"]
 
-    crawl = start_crawl(site, tmp_path, *fast)
+    # one page at a time: about 10 s, so the run is seen running even when each `scrapy store
+    # runs` takes a second or two on a loaded machine (CI once saw it only finished)
+    crawl = start_crawl(site, tmp_path, *fast, "-s", "CONCURRENT_REQUESTS=1")
     running = None
     deadline = time.monotonic() + 60
     while running is None:
@@ -114,7 +115,8 @@ def test_progress_lines_live_run_records_and_the_kept_log(make_sample_site, tmp_
     assert kept.returncode == 0 and "Spider closed (finished)" in kept.stdout
     assert kept.stdout.count("Progress: ") == len(progress)
 
-    again = start_crawl(site, tmp_path, *fast)  # the last run's page count gives an ETA
+    # the last run's page count gives an ETA
+    again = start_crawl(site, tmp_path, *fast, "-s", "CONCURRENT_REQUESTS=4")
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0
     assert re.search(r"Progress: .*; ETA \d:\d\d:\d\d \(38 pages expected: last run\)", err), err
