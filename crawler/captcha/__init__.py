@@ -8,6 +8,8 @@
   :mod:`.slider` (the gap, a human-like drag) and :mod:`.click` (the prompt's characters found)
 - :mod:`.service`: a solver asking a solving service (createTask / getTaskResult)
 - :mod:`.manual`: a solver that waits for a person's answer (``scrapy captcha``, the dashboard)
+- :mod:`.drag`: a slider solved in a rendered page, its handle dragged by the mouse (the render
+  flow calls :func:`solve_slider_in_page` where :class:`SliderSelectors` finds one)
 - :mod:`.pending`: the pending captchas a person answers, shared by the crawl, the command and
   the data service (exported here: :class:`CaptchaStore`, :class:`PendingCaptcha`,
   :func:`answer_problem`, :data:`KINDS`)
@@ -16,7 +18,16 @@ The ban middleware (:mod:`crawler.antiban.ban_middleware`) hands captchas over t
 :func:`captcha_solving`.
 """
 
+from crawler.captcha.drag import SliderSelectors, solve_slider_in_page
 from crawler.captcha.pending import KINDS, CaptchaStore, PendingCaptcha, answer_problem
 from crawler.captcha.solving import captcha_solving
 
-__all__ = ["KINDS", "CaptchaStore", "PendingCaptcha", "answer_problem", "captcha_solving"]
+__all__ = [
+    "KINDS",
+    "CaptchaStore",
+    "PendingCaptcha",
+    "SliderSelectors",
+    "answer_problem",
+    "captcha_solving",
+    "solve_slider_in_page",
+]

@@ -253,9 +253,30 @@ def _quiet_failed_pages(record: logging.LogRecord) -> bool:
 async def browser_headers(
     *, browser_type_name: str, playwright_request: Any, scrapy_request_data: dict
 ) -> dict[str, str]:
-    headers = await use_scrapy_headers(
-        browser_type_name=browser_type_name,
-        playwright_request=playwright_request,
-        scrapy_request_data=scrapy_request_data,
-    )
+    """scrapy-playwright's headers, but Scrapy's go only to the page's own navigation: a later
+    one (a form the page posts, a link it follows) keeps the browser's headers, as a
+    sub-resource does (scrapy-playwright would send a posted form with the first GET's headers,
+    without its Content-Type: the site reads no form)."""
+    data = scrapy_request_data
+    if playwright_request.is_navigation_request() and not _first_navigation(
+        playwright_request, data
+    ):
+        headers = await playwright_request.all_headers()
+        agent = data["headers"].get("User-Agent")
+        if agent:
+            headers["user-agent"] = agent.decode("latin-1")
+    else:
+        headers = await use_scrapy_headers(
+            browser_type_name=browser_type_name,
+            playwright_request=playwright_request,
+            scrapy_request_data=data,
+        )
     return {k: v for k, v in headers.items() if k.lower() != "proxy-authorization"}
+
+
+def _first_navigation(playwright_request: Any, data: dict) -> bool:
+    """Whether this is the navigation the Scrapy request asked for (its URL and method)."""
+    return (
+        playwright_request.url.rstrip("/") == str(data["url"]).rstrip("/")
+        and playwright_request.method.upper() == str(data["method"]).upper()
+    )

@@ -26,6 +26,12 @@ not kept over ``RENDER_SCREENSHOT_MAX_BYTES``). Stats under ``render/``: pages, 
 blocked, screenshots, and ``render/errors/<reason>`` for pages that did not settle (logged once
 per reason; the request fails to its errback and the crawl goes on).
 
+**Sliders.** When the crawl solves slider captchas itself (the slider's solver is ``ocr``), a
+rendered page that turns out to be one (the ban watch) and shows a slider
+(:class:`crawler.captcha.SliderSelectors`) has its handle dragged to the gap in the page, then
+settles again: ``captcha/slider/dragged`` and ``captcha/slider/drag_passed``. A slider that does
+not let the page through is handed over as before (the ban middleware and the HTTP flow).
+
 **Guarded.** Each page gets a :class:`crawler.render.guard.RequestGuard`: the spider's allowed
 domains (and the page's own host), the ``resource_hosts`` of its ``render:``, and the crawl's
 address policy (:func:`crawler.core.addresses.rule_policy`: no private or loopback address but
@@ -47,6 +53,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.page import PageMethod
 
 from crawler.antiban import has_expected_content
+from crawler.captcha import SliderSelectors
 from crawler.core.addresses import AddressPolicy
 from crawler.core.sites import site_of
 from crawler.core.switches import off
@@ -87,6 +94,7 @@ class RenderMiddleware:
         if s.getbool("BAN_ENABLED"):
             self.ban_policy = build_from_crawler(load_object(s.get("BAN_POLICY_CLASS")), crawler)
         self.auto = AutoRender(crawler, self.ban_policy)
+        self.slider = SliderSelectors.for_crawl(s) if self.ban_policy is not None else None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RenderMiddleware:
@@ -114,6 +122,7 @@ class RenderMiddleware:
             return None
         state = RenderState(spec, max_wait=spec.max_wait or self.max_wait, settle=self.settle)
         state.judge = self.judge(request)
+        state.slider = self.slider
         state.screenshot_max_height = self.screenshot_max_height
         state.guard = self.guard_for(request, spec)
         name, kwargs = context_for(request, stealth=spec.stealth)
@@ -237,6 +246,9 @@ class RenderMiddleware:
         for key in PLAYWRIGHT_KEYS:  # callables and page objects: never in a retry or a queue
             request.meta.pop(key, None)
         self._count_refused(state)
+        if state.slider_drags:  # a slider captcha dragged through in the page (page.py)
+            self.stats.inc_value("captcha/slider/dragged", state.slider_drags)
+            self.stats.inc_value("captcha/slider/drag_passed", state.slider_passed)
         return state
 
     def _count_refused(self, state: RenderState) -> None:

@@ -28,6 +28,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from crawler.captcha import SliderSelectors, solve_slider_in_page
 from crawler.core.addresses import AddressPolicy
 from crawler.render.guard import RenderRefused, RequestGuard, guard_page
 from crawler.render.stealth import Disguise, apply_stealth
@@ -40,6 +41,8 @@ MAX_CAPTURED = 200  # JSON answers kept per page: every input is bounded
 MAX_CAPTURED_BYTES = 16 * 1024 * 1024
 CAPTURE_TYPES = ("xhr", "fetch")
 WATCH_EVERY = 0.5  # seconds between two looks for a ban page while waiting
+SLIDER_DRAGS = 2  # drags of a page's slider captchas before it is handed over as it is
+SLIDER_WAIT = 10.0  # seconds a dragged slider has to let the page through
 MAX_SCREENSHOT_WIDTH = 2048  # pixels: wider pages are cut, as taller ones
 _HEIGHT = "() => document.documentElement.scrollHeight"
 _SIZE = """() => [
@@ -92,6 +95,9 @@ class RenderState:
     screenshot_max_height: int = 10000  # pixels (RENDER_SCREENSHOT_MAX_HEIGHT)
     screenshot_clipped: bool = False
     disguise: Disguise | None = None  # render: {stealth: true} (crawler.render.stealth)
+    slider: SliderSelectors | None = None  # a slider the page shows is dragged (local solver)
+    slider_drags: int = 0
+    slider_passed: int = 0  # drags after which the page was no longer a captcha page
     devtools: Any = None  # the DevTools session holding the disguise: lives with the page
 
     def __post_init__(self) -> None:
@@ -184,7 +190,78 @@ def _cookies(request: Any) -> list[dict[str, str]]:
 
 
 async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
-    """After navigation: waits, actions, captures and the screenshot, within the time left."""
+    """After navigation: waits, actions, captures and the screenshot, within the time left. A
+    page found to be a slider captcha is dragged through (at most :data:`SLIDER_DRAGS`
+    times) when the crawl solves sliders itself, then settled again."""
+    while True:
+        result = await _run_once(page, state)
+        if not (result.get("banned") or await _settled_on_a_slider(page, state)):
+            return result
+        if not await _through_slider(page, state):
+            return result
+        state.banned = False
+
+
+async def _settled_on_a_slider(page: Page, state: RenderState) -> bool:
+    """A page that settled (nothing to wait for) but is a slider captcha page: its handle is
+    there and the ban policy calls the page a captcha."""
+    slider, judge = state.slider, state.judge
+    if slider is None or judge is None or state.slider_drags >= SLIDER_DRAGS:
+        return False
+    with contextlib.suppress(PlaywrightError):
+        if await page.locator(slider.handle).count():
+            return judge(state.status, page.url, await page.content())
+    return False
+
+
+async def _through_slider(page: Page, state: RenderState) -> bool:
+    """Drag the slider the page shows to its gap, then wait until the page is no longer a
+    captcha page (what the page's script does: post a form, call its API), or shows another
+    slider (a failed drag gets a new puzzle: dragged again while drags are left). False when
+    there is no slider to drag, or the drag changed nothing."""
+    slider, judge = state.slider, state.judge
+    if slider is None or judge is None or state.slider_drags >= SLIDER_DRAGS:
+        return False
+    if not await slider.shown(page):
+        return False
+    state.step, state.slider_drags = "slider", state.slider_drags + 1
+    guard = state.guard
+
+    async def refusal(url: str) -> str | None:
+        return await guard.verdict(url, "resource") if guard is not None else None
+
+    puzzle = await _puzzle_of(page, slider)
+    try:
+        await asyncio.wait_for(
+            solve_slider_in_page(page, background=slider.background, piece=slider.piece,
+                                 handle=slider.handle, refusal=refusal),
+            max(0.1, state.remaining()),
+        )  # fmt: skip
+    except (ValueError, TimeoutError, PlaywrightError, PlaywrightTimeout) as exc:
+        logger.debug("could not drag the slider of %s: %s", page.url, exc)
+        return False
+    deadline = time.monotonic() + min(SLIDER_WAIT, state.remaining())
+    while time.monotonic() < deadline:
+        await asyncio.sleep(WATCH_EVERY / 2)
+        with contextlib.suppress(PlaywrightError):  # navigating: no content yet
+            if not judge(state.status, page.url, await page.content()):
+                state.slider_passed += 1
+                return True
+            if await _puzzle_of(page, slider) not in (None, puzzle):
+                return True  # a new puzzle: the drag missed
+    return False
+
+
+async def _puzzle_of(page: Page, slider: SliderSelectors) -> str | None:
+    """Which puzzle the page shows: its background image's address (None: none shown)."""
+    with contextlib.suppress(PlaywrightError):
+        background = page.locator(slider.background)
+        if await background.count():
+            return await background.first.get_attribute("src")
+    return None
+
+
+async def _run_once(page: Page, state: RenderState) -> dict[str, Any]:
     _refused(state)
     remaining = state.remaining()
     if remaining <= 0:

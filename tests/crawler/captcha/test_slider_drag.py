@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from scrapy.settings import Settings
 
 from crawler.captcha.drag import solve_slider_with_settings
@@ -41,3 +42,50 @@ def test_a_slider_dragged_in_chromium_along_the_track_opens_the_page():
     assert puzzles.STATS["slider/solved"] - before["slider/solved"] == 1
     assert puzzles.STATS["slider/failed"] == before["slider/failed"]
     assert distance > 0
+
+
+class Fetched(Exception):
+    pass
+
+
+class FakeElement:
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.first = self
+
+    async def evaluate(self, script: str) -> list:
+        return [self.src, 100, 200]
+
+
+class FakePage:
+    """Just what drag.py's image fetch touches: a fetch raises Fetched, with what it asked."""
+
+    def __init__(self, src: str) -> None:
+        self.element = FakeElement(src)
+        self.context = self
+        self.request = self
+
+    def locator(self, selector: str) -> FakeElement:
+        return self.element
+
+    async def get(self, url: str, **kwargs: object) -> object:
+        raise Fetched(url, kwargs)
+
+
+def test_a_slider_image_the_guard_refuses_is_never_fetched():
+    from crawler.captcha import drag
+
+    async def refusal(url: str) -> str | None:
+        return "private_address" if "10.0.0.1" in url else None
+
+    for src, why in [
+        ("http://10.0.0.1/bg.png", "refused \\(private_address\\)"),
+        ("file:///etc/passwd", "no http\\(s\\) or data: address"),
+    ]:
+        with pytest.raises(ValueError, match=why):  # raised before any fetch
+            asyncio.run(drag._image(FakePage(src), "xpath=//img", refusal))
+    # an allowed one is fetched, never following a redirect
+    with pytest.raises(Fetched) as fetched:
+        asyncio.run(drag._image(FakePage("http://shop.example/bg.png"), "xpath=//img", refusal))
+    url, kwargs = fetched.value.args
+    assert url == "http://shop.example/bg.png" and kwargs["max_redirects"] == 0

@@ -76,31 +76,50 @@ def test_one_context_per_proxy_session_and_agent():
     assert "proxy" not in context_for(request(None, None, "UA/1"))[1]
 
 
+PAGE = "http://shop.example/item/1.html"
+
+
 class FakePlaywrightRequest:
-    def __init__(self, navigation: bool) -> None:
-        self.navigation = navigation
+    def __init__(self, navigation: bool, url: str = PAGE, method: str = "GET") -> None:
+        self.navigation, self.url, self.method = navigation, url, method
 
     def is_navigation_request(self) -> bool:
         return self.navigation
 
     async def all_headers(self) -> dict[str, str]:
-        return {"user-agent": "HeadlessChrome/1", "accept": "*/*"}
+        headers = {"user-agent": "HeadlessChrome/1", "accept": "*/*"}
+        if self.method == "POST":
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        return headers
+
+
+def sent_headers(playwright_request: FakePlaywrightRequest) -> dict[str, str]:
+    headers = Headers({"User-Agent": "UA/1", "Proxy-Authorization": "Basic dTpw", "Cookie": "a=1"})
+    data = {"headers": headers, "url": PAGE, "method": "GET", "body": b"", "encoding": "utf-8"}
+    sent = asyncio.run(
+        browser_headers(
+            browser_type_name="chromium",
+            playwright_request=playwright_request,
+            scrapy_request_data=data,
+        )
+    )
+    return {k.lower(): v for k, v in sent.items()}
 
 
 @pytest.mark.parametrize("navigation", [True, False])
 def test_the_browser_sends_our_agent_and_never_the_proxy_credentials(navigation):
-    headers = Headers({"User-Agent": "UA/1", "Proxy-Authorization": "Basic dTpw", "Cookie": "a=1"})
-    sent = asyncio.run(
-        browser_headers(
-            browser_type_name="chromium",
-            playwright_request=FakePlaywrightRequest(navigation),
-            scrapy_request_data={"headers": headers},
-        )
-    )
-    sent = {k.lower(): v for k, v in sent.items()}
+    sent = sent_headers(FakePlaywrightRequest(navigation))
     assert sent["user-agent"] == "UA/1"
     assert "proxy-authorization" not in sent
     assert ("cookie" in sent) is navigation  # subresources carry the context's cookies
+
+
+def test_a_form_the_page_posts_keeps_the_browsers_headers_with_our_agent():
+    """Scrapy's headers are the first navigation's only: a form posted by the page (a slider
+    captcha's) needs its own Content-Type, or the site reads no form."""
+    sent = sent_headers(FakePlaywrightRequest(True, PAGE.replace("item", "verify"), "POST"))
+    assert sent["content-type"] == "application/x-www-form-urlencoded"
+    assert sent["user-agent"] == "UA/1" and "proxy-authorization" not in sent
 
 
 def test_stealthy_pages_get_a_context_of_their_own_carrying_its_disguise():
