@@ -29,8 +29,9 @@ per reason; the request fails to its errback and the crawl goes on).
 **Sliders.** When the crawl solves slider captchas itself (the slider's solver is ``ocr``), a
 rendered page that turns out to be one (the ban watch) and shows a slider
 (:class:`crawler.captcha.SliderSelectors`) has its handle dragged to the gap in the page, then
-settles again: ``captcha/slider/dragged`` and ``captcha/slider/drag_passed``. A slider that does
-not let the page through is handed over as before (the ban middleware and the HTTP flow).
+settles again: ``captcha/slider/dragged``, ``captcha/slider/drag_passed`` and
+``captcha/slider/drag_errors`` (logged once with the reason). A slider that does not let the
+page through is handed over as before (the ban middleware and the HTTP flow).
 
 **Guarded.** Each page gets a :class:`crawler.render.guard.RequestGuard`: the spider's allowed
 domains (and the page's own host), the ``resource_hosts`` of its ``render:``, and the crawl's
@@ -249,6 +250,13 @@ class RenderMiddleware:
         if state.slider_drags:  # a slider captcha dragged through in the page (page.py)
             self.stats.inc_value("captcha/slider/dragged", state.slider_drags)
             self.stats.inc_value("captcha/slider/drag_passed", state.slider_passed)
+        if state.slider_error:
+            self.stats.inc_value("captcha/slider/drag_errors")
+            self.log_once(
+                "slider_drag_error",
+                f"could not drag a slider captcha in a rendered page: {state.slider_error} "
+                "(logged once; counted in captcha/slider/drag_errors; the page is handed over)",
+            )
         return state
 
     def _count_refused(self, state: RenderState) -> None:

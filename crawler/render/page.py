@@ -98,6 +98,7 @@ class RenderState:
     slider: SliderSelectors | None = None  # a slider the page shows is dragged (local solver)
     slider_drags: int = 0
     slider_passed: int = 0  # drags after which the page was no longer a captcha page
+    slider_error: str = ""  # why the last drag could not be made
     devtools: Any = None  # the DevTools session holding the disguise: lives with the page
 
     def __post_init__(self) -> None:
@@ -202,15 +203,21 @@ async def run_page(page: Page, state: RenderState) -> dict[str, Any]:
         state.banned = False
 
 
+def _may_drag(state: RenderState) -> bool:
+    return (
+        state.slider is not None and state.judge is not None and state.slider_drags < SLIDER_DRAGS
+    )
+
+
 async def _settled_on_a_slider(page: Page, state: RenderState) -> bool:
     """A page that settled (nothing to wait for) but is a slider captcha page: its handle is
     there and the ban policy calls the page a captcha."""
-    slider, judge = state.slider, state.judge
-    if slider is None or judge is None or state.slider_drags >= SLIDER_DRAGS:
+    if not _may_drag(state):
         return False
+    assert state.slider is not None and state.judge is not None
     with contextlib.suppress(PlaywrightError):
-        if await page.locator(slider.handle).count():
-            return judge(state.status, page.url, await page.content())
+        if await page.locator(state.slider.handle).count():
+            return state.judge(state.status, page.url, await page.content())
     return False
 
 
@@ -220,9 +227,7 @@ async def _through_slider(page: Page, state: RenderState) -> bool:
     slider (a failed drag gets a new puzzle: dragged again while drags are left). False when
     there is no slider to drag, or the drag changed nothing."""
     slider, judge = state.slider, state.judge
-    if slider is None or judge is None or state.slider_drags >= SLIDER_DRAGS:
-        return False
-    if not await slider.shown(page):
+    if not _may_drag(state) or slider is None or judge is None or not await slider.shown(page):
         return False
     state.step, state.slider_drags = "slider", state.slider_drags + 1
     guard = state.guard
@@ -238,7 +243,7 @@ async def _through_slider(page: Page, state: RenderState) -> bool:
             max(0.1, state.remaining()),
         )  # fmt: skip
     except (ValueError, TimeoutError, PlaywrightError, PlaywrightTimeout) as exc:
-        logger.debug("could not drag the slider of %s: %s", page.url, exc)
+        state.slider_error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return False
     deadline = time.monotonic() + min(SLIDER_WAIT, state.remaining())
     while time.monotonic() < deadline:

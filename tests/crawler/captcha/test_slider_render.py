@@ -54,6 +54,7 @@ def test_a_rendered_crawl_drags_the_pages_own_slider_and_stores_every_item(tmp_p
     assert passed >= 2, run.log[-3000:]
     assert passed + stat(run.log, "captcha/slider/solved") == solved
     assert stat(run.log, "captcha/slider/dragged") >= passed
+    assert stat(run.log, "captcha/slider/drag_errors") == 0  # every drag was made
     # both ways in: the list page (the first request, always gated) settled on its slider, and
     # item pages were found behind one while they waited
     assert f"slider on {url}/puzzle/slider/ dragged" in run.log, run.log[-3000:]
