@@ -19,7 +19,7 @@ pages:
   index:
     render: {stealth: false}
     links:
-      - {css: "ul.items a", to: item}
+      - {css: "ul.items li:nth-child(-n+4) a", to: item}  # 5 pages: 2 gates
   item:
     match: /item/
     render: {wait_for: h1.name}
@@ -44,7 +44,7 @@ def test_a_rendered_crawl_drags_the_pages_own_slider_and_stores_every_item(tmp_p
             *("-s", "CONCURRENT_REQUESTS=1", "-s", "LOG_LEVEL=DEBUG"),
         )  # fmt: skip
     assert run.returncode == 0, run.log[-3000:]
-    expected = {puzzles.item_name("slider", n) for n in range(1, puzzles.ITEMS + 1)}
+    expected = {puzzles.item_name("slider", n) for n in range(1, 5)}
     assert {item["name"] for item in run.items} == expected, run.log[-3000:]
     solved = puzzles.STATS["slider/solved"] - before["slider/solved"]
     passed = stat(run.log, "captcha/slider/drag_passed")
