@@ -6,7 +6,9 @@
   browser context per proxy, session and user agent, results and errors of each page
 - :mod:`.handler`: scrapy-playwright's download handler with bounded contexts (closed when
   idle, recycled after ``RENDER_CONTEXT_MAX_PAGES``) and browser errors as plain exceptions
-- :mod:`.page`: what happens in the page: blocking, captured XHR/fetch JSON, waits, actions
+- :mod:`.tab`: browser tabs reused by the successive requests of a context, each page's
+  set-up (guard, blocking, captured XHR/fetch JSON, cookies)
+- :mod:`.page`: what happens in the page after navigation: waits, actions, sliders, screenshots
 - :mod:`.stealth`: what the page's scripts see: no automation, the context's identity told the
   same way everywhere (playwright-stealth's evasions, imported only then)
 """

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -146,20 +147,20 @@ def _extractor() -> Any:
 # --- the browser side ---------------------------------------------------------------------------
 
 
-async def guard_page(
-    page: Any, session: Any, guard: RequestGuard, blocked: set[str], state: Any
-) -> None:
-    """Route every request and WebSocket of ``page`` through ``guard`` (resource types in
-    ``blocked`` are aborted first, counted in ``state.blocked``), refuse its redirects on its
-    DevTools ``session``, and close its popups."""
+async def guard_page(page: Any, session: Any, current: Callable[[], Any]) -> Callable[..., Any]:
+    """Route every request and WebSocket of ``page`` through the guard of the request now on it
+    (``current()``, a :class:`crawler.render.page.RenderState`: the resource types its
+    ``render:`` blocks are aborted first, counted in its ``blocked``), refuse its redirects on its
+    DevTools ``session``, and close its popups. Returns the page route's handler (a reused tab
+    routes it again, in front of scrapy-playwright's)."""
 
     async def on_request(route: Any) -> None:
-        request = route.request
-        if request.resource_type in blocked:
+        request, state = route.request, current()
+        if request.resource_type in state.spec.block:
             state.blocked += 1
             await route.abort()
             return
-        kind = _kind(page, request)
+        kind, guard = _kind(page, request), state.guard
         reason = await guard.verdict(request.url, kind)
         if reason is None:
             await route.fallback()  # to scrapy-playwright's own handler (headers, method)
@@ -168,6 +169,7 @@ async def guard_page(
         await route.abort(BLOCKED_BY_CLIENT)
 
     async def on_websocket(ws: Any) -> None:
+        guard = current().guard
         reason = await guard.verdict(ws.url, "resource")
         if reason is None:
             ws.connect_to_server()
@@ -179,10 +181,11 @@ async def guard_page(
     await page.route("**/*", on_request)
     await page.route_web_socket("**", on_websocket)
     page.on("popup", lambda popup: asyncio.ensure_future(_close(popup)))
-    await _guard_redirects(session, guard)
+    await _guard_redirects(session, current)
+    return on_request
 
 
-async def _guard_redirects(session: Any, guard: RequestGuard) -> None:
+async def _guard_redirects(session: Any, current: Callable[[], Any]) -> None:
     """Chromium's Fetch domain on the page's own session: every request of the page, redirects
     included, paused until the guard has looked at it. The main frame is the frame of the first
     document requested: the page is guarded before it navigates, and frames come after their
@@ -196,6 +199,7 @@ async def _guard_redirects(session: Any, guard: RequestGuard) -> None:
             if not frames:
                 frames.append(event.get("frameId") or "")
             kind = "main" if event.get("frameId") == frames[0] else "frame"
+        guard = current().guard
         reason = await guard.verdict(url, kind)
         with contextlib.suppress(PlaywrightError):  # the page went away meanwhile
             if reason is None:

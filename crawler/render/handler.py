@@ -16,6 +16,10 @@
 - **Guarded.** Every context refuses what no page route answers (popups:
   :func:`crawler.render.guard.guard_context`); a page that navigated where the rule may not go
   fails with :class:`crawler.render.guard.RenderRefused` whatever the browser said of it.
+- **Tabs reused.** A request renders in an idle tab of its context when there is one
+  (:class:`crawler.render.tab.TabPool`): a clean tab goes back to its context after its page,
+  at most ``RENDER_MAX_PAGES_PER_CONTEXT`` tabs are open in one, and a new tab is opened only
+  when none is idle (``render/tabs/reused`` counts the others).
 - **Stealth.** A context made for stealthy pages gets playwright-stealth's evasions once, as an
   init script of the context (:func:`crawler.render.stealth.evasions`); each page then gets the
   context's identity on its DevTools session (:func:`crawler.render.stealth.apply_stealth`).
@@ -51,6 +55,7 @@ from crawler.render.memory import MemoryWatch, RenderMemoryError
 from crawler.render.page import META_STATE, RenderState, RenderTimeoutError
 from crawler.render.processes import kill_renderers
 from crawler.render.stealth import STEALTH_CONTEXT_KEY, evasions
+from crawler.render.tab import TabPool, reusable
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.last_used: dict[str, float] = {}
         self.room = asyncio.Lock()
         self.open_pages: dict[str, set[RenderState]] = {}  # context -> states of its pages
+        self.tabs = TabPool(settings.getint("RENDER_MAX_PAGES_PER_CONTEXT"), self._pages_of)
         self.memory = MemoryWatch(
             settings.getint("RENDER_MEMORY_MAX_MB"),
             busy=lambda: sum(map(len, self.open_pages.values())),
@@ -132,10 +138,38 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         )
 
     async def _download_request_with_retry(self, request: Request, spider: Any) -> Response:
-        state = request.meta.get(META_STATE)
+        """The request in a tab of its context: an idle one when there is one (given back
+        clean after the page, or closed: :mod:`crawler.render.tab`), else a new one."""
+        meta = request.meta
+        state = meta.get(META_STATE)
         if state is not None and state.memory_killed:  # no new page for it: it failed
             raise RenderMemoryError("the browser went over RENDER_MEMORY_MAX_MB")
-        return await super()._download_request_with_retry(request, spider)
+        if state is None or meta.get("playwright_include_page") or meta.get("playwright_page"):
+            return await super()._download_request_with_retry(request, spider)
+        name = meta.setdefault("playwright_context", "default")
+        page = await self.tabs.take(name)
+        if page is not None:
+            self.stats.inc_value("render/tabs/reused")
+            meta["playwright_page"] = page
+        meta["playwright_include_page"] = True  # the tab outlives the request
+        clean = False
+        try:
+            response = await super()._download_request_with_retry(request, spider)
+            clean = reusable(state)
+            return response
+        finally:
+            del meta["playwright_include_page"]
+            await self.tabs.give_back(name, meta.pop("playwright_page", None), clean)
+
+    async def _create_page(self, request: Request, spider: Any) -> Any:
+        try:
+            return await super()._create_page(request, spider)
+        finally:
+            self.tabs.opened(request.meta.get("playwright_context") or "default")
+
+    def _pages_of(self, name: str) -> int:
+        wrapper = self.context_wrappers.get(name)
+        return len(wrapper.context.pages) if wrapper is not None else 0
 
     async def _create_browser_context(
         self, name: str, context_kwargs: dict | None, spider: Any = None
@@ -208,6 +242,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def _close_context(self, name: str, why: str) -> None:
         wrapper = self.context_wrappers.get(name)
         self.served.pop(name, None)
+        self.tabs.forget(name)
         if wrapper is None:
             return
         self.stats.inc_value(f"render/contexts/closed/{why}")

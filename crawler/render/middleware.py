@@ -132,7 +132,7 @@ class RenderMiddleware:
                 "playwright": True,
                 "playwright_context": name,
                 "playwright_context_kwargs": kwargs,
-                "playwright_page_init_callback": "crawler.render.page.prepare_page",
+                "playwright_page_init_callback": "crawler.render.tab.prepare_page",
                 "playwright_page_methods": [PageMethod(run_page, state)],
                 "playwright_page_goto_kwargs": {
                     "wait_until": spec.wait_until,

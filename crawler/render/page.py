@@ -5,8 +5,8 @@ cookie jar handed to the context, then waits and actions within the page's time 
 screenshot at most ``RENDER_SCREENSHOT_MAX_HEIGHT`` pixels tall (and ``MAX_SCREENSHOT_WIDTH``
 wide): a page that grows forever gives a bounded picture.
 
-scrapy-playwright calls :func:`prepare_page` (``playwright_page_init_callback``) before the
-navigation and :func:`run_page` (a ``PageMethod``) after it. Both find the request's
+scrapy-playwright calls :func:`crawler.render.tab.prepare_page` (``playwright_page_init_callback``)
+before the navigation and :func:`run_page` (a ``PageMethod``) after it. Both find the request's
 :class:`RenderState` in its meta; what they produce (captured JSON, screenshot, counts) is kept
 there for the render middleware.
 """
@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
@@ -29,9 +27,8 @@ from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from crawler.captcha import SliderSelectors, solve_slider_in_page
-from crawler.core.addresses import AddressPolicy
-from crawler.render.guard import RenderRefused, RequestGuard, guard_page
-from crawler.render.stealth import Disguise, apply_stealth
+from crawler.render.guard import RenderRefused, RequestGuard
+from crawler.render.stealth import Disguise
 from crawler.rules.sections.render import Action, RenderSpec
 
 logger = logging.getLogger(__name__)
@@ -99,95 +96,13 @@ class RenderState:
     slider_drags: int = 0
     slider_passed: int = 0  # drags after which the page was no longer a captcha page
     slider_error: str = ""  # why the last drag could not be made
-    devtools: Any = None  # the DevTools session holding the disguise: lives with the page
+    devtools: Any = None  # the DevTools session holding the disguise: lives with the tab
 
     def __post_init__(self) -> None:
         self.patterns = [re.compile(p) for p in self.spec.capture]
 
     def remaining(self) -> float:
         return self.max_wait - (time.monotonic() - self.started)
-
-
-async def prepare_page(page: Page, request: Any) -> None:
-    """Before navigation: guard the page's requests and block resources, listen for captures and
-    pending requests, and give the context the cookies Scrapy sends (so the page's own requests
-    carry them too). A page whose guard cannot be set up is closed: it never navigates."""
-    state: RenderState = request.meta[META_STATE]
-    try:
-        await _prepare(page, request, state)
-    except Exception as exc:  # scrapy-playwright would log it and navigate anyway
-        logger.debug("could not prepare the page of %s: %s", request.url, exc)
-        with contextlib.suppress(PlaywrightError):
-            await page.close()
-
-
-async def _prepare(page: Page, request: Any, state: RenderState) -> None:
-    if state.memory_killed:
-        await page.close()  # a retry of a page the memory watch closed: it failed
-        return
-    # One DevTools session of the page holds its disguise and its guard (kept with the state:
-    # the disguise lasts as long as the session)
-    state.devtools = await page.context.new_cdp_session(page)
-    if state.disguise is not None:
-        await apply_stealth(state.devtools, state.disguise)
-    if state.guard is None:  # not made by the render middleware: the page's own host only
-        state.guard = RequestGuard.for_page(request.url, (), (), AddressPolicy.for_urls([]))
-    await guard_page(page, state.devtools, state.guard, set(state.spec.block), state)
-
-    def started(_: Any) -> None:
-        state.pending += 1
-
-    def finished(_: Any) -> None:
-        state.pending = max(0, state.pending - 1)
-        state.quiet_since = time.monotonic()
-
-    def navigated(response: Any) -> None:
-        if response.request.is_navigation_request() and response.frame == page.main_frame:
-            state.status = response.status
-
-    page.on("response", navigated)
-    if state.spec.actions or state.patterns:  # they wait for the page to be quiet (quiet())
-        page.on("request", started)
-        page.on("requestfinished", finished)
-        page.on("requestfailed", finished)
-    if state.patterns:
-        page.on("response", lambda response: _maybe_capture(state, response))
-    cookies = _cookies(request)
-    if cookies:
-        await page.context.add_cookies(cookies)
-
-
-def _maybe_capture(state: RenderState, response: Any) -> None:
-    if response.request.resource_type not in CAPTURE_TYPES:
-        return
-    if not any(p.search(response.url) for p in state.patterns):
-        return
-    order = len(state.tasks)
-    if order >= MAX_CAPTURED:
-        return
-    state.tasks.append(asyncio.ensure_future(_read_json(state, order, response)))
-
-
-async def _read_json(state: RenderState, order: int, response: Any) -> None:
-    try:
-        body = await response.body()
-        if state.captured_bytes + len(body) > MAX_CAPTURED_BYTES:
-            state.capture_errors += 1
-            return
-        state.captured_bytes += len(body)
-        state.captured.append((order, response.url, json.loads(body)))
-    except (PlaywrightError, ValueError):
-        state.capture_errors += 1  # not JSON, or the page went away first
-
-
-def _cookies(request: Any) -> list[dict[str, str]]:
-    header = request.headers.get(b"Cookie")
-    if not header:
-        return []
-    jar: SimpleCookie = SimpleCookie()
-    with contextlib.suppress(Exception):
-        jar.load(header.decode("latin-1"))
-    return [{"name": k, "value": m.value, "url": request.url} for k, m in jar.items()]
 
 
 async def run_page(page: Page, state: RenderState) -> dict[str, Any]:

@@ -158,7 +158,7 @@ def test_a_distributed_run_started_from_the_page_runs_on_three_nodes(
     page.wait_for_url(re.compile(r"#/runs/[^/?]+$"))
     run_id = urllib.parse.unquote(page.url.rsplit("/", 1)[1])
     workers = page.locator("#workers-table tbody tr")
-    expect(workers).to_have_count(3, timeout=30_000)
+    expect(workers).to_have_count(3, timeout=60_000)  # three Scrapyd crawls start (a busy machine)
     placed = workers.evaluate_all("rows => rows.map(r => r.dataset.node)")
     assert sorted(placed) == list(NAMES), placed
     expect(workers.first.locator("th code")).to_have_text(f"{run_id}.1")
