@@ -95,6 +95,7 @@ def child(mode: str, site: str, pages: int, out: str) -> None:
         "STORE_RUNS_ENABLED": False,
         "ITEM_PIPELINES": {},
         "RENDER_SCREENSHOT_DIR": "",
+        "RUN_LOG_DIR": str(rules.parent / "logs"),  # never the project's data/
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR"),
         **json.loads(os.environ.get("BENCH_SETTINGS", "{}")),
     }
@@ -117,6 +118,10 @@ def child(mode: str, site: str, pages: int, out: str) -> None:
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
+    # once more at the end: a short crawl may end before the first sample
+    samples.append(
+        (crawler.stats.get_value("response_received_count", 0), tree_memory(os.getpid()))
+    )
     stats = crawler.stats.get_stats()
     figures = {
         "mode": mode,
