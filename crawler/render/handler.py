@@ -47,7 +47,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy.http import Request, Response
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.handler import DEFAULT_CONTEXT_NAME, ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.headers import use_scrapy_headers
 
 from crawler.render.guard import RenderRefused, guard_context
@@ -101,7 +101,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def download_request(self, request: Request) -> Response:  # type: ignore[override]
         if not request.meta.get("playwright"):
             return await super().download_request(request)
-        name = request.meta.get("playwright_context") or "default"
+        name = request.meta.get("playwright_context") or DEFAULT_CONTEXT_NAME
         state = request.meta.get(META_STATE)
         await self._make_room(name)
         pages = self.open_pages.setdefault(name, set())
@@ -146,7 +146,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             raise RenderMemoryError("the browser went over RENDER_MEMORY_MAX_MB")
         if state is None or meta.get("playwright_include_page") or meta.get("playwright_page"):
             return await super()._download_request_with_retry(request, spider)
-        name = meta.setdefault("playwright_context", "default")
+        name = meta.setdefault("playwright_context", DEFAULT_CONTEXT_NAME)
         page = await self.tabs.take(name)
         if page is not None:
             self.stats.inc_value("render/tabs/reused")
@@ -165,7 +165,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         try:
             return await super()._create_page(request, spider)
         finally:
-            self.tabs.opened(request.meta.get("playwright_context") or "default")
+            self.tabs.opened(request.meta.get("playwright_context") or DEFAULT_CONTEXT_NAME)
 
     def _pages_of(self, name: str) -> int:
         wrapper = self.context_wrappers.get(name)

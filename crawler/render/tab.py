@@ -217,20 +217,10 @@ class TabPool:
         if page is None or page.is_closed():
             return
         tab = _TABS.get(page)
-        if clean and tab is not None:
-            tab.uses += 1
-            try:
-                await page.evaluate(_CLEAR)
-                await tab.devtools.send("Page.resetNavigationHistory")
-                if tab.uses % COLLECT_EVERY == 0:
-                    await tab.devtools.send("HeapProfiler.collectGarbage")
-            except PlaywrightError:
-                clean = False
-        if not clean:
+        if not (clean and tab is not None and await _cleared(tab)):  # never set up: not clean
             with contextlib.suppress(PlaywrightError):
                 await page.close()
             return
-        assert tab is not None
         tab.idle_since = time.monotonic()
         self.idle.setdefault(name, []).append(page)
         asyncio.get_running_loop().call_later(IDLE_CLOSE, self._close_if_idle, name, tab)
@@ -240,6 +230,20 @@ class TabPool:
         if tab.page in tabs and time.monotonic() - tab.idle_since >= IDLE_CLOSE * 0.99:
             tabs.remove(tab.page)
             asyncio.ensure_future(_close(tab.page))
+
+
+async def _cleared(tab: Tab) -> bool:
+    """Clear what belongs to the tab alone (and collect its garbage every few pages); False when
+    the tab went away meanwhile."""
+    tab.uses += 1
+    try:
+        await tab.page.evaluate(_CLEAR)
+        await tab.devtools.send("Page.resetNavigationHistory")
+        if tab.uses % COLLECT_EVERY == 0:
+            await tab.devtools.send("HeapProfiler.collectGarbage")
+    except PlaywrightError:
+        return False
+    return True
 
 
 async def _close(page: Page) -> None:

@@ -76,6 +76,9 @@ def test_the_pool_bounds_its_tabs_reuses_clean_ones_and_closes_the_others():
         known(broken)
         await pool.give_back("c", broken, clean=True)  # clearing failed: closed, not kept
         assert broken.closed and broken not in pool.idle.get("c", [])
+        stranger = FakePage()  # a tab never set up (its preparation failed): not known clean
+        await pool.give_back("c", stranger, clean=True)
+        assert stranger.closed and stranger not in pool.idle.get("c", [])
         await pool.give_back("c", first, clean=True)
         first.closed = True  # closed with its context meanwhile: never handed out
         assert await pool.take("c") is None
